@@ -1,0 +1,102 @@
+// Shared data types of the face engine. Everything here is plain data so that
+// geometry and mask maths can be tested without a model.
+
+/** 8-bit RGB pixels, row-major, 3 bytes per pixel, already EXIF-oriented. */
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface ScoredPoint extends Point {
+  score: number;
+}
+
+/** Axis-aligned box in image pixels, top-left origin. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * A face mask covering only the rectangle it lives in, to keep memory small on
+ * big images. `data` holds width*height alpha values 0..255 (255 = face).
+ */
+export interface RegionMask {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export type HeadKeypointName = 'nose' | 'left_eye' | 'right_eye' | 'left_ear' | 'right_ear';
+
+export interface NamedKeypoint extends ScoredPoint {
+  name: HeadKeypointName;
+}
+
+/** Which source found a face: keypoints, detector, both, or a user click. */
+export type FaceSource = 'keypoints' | 'detector' | 'fused' | 'click';
+
+export interface Face {
+  box: Box;
+  /** 0..1: how likely the mask is right. */
+  score: number;
+  mask: RegionMask;
+  keypoints: NamedKeypoint[];
+  source: FaceSource;
+}
+
+/** Where the user pointed in interactive mode, in image pixels. */
+export type InteractiveHint =
+  | { kind: 'point'; point: Point; positive: boolean }
+  | { kind: 'box'; box: Box };
+
+export interface SegmentOptions {
+  hints?: InteractiveHint[];
+  /** Per-project parameter overrides (active learning); merged over defaults. */
+  params?: Partial<EngineParams>;
+}
+
+/** Parameters that decide most of the engine's errors; all tunable per project. */
+export interface EngineParams {
+  /** Seed rule: box radius = boxScale * largest pairwise head-keypoint distance. */
+  boxScale: number;
+  /** Seed rule: smallest box radius in pixels. */
+  minRadius: number;
+  /** Head keypoint confidence threshold. */
+  keypointThreshold: number;
+  /** Face detector confidence threshold. */
+  detectorThreshold: number;
+  /** Mask threshold on the soft mask, 0..1. */
+  maskThreshold: number;
+  /** Grow (+) or shrink (-) masks by this many pixels per 100 px of face size. */
+  dilate: number;
+}
+
+export interface SegmentResult {
+  width: number;
+  height: number;
+  faces: Face[];
+  /** Image-level score: lower = a labeler is more likely to change it. */
+  score: number;
+  /** Milliseconds per stage (decode, keypoints, detector, segmenter, paste...). */
+  timings: Record<string, number>;
+}
+
+/** The engine as the HTTP layer and the CLI see it. */
+export interface FaceEngine {
+  /** Changes whenever the models or the settings that change results change. */
+  readonly modelVersion: string;
+  readonly executionProvider: string;
+  segment(image: RgbImage, options?: SegmentOptions): Promise<SegmentResult>;
+  close(): Promise<void>;
+}
