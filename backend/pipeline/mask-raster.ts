@@ -1,0 +1,202 @@
+// Binary mask maths on small grids (crop space): polygons, hulls, holes,
+// distance fields. Pure functions over Uint8Array (0/1) and Float32Array.
+import type { Point } from './types.js';
+
+const INF = 1e20;
+
+/** 1-D squared distance transform (Felzenszwalb & Huttenlocher). */
+function dt1d(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
+  let k = 0;
+  v[0] = 0;
+  z[0] = -INF;
+  z[1] = INF;
+  for (let q = 1; q < n; q++) {
+    let s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
+    while (s <= z[k]) {
+      k--;
+      s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
+    }
+    k++;
+    v[k] = q;
+    z[k] = s;
+    z[k + 1] = INF;
+  }
+  k = 0;
+  for (let q = 0; q < n; q++) {
+    while (z[k + 1] < q) k++;
+    d[q] = (q - v[k]) * (q - v[k]) + f[v[k]];
+  }
+}
+
+/** Exact Euclidean distance from every pixel to the nearest pixel where mask != 0. */
+export function distanceTransform(mask: Uint8Array, w: number, h: number): Float32Array {
+  const n = Math.max(w, h);
+  const f = new Float64Array(n);
+  const d = new Float64Array(n);
+  const v = new Int32Array(n);
+  const z = new Float64Array(n + 1);
+  const tmp = new Float64Array(w * h);
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; y++) f[y] = mask[y * w + x] ? 0 : INF;
+    dt1d(f, h, d, v, z);
+    for (let y = 0; y < h; y++) tmp[y * w + x] = d[y];
+  }
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) f[x] = tmp[y * w + x];
+    dt1d(f, w, d, v, z);
+    for (let x = 0; x < w; x++) out[y * w + x] = Math.sqrt(d[x]);
+  }
+  return out;
+}
+
+/** Signed distance in pixels: positive inside the mask, negative outside; the edge sits at 0. */
+export function signedDistance(mask: Uint8Array, w: number, h: number): Float32Array {
+  const inv = new Uint8Array(w * h);
+  let any = false;
+  for (let i = 0; i < inv.length; i++) {
+    inv[i] = mask[i] ? 0 : 1;
+    if (mask[i]) any = true;
+  }
+  const out = new Float32Array(w * h);
+  if (!any) return out.fill(-Math.max(w, h));
+  const toInside = distanceTransform(mask, w, h);
+  const toOutside = distanceTransform(inv, w, h);
+  for (let i = 0; i < out.length; i++) out[i] = mask[i] ? toOutside[i] - 0.5 : -(toInside[i] - 0.5);
+  return out;
+}
+
+/** Monotone-chain convex hull, counter-clockwise in a y-down frame's maths sense. */
+export function convexHull(points: readonly Point[]): Point[] {
+  const pts = [...points].sort((a, b) => a.x - b.x || a.y - b.y);
+  if (pts.length < 3) return pts;
+  const cross = (o: Point, a: Point, b: Point): number => (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+  const lower: Point[] = [];
+  for (const p of pts) {
+    while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], p) <= 0) lower.pop();
+    lower.push(p);
+  }
+  const upper: Point[] = [];
+  for (let i = pts.length - 1; i >= 0; i--) {
+    const p = pts[i];
+    while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], p) <= 0) upper.pop();
+    upper.push(p);
+  }
+  upper.pop();
+  lower.pop();
+  return lower.concat(upper);
+}
+
+/** Even-odd scanline fill of a polygon, sampled at pixel centres. */
+export function fillPolygon(poly: readonly Point[], w: number, h: number, out = new Uint8Array(w * h)): Uint8Array {
+  const n = poly.length;
+  if (n < 3) return out;
+  const xs: number[] = [];
+  for (let y = 0; y < h; y++) {
+    const cy = y + 0.5;
+    xs.length = 0;
+    for (let i = 0, j = n - 1; i < n; j = i++) {
+      const a = poly[i];
+      const b = poly[j];
+      if ((a.y > cy) !== (b.y > cy)) xs.push(a.x + ((cy - a.y) / (b.y - a.y)) * (b.x - a.x));
+    }
+    xs.sort((p, q) => p - q);
+    for (let k = 0; k + 1 < xs.length; k += 2) {
+      const x0 = Math.max(0, Math.ceil(xs[k] - 0.5));
+      const x1 = Math.min(w - 1, Math.floor(xs[k + 1] - 0.5));
+      for (let x = x0; x <= x1; x++) out[y * w + x] = 1;
+    }
+  }
+  return out;
+}
+
+/** Fill a triangle (any winding) into `out`. */
+export function fillTriangle(a: Point, b: Point, c: Point, w: number, h: number, out: Uint8Array): void {
+  fillPolygon([a, b, c], w, h, out);
+}
+
+/** Disks of radius r around each point. */
+export function rasterizeDisks(points: readonly Point[], r: number, w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  const r2 = r * r;
+  for (const p of points) {
+    const x0 = Math.max(0, Math.floor(p.x - r));
+    const x1 = Math.min(w - 1, Math.ceil(p.x + r));
+    const y0 = Math.max(0, Math.floor(p.y - r));
+    const y1 = Math.min(h - 1, Math.ceil(p.y + r));
+    for (let y = y0; y <= y1; y++) {
+      for (let x = x0; x <= x1; x++) {
+        const dx = x + 0.5 - p.x;
+        const dy = y + 0.5 - p.y;
+        if (dx * dx + dy * dy <= r2) out[y * w + x] = 1;
+      }
+    }
+  }
+  return out;
+}
+
+/** Fill every background component that does not touch the border. */
+export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
+  const reach = new Uint8Array(w * h);
+  const stack: number[] = [];
+  const push = (i: number): void => {
+    if (!mask[i] && !reach[i]) {
+      reach[i] = 1;
+      stack.push(i);
+    }
+  };
+  for (let x = 0; x < w; x++) {
+    push(x);
+    push((h - 1) * w + x);
+  }
+  for (let y = 0; y < h; y++) {
+    push(y * w);
+    push(y * w + w - 1);
+  }
+  while (stack.length > 0) {
+    const i = stack.pop() as number;
+    const x = i % w;
+    const y = (i - x) / w;
+    if (x > 0) push(i - 1);
+    if (x < w - 1) push(i + 1);
+    if (y > 0) push(i - w);
+    if (y < h - 1) push(i + w);
+  }
+  const out = new Uint8Array(w * h);
+  for (let i = 0; i < out.length; i++) out[i] = reach[i] ? 0 : 1;
+  return out;
+}
+
+/** Morphological grow (r > 0) or shrink (r < 0) by a Euclidean radius. */
+export function morph(mask: Uint8Array, w: number, h: number, r: number): Uint8Array {
+  if (r === 0) return mask.slice();
+  const sd = signedDistance(mask, w, h);
+  const out = new Uint8Array(w * h);
+  for (let i = 0; i < out.length; i++) out[i] = sd[i] + r > 0 ? 1 : 0;
+  return out;
+}
+
+/** Closing (grow then shrink) bridges gaps narrower than 2r. */
+export function close(mask: Uint8Array, w: number, h: number, r: number): Uint8Array {
+  return morph(morph(mask, w, h, r), w, h, -r);
+}
+
+/** Signed distance of an axis-aligned ellipse (approximate: exact on the axes). */
+export function ellipseField(cx: number, cy: number, rx: number, ry: number, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  const rmin = Math.min(rx, ry);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const nx = (x + 0.5 - cx) / rx;
+      const ny = (y + 0.5 - cy) / ry;
+      out[y * w + x] = (1 - Math.hypot(nx, ny)) * rmin;
+    }
+  }
+  return out;
+}
+
+export function countOn(mask: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
+  return n;
+}

@@ -1,0 +1,184 @@
+// Rotated square crops and their inverse (paste-back). Pure functions.
+import type { Box, Point, RegionMask, RgbImage } from './types.js';
+
+/** A square region of interest, rotated by `angle` radians (clockwise in image space). */
+export interface Roi {
+  center: Point;
+  /** Side length in image pixels. */
+  size: number;
+  angle: number;
+}
+
+/** Crop pixel (u, v) centre -> image coordinates. */
+export function cropToImage(roi: Roi, outSize: number, u: number, v: number): Point {
+  const dx = (u / outSize - 0.5) * roi.size;
+  const dy = (v / outSize - 0.5) * roi.size;
+  const c = Math.cos(roi.angle);
+  const s = Math.sin(roi.angle);
+  return { x: roi.center.x + c * dx - s * dy, y: roi.center.y + s * dx + c * dy };
+}
+
+/** Image coordinates -> crop coordinates (continuous, 0..outSize across the crop). */
+export function imageToCrop(roi: Roi, outSize: number, x: number, y: number): Point {
+  const ex = x - roi.center.x;
+  const ey = y - roi.center.y;
+  const c = Math.cos(roi.angle);
+  const s = Math.sin(roi.angle);
+  const dx = c * ex + s * ey;
+  const dy = -s * ex + c * ey;
+  return { x: (dx / roi.size + 0.5) * outSize, y: (dy / roi.size + 0.5) * outSize };
+}
+
+/** Axis-aligned bounds of the rotated ROI, in image pixels (not clipped). */
+export function roiBounds(roi: Roi): Box {
+  const h = roi.size / 2;
+  const ext = h * (Math.abs(Math.cos(roi.angle)) + Math.abs(Math.sin(roi.angle)));
+  return { x: roi.center.x - ext, y: roi.center.y - ext, width: 2 * ext, height: 2 * ext };
+}
+
+/**
+ * Bilinear crop of a rotated square ROI to outSize x outSize RGB; pixels
+ * outside the image are black, as MediaPipe pads. When the ROI is much larger
+ * than the output, sampling averages a 2x2 grid per pixel to limit aliasing.
+ */
+export function warpCrop(img: RgbImage, roi: Roi, outSize: number): RgbImage {
+  const out = new Uint8Array(outSize * outSize * 3);
+  const { width: W, height: H, data } = img;
+  const step = roi.size / outSize;
+  const taps = step > 2 ? 2 : 1;
+  const c = Math.cos(roi.angle);
+  const s = Math.sin(roi.angle);
+  const acc = [0, 0, 0];
+  for (let v = 0; v < outSize; v++) {
+    for (let u = 0; u < outSize; u++) {
+      acc[0] = acc[1] = acc[2] = 0;
+      for (let ty = 0; ty < taps; ty++) {
+        for (let tx = 0; tx < taps; tx++) {
+          const cu = u + (tx + 0.5) / taps;
+          const cv = v + (ty + 0.5) / taps;
+          const dx = (cu / outSize - 0.5) * roi.size;
+          const dy = (cv / outSize - 0.5) * roi.size;
+          // image pixel centres sit at integer + 0.5
+          const x = roi.center.x + c * dx - s * dy - 0.5;
+          const y = roi.center.y + s * dx + c * dy - 0.5;
+          const x0 = Math.floor(x);
+          const y0 = Math.floor(y);
+          const fx = x - x0;
+          const fy = y - y0;
+          for (let k = 0; k < 4; k++) {
+            const xi = x0 + (k & 1);
+            const yi = y0 + (k >> 1);
+            if (xi < 0 || yi < 0 || xi >= W || yi >= H) continue;
+            const w = ((k & 1) ? fx : 1 - fx) * ((k >> 1) ? fy : 1 - fy);
+            const o = (yi * W + xi) * 3;
+            acc[0] += w * data[o];
+            acc[1] += w * data[o + 1];
+            acc[2] += w * data[o + 2];
+          }
+        }
+      }
+      const n = taps * taps;
+      const o = (v * outSize + u) * 3;
+      out[o] = Math.round(acc[0] / n);
+      out[o + 1] = Math.round(acc[1] / n);
+      out[o + 2] = Math.round(acc[2] / n);
+    }
+  }
+  return { width: outSize, height: outSize, data: out };
+}
+
+/** Bilinear sample of a float field; outside -> `outside`. Coordinates are pixel-centre based. */
+export function sampleField(field: Float32Array, w: number, h: number, x: number, y: number, outside: number): number {
+  const fx0 = x - 0.5;
+  const fy0 = y - 0.5;
+  const x0 = Math.floor(fx0);
+  const y0 = Math.floor(fy0);
+  const fx = fx0 - x0;
+  const fy = fy0 - y0;
+  let acc = 0;
+  for (let k = 0; k < 4; k++) {
+    const xi = Math.min(w - 1, Math.max(0, x0 + (k & 1)));
+    const yi = Math.min(h - 1, Math.max(0, y0 + (k >> 1)));
+    const wt = ((k & 1) ? fx : 1 - fx) * ((k >> 1) ? fy : 1 - fy);
+    acc += wt * field[yi * w + xi];
+  }
+  if (x < 0 || y < 0 || x > w || y > h) return outside;
+  return acc;
+}
+
+/**
+ * Paste a signed-distance field computed in crop space (positive inside, in
+ * crop pixels) back into the image as an anti-aliased alpha mask. Interpolating
+ * the distance rather than a binary mask gives smooth edges at any scale.
+ * `grow` moves the edge outwards by that many image pixels (negative shrinks).
+ */
+export function pasteDistanceField(
+  field: Float32Array,
+  fieldSize: number,
+  roi: Roi,
+  imageWidth: number,
+  imageHeight: number,
+  grow = 0,
+): RegionMask {
+  const b = roiBounds(roi);
+  const x0 = Math.max(0, Math.floor(b.x));
+  const y0 = Math.max(0, Math.floor(b.y));
+  const x1 = Math.min(imageWidth, Math.ceil(b.x + b.width));
+  const y1 = Math.min(imageHeight, Math.ceil(b.y + b.height));
+  const w = Math.max(0, x1 - x0);
+  const h = Math.max(0, y1 - y0);
+  const data = new Uint8Array(w * h);
+  const scale = roi.size / fieldSize; // image px per crop px
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = imageToCrop(roi, fieldSize, x0 + x + 0.5, y0 + y + 0.5);
+      const d = sampleField(field, fieldSize, fieldSize, p.x, p.y, -1e6) * scale + grow;
+      const a = Math.min(1, Math.max(0, d + 0.5));
+      data[y * w + x] = Math.round(a * 255);
+    }
+  }
+  return tightenMask({ x: x0, y: y0, width: w, height: h, data });
+}
+
+/** Crop a RegionMask to the bounding box of its non-zero pixels. */
+export function tightenMask(m: RegionMask): RegionMask {
+  let minX = m.width;
+  let minY = m.height;
+  let maxX = -1;
+  let maxY = -1;
+  for (let y = 0; y < m.height; y++) {
+    for (let x = 0; x < m.width; x++) {
+      if (m.data[y * m.width + x] > 0) {
+        if (x < minX) minX = x;
+        if (x > maxX) maxX = x;
+        if (y < minY) minY = y;
+        if (y > maxY) maxY = y;
+      }
+    }
+  }
+  if (maxX < 0) return { x: m.x, y: m.y, width: 0, height: 0, data: new Uint8Array(0) };
+  const w = maxX - minX + 1;
+  const h = maxY - minY + 1;
+  const data = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) data.set(m.data.subarray((minY + y) * m.width + minX, (minY + y) * m.width + minX + w), y * w);
+  return { x: m.x + minX, y: m.y + minY, width: w, height: h, data };
+}
+
+/** Union of region masks (max of alpha) into a full-image W*H mask. */
+export function unionMask(masks: readonly RegionMask[], width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  for (const m of masks) {
+    for (let y = 0; y < m.height; y++) {
+      const iy = m.y + y;
+      if (iy < 0 || iy >= height) continue;
+      for (let x = 0; x < m.width; x++) {
+        const ix = m.x + x;
+        if (ix < 0 || ix >= width) continue;
+        const v = m.data[y * m.width + x];
+        const o = iy * width + ix;
+        if (v > out[o]) out[o] = v;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  convexHull,
+  countOn,
+  distanceTransform,
+  fillHoles,
+  fillPolygon,
+  morph,
+  rasterizeDisks,
+  signedDistance,
+} from '../../backend/pipeline/mask-raster.js';
+import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, tightenMask, unionMask, warpCrop } from '../../backend/pipeline/warp.js';
+import type { RgbImage } from '../../backend/pipeline/types.js';
+
+describe('distance fields', () => {
+  it('distance transform matches brute force', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 48, maxLength: 48 }), (bits) => {
+        const w = 8;
+        const h = 6;
+        const m = Uint8Array.from(bits.map((b) => (b ? 1 : 0)));
+        if (countOn(m) === 0) return;
+        const dt = distanceTransform(m, w, h);
+        for (let i = 0; i < w * h; i++) {
+          let best = Infinity;
+          for (let j = 0; j < w * h; j++) {
+            if (m[j]) best = Math.min(best, Math.hypot((i % w) - (j % w), Math.floor(i / w) - Math.floor(j / w)));
+          }
+          expect(dt[i]).toBeCloseTo(best, 4);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('signed distance is positive inside and negative outside', () => {
+    const m = rasterizeDisks([{ x: 10, y: 10 }], 5, 20, 20);
+    const sd = signedDistance(m, 20, 20);
+    expect(sd[10 * 20 + 10]).toBeGreaterThan(3);
+    expect(sd[0]).toBeLessThan(-5);
+  });
+
+  it('grow then shrink of a disk keeps its area within a few percent', () => {
+    const m = rasterizeDisks([{ x: 32, y: 32 }], 12, 64, 64);
+    const grown = morph(m, 64, 64, 4);
+    expect(countOn(grown)).toBeGreaterThan(countOn(m) * 1.5);
+    const back = morph(grown, 64, 64, -4);
+    expect(Math.abs(countOn(back) - countOn(m)) / countOn(m)).toBeLessThan(0.05);
+  });
+});
+
+describe('polygons and holes', () => {
+  it('fills a square polygon exactly at pixel centres', () => {
+    const m = fillPolygon([{ x: 2, y: 2 }, { x: 6, y: 2 }, { x: 6, y: 6 }, { x: 2, y: 6 }], 10, 10);
+    expect(countOn(m)).toBe(16);
+    expect(m[2 * 10 + 2]).toBe(1);
+    expect(m[6 * 10 + 6]).toBe(0);
+  });
+
+  it('convex hull of a grid is its four corners', () => {
+    const pts = [];
+    for (let x = 0; x <= 4; x++) for (let y = 0; y <= 4; y++) pts.push({ x, y });
+    expect(convexHull(pts)).toHaveLength(4);
+  });
+
+  it('fills a ring into a disk but not a C shape open to the border', () => {
+    const w = 20;
+    const ring = new Uint8Array(w * w);
+    for (let y = 0; y < w; y++) for (let x = 0; x < w; x++) {
+      const r = Math.hypot(x - 10, y - 10);
+      if (r >= 5 && r < 7) ring[y * w + x] = 1;
+    }
+    const filled = fillHoles(ring, w, w);
+    expect(filled[10 * w + 10]).toBe(1);
+    const open = ring.slice();
+    for (let x = 10; x < w; x++) for (let y = 9; y <= 11; y++) open[y * w + x] = 0;
+    expect(fillHoles(open, w, w)[10 * w + 10]).toBe(0);
+  });
+});
+
+describe('crop and paste-back', () => {
+  it('crop and image coordinates invert each other under rotation', () => {
+    const roi = { center: { x: 100, y: 80 }, size: 64, angle: 0.4 };
+    const p = cropToImage(roi, 32, 7, 21);
+    const q = imageToCrop(roi, 32, p.x, p.y);
+    expect(q.x).toBeCloseTo(7);
+    expect(q.y).toBeCloseTo(21);
+  });
+
+  it('an unrotated crop at scale 1 copies pixels', () => {
+    const w = 16;
+    const data = new Uint8Array(w * w * 3);
+    for (let i = 0; i < w * w; i++) data[i * 3] = i % 256;
+    const img: RgbImage = { width: w, height: w, data };
+    const crop = warpCrop(img, { center: { x: 8, y: 8 }, size: 8, angle: 0 }, 8);
+    // crop (0,0) is image pixel (4,4)
+    expect(crop.data[0]).toBe(4 * w + 4);
+    expect(crop.data[(7 * 8 + 7) * 3]).toBe(11 * w + 11);
+  });
+
+  it('pastes a crop-space disk back to the right place and size, with soft edges', () => {
+    const size = 64;
+    const field = signedDistance(rasterizeDisks([{ x: 32, y: 32 }], 16, size, size), size, size);
+    const roi = { center: { x: 200, y: 150 }, size: 128, angle: 0.3 };
+    const m = pasteDistanceField(field, size, roi, 400, 300);
+    const full = unionMask([m], 400, 300);
+    let on = 0;
+    let partial = 0;
+    for (const v of full) {
+      if (v >= 128) on++;
+      if (v > 0 && v < 255) partial++;
+    }
+    // radius 16 crop px * 2 image px per crop px = 32 px
+    expect(on / (Math.PI * 32 * 32)).toBeGreaterThan(0.95);
+    expect(on / (Math.PI * 32 * 32)).toBeLessThan(1.05);
+    expect(full[150 * 400 + 200]).toBe(255);
+    expect(partial).toBeGreaterThan(0);
+    const b = roiBounds(roi);
+    expect(m.x).toBeGreaterThanOrEqual(Math.floor(b.x));
+  });
+
+  it('clips masks at the image border', () => {
+    const field = new Float32Array(16 * 16).fill(10);
+    const m = pasteDistanceField(field, 16, { center: { x: 0, y: 0 }, size: 20, angle: 0 }, 50, 50);
+    expect(m.x).toBe(0);
+    expect(m.width).toBeLessThanOrEqual(10);
+    expect(tightenMask(m).width).toBe(m.width);
+  });
+});
