@@ -88,7 +88,7 @@ export function convexHull(points: readonly Point[]): Point[] {
 }
 
 /** Even-odd scanline fill of a polygon, sampled at pixel centres. */
-export function fillPolygon(poly: readonly Point[], w: number, h: number, out = new Uint8Array(w * h)): Uint8Array {
+export function fillPolygon(poly: readonly Point[], w: number, h: number, out: Uint8Array = new Uint8Array(w * h)): Uint8Array {
   const n = poly.length;
   if (n < 3) return out;
   const xs: number[] = [];

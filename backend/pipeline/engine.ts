@@ -1,0 +1,321 @@
+// The face engine: locate heads (keypoints + detector), segment each face
+// crop (mesh region or a user face parser), paste masks back, score them.
+import { createHash } from 'node:crypto';
+import { boxCenter, iou } from './geometry.js';
+import { fallbackField, meshPoints, meshRegionField, probabilityField, type RegionMethod } from './face-region.js';
+import { fuseCandidates, type HeadCandidate, type HeadParams } from './heads.js';
+import type { EnginePorts, MeshResult } from './ports.js';
+import { faceScore, imageScore, meanLuminance } from './scoring.js';
+import type {
+  Box,
+  EngineParams,
+  Face,
+  FaceEngine,
+  InteractiveHint,
+  NamedKeypoint,
+  Point,
+  RegionMask,
+  RgbImage,
+  SegmentOptions,
+  SegmentResult,
+} from './types.js';
+import { cropToImage, pasteDistanceField, warpCrop, type Roi } from './warp.js';
+
+export interface EngineSettings extends EngineParams {
+  roiScale: number;
+  regionMethod: RegionMethod;
+  /** Landmark passes: the second re-centres the crop on the first landmarks. */
+  passes: number;
+  /** Below this mesh face score a crop is not a face (back of head, clutter). */
+  minFaceScore: number;
+}
+
+export const DEFAULT_SETTINGS: EngineSettings = {
+  boxScale: 3,
+  minRadius: 20,
+  keypointThreshold: 0.3,
+  detectorThreshold: 0.5,
+  maskThreshold: 0.5,
+  dilate: 0,
+  roiScale: 1.5,
+  regionMethod: 'hull',
+  passes: 2,
+  minFaceScore: 0.5,
+};
+
+/** MediaPipe canonical mesh indices used for re-centring and keypoints. */
+const MESH = { rightEyeOuter: 33, rightEyeInner: 133, leftEyeOuter: 263, leftEyeInner: 362, noseTip: 1, rightCheek: 234, leftCheek: 454 };
+
+interface Segmented {
+  roi: Roi;
+  mesh: MeshResult | null;
+  field: Float32Array;
+  fieldSize: number;
+  fallback: boolean;
+}
+
+function hashSettings(s: EngineSettings): string {
+  return createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 8);
+}
+
+export class FaceSegEngine implements FaceEngine {
+  readonly modelVersion: string;
+  readonly executionProvider: string;
+  private readonly settings: EngineSettings;
+
+  constructor(
+    private readonly ports: EnginePorts,
+    opts: { fingerprint: string; provider: string; settings?: Partial<EngineSettings>; onClose?: () => Promise<void> },
+  ) {
+    this.settings = { ...DEFAULT_SETTINGS, ...(opts.settings ?? {}) };
+    this.executionProvider = opts.provider;
+    this.modelVersion = FaceSegEngine.versionFor(opts.fingerprint, this.settings);
+    this.onClose = opts.onClose;
+  }
+
+  private readonly onClose?: () => Promise<void>;
+
+  static versionFor(fingerprint: string, settings: EngineSettings): string {
+    return `faceseg-${fingerprint.slice(0, 8)}-${hashSettings(settings)}`;
+  }
+
+  /** The version a project gets with its own calibrated parameters. */
+  versionWith(params: Partial<EngineParams> | undefined): string {
+    if (!params || Object.keys(params).length === 0) return this.modelVersion;
+    return `${this.modelVersion}-p${hashSettings({ ...this.settings, ...params })}`;
+  }
+
+  async close(): Promise<void> {
+    await this.onClose?.();
+  }
+
+  async segment(img: RgbImage, options: SegmentOptions = {}): Promise<SegmentResult> {
+    const s: EngineSettings = { ...this.settings, ...(options.params ?? {}) };
+    const timings: Record<string, number> = {};
+    const time = async <T>(stage: string, f: () => Promise<T> | T): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await f();
+      } finally {
+        timings[stage] = (timings[stage] ?? 0) + performance.now() - t0;
+      }
+    };
+    const hp: HeadParams = {
+      keypointThreshold: s.keypointThreshold,
+      detectorThreshold: s.detectorThreshold,
+      roiScale: s.roiScale,
+      minRadius: s.minRadius,
+    };
+    const poses = this.ports.keypoints ? await time('keypoints', () => this.ports.keypoints!.detect(img)) : [];
+    const dets = this.ports.faceDetector ? await time('detector', () => this.ports.faceDetector!.detect(img)) : [];
+    let cands = fuseCandidates(poses, dets, hp);
+    const hints = options.hints ?? [];
+    const clickCands = hints.length > 0 ? this.clickCandidates(hints, cands, img, hp) : [];
+    cands = cands.concat(clickCands);
+
+    const segs = await time('segmenter', () => this.segmentCandidates(img, cands, s));
+
+    let faces: Face[] = [];
+    await time('paste', () => {
+      cands.forEach((c, i) => {
+        const seg = segs[i];
+        const meshScore = seg.mesh ? seg.mesh.faceScore : 0;
+        if (seg.fallback && c.source !== 'click' && !(c.detectorScore >= Math.max(0.7, s.detectorThreshold))) return;
+        const faceSize = seg.roi.size / s.roiScale;
+        const mask = pasteDistanceField(seg.field, seg.fieldSize, seg.roi, img.width, img.height, (s.dilate * faceSize) / 100);
+        if (mask.width === 0) return;
+        const box = maskBox(mask);
+        const lum = meanLuminance(img, box);
+        faces.push({
+          box,
+          mask,
+          source: c.source,
+          keypoints: c.keypoints.length > 0 ? c.keypoints : seg.mesh ? meshKeypoints(seg) : [],
+          score: faceScore({
+            meshScore: seg.fallback ? 0.3 : meshScore,
+            faceSize: Math.min(box.width, box.height),
+            luminance: lum,
+            source: c.source,
+            detectorScore: c.detectorScore,
+            poseScore: c.poseScore,
+            imageEdge: touchesEdge(box, img.width, img.height),
+          }),
+        });
+      });
+    });
+    faces = dedupe(faces);
+    if (hints.length > 0) faces = selectByHints(faces, hints);
+    faces.sort((a, b) => a.box.x - b.box.x || a.box.y - b.box.y);
+    const unexplainedHeads = poses.filter((p) => p.keypoints.slice(0, 3).some((k) => k.score >= 0.5) && !faces.some((f) => contains(expand(f.box, 0.5), p.keypoints[0]))).length;
+    return { width: img.width, height: img.height, faces, score: imageScore(faces.map((f) => f.score), unexplainedHeads), timings };
+  }
+
+  private clickCandidates(hints: InteractiveHint[], found: HeadCandidate[], img: RgbImage, hp: HeadParams): HeadCandidate[] {
+    const out: HeadCandidate[] = [];
+    const sizes = found.map((c) => c.roi.size).sort((a, b) => a - b);
+    const typical = sizes.length ? sizes[Math.floor(sizes.length / 2)] : 0.3 * Math.min(img.width, img.height);
+    for (const h of hints) {
+      if (h.kind === 'box') {
+        const c = boxCenter(h.box);
+        out.push(clickCandidate(c, Math.max(h.box.width, h.box.height) * 1.15));
+      } else if (h.positive && !found.some((c) => contains(c.headBox, h.point))) {
+        for (const f of [1, 0.6, 1.6]) out.push(clickCandidate(h.point, Math.max(2 * hp.minRadius, typical * f)));
+      }
+    }
+    return out;
+  }
+
+  private async segmentCandidates(img: RgbImage, cands: HeadCandidate[], s: EngineSettings): Promise<Segmented[]> {
+    const lm = this.ports.faceLandmarks;
+    const n = lm.inputSize;
+    let rois = cands.map((c) => c.roi);
+    let meshes: MeshResult[] = rois.length ? await lm.run(rois.map((r) => warpCrop(img, r, n))) : [];
+    for (let pass = 1; pass < s.passes; pass++) {
+      const refined = rois.map((r, i) => (meshes[i].faceScore >= 0.2 ? roiFromMesh(r, n, meshes[i], s.roiScale) : r));
+      const again = refined.length ? await lm.run(refined.map((r) => warpCrop(img, r, n))) : [];
+      // keep the refined pass only where it did not lose the face
+      meshes = meshes.map((m, i) => (again[i].faceScore >= m.faceScore * 0.9 ? again[i] : m));
+      rois = rois.map((r, i) => (meshes[i] === again[i] ? refined[i] : r));
+    }
+    const seg = this.ports.faceSegmenter;
+    let probs: Float32Array[] | null = null;
+    let probSize = 0;
+    if (seg && rois.length) {
+      const maps = await seg.run(rois.map((r) => warpCrop(img, r, seg.inputSize)));
+      probs = maps.map((m) => m.data);
+      probSize = maps[0]?.width ?? 0;
+    }
+    return rois.map((roi, i) => {
+      const mesh = meshes[i];
+      const ok = mesh.faceScore >= s.minFaceScore;
+      if (probs && probSize > 0) {
+        return { roi, mesh, field: probabilityField(probs[i], probSize, probSize, s.maskThreshold), fieldSize: probSize, fallback: !ok };
+      }
+      if (ok) return { roi, mesh, field: meshRegionField(meshPoints(mesh.points, mesh.count), n, s.regionMethod), fieldSize: n, fallback: false };
+      return { roi, mesh, field: fallbackField(n, s.roiScale), fieldSize: n, fallback: true };
+    });
+  }
+}
+
+function clickCandidate(center: Point, size: number): HeadCandidate {
+  return {
+    roi: { center, size, angle: 0 },
+    headBox: { x: center.x - size / 2, y: center.y - size / 2, width: size, height: size },
+    source: 'click',
+    detectorScore: 0,
+    poseScore: 0,
+    keypoints: [],
+    earsOnly: false,
+  };
+}
+
+/** Re-centre the crop on the landmarks: bounding box of the mesh, eye-line roll. */
+export function roiFromMesh(roi: Roi, n: number, mesh: MeshResult, roiScale: number): Roi {
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  const p = mesh.points;
+  for (let i = 0; i < mesh.count; i++) {
+    const q = cropToImage(roi, n, p[i * 3], p[i * 3 + 1]);
+    minX = Math.min(minX, q.x);
+    maxX = Math.max(maxX, q.x);
+    minY = Math.min(minY, q.y);
+    maxY = Math.max(maxY, q.y);
+  }
+  let angle = roi.angle;
+  if (mesh.count > MESH.leftEyeOuter) {
+    const r = cropToImage(roi, n, p[MESH.rightEyeOuter * 3], p[MESH.rightEyeOuter * 3 + 1]);
+    const l = cropToImage(roi, n, p[MESH.leftEyeOuter * 3], p[MESH.leftEyeOuter * 3 + 1]);
+    angle = Math.atan2(l.y - r.y, l.x - r.x);
+  }
+  // the axis-aligned extent of a rolled face overstates its size
+  const ext = Math.max(maxX - minX, maxY - minY) / (Math.abs(Math.cos(angle - roi.angle)) + Math.abs(Math.sin(angle - roi.angle)) * 0.5);
+  return { center: { x: (minX + maxX) / 2, y: (minY + maxY) / 2 }, size: Math.max(8, ext * roiScale), angle };
+}
+
+function meshKeypoints(seg: Segmented): NamedKeypoint[] {
+  const m = seg.mesh;
+  if (!m || m.count <= MESH.leftCheek) return [];
+  const at = (i: number): Point => cropToImage(seg.roi, seg.fieldSize, m.points[i * 3], m.points[i * 3 + 1]);
+  const mid = (a: Point, b: Point): Point => ({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 });
+  const sc = m.faceScore;
+  return [
+    { name: 'nose', ...at(MESH.noseTip), score: sc },
+    { name: 'left_eye', ...mid(at(MESH.leftEyeOuter), at(MESH.leftEyeInner)), score: sc },
+    { name: 'right_eye', ...mid(at(MESH.rightEyeOuter), at(MESH.rightEyeInner)), score: sc },
+    { name: 'left_ear', ...at(MESH.leftCheek), score: sc * 0.5 },
+    { name: 'right_ear', ...at(MESH.rightCheek), score: sc * 0.5 },
+  ];
+}
+
+export function maskBox(m: RegionMask, threshold = 128): Box {
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -1;
+  let maxY = -1;
+  for (let y = 0; y < m.height; y++) {
+    for (let x = 0; x < m.width; x++) {
+      if (m.data[y * m.width + x] >= threshold) {
+        if (x < minX) minX = x;
+        if (x > maxX) maxX = x;
+        if (y < minY) minY = y;
+        if (y > maxY) maxY = y;
+      }
+    }
+  }
+  if (maxX < 0) return { x: m.x, y: m.y, width: 0, height: 0 };
+  return { x: m.x + minX, y: m.y + minY, width: maxX - minX + 1, height: maxY - minY + 1 };
+}
+
+function contains(b: Box, p: Point): boolean {
+  return p.x >= b.x && p.x <= b.x + b.width && p.y >= b.y && p.y <= b.y + b.height;
+}
+
+function expand(b: Box, f: number): Box {
+  return { x: b.x - (b.width * f) / 2, y: b.y - (b.height * f) / 2, width: b.width * (1 + f), height: b.height * (1 + f) };
+}
+
+function touchesEdge(b: Box, w: number, h: number): boolean {
+  return b.x <= 1 || b.y <= 1 || b.x + b.width >= w - 1 || b.y + b.height >= h - 1;
+}
+
+/** Two candidates that converged on one face keep the better-scored mask. */
+export function dedupe(faces: Face[]): Face[] {
+  const order = [...faces].sort((a, b) => b.score - a.score);
+  const kept: Face[] = [];
+  for (const f of order) {
+    const twin = kept.find((k) => iou(k.box, f.box) > 0.4);
+    if (!twin) kept.push(f);
+    else if (twin.keypoints.length === 0 && f.keypoints.length > 0) twin.keypoints = f.keypoints;
+  }
+  return kept;
+}
+
+function maskHas(m: RegionMask, p: Point): boolean {
+  const x = Math.floor(p.x) - m.x;
+  const y = Math.floor(p.y) - m.y;
+  return x >= 0 && y >= 0 && x < m.width && y < m.height && m.data[y * m.width + x] >= 128;
+}
+
+/** Interactive mode: keep the faces the labeler pointed at, drop the ones marked negative. */
+export function selectByHints(faces: Face[], hints: InteractiveHint[]): Face[] {
+  const pos = hints.filter((h) => h.kind === 'box' || h.positive);
+  const neg = hints.filter((h): h is Extract<InteractiveHint, { kind: 'point' }> => h.kind === 'point' && !h.positive);
+  let out = faces.filter((f) => !neg.some((h) => maskHas(f.mask, h.point)));
+  if (pos.length > 0) {
+    out = out.filter((f) =>
+      pos.some((h) => (h.kind === 'box' ? iou(h.box, f.box) > 0.2 || contains(h.box, boxCenter(f.box)) : maskHas(f.mask, h.point) || contains(f.box, h.point))),
+    );
+    // one face per hint: the best-scored one
+    const picked = new Set<Face>();
+    for (const h of pos) {
+      const hit = out
+        .filter((f) => (h.kind === 'box' ? contains(h.box, boxCenter(f.box)) || iou(h.box, f.box) > 0.2 : contains(f.box, h.point)))
+        .sort((a, b) => b.score - a.score)[0];
+      if (hit) picked.add(hit);
+    }
+    out = [...picked];
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+// What the engine needs from the models, as narrow interfaces: the ONNX
+// adapters in backend/models implement them, tests can pass doubles.
+import type { Box, Point, RgbImage, ScoredPoint } from './types.js';
+
+export interface PersonPose {
+  /** 17 COCO keypoints in image pixels. */
+  keypoints: ScoredPoint[];
+  box: Box;
+  score: number;
+}
+
+export interface FaceDetection {
+  box: Box;
+  score: number;
+  /** 5 points in image pixels: right eye, left eye, nose, right mouth corner, left mouth corner (subject's sides). */
+  landmarks: Point[];
+}
+
+export interface MeshResult {
+  /** x, y in crop pixels, z; `count` points. */
+  points: Float32Array;
+  count: number;
+  /** 0..1, how sure the model is that the crop holds a face. */
+  faceScore: number;
+}
+
+export interface FloatMap {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+export interface KeypointPort {
+  detect(img: RgbImage): Promise<PersonPose[]>;
+}
+
+export interface FaceDetectorPort {
+  detect(img: RgbImage): Promise<FaceDetection[]>;
+}
+
+export interface LandmarkPort {
+  readonly inputSize: number;
+  run(crops: RgbImage[]): Promise<MeshResult[]>;
+}
+
+export interface SegmenterPort {
+  readonly inputSize: number;
+  /** Face probability per crop, at the model's output resolution. */
+  run(crops: RgbImage[]): Promise<FloatMap[]>;
+}
+
+export interface EnginePorts {
+  keypoints?: KeypointPort;
+  faceDetector?: FaceDetectorPort;
+  faceLandmarks: LandmarkPort;
+  faceSegmenter?: SegmenterPort;
+}
