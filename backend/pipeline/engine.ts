@@ -1,10 +1,10 @@
 // The face engine: locate heads (keypoints + detector), segment each face
 // crop (mesh region or a user face parser), paste masks back, score them.
 import { createHash } from 'node:crypto';
-import { boxCenter, iou } from './geometry.js';
+import { boxCenter, iou, seedHeadBox } from './geometry.js';
 import { fallbackField, meshPoints, meshRegionField, probabilityField, type RegionMethod } from './face-region.js';
-import { fuseCandidates, type HeadCandidate, type HeadParams } from './heads.js';
-import type { EnginePorts, MeshResult } from './ports.js';
+import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
+import type { EnginePorts, MeshResult, PersonPose } from './ports.js';
 import { faceScore, imageScore, meanLuminance } from './scoring.js';
 import type {
   Box,
@@ -28,6 +28,8 @@ export interface EngineSettings extends EngineParams {
   passes: number;
   /** Below this mesh face score a crop is not a face (back of head, clutter). */
   minFaceScore: number;
+  /** 'fused' = keypoints + detector + body scale; 'seed' = the original system's rule, for comparison. */
+  locator: 'fused' | 'seed';
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = {
@@ -41,6 +43,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   regionMethod: 'hull',
   passes: 2,
   minFaceScore: 0.5,
+  locator: 'fused',
 };
 
 /** MediaPipe canonical mesh indices used for re-centring and keypoints. */
@@ -107,8 +110,8 @@ export class FaceSegEngine implements FaceEngine {
       minRadius: s.minRadius,
     };
     const poses = this.ports.keypoints ? await time('keypoints', () => this.ports.keypoints!.detect(img)) : [];
-    const dets = this.ports.faceDetector ? await time('detector', () => this.ports.faceDetector!.detect(img)) : [];
-    let cands = fuseCandidates(poses, dets, hp);
+    const dets = this.ports.faceDetector && s.locator !== 'seed' ? await time('detector', () => this.ports.faceDetector!.detect(img)) : [];
+    let cands = s.locator === 'seed' ? seedCandidates(poses, s) : fuseCandidates(poses, dets, hp);
     const hints = options.hints ?? [];
     const clickCands = hints.length > 0 ? this.clickCandidates(hints, cands, img, hp) : [];
     cands = cands.concat(clickCands);
@@ -195,6 +198,27 @@ export class FaceSegEngine implements FaceEngine {
       return { roi, mesh, field: fallbackField(n, s.roiScale), fieldSize: n, fallback: true };
     });
   }
+}
+
+/** The original system: square box of radius k * max head-keypoint distance, no detector, no re-centring. */
+function seedCandidates(poses: readonly PersonPose[], s: EngineSettings): HeadCandidate[] {
+  const out: HeadCandidate[] = [];
+  for (const p of poses) {
+    const head = p.keypoints.slice(0, 5);
+    const box = seedHeadBox(head, { k: s.boxScale, minRadius: s.minRadius, threshold: s.keypointThreshold });
+    if (!box) continue;
+    const visible = head.map((k, i) => ({ name: HEAD_NAMES[i], ...k })).filter((k) => k.score >= s.keypointThreshold);
+    out.push({
+      roi: { center: boxCenter(box), size: box.width, angle: 0 },
+      headBox: box,
+      source: 'keypoints',
+      detectorScore: 0,
+      poseScore: visible.reduce((a, k) => a + k.score, 0) / visible.length,
+      keypoints: visible,
+      earsOnly: false,
+    });
+  }
+  return out;
 }
 
 function clickCandidate(center: Point, size: number): HeadCandidate {

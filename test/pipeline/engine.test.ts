@@ -1,0 +1,132 @@
+// The engine's flow (fusion, crops, re-centring, paste-back, hints) with model
+// doubles that "see" bright disks, so results can be checked exactly.
+import { describe, expect, it } from 'vitest';
+import { FaceSegEngine } from '../../backend/pipeline/engine.js';
+import type { FaceDetection, LandmarkPort, MeshResult, PersonPose } from '../../backend/pipeline/ports.js';
+import type { RgbImage } from '../../backend/pipeline/types.js';
+import { unionMask } from '../../backend/pipeline/warp.js';
+
+interface Disk { x: number; y: number; r: number }
+
+function scene(w: number, h: number, disks: Disk[]): RgbImage {
+  const data = new Uint8Array(w * h * 3).fill(20);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    if (disks.some((d) => Math.hypot(x + 0.5 - d.x, y + 0.5 - d.y) <= d.r)) data.fill(220, (y * w + x) * 3, (y * w + x) * 3 + 3);
+  }
+  return { width: w, height: h, data };
+}
+
+/** Finds the bright blob in the crop and returns its rim and inside as "landmarks". */
+class BlobMesh implements LandmarkPort {
+  readonly inputSize = 64;
+  calls = 0;
+  async run(crops: RgbImage[]): Promise<MeshResult[]> {
+    this.calls++;
+    return crops.map((c) => {
+      let sx = 0, sy = 0, n = 0;
+      for (let i = 0; i < c.width * c.height; i++) if (c.data[i * 3] > 120) { sx += (i % c.width) + 0.5; sy += Math.floor(i / c.width) + 0.5; n++; }
+      if (n < 10) return { points: new Float32Array(3 * 3), count: 3, faceScore: 0.01 };
+      const cx = sx / n, cy = sy / n, r = Math.sqrt(n / Math.PI);
+      const pts: number[] = [];
+      for (let k = 0; k < 120; k++) { const a = (k / 120) * 2 * Math.PI; pts.push(cx + r * Math.cos(a), cy + r * Math.sin(a), 0); }
+      pts.push(cx, cy, 0);
+      return { points: Float32Array.from(pts), count: pts.length / 3, faceScore: 0.95 };
+    });
+  }
+}
+
+function detectorFor(disks: Disk[]): { detect: () => Promise<FaceDetection[]> } {
+  return {
+    detect: async () => disks.map((d) => ({
+      box: { x: d.x - d.r, y: d.y - d.r, width: 2 * d.r, height: 2 * d.r },
+      score: 0.9,
+      landmarks: [{ x: d.x - d.r / 2, y: d.y }, { x: d.x + d.r / 2, y: d.y }],
+    })),
+  };
+}
+
+function iouWithDisks(mask: Uint8Array, w: number, h: number, disks: Disk[]): number {
+  let inter = 0, union = 0;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const t = disks.some((d) => Math.hypot(x + 0.5 - d.x, y + 0.5 - d.y) <= d.r);
+    const p = mask[y * w + x] >= 128;
+    if (t && p) inter++;
+    if (t || p) union++;
+  }
+  return inter / union;
+}
+
+describe('FaceSegEngine flow', () => {
+  const disks = [{ x: 80, y: 70, r: 25 }, { x: 230, y: 120, r: 18 }];
+  const img = scene(320, 200, disks);
+
+  it('masks every detected face precisely at full resolution', async () => {
+    const mesh = new BlobMesh();
+    const engine = new FaceSegEngine({ faceDetector: detectorFor(disks), faceLandmarks: mesh }, { fingerprint: 'abc12345', provider: 'cpu' });
+    const res = await engine.segment(img);
+    expect(res.faces).toHaveLength(2);
+    expect(mesh.calls).toBe(2); // one batched call per pass, not one per face
+    const full = unionMask(res.faces.map((f) => f.mask), 320, 200);
+    expect(iouWithDisks(full, 320, 200, disks)).toBeGreaterThan(0.9);
+    expect(res.score).toBeGreaterThan(0);
+    expect(res.score).toBeLessThanOrEqual(1);
+    expect(Object.keys(res.timings)).toEqual(expect.arrayContaining(['detector', 'segmenter', 'paste']));
+  });
+
+  it('finds a face from body keypoints alone (detector silent)', async () => {
+    const d = disks[0];
+    const pose: PersonPose = {
+      box: { x: 0, y: 0, width: 200, height: 200 },
+      score: 0.8,
+      keypoints: Array.from({ length: 17 }, () => ({ x: 0, y: 0, score: 0 })),
+    };
+    pose.keypoints[0] = { x: d.x, y: d.y + 3, score: 0.9 };
+    pose.keypoints[1] = { x: d.x + 8, y: d.y - 5, score: 0.9 };
+    pose.keypoints[2] = { x: d.x - 8, y: d.y - 5, score: 0.9 };
+    const engine = new FaceSegEngine(
+      { keypoints: { detect: async () => [pose] }, faceDetector: { detect: async () => [] }, faceLandmarks: new BlobMesh() },
+      { fingerprint: 'abc12345', provider: 'cpu' },
+    );
+    const res = await engine.segment(img);
+    expect(res.faces).toHaveLength(1);
+    expect(res.faces[0].source).toBe('keypoints');
+    expect(iouWithDisks(unionMask([res.faces[0].mask], 320, 200), 320, 200, [d])).toBeGreaterThan(0.85);
+  });
+
+  it('returns no faces and a high image score on an empty scene', async () => {
+    const engine = new FaceSegEngine({ faceDetector: { detect: async () => [] }, faceLandmarks: new BlobMesh() }, { fingerprint: 'x', provider: 'cpu' });
+    const res = await engine.segment(scene(100, 80, []));
+    expect(res.faces).toEqual([]);
+    expect(res.score).toBeGreaterThan(0.5);
+  });
+
+  it('interactive: a click keeps the face under it; a click elsewhere segments there', async () => {
+    const engine = new FaceSegEngine({ faceDetector: detectorFor([disks[0]]), faceLandmarks: new BlobMesh() }, { fingerprint: 'x', provider: 'cpu' });
+    const onFirst = await engine.segment(img, { hints: [{ kind: 'point', point: { x: 80, y: 70 }, positive: true }] });
+    expect(onFirst.faces).toHaveLength(1);
+    expect(onFirst.faces[0].box.x).toBeLessThan(80);
+    // the detector misses disk 2; clicking on it still returns its mask
+    const onSecond = await engine.segment(img, { hints: [{ kind: 'point', point: { x: 230, y: 120 }, positive: true }] });
+    expect(onSecond.faces).toHaveLength(1);
+    expect(onSecond.faces[0].source).toBe('click');
+    expect(iouWithDisks(unionMask([onSecond.faces[0].mask], 320, 200), 320, 200, [disks[1]])).toBeGreaterThan(0.8);
+    const negative = await engine.segment(img, { hints: [{ kind: 'point', point: { x: 80, y: 70 }, positive: false }] });
+    expect(negative.faces).toHaveLength(0);
+  });
+
+  it('model version changes with settings and per-project parameters', () => {
+    const a = new FaceSegEngine({ faceLandmarks: new BlobMesh() }, { fingerprint: 'abcdef123', provider: 'cpu' });
+    const b = new FaceSegEngine({ faceLandmarks: new BlobMesh() }, { fingerprint: 'abcdef123', provider: 'cpu', settings: { dilate: 2 } });
+    expect(a.modelVersion).not.toBe(b.modelVersion);
+    expect(a.versionWith({ dilate: 1 })).not.toBe(a.modelVersion);
+    expect(a.versionWith({})).toBe(a.modelVersion);
+  });
+
+  it('dilation grows the mask', async () => {
+    const base = new FaceSegEngine({ faceDetector: detectorFor([disks[0]]), faceLandmarks: new BlobMesh() }, { fingerprint: 'x', provider: 'cpu' });
+    const r0 = await base.segment(img);
+    const r1 = await base.segment(img, { params: { dilate: 10 } });
+    const area = (m: Uint8Array): number => m.reduce((s, v) => s + (v >= 128 ? 1 : 0), 0);
+    expect(area(unionMask(r1.faces.map((f) => f.mask), 320, 200))).toBeGreaterThan(area(unionMask(r0.faces.map((f) => f.mask), 320, 200)) * 1.1);
+  });
+});
