@@ -1,0 +1,231 @@
+// The only module that reads process.env. Every variable is validated with
+// zod; a bad one produces one clear line naming the variable.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+export interface Limits {
+  /** Largest JSON request body in bytes (413 above). */
+  maxBodyBytes: number;
+  /** Most tasks one /predict may carry (413 above). */
+  maxTasksPerRequest: number;
+  /** Largest image download in bytes. */
+  maxImageBytes: number;
+  /** Largest decoded image in pixels (sharp limitInputPixels). */
+  maxImagePixels: number;
+  /** Deadline for one image download, milliseconds. */
+  downloadTimeoutMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Label Studio base URL without a trailing slash, or undefined. */
+  labelStudioUrl?: string;
+  /** Legacy token or personal access token (JWT refresh token). */
+  labelStudioApiKey?: string;
+  basicAuth?: { user: string; pass: string };
+  logLevel: 'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
+  logFormat: 'json' | 'text';
+  modelDir: string;
+  modelsManifest: string;
+  /** 'auto' = CUDA when the runtime offers it, else CPU. */
+  executionProvider: 'auto' | 'cpu' | 'cuda';
+  /** ONNX Runtime intra-op threads; 0 = runtime default. */
+  ortThreads: number;
+  /** Label value to use for faces when the label config has several labels. */
+  faceLabel?: string;
+  /** Where Label Studio's local-files storage lives, to read files directly. */
+  localFilesDocumentRoot?: string;
+  limits: Limits;
+  /** True when we think we run inside a container (localhost hints). */
+  runningInDocker: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+/** Byte size: a plain integer or a number with k/m/g suffix ("10mb"). */
+const byteSize = z.string().transform((s, ctx) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)\s*$/i.exec(s);
+  const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a byte size like 10485760 or 10mb, got "${s}"` });
+    return z.NEVER;
+  }
+  const n = Math.floor(Number(m[1]) * unit);
+  if (n < 1) {
+    ctx.addIssue({ code: 'custom', message: 'must be at least 1 byte' });
+    return z.NEVER;
+  }
+  return n;
+});
+
+function intVar(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.string().transform((s, ctx) => {
+    const n = Number(s.trim());
+    if (!/^\s*-?\d+\s*$/.test(s) || !Number.isSafeInteger(n)) {
+      ctx.addIssue({ code: 'custom', message: `expected an integer, got "${s}"` });
+      return z.NEVER;
+    }
+    if (n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be between ${min} and ${max}, got ${n}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+const boolVar = z.string().transform((s, ctx) => {
+  const v = s.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected true or false, got "${s}"` });
+  return z.NEVER;
+});
+
+function oneOf<const T extends readonly string[]>(values: T) {
+  return z.string().transform((s, ctx) => {
+    const v = s.trim().toLowerCase();
+    if ((values as readonly string[]).includes(v)) return v as T[number];
+    ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got "${s}"` });
+    return z.NEVER;
+  });
+}
+
+const httpUrl = z.string().transform((s, ctx) => {
+  const v = s.trim();
+  let u: URL | undefined;
+  try {
+    u = new URL(v);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !/^https?:\/\//i.test(v)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must start with http:// or https:// (e.g. http://label-studio:8080), got "${s}"`,
+    });
+    return z.NEVER;
+  }
+  return v.replace(/\/+$/, '');
+});
+
+const EnvSchema = z.object({
+  PORT: intVar(1, 65535).optional(),
+  HOST: z.string().optional(),
+  LABEL_STUDIO_URL: httpUrl.optional(),
+  LABEL_STUDIO_API_KEY: z.string().optional(),
+  BASIC_AUTH_USER: z.string().optional(),
+  BASIC_AUTH_PASS: z.string().optional(),
+  LOG_LEVEL: oneOf(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const).optional(),
+  LOG_FORMAT: oneOf(['json', 'text'] as const).optional(),
+  MODEL_DIR: z.string().optional(),
+  MODELS_MANIFEST: z.string().optional(),
+  EXECUTION_PROVIDER: oneOf(['auto', 'cpu', 'cuda'] as const).optional(),
+  ORT_THREADS: intVar(0, 1024).optional(),
+  FACE_LABEL: z.string().optional(),
+  LOCAL_FILES_DOCUMENT_ROOT: z.string().optional(),
+  MAX_BODY_BYTES: byteSize.optional(),
+  MAX_TASKS_PER_REQUEST: intVar(1).optional(),
+  MAX_IMAGE_BYTES: byteSize.optional(),
+  MAX_IMAGE_PIXELS: intVar(1).optional(),
+  DOWNLOAD_TIMEOUT_MS: intVar(100).optional(),
+  RUNNING_IN_DOCKER: boolVar.optional(),
+});
+
+export const DEFAULT_LIMITS: Limits = {
+  maxBodyBytes: 50 * 1024 ** 2,
+  maxTasksPerRequest: 1000,
+  maxImageBytes: 50 * 1024 ** 2,
+  maxImagePixels: 100_000_000,
+  downloadTimeoutMs: 30_000,
+};
+
+export interface ConfigProbe {
+  /** Used only when RUNNING_IN_DOCKER is unset: looks for /.dockerenv etc. */
+  exists(file: string): boolean;
+}
+
+/**
+ * Read and validate the configuration. Empty variables count as unset (a
+ * docker-compose `FOO=` line). Throws ConfigError listing every bad variable.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  probe: ConfigProbe = { exists: existsSync },
+): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') raw[key] = v;
+  }
+  const parsed = EnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if ((e.BASIC_AUTH_USER === undefined) !== (e.BASIC_AUTH_PASS === undefined)) {
+    problems.push('BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together (or neither)');
+  }
+  if (e.BASIC_AUTH_USER?.includes(':')) problems.push('BASIC_AUTH_USER: must not contain ":"');
+  if (problems.length) throw new ConfigError(problems);
+
+  const modelDir = path.resolve(e.MODEL_DIR ?? 'models');
+  return {
+    port: e.PORT ?? 9090,
+    host: e.HOST?.trim() ?? '0.0.0.0',
+    labelStudioUrl: e.LABEL_STUDIO_URL,
+    labelStudioApiKey: e.LABEL_STUDIO_API_KEY?.trim(),
+    basicAuth: e.BASIC_AUTH_USER !== undefined ? { user: e.BASIC_AUTH_USER, pass: e.BASIC_AUTH_PASS! } : undefined,
+    logLevel: e.LOG_LEVEL ?? 'info',
+    logFormat: e.LOG_FORMAT ?? 'text',
+    modelDir,
+    modelsManifest: path.resolve(modelDir, e.MODELS_MANIFEST ?? 'manifest.json'),
+    executionProvider: e.EXECUTION_PROVIDER ?? 'auto',
+    ortThreads: e.ORT_THREADS ?? 0,
+    faceLabel: e.FACE_LABEL?.trim(),
+    localFilesDocumentRoot: e.LOCAL_FILES_DOCUMENT_ROOT ? path.resolve(e.LOCAL_FILES_DOCUMENT_ROOT) : undefined,
+    limits: {
+      maxBodyBytes: e.MAX_BODY_BYTES ?? DEFAULT_LIMITS.maxBodyBytes,
+      maxTasksPerRequest: e.MAX_TASKS_PER_REQUEST ?? DEFAULT_LIMITS.maxTasksPerRequest,
+      maxImageBytes: e.MAX_IMAGE_BYTES ?? DEFAULT_LIMITS.maxImageBytes,
+      maxImagePixels: e.MAX_IMAGE_PIXELS ?? DEFAULT_LIMITS.maxImagePixels,
+      downloadTimeoutMs: e.DOWNLOAD_TIMEOUT_MS ?? DEFAULT_LIMITS.downloadTimeoutMs,
+    },
+    runningInDocker: e.RUNNING_IN_DOCKER ?? (probe.exists('/.dockerenv') || probe.exists('/run/.containerenv')),
+  };
+}
+
+/** True when the URL's host is a loopback name, which inside a container means the container itself. */
+export function isLoopbackUrl(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const h = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '0.0.0.0' || /^127\./.test(h);
+  } catch {
+    return false;
+  }
+}
+
+/** Warnings worth logging at start-up (not errors: the server can still run). */
+export function configWarnings(c: Config): string[] {
+  const w: string[] = [];
+  if (c.runningInDocker && isLoopbackUrl(c.labelStudioUrl)) {
+    w.push(
+      `LABEL_STUDIO_URL is ${c.labelStudioUrl}, but this backend runs in a container where localhost is the container itself: ` +
+        'use the Label Studio service name (e.g. http://label-studio:8080) or the host address (e.g. http://host.docker.internal:8080)',
+    );
+  }
+  if (!c.labelStudioUrl) w.push('LABEL_STUDIO_URL is not set: only absolute http(s) and data: image URLs can be fetched');
+  else if (!c.labelStudioApiKey) w.push('LABEL_STUDIO_API_KEY is not set: uploaded, local-files and cloud images will fail with 401');
+  return w;
+}
