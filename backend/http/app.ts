@@ -1,0 +1,356 @@
+// The express app: routes of the Label Studio ML backend protocol, auth,
+// validation and error mapping. The face engine and the image source are
+// injected, so this file knows nothing about models.
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { Config } from '../config.js';
+import type { Logger } from '../logging.js';
+import type { Metrics } from '../metrics.js';
+import type { FaceEngine, InteractiveHint, RgbImage } from '../pipeline/types.js';
+import { LabelConfigCache, LabelConfigError, type FaceLabelConfig } from '../labelstudio/label-config.js';
+import { buildPrediction, emptyPrediction, type Prediction } from '../labelstudio/results.js';
+import {
+  describeZodError,
+  PredictRequest,
+  SetupRequest,
+  WEBHOOK_ACTIONS,
+  WebhookRequest,
+  type ContextRegion,
+  type Task,
+  type WebhookAction,
+  type WebhookEvent,
+} from '../labelstudio/schemas.js';
+import { ImageFetchError, type ImageSource } from '../media/image-source.js';
+import { decodeImage, ImageDecodeError } from '../media/decode.js';
+
+export const MODEL_CLASS = 'FaceSegBackend';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  engine: FaceEngine;
+  imageSource: ImageSource;
+  /** Called for ANNOTATION_* and START_TRAINING webhooks; errors are logged, not returned. */
+  onWebhook?: (event: WebhookEvent) => Promise<void>;
+  /** Image decoder (defaults to sharp via decodeImage with config limits). */
+  decode?: (bytes: Buffer) => Promise<RgbImage>;
+  /** How many tasks' images to fetch and decode ahead of the one being segmented. Default 2. */
+  prefetch?: number;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    id: string;
+    log: Logger;
+  }
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** A task-level failure with the reason used in logs and metrics. */
+class TaskError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const ba = Buffer.from(a);
+  const bb = Buffer.from(b);
+  if (ba.length !== bb.length) {
+    timingSafeEqual(ba, ba);
+    return false;
+  }
+  return timingSafeEqual(ba, bb);
+}
+
+function basicAuth(user: string, pass: string) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization ?? '';
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (m) {
+      const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+      const i = decoded.indexOf(':');
+      if (i >= 0 && safeEqual(decoded.slice(0, i), user) && safeEqual(decoded.slice(i + 1), pass)) return next();
+    }
+    res.setHeader('WWW-Authenticate', 'Basic realm="faceseg", charset="UTF-8"');
+    res.status(401).json({
+      error: 'unauthorized',
+      detail: m
+        ? 'Wrong basic auth user or password: check the ML backend connection settings in Label Studio (BASIC_AUTH_USER / BASIC_AUTH_PASS)'
+        : 'Basic auth required: enable it in the ML backend connection settings in Label Studio',
+    });
+  };
+}
+
+/** Interactive-mode regions -> engine hints in image pixels. */
+export function hintsFromContext(regions: readonly ContextRegion[] | null | undefined, width: number, height: number): InteractiveHint[] {
+  const hints: InteractiveHint[] = [];
+  for (const r of regions ?? []) {
+    const v = r.value;
+    if (!v || typeof v.x !== 'number' || typeof v.y !== 'number') continue;
+    const type = (r.type ?? '').toLowerCase();
+    if (type === 'keypointlabels' || type === 'keypoint') {
+      const positive = r.is_positive ?? v.is_positive ?? true;
+      hints.push({ kind: 'point', point: { x: (v.x / 100) * width, y: (v.y / 100) * height }, positive });
+    } else if ((type === 'rectanglelabels' || type === 'rectangle') && typeof v.width === 'number' && typeof v.height === 'number') {
+      hints.push({
+        kind: 'box',
+        box: { x: (v.x / 100) * width, y: (v.y / 100) * height, width: (v.width / 100) * width, height: (v.height / 100) * height },
+      });
+    }
+  }
+  return hints;
+}
+
+/** "12.1699999" (project id and timestamp) -> "12". */
+function projectKey(project: string | number | null | undefined): string | undefined {
+  if (project === undefined || project === null || project === '') return undefined;
+  return String(project).split('.')[0];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, logger, metrics, engine, imageSource } = deps;
+  const limits = config.limits;
+  const labelConfigs = new LabelConfigCache({ faceLabel: config.faceLabel });
+  /** Last label config seen per project, for /predict calls without label_config. */
+  const projectConfigs = new Map<string, string>();
+  const decode = deps.decode ?? ((bytes: Buffer) => decodeImage(bytes, { maxPixels: limits.maxImagePixels }));
+  const prefetch = Math.max(0, deps.prefetch ?? 2);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(helmet());
+
+  // request id + access metrics
+  app.use((req, res, next) => {
+    const given = req.get('x-request-id');
+    req.id = given && REQUEST_ID.test(given) ? given : randomUUID();
+    req.log = logger.child({ requestId: req.id });
+    res.setHeader('X-Request-Id', req.id);
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = req.route?.path ? String(req.route.path) : 'unmatched';
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      metrics.httpDuration.observe({ method: req.method, route }, seconds);
+      req.log.log(res.statusCode >= 500 ? 'error' : 'http', `${req.method} ${req.path} ${res.statusCode}`, {
+        ms: Math.round(seconds * 1000),
+      });
+    });
+    next();
+  });
+
+  // basic auth on everything but /webhook (Label Studio sends webhooks without it)
+  if (config.basicAuth) {
+    const guard = basicAuth(config.basicAuth.user, config.basicAuth.pass);
+    app.use((req, res, next) => (req.path === '/webhook' ? next() : guard(req, res, next)));
+  }
+
+  // JSON bodies whatever the content type (Label Studio sends application/json)
+  app.use(express.json({ limit: limits.maxBodyBytes, type: () => true, strict: true }));
+
+  const health = (_req: Request, res: Response) => {
+    res.json({ status: 'UP', model_class: MODEL_CLASS, model_version: engine.modelVersion });
+  };
+  app.get('/', health);
+  app.get('/health', health);
+
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', metrics.contentType);
+    res.send(await metrics.render());
+  });
+
+  function parseConfig(xml: string): FaceLabelConfig {
+    try {
+      return labelConfigs.get(xml);
+    } catch (err) {
+      if (err instanceof LabelConfigError) throw new HttpError(400, 'invalid_label_config', err.message);
+      throw err;
+    }
+  }
+
+  app.post('/setup', (req, res) => {
+    const parsed = SetupRequest.safeParse(req.body);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', describeZodError(parsed.error));
+    const cfg = parseConfig(parsed.data.schema);
+    const key = projectKey(parsed.data.project);
+    if (key !== undefined) projectConfigs.set(key, parsed.data.schema);
+    req.log.info('setup', {
+      project: key,
+      brush: `${cfg.brush.fromName}->${cfg.brush.toName}:${cfg.brush.label}`,
+      rectangle: cfg.rectangle?.fromName,
+      keypoints: cfg.keypoints?.fromName,
+    });
+    res.json({ model_version: engine.modelVersion });
+  });
+
+  interface Prepared {
+    image?: RgbImage;
+    error?: TaskError;
+  }
+
+  async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      metrics.stageSeconds.observe({ stage }, (performance.now() - t0) / 1000);
+    }
+  }
+
+  async function prepare(task: Task, cfg: FaceLabelConfig): Promise<Prepared> {
+    const ref = task.data[cfg.image.dataKey];
+    if (typeof ref !== 'string' || ref.trim() === '') {
+      return {
+        error: new TaskError(
+          'missing_image_field',
+          `Task has no image at data.${cfg.image.dataKey} (the label config's <Image name="${cfg.image.name}" value="${cfg.image.value}">)`,
+        ),
+      };
+    }
+    try {
+      const bytes = await timed('fetch', () => imageSource.fetch(ref, { taskId: task.id }));
+      const image = await timed('decode', () => decode(bytes));
+      return { image };
+    } catch (err) {
+      if (err instanceof ImageFetchError) return { error: new TaskError(err.code, err.message) };
+      if (err instanceof ImageDecodeError) return { error: new TaskError(`decode_${err.code}`, err.message) };
+      return { error: new TaskError('image', (err as Error).message ?? String(err)) };
+    }
+  }
+
+  app.post('/predict', async (req, res) => {
+    const parsed = PredictRequest.safeParse(req.body);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', describeZodError(parsed.error));
+    const body = parsed.data;
+    const tasks = body.tasks;
+    if (tasks.length > limits.maxTasksPerRequest) {
+      throw new HttpError(
+        413,
+        'too_many_tasks',
+        `This request holds ${tasks.length} tasks; the limit is MAX_TASKS_PER_REQUEST=${limits.maxTasksPerRequest}. ` +
+          'Select fewer tasks, or write predictions for a whole project with the bulk command (faceseg predict-project)',
+      );
+    }
+    const key = projectKey(body.project);
+    const xml = body.label_config ?? (key !== undefined ? projectConfigs.get(key) : undefined);
+    if (!xml) {
+      throw new HttpError(400, 'invalid_request', 'label_config is missing and /setup was not called for this project');
+    }
+    const cfg = parseConfig(xml);
+    const context = body.params?.context?.result ?? null;
+    const modelVersion = engine.modelVersion;
+    const log = req.log;
+
+    const pending: Array<Promise<Prepared> | undefined> = [];
+    const start = (i: number) => {
+      if (i < tasks.length && pending[i] === undefined) pending[i] = prepare(tasks[i], cfg);
+    };
+    const results: Prediction[] = [];
+    for (let i = 0; i < tasks.length; i++) {
+      for (let j = i; j <= i + prefetch; j++) start(j);
+      const task = tasks[i];
+      const prepared = await pending[i]!;
+      pending[i] = undefined;
+      try {
+        if (prepared.error) throw prepared.error;
+        const image = prepared.image!;
+        const hints = hintsFromContext(context, image.width, image.height);
+        let seg;
+        try {
+          seg = await engine.segment(image, hints.length ? { hints } : {});
+        } catch (err) {
+          throw new TaskError('engine', `Face engine failed: ${(err as Error).message ?? String(err)}`);
+        }
+        metrics.observeTimings(seg.timings ?? {});
+        const t0 = performance.now();
+        const prediction = buildPrediction(seg, cfg, modelVersion);
+        metrics.stageSeconds.observe({ stage: 'rle' }, (performance.now() - t0) / 1000);
+        metrics.tasks.inc({ outcome: 'ok' });
+        metrics.faces.inc(seg.faces.length);
+        log.debug('task predicted', { taskId: task.id, faces: seg.faces.length, score: prediction.score, interactive: hints.length > 0 });
+        results.push(prediction);
+      } catch (err) {
+        const e = err instanceof TaskError ? err : new TaskError('internal', (err as Error).message ?? String(err));
+        metrics.tasks.inc({ outcome: 'error' });
+        metrics.taskErrors.inc({ reason: e.reason });
+        log.warn('task failed', { taskId: task.id, reason: e.reason, error: e.message });
+        results.push(emptyPrediction(modelVersion));
+      }
+    }
+    res.json({ results });
+  });
+
+  app.post('/webhook', (req, res) => {
+    const parsed = WebhookRequest.safeParse(req.body);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', describeZodError(parsed.error));
+    const action = parsed.data.action;
+    if (!(WEBHOOK_ACTIONS as readonly string[]).includes(action)) {
+      res.status(200).json({ status: 'Unknown event' });
+      return;
+    }
+    const event: WebhookEvent = { action: action as WebhookAction, projectId: parsed.data.project?.id, body: parsed.data };
+    req.log.info('webhook', { action, project: event.projectId });
+    if (deps.onWebhook) {
+      const log = req.log;
+      // Label Studio waits 1 s for a webhook answer: run the handler in the background.
+      void Promise.resolve()
+        .then(() => deps.onWebhook!(event))
+        .catch((err: unknown) => log.error('webhook handler failed', { action, error: (err as Error)?.message ?? String(err) }));
+    }
+    res.status(201).json({ status: 'ok', action });
+  });
+
+  app.use((req, _res, next) => {
+    next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}`));
+  });
+
+  // error mapping: always JSON {error, detail}
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const log = req.log ?? logger;
+    if (err instanceof HttpError) {
+      if (err.status >= 500) log.error(err.message);
+      else if (err.status !== 404) log.warn(`${err.error}: ${err.message}`);
+      res.status(err.status).json({ error: err.error, detail: err.message });
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.too.large') {
+      log.warn('request body too large');
+      res.status(413).json({
+        error: 'payload_too_large',
+        detail: `The request body is larger than MAX_BODY_BYTES=${limits.maxBodyBytes}: send fewer tasks per request (images must be URLs, not inline data)`,
+      });
+      return;
+    }
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'invalid_json', detail: `The request body is not valid JSON: ${e.message}` });
+      return;
+    }
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: e.type ?? 'bad_request', detail: e.message ?? 'Bad request' });
+      return;
+    }
+    log.error('unhandled error', { error: e.message ?? String(err) });
+    res.status(500).json({ error: 'internal_error', detail: e.message ?? 'Internal error' });
+  });
+
+  return app;
+}

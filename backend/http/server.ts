@@ -1,0 +1,77 @@
+// HTTP server around the express app with a graceful shutdown: stop
+// accepting, let in-flight requests finish (up to a deadline), then close.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
+import type { Logger } from '../logging.js';
+
+export interface RunningServer {
+  readonly server: http.Server;
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  /** Stop accepting connections and wait for in-flight requests, at most deadlineMs; then drop the rest. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  host: string;
+  port: number;
+  logger?: Logger;
+  /** Install SIGTERM/SIGINT handlers that close the server (default true). */
+  handleSignals?: boolean;
+  /** Deadline for in-flight requests on a signal. Default 110 s (Label Studio's /predict timeout is 100 s). */
+  shutdownDeadlineMs?: number;
+  /** Called after a signal-triggered close (e.g. engine.close(), process.exit). */
+  onShutdown?: () => Promise<void> | void;
+}
+
+export async function startServer(app: RequestListener, options: StartOptions): Promise<RunningServer> {
+  const server = http.createServer(app);
+  // /predict may run for up to 100 s; keep Node's own timeouts out of the way
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  options.logger?.info(`listening on http://${options.host}:${port}`);
+
+  let closing: Promise<void> | undefined;
+  const close = (deadlineMs = options.shutdownDeadlineMs ?? 110_000): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        options.logger?.warn(`shutdown deadline of ${deadlineMs} ms reached: dropping open connections`);
+        server.closeAllConnections();
+      }, deadlineMs);
+      timer.unref();
+      server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // idle keep-alive sockets would hold close() open
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+
+  if (options.handleSignals !== false) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      options.logger?.info(`${signal}: finishing in-flight requests, then stopping`);
+      void close().then(async () => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        await options.onShutdown?.();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  return { server, port, close };
+}
