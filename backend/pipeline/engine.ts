@@ -2,6 +2,7 @@
 // crop (mesh region or a user face parser), paste masks back, score them.
 import { createHash } from 'node:crypto';
 import { boxCenter, iou, seedHeadBox } from './geometry.js';
+import { refineWithColour } from './colour-refine.js';
 import { fallbackField, meshPoints, meshRegionField, probabilityField, type RegionMethod } from './face-region.js';
 import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
 import type { EnginePorts, MeshResult, PersonPose } from './ports.js';
@@ -30,6 +31,8 @@ export interface EngineSettings extends EngineParams {
   minFaceScore: number;
   /** 'fused' = keypoints + detector + body scale; 'seed' = the original system's rule, for comparison. */
   locator: 'fused' | 'seed';
+  /** Refine the landmark region with a per-face skin colour model. */
+  colourRefine: boolean;
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = {
@@ -44,10 +47,11 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   passes: 2,
   minFaceScore: 0.5,
   locator: 'fused',
+  colourRefine: true,
 };
 
 /** MediaPipe canonical mesh indices used for re-centring and keypoints. */
-const MESH = { rightEyeOuter: 33, rightEyeInner: 133, leftEyeOuter: 263, leftEyeInner: 362, noseTip: 1, rightCheek: 234, leftCheek: 454 };
+const MESH = { rightEyeOuter: 33, rightEyeInner: 133, leftEyeOuter: 263, leftEyeInner: 362, noseTip: 1, rightCheek: 234, leftCheek: 454, chin: 152 };
 
 interface Segmented {
   roi: Roi;
@@ -172,13 +176,17 @@ export class FaceSegEngine implements FaceEngine {
     const lm = this.ports.faceLandmarks;
     const n = lm.inputSize;
     let rois = cands.map((c) => c.roi);
-    let meshes: MeshResult[] = rois.length ? await lm.run(rois.map((r) => warpCrop(img, r, n))) : [];
+    let crops = rois.map((r) => warpCrop(img, r, n));
+    let meshes: MeshResult[] = rois.length ? await lm.run(crops) : [];
     for (let pass = 1; pass < s.passes; pass++) {
       const refined = rois.map((r, i) => (meshes[i].faceScore >= 0.2 ? roiFromMesh(r, n, meshes[i], s.roiScale) : r));
-      const again = refined.length ? await lm.run(refined.map((r) => warpCrop(img, r, n))) : [];
+      const refinedCrops = refined.map((r) => warpCrop(img, r, n));
+      const again = refined.length ? await lm.run(refinedCrops) : [];
       // keep the refined pass only where it did not lose the face
-      meshes = meshes.map((m, i) => (again[i].faceScore >= m.faceScore * 0.9 ? again[i] : m));
-      rois = rois.map((r, i) => (meshes[i] === again[i] ? refined[i] : r));
+      const better = meshes.map((m, i) => again[i].faceScore >= m.faceScore * 0.9);
+      meshes = meshes.map((m, i) => (better[i] ? again[i] : m));
+      rois = rois.map((r, i) => (better[i] ? refined[i] : r));
+      crops = crops.map((c, i) => (better[i] ? refinedCrops[i] : c));
     }
     const seg = this.ports.faceSegmenter;
     let probs: Float32Array[] | null = null;
@@ -194,7 +202,11 @@ export class FaceSegEngine implements FaceEngine {
       if (probs && probSize > 0) {
         return { roi, mesh, field: probabilityField(probs[i], probSize, probSize, s.maskThreshold), fieldSize: probSize, fallback: !ok };
       }
-      if (ok) return { roi, mesh, field: meshRegionField(meshPoints(mesh.points, mesh.count), n, s.regionMethod), fieldSize: n, fallback: false };
+      if (ok) {
+        let field = meshRegionField(meshPoints(mesh.points, mesh.count), n, s.regionMethod);
+        if (s.colourRefine && mesh.count > MESH.chin) field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1]);
+        return { roi, mesh, field, fieldSize: n, fallback: false };
+      }
       return { roi, mesh, field: fallbackField(n, s.roiScale), fieldSize: n, fallback: true };
     });
   }

@@ -1,0 +1,158 @@
+// Pixel-level refinement of a landmark face region: a per-face skin colour
+// model sampled from the inner face decides the pixels in a band around the
+// mesh edge (forehead up to the hairline, ears, hair fringes, profile edges).
+// Works in crop space, where the face is upright (the crop removes roll).
+import { fillHoles, signedDistance } from './mask-raster.js';
+import type { RgbImage } from './types.js';
+
+export interface ColourRefineParams {
+  /** Band half-width as a share of the face size (mesh extent). */
+  band: number;
+  /** Skin likelihood above which a band pixel outside the mesh is added. */
+  addAbove: number;
+  /** Skin likelihood below which a band pixel inside the mesh is removed. */
+  removeBelow: number;
+}
+
+export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.12, addAbove: 0.35, removeBelow: 0.02 };
+
+interface Stats {
+  m: number;
+  s: number;
+}
+
+function robust(values: number[]): Stats {
+  values.sort((a, b) => a - b);
+  const m = values[Math.floor(values.length / 2)];
+  const dev = values.map((v) => Math.abs(v - m)).sort((a, b) => a - b);
+  return { m, s: Math.max(1.5, 1.4826 * dev[Math.floor(dev.length / 2)]) };
+}
+
+/** Chroma and luma (ITU-R BT.601 YCbCr). */
+function ycc(r: number, g: number, b: number): [number, number, number] {
+  const y = 0.299 * r + 0.587 * g + 0.114 * b;
+  return [y, 128 - 0.168736 * r - 0.331264 * g + 0.5 * b, 128 + 0.5 * r - 0.418688 * g - 0.081312 * b];
+}
+
+/**
+ * @param crop the face crop (size x size RGB), upright
+ * @param field signed distance of the landmark region in crop pixels
+ * @param chinY crop row of the chin: nothing is added below it (skin runs down the neck)
+ * @returns a new signed distance field
+ */
+export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: number, p: ColourRefineParams = DEFAULT_COLOUR_REFINE): Float32Array {
+  const n = crop.width;
+  const h = crop.height;
+  let inside = 0;
+  let minY = h;
+  let maxY = 0;
+  for (let i = 0; i < field.length; i++) {
+    if (field[i] > 0) {
+      inside++;
+      const y = Math.floor(i / n);
+      minY = Math.min(minY, y);
+      maxY = Math.max(maxY, y);
+    }
+  }
+  if (inside < 50) return field;
+  const faceSize = maxY - minY + 1;
+  const core = faceSize * 0.12;
+  const ys: number[] = [];
+  const cbs: number[] = [];
+  const crs: number[] = [];
+  for (let i = 0; i < field.length; i++) {
+    if (field[i] <= core) continue;
+    const o = i * 3;
+    const [y, cb, cr] = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);
+    ys.push(y);
+    cbs.push(cb);
+    crs.push(cr);
+  }
+  if (ys.length < 30) return field;
+  const sy = robust(ys);
+  const scb = robust(cbs);
+  const scr = robust(crs);
+  const band = faceSize * p.band;
+  const mask = new Uint8Array(n * h);
+  for (let i = 0; i < field.length; i++) {
+    const f = field[i];
+    if (f > band) {
+      mask[i] = 1;
+      continue;
+    }
+    if (f < -band) continue;
+    const y0 = Math.floor(i / n);
+    const o = i * 3;
+    const [y, cb, cr] = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);
+    const dc = ((cb - scb.m) / (2.5 * scb.s)) ** 2 + ((cr - scr.m) / (2.5 * scr.s)) ** 2;
+    // luma varies with shading far more than chroma: a loose bound
+    const dy = ((y - sy.m) / (4 * sy.s + 20)) ** 2;
+    const like = Math.exp(-0.5 * (dc + dy) * 4);
+    if (f > 0) mask[i] = like < p.removeBelow ? 0 : 1;
+    else mask[i] = like > p.addAbove && y0 < chinY ? 1 : 0;
+  }
+  // keep only what connects to the core, then close pinholes
+  const keep = connectedTo(mask, n, h, (i) => field[i] > band);
+  return smoothField(signedDistance(fillHoles(keep, n, h), n, h), n, h);
+}
+
+function connectedTo(mask: Uint8Array, w: number, h: number, seed: (i: number) => boolean): Uint8Array {
+  const out = new Uint8Array(w * h);
+  const stack: number[] = [];
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] && seed(i)) {
+      out[i] = 1;
+      stack.push(i);
+    }
+  }
+  while (stack.length) {
+    const i = stack.pop() as number;
+    const x = i % w;
+    const y = (i - x) / w;
+    const visit = (j: number): void => {
+      if (mask[j] && !out[j]) {
+        out[j] = 1;
+        stack.push(j);
+      }
+    };
+    if (x > 0) visit(i - 1);
+    if (x < w - 1) visit(i + 1);
+    if (y > 0) visit(i - w);
+    if (y < h - 1) visit(i + w);
+  }
+  return out;
+}
+
+/** 5x5 box blur of a distance field: rounds the jagged per-pixel colour decisions. */
+function smoothField(f: Float32Array, w: number, h: number): Float32Array {
+  const tmp = new Float32Array(f.length);
+  const out = new Float32Array(f.length);
+  const r = 2;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      let c = 0;
+      for (let k = -r; k <= r; k++) {
+        const xx = x + k;
+        if (xx < 0 || xx >= w) continue;
+        s += f[y * w + xx];
+        c++;
+      }
+      tmp[y * w + x] = s / c;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      let c = 0;
+      for (let k = -r; k <= r; k++) {
+        const yy = y + k;
+        if (yy < 0 || yy >= h) continue;
+        s += tmp[yy * w + x];
+        c++;
+      }
+      out[y * w + x] = s / c;
+    }
+  }
+  return out;
+}
