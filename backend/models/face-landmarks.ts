@@ -1,0 +1,87 @@
+// MediaPipe face mesh (with attention: 478 points; plain: 468) on face crops.
+import * as ort from 'onnxruntime-node';
+import { packFloatTensor, resizeRgb } from '../pipeline/image-ops.js';
+import type { LandmarkPort, MeshResult } from '../pipeline/ports.js';
+import type { RgbImage } from '../pipeline/types.js';
+import type { ModelEntry } from './manifest.js';
+import { floatOutput, RUN_OPTIONS } from './sessions.js';
+
+export type { MeshResult };
+
+export interface FaceLandmarkOptions {
+  /** Most crops per session call (default 16); larger batches are split. */
+  maxBatch?: number;
+}
+
+export class FaceMeshLandmarks implements LandmarkPort {
+  /** Side of the square crops the model takes (192). */
+  readonly inputSize: number;
+  /** Points per face (478 with attention, 468 without). */
+  readonly pointCount: number;
+  readonly maxBatch: number;
+  private readonly inputName: string;
+  private readonly pointsName: string;
+  private readonly flagName: string;
+  private readonly dynamicBatch: boolean;
+
+  private constructor(private readonly session: ort.InferenceSession, entry: ModelEntry, opts: FaceLandmarkOptions) {
+    this.inputSize = entry.input.size?.[0] ?? Number(entry.input.shape[1]);
+    if (!(this.inputSize > 0)) throw new Error(`face-landmarks model ${entry.id}: unknown input size`);
+    this.pointCount = entry.points ?? 468;
+    this.inputName = entry.input.name;
+    // outputs[0]: points (N x P x 3, any shape), outputs[1]: face flag
+    this.pointsName = entry.outputs[0].name;
+    this.flagName = entry.outputs[1]?.name ?? '';
+    if (!this.flagName) throw new Error(`face-landmarks model ${entry.id} must declare points and face-flag outputs`);
+    this.dynamicBatch = typeof entry.input.shape[0] === 'string' || Number(entry.input.shape[0]) < 0;
+    this.maxBatch = this.dynamicBatch ? Math.max(1, opts.maxBatch ?? 16) : 1;
+  }
+
+  static async create(session: ort.InferenceSession, entry: ModelEntry, opts: FaceLandmarkOptions = {}): Promise<FaceMeshLandmarks> {
+    const m = new FaceMeshLandmarks(session, entry, opts);
+    const s = m.inputSize;
+    await m.run([{ width: s, height: s, data: new Uint8Array(s * s * 3) }]);
+    return m;
+  }
+
+  /**
+   * Run the mesh on crops of inputSize x inputSize (other sizes are resized,
+   * and their points are still returned in that crop's own pixels). All crops
+   * go through one session call (up to maxBatch).
+   */
+  async run(crops: RgbImage[]): Promise<MeshResult[]> {
+    const results: MeshResult[] = [];
+    for (let i = 0; i < crops.length; i += this.maxBatch) {
+      results.push(...(await this.runBatch(crops.slice(i, i + this.maxBatch))));
+    }
+    return results;
+  }
+
+  private async runBatch(crops: RgbImage[]): Promise<MeshResult[]> {
+    const s = this.inputSize;
+    const sized = crops.map((c) => (c.width === s && c.height === s ? c : resizeRgb(c, s, s)));
+    const n = sized.length;
+    const input = packFloatTensor(sized, { layout: 'NHWC', channelOrder: 'RGB', scale: 1 / 255 });
+    const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', input, [n, s, s, 3]) }, RUN_OPTIONS);
+    const pts = floatOutput(out, this.pointsName).data;
+    const flag = floatOutput(out, this.flagName).data;
+    const per = pts.length / n;
+    const count = Math.floor(per / 3);
+    const results: MeshResult[] = [];
+    for (let b = 0; b < n; b++) {
+      const sx = crops[b].width / s;
+      const sy = crops[b].height / s;
+      const points = pts.slice(b * per, b * per + count * 3);
+      if (sx !== 1 || sy !== 1) {
+        for (let k = 0; k < count; k++) {
+          points[3 * k] *= sx;
+          points[3 * k + 1] *= sy;
+          points[3 * k + 2] *= sx;
+        }
+      }
+      const f = flag[b];
+      results.push({ points, count, faceScore: Number.isFinite(f) ? Math.min(1, Math.max(0, f)) : 0 });
+    }
+    return results;
+  }
+}

@@ -1,0 +1,122 @@
+// The one place that creates onnxruntime sessions: execution provider choice
+// (CUDA when asked and available, else CPU), thread count, log silencing.
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+export type Provider = 'cpu' | 'cuda';
+
+/** The subset of a winston logger the models use. */
+export interface ModelLogger {
+  info(message: string): unknown;
+  warn(message: string): unknown;
+  debug?(message: string): unknown;
+}
+
+export const silentLogger: ModelLogger = { info: () => undefined, warn: () => undefined };
+
+export interface SessionFactoryOptions {
+  provider: Provider;
+  /** intraOpNumThreads per session; default: onnxruntime's choice (all cores). */
+  threads?: number;
+  logger?: ModelLogger;
+}
+
+// onnxruntime's own logger: errors only (its warnings about unused
+// initializers and shape merges would flood the logs).
+ort.env.logLevel = 'error';
+
+/**
+ * Whether onnxruntime-node has its CUDA provider library (it is only
+ * installed with ONNXRUNTIME_NODE_INSTALL_CUDA / on GPU images). Checking first
+ * avoids a native error line on every CPU-only start.
+ */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const req = createRequire(import.meta.url);
+    const bin = path.join(path.dirname(req.resolve('onnxruntime-node/package.json')), 'bin');
+    for (const napi of readdirSync(bin)) {
+      const dir = path.join(bin, napi, process.platform, process.arch);
+      if (existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so')) || existsSync(path.join(dir, 'onnxruntime_providers_cuda.dll'))) {
+        return true;
+      }
+    }
+  } catch {
+    /* unknown layout: let onnxruntime decide */
+    return true;
+  }
+  return false;
+}
+
+export const RUN_OPTIONS: ort.InferenceSession.RunOptions = { logSeverityLevel: 3 };
+
+export class SessionFactory {
+  private cudaFailed = false;
+  private announced = false;
+  /** The provider actually used by the sessions created so far ('cpu' or 'cuda'). */
+  provider: Provider;
+  private readonly sessions: ort.InferenceSession[] = [];
+
+  constructor(private readonly opts: SessionFactoryOptions) {
+    this.provider = opts.provider;
+  }
+
+  private baseOptions(): ort.InferenceSession.SessionOptions {
+    const o: ort.InferenceSession.SessionOptions = {
+      logSeverityLevel: 3,
+      graphOptimizationLevel: 'all',
+    };
+    if (this.opts.threads && this.opts.threads > 0) {
+      o.intraOpNumThreads = this.opts.threads;
+      o.interOpNumThreads = 1;
+    }
+    return o;
+  }
+
+  /** Create a session for `file`; `label` names it in log lines. */
+  async create(file: string, label: string): Promise<ort.InferenceSession> {
+    const log = this.opts.logger ?? silentLogger;
+    let session: ort.InferenceSession | undefined;
+    if (this.opts.provider === 'cuda' && !this.cudaFailed && !cudaProviderInstalled()) {
+      this.cudaFailed = true;
+      log.warn('models: CUDA requested but onnxruntime-node has no CUDA provider library ' +
+        '(reinstall it with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 on a GPU host); falling back to CPU');
+    }
+    if (this.opts.provider === 'cuda' && !this.cudaFailed) {
+      try {
+        session = await ort.InferenceSession.create(file, { ...this.baseOptions(), executionProviders: ['cuda'] });
+        this.provider = 'cuda';
+      } catch (e) {
+        this.cudaFailed = true;
+        const why = (e as Error).message.split('\n')[0].slice(0, 300);
+        log.warn(`models: CUDA execution provider unavailable (${why}); falling back to CPU`);
+      }
+    }
+    if (!session) {
+      session = await ort.InferenceSession.create(file, { ...this.baseOptions(), executionProviders: ['cpu'] });
+      this.provider = 'cpu';
+    }
+    if (!this.announced) {
+      this.announced = true;
+      log.info(`models: using the ${this.provider.toUpperCase()} execution provider` +
+        (this.opts.threads ? ` with ${this.opts.threads} intra-op threads` : ''));
+    }
+    log.debug?.(`models: loaded ${label} from ${file} on ${this.provider}`);
+    this.sessions.push(session);
+    return session;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = this.sessions.splice(0);
+    await Promise.all(all.map((s) => s.release().catch(() => undefined)));
+  }
+}
+
+/** Read an output as Float32Array (throws when missing or not float32). */
+export function floatOutput(out: ort.InferenceSession.OnnxValueMapType, name: string): { data: Float32Array; dims: readonly number[] } {
+  const t = out[name] as ort.Tensor | undefined;
+  if (!t) throw new Error(`model output ${name} missing`);
+  if (t.type !== 'float32') throw new Error(`model output ${name} is ${t.type}, expected float32`);
+  return { data: t.data as Float32Array, dims: t.dims };
+}

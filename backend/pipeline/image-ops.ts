@@ -1,0 +1,183 @@
+// Pure pixel operations shared by the model adapters and the pipeline:
+// resampling RGB images and packing them into model input tensors.
+import type { Box, RgbImage } from './types.js';
+
+/**
+ * Bilinear sample of channel c at continuous pixel coordinates (x, y), where
+ * pixel i covers [i, i+1) and its centre is i + 0.5. Points inside the image
+ * area clamp to the edge pixels; points outside it read 0.
+ */
+function sample(img: RgbImage, x: number, y: number, out: Float64Array, k: number): void {
+  const { width: w, height: h, data } = img;
+  if (x < 0 || y < 0 || x >= w || y >= h) return; // outside: contributes 0
+  let fx = x - 0.5;
+  let fy = y - 0.5;
+  if (fx < 0) fx = 0;
+  if (fy < 0) fy = 0;
+  if (fx > w - 1) fx = w - 1;
+  if (fy > h - 1) fy = h - 1;
+  const x0 = Math.floor(fx);
+  const y0 = Math.floor(fy);
+  const x1 = x0 + 1 < w ? x0 + 1 : x0;
+  const y1 = y0 + 1 < h ? y0 + 1 : y0;
+  const ax = fx - x0;
+  const ay = fy - y0;
+  const w00 = (1 - ax) * (1 - ay);
+  const w01 = ax * (1 - ay);
+  const w10 = (1 - ax) * ay;
+  const w11 = ax * ay;
+  const i00 = (y0 * w + x0) * 3;
+  const i01 = (y0 * w + x1) * 3;
+  const i10 = (y1 * w + x0) * 3;
+  const i11 = (y1 * w + x1) * 3;
+  for (let c = 0; c < 3; c++) {
+    out[k + c] += w00 * data[i00 + c] + w01 * data[i01 + c] + w10 * data[i10 + c] + w11 * data[i11 + c];
+  }
+}
+
+/**
+ * Resample the region `src` (image pixels; may extend past the image, where
+ * pixels read as 0 = black) to an outW x outH image. Bilinear; when shrinking
+ * by more than 1.5x each output pixel averages an n x n grid of bilinear
+ * samples (n = ceil(scale), at most 8) so that small outputs do not alias.
+ */
+export function cropResize(img: RgbImage, src: Box, outW: number, outH: number): RgbImage {
+  if (!(outW > 0 && outH > 0) || !Number.isInteger(outW) || !Number.isInteger(outH)) {
+    throw new RangeError(`cropResize: output size must be positive integers, got ${outW}x${outH}`);
+  }
+  if (!(src.width > 0 && src.height > 0)) throw new RangeError('cropResize: source box must have a positive size');
+  const sx = src.width / outW;
+  const sy = src.height / outH;
+  const nx = sx > 1.5 ? Math.min(8, Math.ceil(sx)) : 1;
+  const ny = sy > 1.5 ? Math.min(8, Math.ceil(sy)) : 1;
+  const inv = 1 / (nx * ny);
+  const out = new Uint8Array(outW * outH * 3);
+  const acc = new Float64Array(3);
+  for (let v = 0; v < outH; v++) {
+    for (let u = 0; u < outW; u++) {
+      acc[0] = 0;
+      acc[1] = 0;
+      acc[2] = 0;
+      for (let j = 0; j < ny; j++) {
+        const y = src.y + (v + (j + 0.5) / ny) * sy;
+        for (let i = 0; i < nx; i++) {
+          const x = src.x + (u + (i + 0.5) / nx) * sx;
+          sample(img, x, y, acc, 0);
+        }
+      }
+      const o = (v * outW + u) * 3;
+      out[o] = Math.round(acc[0] * inv);
+      out[o + 1] = Math.round(acc[1] * inv);
+      out[o + 2] = Math.round(acc[2] * inv);
+    }
+  }
+  return { width: outW, height: outH, data: out };
+}
+
+/** Resize the whole image (bilinear, anti-aliased when shrinking). */
+export function resizeRgb(img: RgbImage, outW: number, outH: number): RgbImage {
+  if (outW === img.width && outH === img.height) return img;
+  return cropResize(img, { x: 0, y: 0, width: img.width, height: img.height }, outW, outH);
+}
+
+/** Where a letterboxed image sits inside the model input, to map results back. */
+export interface Letterbox {
+  /** The model input image (contentW x contentH of the source at top-left, rest 0). */
+  image: RgbImage;
+  /** input pixels per source pixel, horizontally and vertically */
+  scaleX: number;
+  scaleY: number;
+  contentW: number;
+  contentH: number;
+}
+
+/**
+ * Scale so that the longest side equals `longest` (never enlarging past it)
+ * and pad right/bottom with black to multiples of `multiple`. Source pixel
+ * (x, y) lands at (x * scaleX, y * scaleY) in the result.
+ */
+export function letterbox(img: RgbImage, longest: number, multiple: number): Letterbox {
+  const scale = longest / Math.max(img.width, img.height);
+  const contentW = Math.max(1, Math.round(img.width * scale));
+  const contentH = Math.max(1, Math.round(img.height * scale));
+  const w = Math.ceil(contentW / multiple) * multiple;
+  const h = Math.ceil(contentH / multiple) * multiple;
+  // Sample the source so that exactly contentW x contentH input pixels are covered.
+  const resized = resizeRgb(img, contentW, contentH);
+  const scaleX = contentW / img.width;
+  const scaleY = contentH / img.height;
+  if (w === contentW && h === contentH) return { image: resized, scaleX, scaleY, contentW, contentH };
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < contentH; y++) {
+    data.set(resized.data.subarray(y * contentW * 3, (y + 1) * contentW * 3), y * w * 3);
+  }
+  return { image: { width: w, height: h, data }, scaleX, scaleY, contentW, contentH };
+}
+
+export type TensorLayout = 'NCHW' | 'NHWC';
+export type ChannelOrder = 'RGB' | 'BGR';
+
+export interface TensorPacking {
+  layout: TensorLayout;
+  channelOrder: ChannelOrder;
+  /** Multiplies the 0..255 pixel value first (e.g. 1/255). Default 1. */
+  scale?: number;
+  /** Subtracted after scaling, per tensor channel (in `channelOrder`). Default 0. */
+  mean?: readonly [number, number, number] | readonly number[];
+  /** Divides after the mean, per tensor channel (in `channelOrder`). Default 1. */
+  std?: readonly [number, number, number] | readonly number[];
+}
+
+/**
+ * Pack images of identical size into one float tensor buffer, batch-major:
+ * value = (pixel * scale - mean[c]) / std[c], with c the tensor channel.
+ */
+export function packFloatTensor(imgs: readonly RgbImage[], p: TensorPacking, out?: Float32Array): Float32Array {
+  if (imgs.length === 0) return out ?? new Float32Array(0);
+  const { width: w, height: h } = imgs[0];
+  const n = w * h;
+  const total = imgs.length * n * 3;
+  const buf = out ?? new Float32Array(total);
+  if (buf.length < total) throw new RangeError('packFloatTensor: output buffer too small');
+  const scale = p.scale ?? 1;
+  const mean = p.mean ?? [0, 0, 0];
+  const std = p.std ?? [1, 1, 1];
+  // tensor channel c reads source channel src[c]
+  const src = p.channelOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+  const mul = [0, 1, 2].map((c) => scale / std[c]);
+  const add = [0, 1, 2].map((c) => -mean[c] / std[c]);
+  for (let b = 0; b < imgs.length; b++) {
+    const img = imgs[b];
+    if (img.width !== w || img.height !== h) throw new RangeError('packFloatTensor: all images must have the same size');
+    const d = img.data;
+    const base = b * n * 3;
+    if (p.layout === 'NHWC') {
+      for (let i = 0; i < n; i++) {
+        const s = i * 3;
+        const o = base + s;
+        buf[o] = d[s + src[0]] * mul[0] + add[0];
+        buf[o + 1] = d[s + src[1]] * mul[1] + add[1];
+        buf[o + 2] = d[s + src[2]] * mul[2] + add[2];
+      }
+    } else {
+      for (let c = 0; c < 3; c++) {
+        const o = base + c * n;
+        const sc = src[c];
+        const m = mul[c];
+        const a = add[c];
+        for (let i = 0; i < n; i++) buf[o + i] = d[i * 3 + sc] * m + a;
+      }
+    }
+  }
+  return buf;
+}
+
+/** One image as a float tensor buffer (see packFloatTensor). */
+export function toFloatTensorData(img: RgbImage, p: TensorPacking): Float32Array {
+  return packFloatTensor([img], p);
+}
+
+/** One image as an int32 NHWC tensor buffer of raw 0..255 values (MoveNet). */
+export function toInt32Nhwc(img: RgbImage): Int32Array {
+  return Int32Array.from(img.data);
+}
