@@ -1,0 +1,160 @@
+// Every shipped model, through its adapter, on the astronaut fixture and on
+// images made here. Thresholds are loose: they check wiring and coordinate
+// mapping, not accuracy.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModelSet, type ModelSet } from '../../backend/models/index.js';
+import { loadManifest, sha256File, defaultManifestPath, defaultModelDir } from '../../backend/models/manifest.js';
+import { cropResize, resizeRgb } from '../../backend/pipeline/image-ops.js';
+import type { Box, RgbImage } from '../../backend/pipeline/types.js';
+import { ASTRONAUT, ASTRONAUT_FACE, decode, inside, noise, paste } from './fixtures.js';
+import path from 'node:path';
+
+let ms: ModelSet;
+let blaze: ModelSet;
+let astro: RgbImage;
+/** The astronaut at half size inside a 700x420 canvas at (400, 150). */
+let scene: RgbImage;
+const SCENE_OFF = { x: 400, y: 150, s: 0.5 };
+const sceneFace: Box = {
+  x: ASTRONAUT_FACE.x * SCENE_OFF.s + SCENE_OFF.x,
+  y: ASTRONAUT_FACE.y * SCENE_OFF.s + SCENE_OFF.y,
+  width: ASTRONAUT_FACE.width * SCENE_OFF.s,
+  height: ASTRONAUT_FACE.height * SCENE_OFF.s,
+};
+
+beforeAll(async () => {
+  astro = await decode(ASTRONAUT);
+  scene = paste(resizeRgb(astro, 256, 256), 700, 420, SCENE_OFF.x, SCENE_OFF.y);
+  ms = await loadModelSet({ provider: 'cpu', threads: 2 });
+  blaze = await loadModelSet({ provider: 'cpu', threads: 1, select: { 'face-detector': 'blazeface-back-256' }, personMatte: false });
+});
+
+afterAll(async () => {
+  await ms?.close();
+  await blaze?.close();
+});
+
+describe('shipped models', () => {
+  it('every manifest file exists and matches its sha256', async () => {
+    const m = await loadManifest();
+    expect(m.models.map((e) => e.role).sort()).toEqual(['face-detector', 'face-detector', 'face-landmarks', 'keypoints', 'person-matte']);
+    for (const e of m.models) {
+      expect(await sha256File(path.join(defaultModelDir(), e.file)), e.file).toBe(e.sha256);
+    }
+    expect(path.dirname(defaultManifestPath())).toBe(defaultModelDir());
+  });
+
+  it('reports provider and a stable fingerprint', () => {
+    expect(ms.provider).toBe('cpu');
+    expect(ms.fingerprint).toMatch(/^[0-9a-f]{12}$/);
+    expect(blaze.fingerprint).not.toBe(ms.fingerprint);
+    expect(ms.entries['face-landmarks']?.points).toBe(478);
+  });
+});
+
+describe('keypoints (MoveNet multipose)', () => {
+  it('finds one person whose nose and eyes lie in the face', async () => {
+    const poses = await ms.keypoints.detect(astro);
+    expect(poses.length).toBe(1);
+    const [p] = poses;
+    expect(p.keypoints).toHaveLength(17);
+    expect(p.score).toBeGreaterThan(0.3);
+    for (const k of p.keypoints.slice(0, 3)) {
+      expect(k.score).toBeGreaterThan(0.3);
+      expect(inside(k, ASTRONAUT_FACE)).toBe(true);
+    }
+    // subject's right eye (COCO 2) is on the image left of a frontal face
+    expect(p.keypoints[2].x).toBeLessThan(p.keypoints[1].x);
+    expect(inside(p.keypoints[0], p.box)).toBe(true);
+  });
+
+  it('maps back to image pixels on a letterboxed, offset scene', async () => {
+    const poses = await ms.keypoints.detect(scene);
+    expect(poses.length).toBeGreaterThanOrEqual(1);
+    expect(inside(poses[0].keypoints[0], sceneFace, 4)).toBe(true);
+  });
+});
+
+describe('face detector', () => {
+  for (const which of ['centerface', 'blazeface'] as const) {
+    it(`${which}: exactly one face containing the nose area, landmarks in order`, async () => {
+      const det = which === 'centerface' ? ms.faceDetector : blaze.faceDetector;
+      const faces = await det.detect(astro);
+      expect(faces).toHaveLength(1);
+      const [f] = faces;
+      expect(f.score).toBeGreaterThan(0.7);
+      const nose = { x: 224, y: 124 };
+      expect(inside(nose, f.box)).toBe(true);
+      expect(f.box.width).toBeGreaterThan(60);
+      expect(f.box.width).toBeLessThan(160);
+      expect(f.landmarks).toHaveLength(5);
+      const [re, le, n, rm, lm] = f.landmarks;
+      expect(re.x).toBeLessThan(le.x);
+      expect(rm.x).toBeLessThan(lm.x);
+      expect(n.y).toBeGreaterThan(re.y);
+      expect(rm.y).toBeGreaterThan(n.y);
+      expect(Math.hypot(n.x - nose.x, n.y - nose.y)).toBeLessThan(10);
+    });
+
+    it(`${which}: finds the face in the scene and nothing in a flat image`, async () => {
+      const det = which === 'centerface' ? ms.faceDetector : blaze.faceDetector;
+      const faces = await det.detect(scene);
+      expect(faces.length).toBeGreaterThanOrEqual(1);
+      expect(inside({ x: faces[0].box.x + faces[0].box.width / 2, y: faces[0].box.y + faces[0].box.height / 2 }, sceneFace)).toBe(true);
+      const flat = paste({ width: 1, height: 1, data: new Uint8Array(3) }, 320, 240, -5, -5);
+      expect(await det.detect(flat)).toHaveLength(0);
+    });
+  }
+});
+
+describe('face landmarks (face mesh with attention)', () => {
+  it('gives a high face score and points inside a face crop, low on noise, batched', async () => {
+    const s = ms.faceLandmarks.inputSize;
+    expect(s).toBe(192);
+    const crop = cropResize(astro, { x: 140, y: 35, width: 170, height: 170 }, s, s);
+    const [face, junk] = await ms.faceLandmarks.run([crop, noise(s, s)]);
+    expect(face.count).toBe(478);
+    expect(face.points).toHaveLength(478 * 3);
+    expect(face.faceScore).toBeGreaterThan(0.9);
+    expect(junk.faceScore).toBeLessThan(0.2);
+    let inCrop = 0;
+    for (let i = 0; i < face.count; i++) {
+      const x = face.points[3 * i];
+      const y = face.points[3 * i + 1];
+      if (x >= 0 && x < s && y >= 0 && y < s) inCrop++;
+    }
+    expect(inCrop).toBe(face.count);
+    // nose tip (mesh point 1) near the crop centre-ish, below the eyes (33, 263)
+    const py = (i: number) => face.points[3 * i + 1];
+    expect(py(1)).toBeGreaterThan(py(33));
+    // the same crop alone gives the same result as in the batch
+    const [alone] = await ms.faceLandmarks.run([crop]);
+    expect(Math.abs(alone.points[3] - face.points[3])).toBeLessThan(1e-3);
+  });
+
+  it('accepts crops of other sizes and returns points in their pixels', async () => {
+    const crop = cropResize(astro, { x: 140, y: 35, width: 170, height: 170 }, 384, 384);
+    const [r] = await ms.faceLandmarks.run([crop]);
+    expect(r.points[3]).toBeGreaterThan(150); // nose x in a 384 crop
+    expect(r.points[3]).toBeLessThan(234);
+  });
+});
+
+describe('person matte (selfie)', () => {
+  it('is 0..1 at model resolution with the person brighter than the corners', async () => {
+    const m = await ms.personMatte!.run(astro);
+    expect([m.width, m.height]).toEqual([256, 256]);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of m.data) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    expect(lo).toBeGreaterThanOrEqual(0);
+    expect(hi).toBeLessThanOrEqual(1);
+    const at = (x: number, y: number) => m.data[Math.floor(y / 2) * 256 + Math.floor(x / 2)];
+    const face = at(224, 120);
+    expect(face).toBeGreaterThan(0.7);
+    for (const c of [at(500, 10), at(510, 120)]) expect(c).toBeLessThan(face - 0.5);
+  });
+});
