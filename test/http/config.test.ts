@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { ConfigError, configWarnings, isLoopbackUrl, loadConfig } from '../../backend/config.js';
+
+const noDocker = { exists: () => false };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, noDocker);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults', () => {
+    const c = loadConfig({}, noDocker);
+    expect(c).toMatchObject({
+      port: 9090,
+      host: '0.0.0.0',
+      logLevel: 'info',
+      logFormat: 'text',
+      executionProvider: 'auto',
+      ortThreads: 0,
+      runningInDocker: false,
+      limits: { maxBodyBytes: 50 * 1024 * 1024, maxTasksPerRequest: 1000, downloadTimeoutMs: 30000 },
+    });
+    expect(c.labelStudioUrl).toBeUndefined();
+    expect(c.basicAuth).toBeUndefined();
+    expect(c.modelDir).toBe(path.resolve('models'));
+    expect(c.modelsManifest).toBe(path.resolve('models', 'manifest.json'));
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig(
+      {
+        PORT: '8000',
+        HOST: '127.0.0.1',
+        LABEL_STUDIO_URL: 'https://ls.example.com/',
+        LABEL_STUDIO_API_KEY: ' abc ',
+        BASIC_AUTH_USER: 'u',
+        BASIC_AUTH_PASS: 'p:w',
+        LOG_LEVEL: 'DEBUG',
+        LOG_FORMAT: 'json',
+        MODEL_DIR: '/models',
+        MODELS_MANIFEST: 'm.json',
+        EXECUTION_PROVIDER: 'cuda',
+        ORT_THREADS: '4',
+        FACE_LABEL: 'Gesicht',
+        LOCAL_FILES_DOCUMENT_ROOT: '/data/media',
+        MAX_BODY_BYTES: '10mb',
+        MAX_TASKS_PER_REQUEST: '50',
+        MAX_IMAGE_BYTES: '1024k',
+        MAX_IMAGE_PIXELS: '1000000',
+        DOWNLOAD_TIMEOUT_MS: '5000',
+        RUNNING_IN_DOCKER: 'yes',
+      },
+      noDocker,
+    );
+    expect(c).toEqual({
+      port: 8000,
+      host: '127.0.0.1',
+      labelStudioUrl: 'https://ls.example.com',
+      labelStudioApiKey: 'abc',
+      basicAuth: { user: 'u', pass: 'p:w' },
+      logLevel: 'debug',
+      logFormat: 'json',
+      modelDir: '/models',
+      modelsManifest: '/models/m.json',
+      executionProvider: 'cuda',
+      ortThreads: 4,
+      faceLabel: 'Gesicht',
+      localFilesDocumentRoot: '/data/media',
+      limits: { maxBodyBytes: 10 * 1024 * 1024, maxTasksPerRequest: 50, maxImageBytes: 1024 * 1024, maxImagePixels: 1_000_000, downloadTimeoutMs: 5000 },
+      runningInDocker: true,
+    });
+  });
+
+  it('empty variables count as unset', () => {
+    expect(loadConfig({ PORT: '', LABEL_STUDIO_URL: ' ' }, noDocker)).toMatchObject({ port: 9090, labelStudioUrl: undefined });
+  });
+
+  it('one clear message per bad variable', () => {
+    const p = problems({ PORT: 'abc', LABEL_STUDIO_URL: 'localhost:8080', LOG_FORMAT: 'xml', MAX_BODY_BYTES: 'lots', EXECUTION_PROVIDER: 'tpu' });
+    expect(p).toHaveLength(5);
+    expect(p).toContainEqual(expect.stringMatching(/^PORT: expected an integer, got "abc"/));
+    expect(p).toContainEqual(expect.stringMatching(/^LABEL_STUDIO_URL: must start with http:\/\/ or https:\/\//));
+    expect(p).toContainEqual(expect.stringMatching(/^LOG_FORMAT: expected one of json, text/));
+    expect(p).toContainEqual(expect.stringMatching(/^MAX_BODY_BYTES: expected a byte size/));
+    expect(p).toContainEqual(expect.stringMatching(/^EXECUTION_PROVIDER: expected one of auto, cpu, cuda/));
+    expect(problems({ PORT: '70000' })[0]).toMatch(/PORT: must be between 1 and 65535/);
+    expect(problems({ BASIC_AUTH_USER: 'u' })[0]).toMatch(/set together/);
+  });
+
+  it('error message lists the problems', () => {
+    expect(() => loadConfig({ PORT: 'x' }, noDocker)).toThrow(/Invalid configuration:\n  - PORT/);
+  });
+
+  it('detects containers when RUNNING_IN_DOCKER is unset', () => {
+    expect(loadConfig({}, { exists: (f) => f === '/.dockerenv' }).runningInDocker).toBe(true);
+    expect(loadConfig({ RUNNING_IN_DOCKER: 'false' }, { exists: () => true }).runningInDocker).toBe(false);
+  });
+
+  it('warns about localhost inside a container', () => {
+    const c = loadConfig({ LABEL_STUDIO_URL: 'http://localhost:8080', LABEL_STUDIO_API_KEY: 'k', RUNNING_IN_DOCKER: '1' }, noDocker);
+    expect(configWarnings(c).join('\n')).toMatch(/service name/);
+    expect(isLoopbackUrl('http://127.0.0.1:8080')).toBe(true);
+    expect(isLoopbackUrl('http://label-studio:8080')).toBe(false);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import http from 'node:http';
+import express from 'express';
+import { startServer } from '../../backend/http/server.js';
+
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('startServer', () => {
+  it('finishes in-flight requests on close, then refuses new connections', async () => {
+    const app = express();
+    app.get('/slow', async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 200));
+      res.json({ done: true });
+    });
+    const srv = await startServer(app, { host: '127.0.0.1', port: 0, handleSignals: false });
+    const inflight = get(srv.port, '/slow');
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = srv.close(5000);
+    const res = await inflight;
+    expect(res).toEqual({ status: 200, body: '{"done":true}' });
+    await closed;
+    await expect(get(srv.port, '/slow')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('drops requests that outlive the deadline', async () => {
+    const app = express();
+    app.get('/hang', () => {
+      /* never answers */
+    });
+    const srv = await startServer(app, { host: '127.0.0.1', port: 0, handleSignals: false });
+    const pending = get(srv.port, '/hang').catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await srv.close(100);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(await pending).toBeInstanceOf(Error);
+  });
+});
