@@ -160,7 +160,7 @@ export function createApp(deps: AppDeps): express.Express {
   // basic auth on everything but /webhook (Label Studio sends webhooks without it)
   if (config.basicAuth) {
     const guard = basicAuth(config.basicAuth.user, config.basicAuth.pass);
-    app.use((req, res, next) => (req.path === '/webhook' ? next() : guard(req, res, next)));
+    app.use((req, res, next) => (req.path.replace(/\/+$/, '') === '/webhook' ? next() : guard(req, res, next)));
   }
 
   // JSON bodies whatever the content type (Label Studio sends application/json)

@@ -266,6 +266,7 @@ describe('basic auth', () => {
     const { app } = makeApp(env);
     const res = await request(app).post('/webhook').send({ action: 'ANNOTATION_CREATED', project: { id: 1 } }).expect(201);
     expect(res.body.status).toBe('ok');
+    await request(app).post('/webhook/').send({ action: 'ANNOTATION_CREATED', project: { id: 1 } }).expect(201);
   });
 });
 
