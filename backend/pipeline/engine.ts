@@ -69,11 +69,14 @@ export class FaceSegEngine implements FaceEngine {
   readonly modelVersion: string;
   readonly executionProvider: string;
   private readonly settings: EngineSettings;
+  /** role -> model id, for logs and metrics. */
+  readonly models: Record<string, string>;
 
   constructor(
     private readonly ports: EnginePorts,
-    opts: { fingerprint: string; provider: string; settings?: Partial<EngineSettings>; onClose?: () => Promise<void> },
+    opts: { fingerprint: string; provider: string; settings?: Partial<EngineSettings>; onClose?: () => Promise<void>; models?: Record<string, string> },
   ) {
+    this.models = opts.models ?? {};
     this.settings = { ...DEFAULT_SETTINGS, ...(opts.settings ?? {}) };
     this.executionProvider = opts.provider;
     this.modelVersion = FaceSegEngine.versionFor(opts.fingerprint, this.settings);
