@@ -1,0 +1,434 @@
+// End-to-end suite: a real Label Studio (pip, pinned), our backend, and a
+// headless Chromium. Entry point of `npm run test:e2e`; see test/e2e/README.md.
+//
+// Env knobs (all optional):
+//   E2E_BACKEND=standin   run against test/e2e/standin-backend.ts (harness development only)
+//   E2E_KEEP=1            keep the temp folder (Label Studio data, logs)
+//   E2E_SKIP_BROWSER=1    skip the Chromium check
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Abort, check, expect, log, results, summary } from './lib/checks.js';
+import { LabelStudio } from './lib/ls.js';
+import { freePort, run, start, stopAll, waitForHttp, type Managed } from './lib/proc.js';
+import { browserCheck } from './lib/browser.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const VENV = path.join(HERE, '.venv');
+const ARTIFACTS = path.join(HERE, 'artifacts');
+const FIXTURE = path.join(ROOT, 'test/fixtures/astronaut.png');
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+const BACKEND = process.env.E2E_BACKEND === 'standin' ? 'standin' : 'real';
+
+// The test photo: 512x512, one face. INNER is skin that any face mask must
+// cover (cheeks, eyes, nose, mouth); OUTER is a generous head box (hair,
+// ears, chin, a bit of neck): mask pixels outside it are leaks.
+const FACE_INNER: Box = [190, 95, 260, 170];
+const FACE_OUTER: Box = [140, 20, 310, 215];
+type Box = [number, number, number, number];
+
+const USER = { email: 'e2e@example.com', password: 'e2e-Passw0rd!' };
+const LEGACY_TOKEN = 'e2elegacy' + Math.random().toString(16).slice(2, 14).padEnd(12, '0');
+const BASIC = { user: 'lsuser', pass: 'right-pass' };
+
+const t0 = Date.now();
+const timings: Record<string, number> = {};
+let tmp = '';
+let staticServer: http.Server | undefined;
+
+async function timed<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const s = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings[key] = (Date.now() - s) / 1000;
+  }
+}
+
+function readLabelConfig(name: string, fallback: string): Promise<string> {
+  const p = path.join(ROOT, 'label-config', name);
+  return existsSync(p) ? readFile(p, 'utf8') : Promise.resolve(fallback);
+}
+const MINIMAL_BRUSH = `<View><Image name="image" value="$image"/><BrushLabels name="tag" toName="image"><Label value="Face"/></BrushLabels></View>`;
+const NO_BRUSH = `<View><Image name="image" value="$image"/><RectangleLabels name="box" toName="image"><Label value="Face"/></RectangleLabels></View>`;
+
+/** Serves the fixture at /astronaut.png on loopback; everything else 404s. */
+async function startStaticServer(): Promise<number> {
+  const png = await readFile(FIXTURE);
+  staticServer = http.createServer((req, res) => {
+    if (req.url === '/astronaut.png') {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
+      res.end(png);
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => staticServer!.listen(port, '127.0.0.1', r));
+  return port;
+}
+
+function startBackend(name: string, port: number, lsUrl: string, extra: Record<string, string>): Managed {
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LABEL_STUDIO_URL: lsUrl,
+    LOG_LEVEL: 'debug',
+    ...extra,
+  };
+  const log = path.join(ARTIFACTS, `${name}.log`);
+  return BACKEND === 'standin'
+    ? start(name, TSX, [path.join(HERE, 'standin-backend.ts')], { env: { ...env, STANDIN_LOG: path.join(ARTIFACTS, `${name}-requests.jsonl`) }, cwd: ROOT, log })
+    : start(name, TSX, ['backend/cli/main.ts', 'serve'], { env, cwd: ROOT, log });
+}
+
+interface RegionStats {
+  error?: string;
+  original_width: number;
+  original_height: number;
+  decoded_len?: number;
+  expected_len?: number;
+  pixels?: number;
+  alpha_values?: number[];
+  bbox?: Box | null;
+  inner_coverage?: number;
+  outside_fraction?: number;
+}
+
+/** Decode brush regions with label_studio_sdk.converter.brush.decode_rle (Python). */
+async function decodeBrush(regions: any[]): Promise<RegionStats[]> {
+  const input = JSON.stringify({
+    regions: regions.map((r) => ({ rle: r.value.rle, original_width: r.original_width, original_height: r.original_height })),
+    inner_box: FACE_INNER,
+    outer_box: FACE_OUTER,
+  });
+  const r = await run(path.join(VENV, 'bin/python'), [path.join(HERE, 'decode_brush.py')], { input });
+  if (r.code !== 0) throw new Error(`decode_brush.py failed (${r.code}): ${r.stderr.slice(-800)}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Assert that one brush region is a face mask of the test photo. */
+function assertFaceMask(s: RegionStats, where: string) {
+  expect(!s.error, `${where}: ${s.error}`);
+  expect(s.original_width === 512 && s.original_height === 512, `${where}: original size ${s.original_width}x${s.original_height}, expected 512x512`);
+  expect(s.decoded_len === s.expected_len, `${where}: decoded ${s.decoded_len} values, expected W*H*4 = ${s.expected_len}`);
+  expect((s.inner_coverage ?? 0) >= 0.7, `${where}: mask covers only ${pct(s.inner_coverage)} of the face core box ${FACE_INNER}`);
+  expect((s.outside_fraction ?? 1) <= 0.15, `${where}: ${pct(s.outside_fraction)} of the mask lies outside the head box ${FACE_OUTER}`);
+  log(`${where}: ${s.pixels} px, bbox ${JSON.stringify(s.bbox)}, face core covered ${pct(s.inner_coverage)}, outside head box ${pct(s.outside_fraction)}, alpha ${JSON.stringify(s.alpha_values)}`);
+}
+const pct = (v: number | undefined) => (v === undefined ? '?' : `${(v * 100).toFixed(1)}%`);
+
+async function main() {
+  await mkdir(ARTIFACTS, { recursive: true });
+  console.log(`E2E: backend under test = ${BACKEND === 'real' ? 'backend/cli/main.ts serve' : 'STAND-IN (harness development only)'}`);
+
+  await check(
+    'environment: venv with pinned label-studio + SDK, chromium',
+    () =>
+      timed('setup', async () => {
+        const r = await run('bash', [path.join(HERE, 'setup-env.sh')], { onLine: (l) => log(l) });
+        expect(r.code === 0, `setup-env.sh failed (${r.code}): ${r.stderr.slice(-1500)}`);
+      }),
+    { critical: true },
+  );
+
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'faceseg-e2e-'));
+  const docRoot = path.join(tmp, 'files');
+  await mkdir(path.join(docRoot, 'images'), { recursive: true });
+  await copyFile(FIXTURE, path.join(docRoot, 'images', 'astronaut.png'));
+  const staticPort = await startStaticServer();
+  const goodUrl = `http://127.0.0.1:${staticPort}/astronaut.png`;
+  const missingUrl = `http://127.0.0.1:${staticPort}/missing.png`;
+
+  // ---- Label Studio
+  const lsPort = await freePort();
+  const lsUrl = `http://127.0.0.1:${lsPort}`;
+  const ls = new LabelStudio(lsUrl, { kind: 'legacy', token: LEGACY_TOKEN });
+  const lsVersion = (await run(path.join(VENV, 'bin/python'), ['-c', 'import importlib.metadata as m; print(m.version("label-studio"))'])).stdout.trim();
+  const lsProc = start(
+    'label-studio',
+    path.join(VENV, 'bin/label-studio'),
+    [
+      'start', '--no-browser',
+      '--internal-host', '127.0.0.1', '-p', String(lsPort), '--host', lsUrl,
+      '--data-dir', path.join(tmp, 'ls-data'),
+      '--username', USER.email, '--password', USER.password, '--user-token', LEGACY_TOKEN,
+      '--enable-legacy-api-token',
+    ],
+    {
+      env: {
+        ...process.env,
+        LABEL_STUDIO_BASE_DATA_DIR: path.join(tmp, 'ls-data'),
+        LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED: 'true',
+        LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT: docRoot,
+        // 1.23 refuses ML backend URLs on loopback/private networks unless told otherwise,
+        // and the webhook it creates for the backend is checked separately: with only
+        // ML_BLOCK_LOCAL_IP=false, POST /api/ml answers 403 "URL resolves to a reserved
+        // network address (block: 127.0.0.0/8)" from the webhook serializer.
+        ML_BLOCK_LOCAL_IP: 'false',
+        SSRF_PROTECTION_ENABLED: 'false',
+        COLLECT_ANALYTICS: 'false',
+        LOG_LEVEL: 'INFO',
+        PYTHONUNBUFFERED: '1',
+      },
+      cwd: tmp,
+      log: path.join(ARTIFACTS, 'label-studio.log'),
+    },
+  );
+
+  // Backend A (legacy token, basic auth, reads local files from disk) can load its models while LS migrates.
+  const portA = await freePort();
+  const backendA = startBackend('backend-legacy', portA, lsUrl, {
+    LABEL_STUDIO_API_KEY: LEGACY_TOKEN,
+    BASIC_AUTH_USER: BASIC.user,
+    BASIC_AUTH_PASS: BASIC.pass,
+    LOCAL_FILES_DOCUMENT_ROOT: docRoot,
+  });
+  const urlA = `http://127.0.0.1:${portA}`;
+  const basicHeader = 'Basic ' + Buffer.from(`${BASIC.user}:${BASIC.pass}`).toString('base64');
+
+  await check(
+    `label-studio ${lsVersion} starts on ${lsUrl}`,
+    () => timed('label-studio start', () => waitForHttp(`${lsUrl}/health`, 180_000, { proc: lsProc, ok: (s, b) => s === 200 && b.includes('UP') })),
+    { critical: true },
+  );
+  await check('legacy token authenticates (whoami)', async () => {
+    const me = await ls.ok('GET', '/api/current-user/whoami');
+    expect(me.email === USER.email, `whoami says ${JSON.stringify(me).slice(0, 200)}`);
+  }, { critical: true });
+
+  const pat = await check('personal access token created (POST /api/token/) and refreshable', async () => {
+    const d = await ls.ok('POST', '/api/token/');
+    expect(typeof d.token === 'string' && d.token.split('.').length === 3, `no JWT in ${JSON.stringify(d)}`);
+    const patLs = new LabelStudio(lsUrl, { kind: 'pat', refresh: d.token });
+    const me = await patLs.ok('GET', '/api/current-user/whoami');
+    expect(me.email === USER.email, 'PAT whoami');
+    return d.token as string;
+  }, { critical: true });
+
+  const portB = await freePort();
+  const backendB = startBackend('backend-pat', portB, lsUrl, { LABEL_STUDIO_API_KEY: pat! });
+  const urlB = `http://127.0.0.1:${portB}`;
+
+  const health = await check('backend A (legacy token, basic auth) answers GET /health', () =>
+    timed('backend start', async () => {
+      const body = await waitForHttp(`${urlA}/health`, 240_000, { proc: backendA, headers: { authorization: basicHeader } });
+      const h = JSON.parse(body);
+      expect(h.status === 'UP', `health: ${body}`);
+      return h as { status: string; model_version?: string };
+    }), { critical: true });
+  await check('backend B (PAT) answers GET /health', async () => {
+    const h = JSON.parse(await waitForHttp(`${urlB}/health`, 240_000, { proc: backendB }));
+    expect(h.status === 'UP', 'status UP');
+  }, { critical: true });
+  // model_version: from /health when it has one, else from /setup
+  let modelVersion = health?.model_version;
+  if (!modelVersion) {
+    const r = await fetch(`${urlA}/setup`, {
+      method: 'POST',
+      headers: { authorization: basicHeader, 'content-type': 'application/json' },
+      body: JSON.stringify({ project: '1.1', schema: MINIMAL_BRUSH }),
+    });
+    modelVersion = ((await r.json()) as { model_version?: string }).model_version;
+  }
+  log(`backend model_version: ${modelVersion}`);
+
+  // ---- Project 1: brush.xml, four kinds of task, backend A with basic auth
+  const cfg1 = await readLabelConfig('brush.xml', MINIMAL_BRUSH);
+  const p1 = await check('project 1 (label-config/brush.xml): tasks by upload, local-files storage, http URL, 404 URL', async () => {
+    const p = await ls.createProject('e2e brush', cfg1);
+    await ls.uploadFile(p.id, FIXTURE);
+    const st = await ls.ok('POST', '/api/storages/localfiles', {
+      project: p.id, title: 'e2e local files', path: path.join(docRoot, 'images'), regex_filter: '.*\\.png$', use_blob_urls: true,
+    });
+    await ls.ok('POST', `/api/storages/localfiles/${st.id}/sync`);
+    await ls.importTasks(p.id, [{ data: { image: goodUrl } }, { data: { image: missingUrl } }]);
+    const tasks = await ls.tasks(p.id);
+    const kinds = {
+      upload: tasks.find((t) => t.data.image?.startsWith('/data/upload/')),
+      // with --host set, storage sync writes absolute URLs: http://<host>/data/local-files/?d=...
+      localFiles: tasks.find((t) => t.data.image?.includes('/data/local-files/?d=')),
+      http: tasks.find((t) => t.data.image === goodUrl),
+      missing: tasks.find((t) => t.data.image === missingUrl),
+    };
+    for (const [k, t] of Object.entries(kinds)) expect(t, `no ${k} task among ${JSON.stringify(tasks.map((t) => t.data))}`);
+    log(`tasks: ${tasks.map((t) => `${t.id}=${t.data.image}`).join(', ')}`);
+    return { id: p.id, kinds: kinds as Record<keyof typeof kinds, { id: number; data: Record<string, string> }> };
+  }, { critical: true });
+
+  const mlPayload = (project: number, url: string, extra: object = {}) => ({ url, project, title: 'faceseg', is_interactive: true, ...extra });
+
+  await check('basic auth: wrong password is refused when connecting the model (400, the message users see)', async () => {
+    const a = await ls.request('POST', '/api/ml', mlPayload(p1!.id, urlA, { auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: 'wrong-pass' }));
+    expect(a.status === 400, `expected 400, got ${a.status}: ${a.text.slice(0, 300)}`);
+    log(`LS says: ${a.text.slice(0, 400)}`);
+    expect(/authentication parameters|401|auth/i.test(a.text), 'message does not mention authentication');
+    await writeFile(path.join(ARTIFACTS, 'ml-connect-wrong-password.json'), a.text);
+  });
+  await check('basic auth: no credentials at all is refused too', async () => {
+    const a = await ls.request('POST', '/api/ml', mlPayload(p1!.id, urlA));
+    expect(a.status === 400, `expected 400, got ${a.status}: ${a.text.slice(0, 300)}`);
+  });
+
+  const ml1 = await check('basic auth: right password connects (201), is_interactive kept, model_version from /setup', async () => {
+    const a = await ls.request('POST', '/api/ml', mlPayload(p1!.id, urlA, { auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: BASIC.pass }));
+    expect(a.status === 201, `expected 201, got ${a.status}: ${a.text.slice(0, 500)}`);
+    const ml = await ls.ok('GET', `/api/ml/${a.data.id}`);
+    log(`ml backend ${ml.id}: state=${ml.state} (${ml.readable_state}) model_version=${ml.model_version} is_interactive=${ml.is_interactive}`);
+    expect(ml.is_interactive === true, 'is_interactive not kept');
+    expect(['CO', 'Connected'].includes(ml.state) || ml.readable_state === 'Connected', `state ${ml.state}`);
+    if (modelVersion) expect(ml.model_version === modelVersion, `LS stored model_version ${ml.model_version}, backend says ${modelVersion}`);
+    return ml;
+  }, { critical: true });
+
+  await check('Label Studio created the ML webhook for the project (fact check)', async () => {
+    const hooks = await ls.ok('GET', `/api/webhooks/?project=${p1!.id}`);
+    log(`webhooks: ${JSON.stringify(hooks).slice(0, 300)}`);
+    expect(Array.isArray(hooks) && hooks.some((h: any) => h.url === `${urlA}/webhook`), 'no webhook for the ML backend');
+  });
+
+  const preds1 = await check('retrieve predictions (Data Manager action retrieve_tasks_predictions, all tasks)', () =>
+    timed('predict project 1', async () => {
+      const d = await ls.ok('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${p1!.id}`, { selectedItems: { all: true, excluded: [] } }, 300_000);
+      log(`action answer: ${JSON.stringify(d)}`);
+      const preds = await ls.predictions(p1!.id);
+      expect(preds.length > 0, 'no predictions stored');
+      await writeFile(path.join(ARTIFACTS, 'predictions-project1.json'), JSON.stringify(preds, null, 1));
+      return preds;
+    }));
+
+  const byTask = (preds: any[] | undefined, id: number) => (preds ?? []).filter((p) => p.task === id);
+  for (const kind of ['upload', 'localFiles', 'http'] as const) {
+    await check(`project 1, ${kind} task: prediction with our model_version, brush mask covers the face (SDK decoder)`, async () => {
+      const t = p1!.kinds[kind];
+      const ps = byTask(preds1, t.id);
+      expect(ps.length === 1, `${ps.length} predictions for task ${t.id} (${t.data.image})`);
+      const p = ps[0];
+      if (modelVersion) expect(p.model_version === modelVersion, `model_version ${p.model_version} != ${modelVersion}`);
+      const brush = p.result.filter((r: any) => r.type === 'brushlabels');
+      expect(brush.length === 1, `${brush.length} brush regions (expected 1 face): ${JSON.stringify(p.result).slice(0, 300)}`);
+      expect(brush[0].from_name === 'face' || cfg1 === MINIMAL_BRUSH, `from_name ${brush[0].from_name}`);
+      expect(brush[0].to_name === 'image', `to_name ${brush[0].to_name}`);
+      expect(JSON.stringify(brush[0].value.brushlabels) === '["Face"]', `labels ${JSON.stringify(brush[0].value.brushlabels)}`);
+      expect(typeof p.score === 'number', `score ${p.score}`);
+      const [s] = await decodeBrush(brush);
+      assertFaceMask(s, `task ${t.id} (${kind})`);
+    });
+  }
+  await check('project 1, 404 task: no regions, while the other tasks were still predicted', () => {
+    const t = p1!.kinds.missing;
+    const ps = byTask(preds1, t.id);
+    log(`404 task ${t.id}: ${ps.length} prediction(s) ${JSON.stringify(ps.map((p) => ({ result: p.result, score: p.score, model_version: p.model_version })))}`);
+    expect(ps.every((p) => Array.isArray(p.result) && p.result.length === 0), 'the 404 task got regions');
+    const others = ['upload', 'localFiles', 'http'].map((k) => byTask(preds1, p1!.kinds[k as 'upload'].id).length);
+    expect(others.every((n) => n === 1), `other tasks' predictions: ${others}`);
+  });
+
+  // ---- Project 3: no BrushLabels -> the setup error users see
+  await check('label config without BrushLabels: connecting the model fails with a setup error', async () => {
+    const p = await ls.createProject('e2e no brush', NO_BRUSH);
+    const a = await ls.request('POST', '/api/ml', mlPayload(p.id, urlA, { auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: BASIC.pass }));
+    log(`LS says (${a.status}): ${a.text.slice(0, 600)}`);
+    await writeFile(path.join(ARTIFACTS, 'ml-connect-no-brushlabels.json'), a.text);
+    expect(a.status === 400, `expected 400, got ${a.status}`);
+    expect(/doesn't look like a valid ML backend/.test(a.text) && /\/setup/.test(a.text), 'not the setup failure message');
+    // LS 1.23 shows requests' "<code> Client Error: <reason phrase> for url: ...", never the body;
+    // the backend's explanation reaches the user only through the HTTP reason phrase.
+    expect(/BrushLabels/i.test(a.text), 'the message does not say that BrushLabels is missing (only the status code reaches the user)');
+  });
+
+  // ---- Browser: the predicted upload task in the labeling UI
+  if (!process.env.E2E_SKIP_BROWSER) {
+    await check('browser: labeling page of a predicted task shows the face region (screenshot)', () =>
+      timed('browser', async () => {
+        const shot = await browserCheck({
+          lsUrl, email: USER.email, password: USER.password, projectId: p1!.id, taskId: p1!.kinds.upload.id,
+          out: path.join(ARTIFACTS, 'labeling-page.png'), log,
+        });
+        console.log(`  screenshot: ${shot}`);
+      }));
+  }
+
+  // ---- PAT only: turn legacy tokens off, backend B must download with its PAT
+  ls.auth = { kind: 'pat', refresh: pat! };
+  await check('legacy tokens switched off for the organisation; legacy token now rejected', async () => {
+    const cur = await ls.ok('GET', '/api/jwt/settings');
+    await ls.ok('POST', '/api/jwt/settings', { ...cur, legacy_api_tokens_enabled: false });
+    const r = await fetch(`${lsUrl}/api/current-user/whoami`, { headers: { authorization: `Token ${LEGACY_TOKEN}` } });
+    expect(r.status === 401, `legacy token still accepted (${r.status})`);
+  });
+  const cfg2 = await readLabelConfig('brush-box-keypoints.xml', MINIMAL_BRUSH);
+  const p2 = await check('project 2 (label-config/brush-box-keypoints.xml): upload, local-files storage and relative local-files URL tasks, backend B (PAT, no disk access)', async () => {
+    const p = await ls.createProject('e2e brush box keypoints', cfg2);
+    await ls.uploadFile(p.id, FIXTURE);
+    const st = await ls.ok('POST', '/api/storages/localfiles', {
+      project: p.id, title: 'e2e local files', path: path.join(docRoot, 'images'), regex_filter: '.*\\.png$', use_blob_urls: true,
+    });
+    await ls.ok('POST', `/api/storages/localfiles/${st.id}/sync`);
+    await ls.importTasks(p.id, [{ data: { image: '/data/local-files/?d=images/astronaut.png' } }]);
+    const a = await ls.request('POST', '/api/ml', mlPayload(p.id, urlB));
+    expect(a.status === 201, `connect: ${a.status} ${a.text.slice(0, 400)}`);
+    return { id: p.id, tasks: await ls.tasks(p.id) };
+  });
+  if (p2) {
+    const preds2 = await check('project 2: retrieve predictions', () =>
+      timed('predict project 2', async () => {
+        await ls.ok('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${p2.id}`, { selectedItems: { all: true, excluded: [] } }, 300_000);
+        const preds = await ls.predictions(p2.id);
+        await writeFile(path.join(ARTIFACTS, 'predictions-project2.json'), JSON.stringify(preds, null, 1));
+        return preds;
+      }));
+    for (const t of p2.tasks) {
+      await check(`project 2, task ${t.id} (${t.data.image.split('?')[0]}): downloaded with the PAT, face mask decodes`, async () => {
+        const ps = byTask(preds2, t.id);
+        expect(ps.length === 1, `${ps.length} predictions`);
+        const types = ps[0].result.map((r: any) => r.type);
+        log(`region types: ${JSON.stringify(types)}`);
+        const brush = ps[0].result.filter((r: any) => r.type === 'brushlabels');
+        expect(brush.length === 1, `${brush.length} brush regions`);
+        const [s] = await decodeBrush(brush);
+        assertFaceMask(s, `task ${t.id}`);
+      });
+    }
+  }
+}
+
+async function cleanup() {
+  await stopAll();
+  await new Promise<void>((r) => (staticServer ? staticServer.close(() => r()) : r()));
+  if (tmp && !process.env.E2E_KEEP) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+  else if (tmp) console.log(`E2E: kept ${tmp}`);
+}
+
+let finishing = false;
+async function finish(code?: number) {
+  if (finishing) return;
+  finishing = true;
+  await cleanup();
+  const { passed, failed } = summary();
+  const total = (Date.now() - t0) / 1000;
+  console.log(`E2E timings (s): ${Object.entries({ ...timings, total }).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  console.log(`E2E: artifacts in ${ARTIFACTS}`);
+  console.log(`E2E: ${passed} passed, ${failed} failed`);
+  process.exit(code ?? (failed > 0 || passed === 0 ? 1 : 0));
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    results.push({ name: `interrupted by ${sig}`, ok: false, ms: 0 });
+    void finish(1);
+  });
+}
+
+main()
+  .catch((e) => {
+    if (!(e instanceof Abort)) results.push({ name: 'harness error', ok: false, ms: 0, error: String(e?.stack ?? e) });
+    console.log(e instanceof Abort ? `E2E: ${e.message}; stopping` : `E2E: harness error: ${e?.stack ?? e}`);
+  })
+  .finally(() => finish());
