@@ -71,7 +71,8 @@ def tf2onnx_tfjs(model_json: str, out: str, opset: int = 15, inputs: str | None 
     if inputs:
         cmd += ['--inputs', inputs]
     log(' '.join(cmd))
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+    # tf2onnx orders nodes through sets: pin the hash seed so exports are byte-identical
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONHASHSEED='0')
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         sys.stderr.write(r.stdout[-4000:] + r.stderr[-8000:])

@@ -12,6 +12,7 @@ scale) and face_flag [N,1] (probability that the crop holds a face).
 Which raw output is which eye was checked on the astronaut fixture (see
 `check_mapping`): the export fails if refined points stop matching the mesh.
 """
+import json
 import os
 
 import numpy as np
@@ -152,6 +153,11 @@ def main() -> None:
     m.producer_name = 'faceseg-export(tf2onnx+merge)'
     dst = os.path.join(MODELS, 'facemesh-attention.onnx')
     onnx.save(m, dst)
+    # The merge as data, for test/models/parity.test.ts (TFJS outputs -> 478 points).
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'facemesh-refinement.json'), 'w') as f:
+        json.dump({'raw': RAW, 'lips': LIPS, 'eyeA': EYE_A, 'eyeB': EYE_B, 'irisA': list(range(468, 473)),
+                   'irisB': list(range(473, 478)), 'irisDepthFrom': {'irisA': EYE_A[:16], 'irisB': EYE_B[:16]}}, f)
+        f.write('\n')
     check(dst, raw)
     log(f'wrote {dst}')
 
