@@ -80,6 +80,7 @@ function startBackend(name: string, port: number, lsUrl: string, extra: Record<s
     HOST: '127.0.0.1',
     LABEL_STUDIO_URL: lsUrl,
     LOG_LEVEL: 'debug',
+    RUNNING_IN_DOCKER: 'false', // this sandbox may look like a container; the localhost hint would be noise
     ...extra,
   };
   const log = path.join(ARTIFACTS, `${name}.log`);
@@ -330,6 +331,20 @@ async function main() {
     expect(others.every((n) => n === 1), `other tasks' predictions: ${others}`);
   });
 
+  await check('webhook: an annotation created in Label Studio reaches the backend\'s /webhook (sent without basic auth)', async () => {
+    const t = p1!.kinds.upload;
+    const pred = byTask(preds1, t.id)[0];
+    await ls.ok('POST', `/api/tasks/${t.id}/annotations/`, { result: pred?.result ?? [], was_cancelled: false, ground_truth: false });
+    // LS without Redis sends webhooks synchronously, but give it a moment
+    const deadline = Date.now() + 10_000;
+    let seen = false;
+    while (!seen && Date.now() < deadline) {
+      seen = /POST \/webhook\/? 20\d/.test(await readFile(backendA.log, 'utf8'));
+      if (!seen) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(seen, `no successful "POST /webhook" in ${backendA.log}`);
+  });
+
   // ---- Project 3: no BrushLabels -> the setup error users see
   await check('label config without BrushLabels: connecting the model fails with a setup error', async () => {
     const p = await ls.createProject('e2e no brush', NO_BRUSH);
@@ -397,6 +412,38 @@ async function main() {
       });
     }
   }
+  await interactiveCheck(ls, urlB);
+}
+
+/** Project 4: label-config/brush-interactive.xml, a click on the face through LS's interactive endpoint. */
+async function interactiveCheck(ls: LabelStudio, backendUrl: string) {
+  const cfg = await readLabelConfig('brush-interactive.xml', '');
+  if (!cfg) {
+    log('label-config/brush-interactive.xml absent: interactive check skipped');
+    return;
+  }
+  await check('interactive: a click on the face (KeyPointLabels smart tool) returns that face\'s mask', async () => {
+    const p = await ls.createProject('e2e interactive', cfg);
+    await ls.uploadFile(p.id, FIXTURE);
+    const [task] = await ls.tasks(p.id);
+    const a = await ls.request('POST', '/api/ml', { url: backendUrl, project: p.id, title: 'faceseg', is_interactive: true });
+    expect(a.status === 201, `connect: ${a.status} ${a.text.slice(0, 300)}`);
+    const kp = /<KeyPointLabels\b[^>]*\bname="([^"]+)"/.exec(cfg)?.[1] ?? 'face_click';
+    // what the labeling UI sends for a positive click with a smart KeyPointLabels tool
+    const context = {
+      result: [{
+        id: 'click1', from_name: kp, to_name: 'image', type: 'keypointlabels', origin: 'manual', is_positive: true,
+        original_width: 512, original_height: 512, image_rotation: 0,
+        value: { x: (225 / 512) * 100, y: (130 / 512) * 100, width: 0.6, keypointlabels: ['Face'] },
+      }],
+    };
+    const r = await ls.ok('POST', `/api/ml/${a.data.id}/interactive-annotating`, { task: task.id, context });
+    expect(!r.errors, `LS reports errors: ${JSON.stringify(r.errors)}`);
+    const brush = (r.data?.result ?? []).filter((x: any) => x.type === 'brushlabels');
+    expect(brush.length === 1, `${brush.length} brush regions in ${JSON.stringify(r).slice(0, 300)}`);
+    const [s] = await decodeBrush(brush);
+    assertFaceMask(s, `interactive task ${task.id}`);
+  });
 }
 
 async function cleanup() {

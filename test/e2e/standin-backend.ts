@@ -110,7 +110,10 @@ const server = http.createServer(async (req, res) => {
       }
       return send(200, { results });
     }
-    if (req.url === '/webhook') return send(200, { status: 'Unknown event' });
+    if (req.url === '/webhook') {
+      console.log(`POST /webhook 200 ${msg.action}`); // the line run.ts looks for
+      return send(200, { status: 'Unknown event' });
+    }
     return send(404, { error: 'not found' });
   } catch (e) {
     return send(500, { error: String(e) });
