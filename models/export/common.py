@@ -77,6 +77,9 @@ def tf2onnx_tfjs(model_json: str, out: str, opset: int = 15, inputs: str | None 
     if r.returncode != 0:
         sys.stderr.write(r.stdout[-4000:] + r.stderr[-8000:])
         raise SystemExit(f'tf2onnx failed for {model_json}')
+    m = canonicalize(onnx.load(out))
+    m.producer_name = 'tf2onnx+faceseg-canonicalize'
+    onnx.save(m, out)
 
 
 def strip_doc(model: onnx.ModelProto, producer: str) -> onnx.ModelProto:
@@ -100,3 +103,99 @@ def load_rgb(path: str) -> np.ndarray:
 def resize_rgb(img: np.ndarray, w: int, h: int) -> np.ndarray:
     from PIL import Image
     return np.asarray(Image.fromarray(img).resize((w, h), Image.BILINEAR))
+
+
+def canonicalize(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Make a converted graph byte-identical across runs.
+
+    tf2onnx's node order and generated names vary from run to run (even with a
+    fixed PYTHONHASHSEED). Re-derive both from the graph's structure: nodes in
+    a topological order whose ties are broken by (op, canonical inputs,
+    attributes); intermediate tensors and initializers renamed in that order.
+    Graph inputs and outputs keep their names.
+    """
+    g = model.graph
+    keep = {i.name for i in g.input} | {o.name for o in g.output}
+    inits = {t.name: t for t in g.initializer}
+    producers = {}
+    for n in g.node:
+        for o in n.output:
+            producers[o] = n
+    rename = {name: name for name in keep}
+    init_order = []
+
+    def canon(name: str) -> str:
+        if name == '':
+            return ''
+        if name in rename:
+            return rename[name]
+        if name in inits:
+            new = f'w{len(init_order)}'
+            init_order.append(name)
+            rename[name] = new
+            return new
+        raise KeyError(name)
+
+    def content(t):
+        c = onnx.TensorProto()
+        c.CopyFrom(t)
+        c.name = ''
+        return c.SerializeToString()
+
+    def key(n):
+        ins = tuple(rename.get(i, content(inits[i]) if i in inits else i) for i in n.input)
+        attrs = tuple(a.SerializeToString() for a in sorted(n.attribute, key=lambda a: a.name))
+        return (n.op_type, n.domain, repr(ins), attrs)
+
+    pending = {id(n): n for n in g.node}
+    deps = {id(n): {i for i in n.input if i in producers} for n in g.node}
+    done = set(keep) - {o.name for o in g.output}
+    done |= set(inits)
+    order = []
+    counter = 0
+    while pending:
+        ready = [n for k, n in pending.items() if all(d in done for d in deps[k])]
+        if not ready:
+            raise RuntimeError('canonicalize: graph has a cycle or a dangling input')
+        ready.sort(key=key)
+        n = ready[0]
+        del pending[id(n)]
+        for i in n.input:
+            canon(i)
+        for o in n.output:
+            if o not in keep:
+                rename[o] = f't{counter}'
+                counter += 1
+            done.add(o)
+        order.append(n)
+    new_nodes = []
+    for k, n in enumerate(order):
+        m = onnx.NodeProto()
+        m.CopyFrom(n)
+        m.name = f'n{k}_{n.op_type}'
+        if not m.domain:
+            m.ClearField('domain')
+        del m.input[:]
+        m.input.extend(rename[i] if i else '' for i in n.input)
+        del m.output[:]
+        m.output.extend(rename[o] for o in n.output)
+        new_nodes.append(m)
+    new_inits = []
+    for old in init_order:
+        t = onnx.TensorProto()
+        t.CopyFrom(inits[old])
+        t.name = rename[old]
+        new_inits.append(t)
+    del g.node[:]
+    g.node.extend(new_nodes)
+    del g.initializer[:]
+    g.initializer.extend(new_inits)
+    del g.value_info[:]
+    # tf2onnx's symbolic dims (unk__1234) are numbered by a global counter
+    params = {}
+    for vi in list(g.input) + list(g.output):
+        for d in vi.type.tensor_type.shape.dim:
+            if d.HasField('dim_param') and d.dim_param.startswith('unk__'):
+                d.dim_param = params.setdefault(d.dim_param, f'd{len(params)}')
+    model.producer_version = ''
+    return model

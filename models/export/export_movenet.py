@@ -9,6 +9,7 @@ xmax, score.
 import os
 
 import numpy as np
+import onnx
 
 from common import HUMAN_MODELS, MODELS, ROOT, WORK, load_rgb, log, ort_session, patch_tfjs_graph, resize_rgb, tf2onnx_tfjs
 
@@ -16,6 +17,10 @@ work = os.path.join(WORK, 'movenet-multipose')
 src = patch_tfjs_graph(os.path.join(HUMAN_MODELS, 'movenet-multipose.json'), work)
 dst = os.path.join(MODELS, 'movenet-multipose.onnx')
 tf2onnx_tfjs(src, dst, opset=15, inputs='input:0[1,-1,-1,3]')
+m = onnx.load(dst)
+dims = m.graph.input[0].type.tensor_type.shape.dim
+dims[1].dim_param, dims[2].dim_param = 'H', 'W'
+onnx.save(m, dst)
 
 s = ort_session(dst)
 img = resize_rgb(load_rgb(os.path.join(ROOT, 'test', 'fixtures', 'astronaut.png')), 256, 256).astype(np.int32)
