@@ -3,13 +3,14 @@
 import type { Box, RgbImage } from './types.js';
 
 /**
- * Bilinear sample of channel c at continuous pixel coordinates (x, y), where
- * pixel i covers [i, i+1) and its centre is i + 0.5. Points inside the image
- * area clamp to the edge pixels; points outside it read 0.
+ * Bilinear sample at continuous pixel coordinates (x, y), where pixel i
+ * covers [i, i+1) and its centre is i + 0.5; adds the 3 channel values to
+ * out. Points inside [0, limW) x [0, limH) clamp to the edge pixels; points
+ * outside it read 0.
  */
-function sample(img: RgbImage, x: number, y: number, out: Float64Array, k: number): void {
+function sample(img: RgbImage, x: number, y: number, limW: number, limH: number, out: Float64Array): void {
   const { width: w, height: h, data } = img;
-  if (x < 0 || y < 0 || x >= w || y >= h) return; // outside: contributes 0
+  if (x < 0 || y < 0 || x >= limW || y >= limH) return; // outside: contributes 0
   let fx = x - 0.5;
   let fy = y - 0.5;
   if (fx < 0) fx = 0;
@@ -31,25 +32,87 @@ function sample(img: RgbImage, x: number, y: number, out: Float64Array, k: numbe
   const i10 = (y1 * w + x0) * 3;
   const i11 = (y1 * w + x1) * 3;
   for (let c = 0; c < 3; c++) {
-    out[k + c] += w00 * data[i00 + c] + w01 * data[i01 + c] + w10 * data[i10 + c] + w11 * data[i11 + c];
+    out[c] += w00 * data[i00 + c] + w01 * data[i01 + c] + w10 * data[i10 + c] + w11 * data[i11 + c];
   }
+}
+
+/**
+ * Average kx x ky blocks of the image (block grid anchored at 0,0) over the
+ * block columns [bx0, bx1) and rows [by0, by1); pixels past the image edge
+ * repeat the edge. Block (i, j) of the result is block (bx0 + i, by0 + j).
+ */
+function reduceBlocks(img: RgbImage, kx: number, ky: number, bx0: number, bx1: number, by0: number, by1: number): RgbImage {
+  const { width: w, height: h, data } = img;
+  const ow = bx1 - bx0;
+  const oh = by1 - by0;
+  const out = new Uint8Array(ow * oh * 3);
+  const row = new Float64Array(ow * 3);
+  const inv = 1 / (kx * ky);
+  for (let j = 0; j < oh; j++) {
+    row.fill(0);
+    for (let dy = 0; dy < ky; dy++) {
+      const y = Math.min(h - 1, (by0 + j) * ky + dy);
+      const base = y * w * 3;
+      for (let i = 0; i < ow; i++) {
+        const xs = (bx0 + i) * kx;
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let dx = 0; dx < kx; dx++) {
+          const k = base + Math.min(w - 1, xs + dx) * 3;
+          r += data[k];
+          g += data[k + 1];
+          b += data[k + 2];
+        }
+        row[3 * i] += r;
+        row[3 * i + 1] += g;
+        row[3 * i + 2] += b;
+      }
+    }
+    for (let i = 0; i < ow * 3; i++) out[j * ow * 3 + i] = Math.round(row[i] * inv);
+  }
+  return { width: ow, height: oh, data: out };
 }
 
 /**
  * Resample the region `src` (image pixels; may extend past the image, where
  * pixels read as 0 = black) to an outW x outH image. Bilinear; when shrinking
- * by more than 1.5x each output pixel averages an n x n grid of bilinear
- * samples (n = ceil(scale), at most 8) so that small outputs do not alias.
+ * by 2x or more the covered part of the image is first box-averaged by the
+ * integer factor, and a remaining shrink above 1.5x averages 2 x 2 bilinear
+ * samples, so that small outputs do not alias.
  */
 export function cropResize(img: RgbImage, src: Box, outW: number, outH: number): RgbImage {
   if (!(outW > 0 && outH > 0) || !Number.isInteger(outW) || !Number.isInteger(outH)) {
     throw new RangeError(`cropResize: output size must be positive integers, got ${outW}x${outH}`);
   }
   if (!(src.width > 0 && src.height > 0)) throw new RangeError('cropResize: source box must have a positive size');
-  const sx = src.width / outW;
-  const sy = src.height / outH;
-  const nx = sx > 1.5 ? Math.min(8, Math.ceil(sx)) : 1;
-  const ny = sy > 1.5 ? Math.min(8, Math.ceil(sy)) : 1;
+  let sx = src.width / outW;
+  let sy = src.height / outH;
+  let source = img;
+  let ox = src.x;
+  let oy = src.y;
+  let limW = img.width;
+  let limH = img.height;
+  const kx = sx >= 2 ? Math.floor(sx) : 1;
+  const ky = sy >= 2 ? Math.floor(sy) : 1;
+  if (kx > 1 || ky > 1) {
+    // block range covering the region (plus one block of margin for bilinear taps), clamped to the image
+    const bx0 = Math.max(0, Math.floor(src.x / kx) - 1);
+    const by0 = Math.max(0, Math.floor(src.y / ky) - 1);
+    const bx1 = Math.min(Math.ceil(img.width / kx), Math.ceil((src.x + src.width) / kx) + 1);
+    const by1 = Math.min(Math.ceil(img.height / ky), Math.ceil((src.y + src.height) / ky) + 1);
+    if (bx1 <= bx0 || by1 <= by0) return { width: outW, height: outH, data: new Uint8Array(outW * outH * 3) };
+    source = reduceBlocks(img, kx, ky, bx0, bx1, by0, by1);
+    // reduced coords: x' = x / kx - bx0; the image area ends at width / kx
+    ox = src.x / kx - bx0;
+    oy = src.y / ky - by0;
+    limW = img.width / kx - bx0;
+    limH = img.height / ky - by0;
+    sx /= kx;
+    sy /= ky;
+  }
+  const nx = sx > 1.5 ? 2 : 1;
+  const ny = sy > 1.5 ? 2 : 1;
   const inv = 1 / (nx * ny);
   const out = new Uint8Array(outW * outH * 3);
   const acc = new Float64Array(3);
@@ -59,10 +122,10 @@ export function cropResize(img: RgbImage, src: Box, outW: number, outH: number):
       acc[1] = 0;
       acc[2] = 0;
       for (let j = 0; j < ny; j++) {
-        const y = src.y + (v + (j + 0.5) / ny) * sy;
+        const y = oy + (v + (j + 0.5) / ny) * sy;
         for (let i = 0; i < nx; i++) {
-          const x = src.x + (u + (i + 0.5) / nx) * sx;
-          sample(img, x, y, acc, 0);
+          const x = ox + (u + (i + 0.5) / nx) * sx;
+          sample(source, x, y, limW, limH, acc);
         }
       }
       const o = (v * outW + u) * 3;

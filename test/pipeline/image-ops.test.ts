@@ -45,6 +45,30 @@ describe('cropResize', () => {
     for (const v of b.data) expect(Math.abs(v - 128)).toBeLessThan(10);
   });
 
+  it('keeps geometry when shrinking a lot (block-average path), zeros outside', () => {
+    // bright 40x40 square at (200..240, 120..160) in a 1000x600 image
+    const a = img(1000, 600, (x, y) => (x >= 200 && x < 240 && y >= 120 && y < 160 ? [255, 255, 255] : [0, 0, 0]));
+    // crop (-100, 0, 800x800) -> 100x100: 8 px per output pixel; square -> (37.5..42.5, 15..20)
+    const b = cropResize(a, { x: -100, y: 0, width: 800, height: 800 }, 100, 100);
+    let sx = 0;
+    let sy = 0;
+    let sw = 0;
+    for (let y = 0; y < 100; y++) for (let x = 0; x < 100; x++) {
+      const v = b.data[(y * 100 + x) * 3];
+      sx += v * (x + 0.5);
+      sy += v * (y + 0.5);
+      sw += v;
+    }
+    expect(sx / sw).toBeCloseTo(40, 1);
+    expect(sy / sw).toBeCloseTo(17.5, 1);
+    expect(sw / 255).toBeCloseTo(25, 0); // area preserved: 5 x 5 output pixels
+    // rows below the image (y >= 600 -> output rows >= 75) are black
+    const c = cropResize(img(1000, 600, () => [90, 90, 90]), { x: -100, y: 0, width: 800, height: 800 }, 100, 100);
+    expect(px(c, 50, 70)).toEqual([90, 90, 90]);
+    expect(px(c, 50, 80)).toEqual([0, 0, 0]);
+    expect(px(c, 5, 50)).toEqual([0, 0, 0]);
+  });
+
   it('rejects bad sizes', () => {
     const a = img(2, 2, () => [0, 0, 0]);
     expect(() => cropResize(a, { x: 0, y: 0, width: 2, height: 2 }, 0, 2)).toThrow(RangeError);
