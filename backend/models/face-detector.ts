@@ -90,7 +90,8 @@ export class CenterFaceDetector implements FaceDetectorPort {
     return d;
   }
 
-  async detect(img: RgbImage): Promise<FaceDetection[]> {
+  /** Faces above `threshold` (default: the one set at creation), after NMS, in image pixels. */
+  async detect(img: RgbImage, threshold: number = this.threshold): Promise<FaceDetection[]> {
     const lb = letterbox(img, this.maxSide, 32);
     const { width: w, height: h } = lb.image;
     const input = packFloatTensor([lb.image], { layout: 'NCHW', channelOrder: 'RGB' });
@@ -108,7 +109,7 @@ export class CenterFaceDetector implements FaceDetectorPort {
       for (let cx = 0; cx < gw; cx++) {
         const i = cy * gw + cx;
         const s = hm[i];
-        if (!(s > this.threshold) || !isPeak(hm, gw, gh, cx, cy)) continue;
+        if (!(s > threshold) || !isPeak(hm, gw, gh, cx, cy)) continue;
         const bh = Math.exp(scale[i]) * 4;
         const bw = Math.exp(scale[n + i]) * 4;
         const x0 = (cx + offset[n + i] + 0.5) * 4 - bw / 2;
@@ -184,7 +185,8 @@ export class BlazeFaceDetector implements FaceDetectorPort {
     return d;
   }
 
-  async detect(img: RgbImage): Promise<FaceDetection[]> {
+  /** Faces above `threshold` (default: the one set at creation), after NMS, in image pixels. */
+  async detect(img: RgbImage, threshold: number = this.threshold): Promise<FaceDetection[]> {
     const lb = letterbox(img, this.size, this.size);
     const input = packFloatTensor([lb.image], { layout: 'NHWC', channelOrder: 'RGB', scale: 1 / 127.5, mean: [1, 1, 1] });
     const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', input, [1, this.size, this.size, 3]) }, RUN_OPTIONS);
@@ -193,7 +195,8 @@ export class BlazeFaceDetector implements FaceDetectorPort {
     const b1 = floatOutput(out, this.outNames[2]).data;
     const b2 = floatOutput(out, this.outNames[3]).data;
     const raws: Raw[] = [];
-    const logit = Math.log(this.threshold / (1 - this.threshold));
+    const t = Math.min(Math.max(threshold, 1e-6), 1 - 1e-6);
+    const logit = Math.log(t / (1 - t));
     const total = s1.length + s2.length;
     for (let i = 0; i < total; i++) {
       const first = i < s1.length;

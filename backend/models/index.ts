@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FaceDetectorPort } from '../pipeline/ports.js';
+import type { FaceDetection, FaceDetectorPort } from '../pipeline/ports.js';
+import type { RgbImage } from '../pipeline/types.js';
 import { BlazeFaceDetector, CenterFaceDetector, type FaceDetectorOptions } from './face-detector.js';
 import { FaceMeshLandmarks, type FaceLandmarkOptions } from './face-landmarks.js';
 import { GenericSegmenter } from './generic-segmenter.js';
@@ -29,6 +30,7 @@ export { FACE_LANDMARK_NAMES } from './face-detector.js';
 export { ModelFileError, ManifestError } from './manifest.js';
 export type { Role, ModelEntry } from './manifest.js';
 export type { Provider, ModelLogger } from './sessions.js';
+export { cudaProviderInstalled } from './sessions.js';
 export { MoveNetKeypoints, CenterFaceDetector, BlazeFaceDetector, FaceMeshLandmarks, PersonMatte, GenericSegmenter };
 
 /** A user ONNX for a role: the file, and its spec (a manifest entry without `file`). */
@@ -63,7 +65,8 @@ export interface LoadModelSetOptions {
 
 export interface ModelSet {
   keypoints: MoveNetKeypoints;
-  faceDetector: FaceDetectorPort;
+  /** CenterFaceDetector or BlazeFaceDetector; detect(img, threshold?) overrides the threshold per call. */
+  faceDetector: FaceDetectorPort & { detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]> };
   faceLandmarks: FaceMeshLandmarks;
   personMatte?: PersonMatte;
   faceSegmenter?: GenericSegmenter;
@@ -151,7 +154,7 @@ export async function loadModelSet(opts: LoadModelSetOptions): Promise<ModelSet>
   try {
     const keypoints = await MoveNetKeypoints.create(await factory.create(r.keypoints.file, r.keypoints.entry.id), r.keypoints.entry, opts.keypoints);
     const detSession = await factory.create(r.detector.file, r.detector.entry.id);
-    let faceDetector: FaceDetectorPort;
+    let faceDetector: CenterFaceDetector | BlazeFaceDetector;
     switch (r.detector.entry.decoder) {
       case 'centerface':
         faceDetector = await CenterFaceDetector.create(detSession, r.detector.entry, opts.faceDetector);

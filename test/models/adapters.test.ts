@@ -101,6 +101,8 @@ describe('face detector', () => {
       const faces = await det.detect(scene);
       expect(faces.length).toBeGreaterThanOrEqual(1);
       expect(inside({ x: faces[0].box.x + faces[0].box.width / 2, y: faces[0].box.y + faces[0].box.height / 2 }, sceneFace)).toBe(true);
+      // a per-call threshold overrides the one set at creation
+      expect(await det.detect(scene, 0.999)).toHaveLength(0);
       const flat = paste({ width: 1, height: 1, data: new Uint8Array(3) }, 320, 240, -5, -5);
       expect(await det.detect(flat)).toHaveLength(0);
     });
