@@ -12,9 +12,11 @@ export interface ColourRefineParams {
   addAbove: number;
   /** Skin likelihood below which a band pixel inside the mesh is removed. */
   removeBelow: number;
+  /** Refined area above this multiple of the landmark area counts as a leak. */
+  maxGrowth: number;
 }
 
-export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.12, addAbove: 0.35, removeBelow: 0.02 };
+export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.25, addAbove: 0.2, removeBelow: 0.02, maxGrowth: 1.5 };
 
 interface Stats {
   m: number;
@@ -92,8 +94,12 @@ export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: num
     else mask[i] = like > p.addAbove && y0 < chinY ? 1 : 0;
   }
   // keep only what connects to the core, then close pinholes
-  const keep = connectedTo(mask, n, h, (i) => field[i] > band);
-  return smoothField(signedDistance(fillHoles(keep, n, h), n, h), n, h);
+  const keep = fillHoles(connectedTo(mask, n, h, (i) => field[i] > band), n, h);
+  // a skin-coloured background leaks: then the landmark region is the safer answer
+  let area = 0;
+  for (let i = 0; i < keep.length; i++) area += keep[i];
+  if (area > inside * p.maxGrowth) return field;
+  return smoothField(signedDistance(keep, n, h), n, h);
 }
 
 function connectedTo(mask: Uint8Array, w: number, h: number, seed: (i: number) => boolean): Uint8Array {

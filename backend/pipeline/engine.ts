@@ -2,7 +2,7 @@
 // crop (mesh region or a user face parser), paste masks back, score them.
 import { createHash } from 'node:crypto';
 import { boxCenter, iou, seedHeadBox } from './geometry.js';
-import { refineWithColour } from './colour-refine.js';
+import { DEFAULT_COLOUR_REFINE, refineWithColour } from './colour-refine.js';
 import { fallbackField, meshPoints, meshRegionField, probabilityField, type RegionMethod } from './face-region.js';
 import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
 import type { EnginePorts, MeshResult, PersonPose } from './ports.js';
@@ -33,6 +33,10 @@ export interface EngineSettings extends EngineParams {
   locator: 'fused' | 'seed';
   /** Refine the landmark region with a per-face skin colour model. */
   colourRefine: boolean;
+  /** Colour refinement band half-width, share of the face size. */
+  colourBand: number;
+  /** Skin likelihood above which a pixel outside the landmark region is added. */
+  colourAdd: number;
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = {
@@ -48,6 +52,8 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   minFaceScore: 0.5,
   locator: 'fused',
   colourRefine: true,
+  colourBand: 0.25,
+  colourAdd: 0.2,
 };
 
 /** MediaPipe canonical mesh indices used for re-centring and keypoints. */
@@ -207,7 +213,7 @@ export class FaceSegEngine implements FaceEngine {
       }
       if (ok) {
         let field = meshRegionField(meshPoints(mesh.points, mesh.count), n, s.regionMethod);
-        if (s.colourRefine && mesh.count > MESH.chin) field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1]);
+        if (s.colourRefine && mesh.count > MESH.chin) field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1], { ...DEFAULT_COLOUR_REFINE, band: s.colourBand, addAbove: s.colourAdd });
         return { roi, mesh, field, fieldSize: n, fallback: false };
       }
       return { roi, mesh, field: fallbackField(n, s.roiScale), fieldSize: n, fallback: true };
