@@ -123,6 +123,26 @@ function assertFaceMask(s: RegionStats, where: string) {
   expect((s.outside_fraction ?? 1) <= 0.15, `${where}: ${pct(s.outside_fraction)} of the mask lies outside the head box ${FACE_OUTER}`);
   log(`${where}: ${s.pixels} px, bbox ${JSON.stringify(s.bbox)}, face core covered ${pct(s.inner_coverage)}, outside head box ${pct(s.outside_fraction)}, alpha ${JSON.stringify(s.alpha_values)}`);
 }
+/** The face box and head keypoints of brush-box-keypoints.xml land on the face of the photo. */
+function assertBoxAndKeypoints(result: any[], cfg: string) {
+  const toPx = (v: number, size: number) => (v / 100) * size;
+  const inside = (x: number, y: number, b: Box) => x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3];
+  const rectName = /<RectangleLabels\b[^>]*\bname="([^"]+)"/.exec(cfg)?.[1];
+  const kpName = /<KeyPointLabels\b[^>]*\bname="([^"]+)"/.exec(cfg)?.[1];
+  const rects = result.filter((r) => r.type === 'rectanglelabels');
+  expect(rects.length === 1, `${rects.length} rectangles`);
+  const r = rects[0];
+  expect(r.from_name === rectName && r.to_name === 'image', `rectangle from/to ${r.from_name}/${r.to_name}`);
+  const [x, y, w, h] = [toPx(r.value.x, 512), toPx(r.value.y, 512), toPx(r.value.width, 512), toPx(r.value.height, 512)];
+  expect(inside(x + w / 2, y + h / 2, FACE_INNER), `face box centre (${(x + w / 2).toFixed(0)}, ${(y + h / 2).toFixed(0)}) not on the face`);
+  expect(x >= FACE_OUTER[0] - 10 && y >= FACE_OUTER[1] - 10 && x + w <= FACE_OUTER[2] + 10 && y + h <= FACE_OUTER[3] + 10, `face box ${[x, y, x + w, y + h].map(Math.round)} leaves the head box`);
+  const kps = result.filter((k) => k.type === 'keypointlabels');
+  expect(kps.every((k) => k.from_name === kpName), `keypoint from_name ${kps.map((k) => k.from_name)}`);
+  const nose = kps.find((k) => k.value.keypointlabels?.[0] === 'nose');
+  expect(nose, `no nose keypoint among ${kps.map((k) => k.value.keypointlabels?.[0])}`);
+  expect(inside(toPx(nose.value.x, 512), toPx(nose.value.y, 512), FACE_INNER), 'nose keypoint not on the face');
+  log(`face box ${[x, y, x + w, y + h].map(Math.round)}, keypoints ${kps.map((k) => `${k.value.keypointlabels[0]}@${Math.round(toPx(k.value.x, 512))},${Math.round(toPx(k.value.y, 512))}`).join(' ')}`);
+}
 const pct = (v: number | undefined) => (v === undefined ? '?' : `${(v * 100).toFixed(1)}%`);
 
 async function main() {
@@ -346,6 +366,7 @@ async function main() {
   });
 
   // ---- Project 3: no BrushLabels -> the setup error users see
+  let noBrushMessage = '';
   await check('label config without BrushLabels: connecting the model fails with a setup error', async () => {
     const p = await ls.createProject('e2e no brush', NO_BRUSH);
     const a = await ls.request('POST', '/api/ml', mlPayload(p.id, urlA, { auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: BASIC.pass }));
@@ -353,9 +374,12 @@ async function main() {
     await writeFile(path.join(ARTIFACTS, 'ml-connect-no-brushlabels.json'), a.text);
     expect(a.status === 400, `expected 400, got ${a.status}`);
     expect(/doesn't look like a valid ML backend/.test(a.text) && /\/setup/.test(a.text), 'not the setup failure message');
+    noBrushMessage = a.text;
+  });
+  await check('label config without BrushLabels: the message users see says that BrushLabels is missing', () => {
     // LS 1.23 shows requests' "<code> Client Error: <reason phrase> for url: ...", never the body;
     // the backend's explanation reaches the user only through the HTTP reason phrase.
-    expect(/BrushLabels/i.test(a.text), 'the message does not say that BrushLabels is missing (only the status code reaches the user)');
+    expect(/BrushLabels/i.test(noBrushMessage), 'only "400 Client Error: Bad Request" reaches the user: set the HTTP reason phrase (res.statusMessage) on /setup errors');
   });
 
   // ---- Browser: the predicted upload task in the labeling UI
@@ -409,6 +433,7 @@ async function main() {
         expect(brush.length === 1, `${brush.length} brush regions`);
         const [s] = await decodeBrush(brush);
         assertFaceMask(s, `task ${t.id}`);
+        if (cfg2 !== MINIMAL_BRUSH) assertBoxAndKeypoints(ps[0].result, cfg2);
       });
     }
   }
