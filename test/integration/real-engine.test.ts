@@ -1,0 +1,130 @@
+// The real shipped models end to end on the bundled NASA portrait: engine
+// alone, and through the HTTP app as Label Studio would call it.
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEngine } from '../../backend/compose.js';
+import { createApp } from '../../backend/http/app.js';
+import { rleToMask } from '../../backend/labelstudio/brush-rle.js';
+import { silentLogger } from '../../backend/logging.js';
+import { imageSourceFromConfig } from '../../backend/media/image-source.js';
+import { createMetrics } from '../../backend/metrics.js';
+import type { FaceSegEngine } from '../../backend/pipeline/engine.js';
+import type { RgbImage } from '../../backend/pipeline/types.js';
+import { unionMask } from '../../backend/pipeline/warp.js';
+import { BRUSH_BOX_KP_XML, BRUSH_XML, testConfig } from '../http/helpers.js';
+
+const ASTRONAUT = new URL('../fixtures/astronaut.png', import.meta.url);
+// The face in astronaut.png, checked by eye: skin from about (180, 60) to (270, 180).
+const FACE_CORE = { cx: 224, cy: 120, rx: 32, ry: 45 };
+
+async function rgb(buf: Buffer | URL): Promise<RgbImage> {
+  const { data, info } = await sharp(buf instanceof URL ? buf.pathname : buf).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data) };
+}
+
+function coverage(mask: Uint8Array, w: number, inside: (x: number, y: number) => boolean): { core: number; outside: number } {
+  let coreOn = 0;
+  let core = 0;
+  let outOn = 0;
+  for (let i = 0; i < mask.length; i++) {
+    const x = i % w;
+    const y = Math.floor(i / w);
+    const on = mask[i] >= 128 ? 1 : 0;
+    if (inside(x, y)) {
+      core++;
+      coreOn += on;
+    } else if (on) outOn++;
+  }
+  return { core: coreOn / core, outside: outOn };
+}
+
+const inCore = (x: number, y: number): boolean => ((x - FACE_CORE.cx) / FACE_CORE.rx) ** 2 + ((y - FACE_CORE.cy) / FACE_CORE.ry) ** 2 <= 1;
+const inHead = (x: number, y: number): boolean => x >= 150 && x <= 300 && y >= 20 && y <= 210;
+
+describe('real engine on the bundled photo', () => {
+  let engine: FaceSegEngine;
+  beforeAll(async () => {
+    engine = await buildEngine({ config: testConfig({ EXECUTION_PROVIDER: 'cpu' }) });
+  });
+  afterAll(async () => {
+    await engine.close();
+  });
+
+  it('finds exactly one face and masks it, not the suit or background', async () => {
+    const img = await rgb(ASTRONAUT);
+    const res = await engine.segment(img);
+    expect(res.faces).toHaveLength(1);
+    const f = res.faces[0];
+    expect(f.source).toBe('fused');
+    expect(f.score).toBeGreaterThan(0.5);
+    const m = unionMask([f.mask], img.width, img.height);
+    const c = coverage(m, img.width, inCore);
+    expect(c.core).toBeGreaterThan(0.97);
+    // nothing outside the head region
+    let stray = 0;
+    for (let i = 0; i < m.length; i++) if (m[i] >= 128 && !inHead(i % img.width, Math.floor(i / img.width))) stray++;
+    expect(stray).toBe(0);
+    expect(f.keypoints.map((k) => k.name)).toContain('nose');
+  });
+
+  it('finds the face in a photo turned by 90 degrees and in a small copy', async () => {
+    const turned = await rgb(await sharp(ASTRONAUT.pathname).rotate(90).png().toBuffer());
+    const r1 = await engine.segment(turned);
+    expect(r1.faces).toHaveLength(1);
+    // rotating 90 clockwise maps (x, y) -> (H - 1 - y, x)
+    const b = r1.faces[0].box;
+    expect(b.x + b.width / 2).toBeGreaterThan(512 - 180);
+    expect(b.y + b.height / 2).toBeGreaterThan(180);
+    expect(b.y + b.height / 2).toBeLessThan(270);
+    const small = await rgb(await sharp(ASTRONAUT.pathname).resize(160).png().toBuffer());
+    const r2 = await engine.segment(small);
+    expect(r2.faces).toHaveLength(1);
+  });
+
+  it('finds nothing in a plain image and says it is sure', async () => {
+    const blank: RgbImage = { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3).fill(128) };
+    const res = await engine.segment(blank);
+    expect(res.faces).toHaveLength(0);
+    expect(res.score).toBeGreaterThan(0.5);
+  });
+
+  it('/predict on an EXIF-rotated JPEG returns a brush mask of the oriented size covering the face', async () => {
+    // a 512x400 crop stored sideways with EXIF orientation 6: browsers show it 400 wide, 512 high
+    const upright = await sharp(ASTRONAUT.pathname).extract({ left: 0, top: 0, width: 512, height: 400 }).png().toBuffer();
+    const stored = await sharp(upright).rotate(-90).jpeg({ quality: 92 }).withMetadata({ orientation: 6 }).toBuffer();
+    const meta = await sharp(stored).metadata();
+    expect([meta.width, meta.height, meta.orientation]).toEqual([400, 512, 6]);
+    const config = testConfig();
+    const app = createApp({ config, logger: silentLogger(), metrics: createMetrics({ defaultMetrics: false }), engine, imageSource: imageSourceFromConfig(config) });
+    const uri = `data:image/jpeg;base64,${stored.toString('base64')}`;
+    const res = await request(app)
+      .post('/predict')
+      .send({ tasks: [{ id: 7, data: { image: uri } }, { id: 8, data: { image: 'data:image/png;base64,bm90IGFuIGltYWdl' } }], label_config: BRUSH_BOX_KP_XML, project: '1.1' })
+      .expect(200);
+    expect(res.body.results).toHaveLength(2);
+    const pred = res.body.results[0];
+    expect(pred.model_version).toBe(engine.modelVersion);
+    const brush = pred.result.filter((r: { type: string }) => r.type === 'brushlabels');
+    expect(brush).toHaveLength(1);
+    expect(brush[0].original_width).toBe(512);
+    expect(brush[0].original_height).toBe(400);
+    const rgba = rleToMask(brush[0].value.rle, 512, 400);
+    expect(rgba.length).toBe(512 * 400);
+    const c = coverage(rgba, 512, inCore);
+    expect(c.core).toBeGreaterThan(0.95);
+    expect(pred.result.some((r: { type: string }) => r.type === 'rectanglelabels')).toBe(true);
+    // the corrupt image costs only its own task
+    expect(res.body.results[1].result).toEqual([]);
+  });
+
+  it('/predict with the brush-only config returns only brush regions', async () => {
+    const config = testConfig();
+    const app = createApp({ config, logger: silentLogger(), metrics: createMetrics({ defaultMetrics: false }), engine, imageSource: imageSourceFromConfig(config) });
+    const uri = `data:image/png;base64,${readFileSync(ASTRONAUT).toString('base64')}`;
+    const res = await request(app).post('/predict').send({ tasks: [{ id: 1, data: { image: uri } }], label_config: BRUSH_XML }).expect(200);
+    expect(res.body.results[0].result.map((r: { type: string }) => r.type)).toEqual(['brushlabels']);
+    expect(res.body.results[0].score).toBeGreaterThan(0);
+  });
+});
