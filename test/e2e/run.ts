@@ -384,11 +384,13 @@ async function main() {
 
   // ---- Browser: the predicted upload task in the labeling UI
   if (!process.env.E2E_SKIP_BROWSER) {
-    await check('browser: labeling page of a predicted task shows the face region (screenshot)', () =>
+    await check('browser: labeling page of a predicted task lists the face region and paints it (screenshot)', () =>
       timed('browser', async () => {
         const shot = await browserCheck({
           lsUrl, email: USER.email, password: USER.password, projectId: p1!.id, taskId: p1!.kinds.upload.id,
           out: path.join(ARTIFACTS, 'labeling-page.png'), log,
+          // face centre must be painted red by the brush layer; the wall top right must not
+          paintCheck: { photo: FIXTURE, face: [225, 140], background: [430, 40] },
         });
         console.log(`  screenshot: ${shot}`);
       }));
