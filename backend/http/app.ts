@@ -23,6 +23,7 @@ import {
 } from '../labelstudio/schemas.js';
 import { ImageFetchError, type ImageSource } from '../media/image-source.js';
 import { decodeImage, ImageDecodeError } from '../media/decode.js';
+import { QueueFullError, WorkQueue } from './work-queue.js';
 
 export const MODEL_CLASS = 'FaceSegBackend';
 
@@ -38,6 +39,8 @@ export interface AppDeps {
   decode?: (bytes: Buffer) => Promise<RgbImage>;
   /** How many tasks' images to fetch and decode ahead of the one being segmented. Default 2. */
   prefetch?: number;
+  /** The bounded queue in front of the engine (defaults to one built from config.queue). */
+  queue?: WorkQueue;
 }
 
 declare module 'express-serve-static-core' {
@@ -55,6 +58,12 @@ class HttpError extends Error {
   ) {
     super(detail);
   }
+}
+
+/** An HTTP reason phrase: printable ASCII on one line, short. */
+export function reasonPhrase(message: string): string {
+  const flat = message.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat || 'Bad Request';
 }
 
 /** A task-level failure with the reason used in logs and metrics. */
@@ -132,6 +141,14 @@ export function createApp(deps: AppDeps): express.Express {
   const projectConfigs = new Map<string, string>();
   const decode = deps.decode ?? ((bytes: Buffer) => decodeImage(bytes, { maxPixels: limits.maxImagePixels }));
   const prefetch = Math.max(0, deps.prefetch ?? 2);
+  const queue =
+    deps.queue ??
+    new WorkQueue({
+      concurrency: config.queue.engineConcurrency,
+      maxQueue: config.queue.maxLength,
+      callerTimeoutMs: config.queue.predictTimeoutMs,
+      registry: metrics.registry,
+    });
 
   const app = express();
   app.disable('x-powered-by');
@@ -258,6 +275,13 @@ export function createApp(deps: AppDeps): express.Express {
     const context = body.params?.context?.result ?? null;
     const modelVersion = engine.modelVersion;
     const log = req.log;
+    // admission: 503 + Retry-After when this work would finish past the caller's timeout
+    const ticket = queue.admit(tasks.length);
+    let gone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) gone = true;
+      ticket.release();
+    });
 
     const pending: Array<Promise<Prepared> | undefined> = [];
     const start = (i: number) => {
@@ -265,6 +289,10 @@ export function createApp(deps: AppDeps): express.Express {
     };
     const results: Prediction[] = [];
     for (let i = 0; i < tasks.length; i++) {
+      if (gone) {
+        log.warn('client went away: stopping', { done: i, tasks: tasks.length });
+        return;
+      }
       for (let j = i; j <= i + prefetch; j++) start(j);
       const task = tasks[i];
       const prepared = await pending[i]!;
@@ -275,7 +303,7 @@ export function createApp(deps: AppDeps): express.Express {
         const hints = hintsFromContext(context, image.width, image.height);
         let seg;
         try {
-          seg = await engine.segment(image, hints.length ? { hints } : {});
+          seg = await ticket.run(() => engine.segment(image, hints.length ? { hints } : {}));
         } catch (err) {
           throw new TaskError('engine', `Face engine failed: ${(err as Error).message ?? String(err)}`);
         }
@@ -295,6 +323,7 @@ export function createApp(deps: AppDeps): express.Express {
         results.push(emptyPrediction(modelVersion));
       }
     }
+    ticket.release();
     res.json({ results });
   });
 
@@ -325,9 +354,17 @@ export function createApp(deps: AppDeps): express.Express {
   // error mapping: always JSON {error, detail}
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const log = req.log ?? logger;
+    if (err instanceof QueueFullError) {
+      log.warn(`503 ${err.reason}: ${err.message}`);
+      res.setHeader('Retry-After', String(err.retryAfterS));
+      res.status(503).json({ error: 'busy', reason: err.reason, detail: err.message, retry_after: err.retryAfterS });
+      return;
+    }
     if (err instanceof HttpError) {
       if (err.status >= 500) log.error(err.message);
       else if (err.status !== 404) log.warn(`${err.error}: ${err.message}`);
+      // Label Studio shows users only the status line of a failed /setup, so the reason goes there too
+      res.statusMessage = reasonPhrase(err.message);
       res.status(err.status).json({ error: err.error, detail: err.message });
       return;
     }

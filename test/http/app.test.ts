@@ -72,6 +72,9 @@ describe('health and setup', () => {
     expect(res.body.error).toBe('invalid_label_config');
     expect(res.body.detail).toMatch(/no <BrushLabels>/);
     expect(res.body.detail).toContain('<BrushLabels name="face" toName="image">');
+    // Label Studio shows users only the HTTP status line of a failed /setup
+    expect(res.res.statusMessage).toMatch(/BrushLabels/);
+    expect(res.res.statusMessage).not.toMatch(/[\r\n]/);
   });
 
   it('GET /versions is a harmless 404 and /metrics serves Prometheus text', async () => {
