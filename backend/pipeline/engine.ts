@@ -37,13 +37,15 @@ export interface EngineSettings extends EngineParams {
   colourBand: number;
   /** Skin likelihood above which a pixel outside the landmark region is added. */
   colourAdd: number;
+  /** ROI scales tried, upright, when the mesh rejects a crop. */
+  retryScales: number[];
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = {
   boxScale: 3,
   minRadius: 20,
   keypointThreshold: 0.3,
-  detectorThreshold: 0.5,
+  detectorThreshold: 0.3,
   maskThreshold: 0.5,
   dilate: 0,
   roiScale: 1.5,
@@ -54,6 +56,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   colourRefine: true,
   colourBand: 0.25,
   colourAdd: 0.2,
+  retryScales: [0.7, 1.2],
 };
 
 /** MediaPipe canonical mesh indices used for re-centring and keypoints. */
@@ -123,7 +126,7 @@ export class FaceSegEngine implements FaceEngine {
       minRadius: s.minRadius,
     };
     const poses = this.ports.keypoints ? await time('keypoints', () => this.ports.keypoints!.detect(img)) : [];
-    const dets = this.ports.faceDetector && s.locator !== 'seed' ? await time('detector', () => this.ports.faceDetector!.detect(img)) : [];
+    const dets = this.ports.faceDetector && s.locator !== 'seed' ? await time('detector', () => this.ports.faceDetector!.detect(img, s.detectorThreshold)) : [];
     let cands = s.locator === 'seed' ? seedCandidates(poses, s) : fuseCandidates(poses, dets, hp);
     const hints = options.hints ?? [];
     const clickCands = hints.length > 0 ? this.clickCandidates(hints, cands, img, hp) : [];
@@ -196,6 +199,35 @@ export class FaceSegEngine implements FaceEngine {
       meshes = meshes.map((m, i) => (better[i] ? again[i] : m));
       rois = rois.map((r, i) => (better[i] ? refined[i] : r));
       crops = crops.map((c, i) => (better[i] ? refinedCrops[i] : c));
+    }
+    // Crops the mesh rejected get a second chance at other scales, upright: a
+    // profile's detector box is too tall and its eye line gives no roll.
+    const failed = rois.map((_, i) => i).filter((i) => meshes[i].faceScore < s.minFaceScore);
+    if (failed.length > 0 && s.retryScales.length > 0) {
+      const alts = failed.flatMap((i) => s.retryScales.map((k) => ({ i, roi: { center: rois[i].center, size: rois[i].size * k, angle: 0 } })));
+      const altCrops = alts.map((a) => warpCrop(img, a.roi, n));
+      const altMeshes = await lm.run(altCrops);
+      alts.forEach((a, j) => {
+        if (altMeshes[j].faceScore > meshes[a.i].faceScore) {
+          meshes[a.i] = altMeshes[j];
+          rois[a.i] = a.roi;
+          crops[a.i] = altCrops[j];
+        }
+      });
+      // re-centre the rescued ones once
+      const rescued = failed.filter((i) => meshes[i].faceScore >= 0.2);
+      if (rescued.length > 0) {
+        const again = rescued.map((i) => roiFromMesh(rois[i], n, meshes[i], s.roiScale));
+        const againCrops = again.map((r) => warpCrop(img, r, n));
+        const againMeshes = await lm.run(againCrops);
+        rescued.forEach((i, j) => {
+          if (againMeshes[j].faceScore >= meshes[i].faceScore * 0.9) {
+            meshes[i] = againMeshes[j];
+            rois[i] = again[j];
+            crops[i] = againCrops[j];
+          }
+        });
+      }
     }
     const seg = this.ports.faceSegmenter;
     let probs: Float32Array[] | null = null;

@@ -27,15 +27,21 @@ export interface HeadParams {
   minRadius: number;
 }
 
-function rollFromEyes(rightEye: Point, leftEye: Point): number {
+/** Largest roll we trust from two eye points; beyond it they are more likely swapped or a profile. */
+export const MAX_ROLL = Math.PI / 3;
+
+export function rollFromEyes(rightEye: Point, leftEye: Point): number {
   // The subject's left eye is on the image's right for a frontal face.
-  return Math.atan2(leftEye.y - rightEye.y, leftEye.x - rightEye.x);
+  const a = Math.atan2(leftEye.y - rightEye.y, leftEye.x - rightEye.x);
+  return Math.abs(a) <= MAX_ROLL ? a : 0;
 }
 
 export function candidateFromDetection(d: FaceDetection, p: HeadParams): HeadCandidate {
   const c = boxCenter(d.box);
   const size = Math.max(d.box.width, d.box.height);
-  const angle = d.landmarks.length >= 2 ? rollFromEyes(d.landmarks[0], d.landmarks[1]) : 0;
+  // in a profile both eye points crowd one side and their line says nothing about roll
+  const eyeGap = d.landmarks.length >= 2 ? Math.hypot(d.landmarks[1].x - d.landmarks[0].x, d.landmarks[1].y - d.landmarks[0].y) : 0;
+  const angle = eyeGap > 0.25 * d.box.width ? rollFromEyes(d.landmarks[0], d.landmarks[1]) : 0;
   return {
     roi: { center: c, size: Math.max(2 * p.minRadius, size * p.roiScale), angle },
     headBox: squareBox(c, (size * 1.3) / 2),

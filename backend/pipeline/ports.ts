@@ -35,7 +35,8 @@ export interface KeypointPort {
 }
 
 export interface FaceDetectorPort {
-  detect(img: RgbImage): Promise<FaceDetection[]>;
+  /** `threshold` overrides the adapter's own score threshold. */
+  detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]>;
 }
 
 export interface LandmarkPort {
