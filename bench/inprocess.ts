@@ -1,0 +1,201 @@
+// In-process benchmark: bytes -> decode -> engine.segment -> Label Studio
+// brush RLE, one image at a time, timing every stage. With `profile`, ONNX
+// Runtime's InferenceSession.run is wrapped too, so each engine stage splits
+// into model inference and the JavaScript around it (resize, warp, masks).
+import * as ort from 'onnxruntime-node';
+import { parseLabelConfig, EXAMPLE_CONFIG } from '../backend/labelstudio/label-config.js';
+import { buildPrediction } from '../backend/labelstudio/results.js';
+import { decodeImage } from '../backend/media/decode.js';
+import type { FaceEngine } from '../backend/pipeline/types.js';
+import { headsFound, type BenchImage } from './images.js';
+import { mean, Phase, summarise, type LatencySummary } from './stats.js';
+
+/** Stages in table order. `other` = engine time outside its named stages (fusion, scoring, dedupe). */
+export const STAGES = ['decode', 'keypoints', 'detector', 'segmenter', 'paste', 'rle', 'other'] as const;
+
+export interface Sample {
+  id: string;
+  group: string;
+  width: number;
+  height: number;
+  faces: number;
+  /** Synthetic scenes: pasted heads that got a face. */
+  headsPlaced?: number;
+  headsFound?: number;
+  totalMs: number;
+  stages: Record<string, number>;
+  /** Profile only: ONNX Runtime run() time inside each stage, and session calls. */
+  inferMs?: Record<string, number>;
+  inferCalls?: number;
+}
+
+export interface GroupStats {
+  group: string;
+  images: number;
+  samples: number;
+  imagesPerSec: number;
+  latency: LatencySummary;
+  stagesMean: Record<string, number>;
+  inferMean?: Record<string, number>;
+  facesMean: number;
+  headsPlaced?: number;
+  headsFound?: number;
+}
+
+export interface InProcessResult {
+  samples: Sample[];
+  wallMs: number;
+  cpuMs: number;
+  peakRssBytes: number;
+  imagesPerSec: number;
+  latency: LatencySummary;
+  stagesMean: Record<string, number>;
+  groups: GroupStats[];
+}
+
+/** Which engine stage is running, so that wrapped session runs can be attributed. */
+interface ProfileHook {
+  stage: string;
+  infer: Record<string, number>;
+  calls: number;
+  restore(): void;
+}
+
+/**
+ * Wrap InferenceSession.prototype.run and the engine's ports (a private
+ * field, read at run time: bench-only instrumentation, no engine change).
+ */
+function installProfile(engine: FaceEngine): ProfileHook {
+  const hook: ProfileHook = { stage: 'other', infer: {}, calls: 0, restore: () => undefined };
+  const proto = (ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }).prototype;
+  const origRun = proto.run;
+  proto.run = async function (this: unknown, ...args: unknown[]) {
+    const stage = hook.stage;
+    const t0 = performance.now();
+    try {
+      return await origRun.apply(this, args);
+    } finally {
+      hook.infer[stage] = (hook.infer[stage] ?? 0) + performance.now() - t0;
+      hook.calls++;
+    }
+  };
+  const ports = (engine as unknown as { ports?: Record<string, object | undefined> }).ports;
+  const restores: (() => void)[] = [() => (proto.run = origRun)];
+  const wrap = (role: string, method: string, stage: string): void => {
+    const port = ports?.[role] as Record<string, unknown> | undefined;
+    const orig = port?.[method];
+    if (!port || typeof orig !== 'function') return;
+    port[method] = async (...args: unknown[]) => {
+      const prev = hook.stage;
+      hook.stage = stage;
+      try {
+        return await (orig as (...a: unknown[]) => Promise<unknown>).apply(port, args);
+      } finally {
+        hook.stage = prev;
+      }
+    };
+    restores.push(() => {
+      port[method] = orig;
+    });
+  };
+  wrap('keypoints', 'detect', 'keypoints');
+  wrap('faceDetector', 'detect', 'detector');
+  wrap('faceLandmarks', 'run', 'segmenter');
+  wrap('faceSegmenter', 'run', 'segmenter');
+  hook.restore = () => restores.forEach((f) => f());
+  return hook;
+}
+
+export async function processOne(engine: FaceEngine, img: BenchImage, hook?: ProfileHook): Promise<Sample> {
+  const cfg = parseLabelConfig(EXAMPLE_CONFIG);
+  if (hook) {
+    hook.infer = {};
+    hook.calls = 0;
+  }
+  const t0 = performance.now();
+  const decoded = await decodeImage(img.bytes, { maxPixels: 100_000_000 });
+  const t1 = performance.now();
+  const seg = await engine.segment(decoded);
+  const t2 = performance.now();
+  buildPrediction(seg, cfg, engine.modelVersion);
+  const t3 = performance.now();
+  const named = Object.values(seg.timings).reduce((a, b) => a + b, 0);
+  const stages: Record<string, number> = { decode: t1 - t0, ...seg.timings, rle: t3 - t2, other: Math.max(0, t2 - t1 - named) };
+  return {
+    id: img.id,
+    group: img.group,
+    width: decoded.width,
+    height: decoded.height,
+    faces: seg.faces.length,
+    headsPlaced: img.synth?.heads.length,
+    headsFound: img.synth ? headsFound(img.synth.heads, seg.faces.map((f) => f.box)) : undefined,
+    totalMs: t3 - t0,
+    stages,
+    inferMs: hook ? { ...hook.infer } : undefined,
+    inferCalls: hook?.calls,
+  };
+}
+
+export function groupStats(samples: readonly Sample[], order?: readonly string[]): GroupStats[] {
+  const names = [...new Set(samples.map((s) => s.group))];
+  if (order) names.sort((a, b) => (order.indexOf(a) + 1 || 1e9) - (order.indexOf(b) + 1 || 1e9));
+  return names.map((group) => {
+    const ss = samples.filter((s) => s.group === group);
+    const stageNames = [...new Set(ss.flatMap((s) => Object.keys(s.stages)))];
+    const inferNames = [...new Set(ss.flatMap((s) => Object.keys(s.inferMs ?? {})))];
+    const synth = ss.filter((s) => s.headsPlaced !== undefined);
+    const totalMs = ss.reduce((a, s) => a + s.totalMs, 0);
+    return {
+      group,
+      images: new Set(ss.map((s) => s.id)).size,
+      samples: ss.length,
+      // sequential runs: images per second of this group's own time
+      imagesPerSec: totalMs > 0 ? (1000 * ss.length) / totalMs : NaN,
+      latency: summarise(ss.map((s) => s.totalMs)),
+      stagesMean: Object.fromEntries(stageNames.map((k) => [k, mean(ss.map((s) => s.stages[k] ?? 0))])),
+      inferMean: inferNames.length ? Object.fromEntries(inferNames.map((k) => [k, mean(ss.map((s) => s.inferMs?.[k] ?? 0))])) : undefined,
+      facesMean: mean(ss.map((s) => s.faces)),
+      headsPlaced: synth.length ? synth.reduce((a, s) => a + (s.headsPlaced ?? 0), 0) : undefined,
+      headsFound: synth.length ? synth.reduce((a, s) => a + (s.headsFound ?? 0), 0) : undefined,
+    };
+  });
+}
+
+export interface InProcessOptions {
+  iterations: number;
+  /** Warm-up passes over a few images (not counted). */
+  warmup: number;
+  profile: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function runInProcess(engine: FaceEngine, images: readonly BenchImage[], opts: InProcessOptions): Promise<InProcessResult> {
+  const hook = opts.profile ? installProfile(engine) : undefined;
+  try {
+    // warm-up: one image of each group, `warmup` times (first runs allocate arenas, JIT)
+    const firstOfGroup = [...new Map(images.map((i) => [i.group, i])).values()];
+    for (let w = 0; w < opts.warmup; w++) for (const img of firstOfGroup) await processOne(engine, img, hook);
+    const samples: Sample[] = [];
+    const total = images.length * opts.iterations;
+    const phase = new Phase();
+    // round-robin over the set, so that machine noise spreads over all groups
+    for (let it = 0; it < opts.iterations; it++) {
+      for (const img of images) {
+        samples.push(await processOne(engine, img, hook));
+        opts.onProgress?.(samples.length, total);
+      }
+    }
+    const p = phase.end();
+    const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
+    return {
+      samples,
+      ...p,
+      imagesPerSec: (1000 * samples.length) / p.wallMs,
+      latency: summarise(samples.map((s) => s.totalMs)),
+      stagesMean: Object.fromEntries(stageNames.map((k) => [k, mean(samples.map((s) => s.stages[k] ?? 0))])),
+      groups: groupStats(samples, [...new Set(images.map((i) => i.group))]),
+    };
+  } finally {
+    hook?.restore();
+  }
+}
