@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // faceseg: the command-line front of the engine (serve, segment, eval, ...).
 import { writeFile } from 'node:fs/promises';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildEngine, loadConfig } from '../compose.js';
 import type { EngineSettings } from '../pipeline/engine.js';
 import { runSegment } from './segment.js';
@@ -108,6 +108,154 @@ addBenchOptions(
 ).action(async (opts: BenchOptions) => {
   const { runBench } = await import('../../bench/run.js');
   await runBench(opts);
+});
+
+// --- predict / anonymize -----------------------------------------------------
+
+/** Bad arguments of these commands exit with EXIT.usage (2), help with 0. */
+function usageExits(cmd: Command): Command {
+  return cmd.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  });
+}
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1`);
+    return n;
+  };
+}
+
+function nonNegativeNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
+    return n;
+  };
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`faceseg: ${message}\n`);
+  process.exit(EXIT.usage);
+}
+
+/** Ctrl-C once: stop after the work in flight; twice: quit now. */
+function interruptible(what: string): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    process.stderr.write(`\nfaceseg: stopping after the ${what} in flight (Ctrl-C again to quit now)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+interface PredictFlags extends EngineFlags {
+  url?: string;
+  token?: string;
+  project: number;
+  tasks: 'missing' | 'all';
+  concurrency: number;
+  batch: number;
+  pageSize: number;
+  shard?: string;
+  json?: string;
+  quiet?: boolean;
+}
+
+engineOptions(
+  usageExits(
+    program
+      .command('predict')
+      .alias('predict-project')
+      .summary('write face predictions for a whole Label Studio project through its API')
+      .description(
+        'Write face predictions for every task of a Label Studio project, through Label Studio\'s API. ' +
+          'Use this instead of "Retrieve predictions" for large projects (Label Studio gives up on a batch after 100 s).\n\n' +
+          "It reads the project's label config, pages through its tasks, downloads each image, finds the faces and writes " +
+          'one prediction per task (a brush mask per face; a task without faces gets an empty prediction) in batches.\n\n' +
+          'It is resumable: by default tasks that already hold a prediction of this model version are skipped, ' +
+          'so running the same command again continues where it stopped.',
+      )
+      .option('--url <url>', 'Label Studio address, e.g. http://localhost:8080 (default: $LABEL_STUDIO_URL)')
+      .option('--token <key>', 'API key: a personal access token or a legacy token (default: $LABEL_STUDIO_API_KEY)')
+      .requiredOption('--project <id>', 'project id: the number in /projects/ID/ in the browser address', positiveInt('--project'))
+      .addOption(
+        new Option('--tasks <which>', 'missing: only tasks without a prediction of this model version; all: every task (adds another prediction)')
+          .choices(['missing', 'all'])
+          .default('missing'),
+      )
+      .option('--concurrency <n>', 'tasks in flight: downloads and decoding overlap, the models run one image at a time', positiveInt('--concurrency'), 4)
+      .option('--batch <n>', 'predictions per write request to Label Studio', positiveInt('--batch'), 20)
+      .option('--page-size <n>', 'tasks per page when listing the project', positiveInt('--page-size'), 100)
+      .option('--shard <i/n>', 'only tasks whose id % n == i, to split a project across machines (e.g. 0/2 and 1/2)')
+      .option('--json <file>', 'also write the summary, with every failed task, as JSON')
+      .option('-q, --quiet', 'no progress bar')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  faceseg predict --url http://localhost:8080 --token $TOKEN --project 3
+  LABEL_STUDIO_URL=http://localhost:8080 LABEL_STUDIO_API_KEY=... faceseg predict --project 3 --shard 0/2
+
+Failed tasks (image missing, download refused, corrupt file) are listed at the end and
+get no prediction, so the next run retries them. Network errors and 5xx answers from
+Label Studio are retried with backoff. Ctrl-C stops after the tasks in flight are written.
+Exit codes: 0 all tasks written or skipped, 1 some tasks failed, 2 bad arguments,
+3 cannot start (config, models, project not found or unreadable, label config without
+BrushLabels), 130 interrupted.`,
+      ),
+  ),
+).action(async (opts: PredictFlags) => {
+  const { runPredict, formatPredictSummary, parseShard } = await import('./predict.js');
+  let shard;
+  try {
+    shard = opts.shard ? parseShard(opts.shard) : undefined;
+  } catch (e) {
+    usageError((e as Error).message);
+  }
+  const config = loadConfig();
+  const url = (opts.url ?? config.labelStudioUrl)?.trim().replace(/\/+$/, '');
+  if (!url) usageError('give the Label Studio address with --url or LABEL_STUDIO_URL');
+  if (!/^https?:\/\/[^/]/i.test(url)) usageError(`--url must start with http:// or https://, got "${url}"`);
+  const token = opts.token ?? config.labelStudioApiKey;
+  if (!token) process.stderr.write('faceseg: no --token or LABEL_STUDIO_API_KEY: Label Studio will probably answer 401\n');
+  const engine = await engineFrom(opts);
+  const stop = interruptible('tasks');
+  try {
+    const summary = await runPredict(engine, {
+      url,
+      token,
+      project: opts.project,
+      tasks: opts.tasks,
+      concurrency: opts.concurrency,
+      batch: opts.batch,
+      pageSize: opts.pageSize,
+      shard,
+      faceLabel: config.faceLabel,
+      maxImageBytes: config.limits.maxImageBytes,
+      maxImagePixels: config.limits.maxImagePixels,
+      downloadTimeoutMs: config.limits.downloadTimeoutMs,
+      localFilesDocumentRoot: config.localFilesDocumentRoot,
+      runningInDocker: config.runningInDocker,
+      quiet: opts.quiet,
+      signal: stop.signal,
+    });
+    process.stderr.write(`${formatPredictSummary(summary)}\n`);
+    if (opts.json) await writeFile(opts.json, JSON.stringify(summary, null, 2));
+    process.exitCode = summary.interrupted ? EXIT.interrupted : summary.failed.length || summary.fatal ? EXIT.failures : EXIT.ok;
+  } catch (e) {
+    const err = e as Error;
+    if (['LabelStudioApiError', 'LabelStudioAuthError', 'LabelConfigError'].includes(err.name)) {
+      process.stderr.write(`faceseg: ${err.message}\n`);
+      process.exitCode = EXIT.setup;
+    } else throw e;
+  } finally {
+    stop.dispose();
+    await engine.close();
+  }
 });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

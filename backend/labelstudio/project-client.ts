@@ -1,0 +1,287 @@
+// The few Label Studio REST calls that `faceseg predict` needs: read a
+// project's label config, page through its tasks and write predictions.
+//
+// Checked against the label-studio 1.23.2 sources:
+//   GET  /api/projects/{id}/                      -> {id, title, label_config, ...}
+//   GET  /api/tasks/?project={id}&page=N&page_size=M[&fields=all]
+//        -> {tasks: [...], total, total_annotations, total_predictions}
+//        (data_manager TaskListAPI; very old servers answered a plain list).
+//        A page past the end is a 404 "Invalid page." (DRF PageNumberPagination).
+//        Only with fields=all does a task carry `predictions` (full list, each
+//        with model_version) and `predictions_model_versions` (a comma-joined
+//        string cut at 500 characters).
+//   POST /api/projects/{id}/import/predictions     [{task, result, score, model_version}, ...]
+//        -> 201 {created: N} (bulk; no trailing slash in the route)
+//   POST /api/predictions/                         {task, result, score, model_version} -> 201
+//
+// Every call retries network errors, 429 and 5xx with exponential backoff;
+// other 4xx are not retried. A 401 with a personal access token refreshes the
+// access token once.
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { LabelStudioAuth, LabelStudioAuthError } from './api-client.js';
+import type { Region } from './results.js';
+
+export class LabelStudioApiError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    /** True for errors a later attempt may not see (network, 429, 5xx). */
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = 'LabelStudioApiError';
+  }
+}
+
+export interface LsProject {
+  id: number;
+  title?: string;
+  label_config: string;
+}
+
+export interface LsTask {
+  id: number;
+  data: Record<string, unknown>;
+  predictions?: Array<{ model_version?: string | null } | number>;
+  predictions_model_versions?: string | string[] | null;
+  [key: string]: unknown;
+}
+
+export interface TaskPage {
+  tasks: LsTask[];
+  /** Tasks in the whole project, when the server says. */
+  total?: number;
+}
+
+export interface PredictionPayload {
+  task: number;
+  result: Region[];
+  score: number;
+  model_version: string;
+}
+
+export interface ProjectClientOptions {
+  /** Label Studio base URL, e.g. http://localhost:8080 (no trailing slash needed). */
+  baseUrl: string;
+  auth: LabelStudioAuth;
+  http?: AxiosInstance;
+  /** Extra attempts after a retryable failure. Default 4. */
+  retries?: number;
+  /** First backoff delay in ms; doubles each attempt, with jitter. Default 500. */
+  backoffMs?: number;
+  /** Per-request timeout in ms. Default 120 s (bulk imports of brush masks are large). */
+  timeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called before each retry (for logging). */
+  onRetry?: (info: { what: string; attempt: number; error: LabelStudioApiError; delayMs: number }) => void;
+}
+
+const RETRY_STATUS = (s: number) => s === 429 || s >= 500;
+const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Model versions of the predictions a task already holds (from whichever field the server sent). */
+export function taskModelVersions(task: LsTask): Set<string> {
+  const out = new Set<string>();
+  if (Array.isArray(task.predictions)) {
+    for (const p of task.predictions) {
+      if (p && typeof p === 'object' && typeof p.model_version === 'string') out.add(p.model_version);
+    }
+  }
+  const pmv = task.predictions_model_versions;
+  if (Array.isArray(pmv)) {
+    for (const v of pmv) if (typeof v === 'string' && v) out.add(v);
+  } else if (typeof pmv === 'string' && pmv) {
+    // SQLite: "a,b"; the serializer prints lists as "a, b" without quotes
+    for (const v of pmv.split(',')) if (v.trim()) out.add(v.trim());
+  }
+  return out;
+}
+
+function bodySnippet(data: unknown): string {
+  if (data === undefined || data === null || data === '') return '';
+  let s: string;
+  if (typeof data === 'string') s = data;
+  else {
+    const d = data as { detail?: unknown; validation_errors?: unknown };
+    s = JSON.stringify(d.validation_errors ?? d.detail ?? data);
+  }
+  s = s.replace(/\s+/g, ' ').trim();
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+}
+
+export class ProjectClient {
+  readonly baseUrl: string;
+  private readonly http: AxiosInstance;
+  private readonly retries: number;
+  private readonly backoff: number;
+  private readonly timeout: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** False once the server showed it has no bulk prediction import. */
+  private bulkImport = true;
+
+  constructor(private readonly options: ProjectClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.http = options.http ?? axios.create();
+    this.retries = options.retries ?? 4;
+    this.backoff = options.backoffMs ?? 500;
+    this.timeout = options.timeoutMs ?? 120_000;
+    this.sleep = options.sleep ?? sleepMs;
+  }
+
+  /** One HTTP call with retries. Returns the response for 2xx, throws LabelStudioApiError otherwise. */
+  private async call<T>(method: 'GET' | 'POST', path: string, what: string, body?: unknown): Promise<AxiosResponse<T>> {
+    const url = `${this.baseUrl}${path}`;
+    let refreshed = false;
+    for (let attempt = 0; ; attempt++) {
+      let error: LabelStudioApiError;
+      try {
+        const headers: Record<string, string> = { Accept: 'application/json' };
+        const auth = this.options.auth;
+        if (auth.kind !== 'none') headers.Authorization = await auth.authorization();
+        const res = await this.http.request<T>({
+          method,
+          url,
+          data: body,
+          headers,
+          timeout: this.timeout,
+          validateStatus: () => true,
+          maxRedirects: 0,
+          maxBodyLength: Infinity,
+          maxContentLength: Infinity,
+        });
+        if (res.status >= 200 && res.status < 300) return res;
+        if (res.status === 401 && auth.kind === 'pat' && !refreshed) {
+          refreshed = true;
+          auth.invalidate();
+          attempt--;
+          continue;
+        }
+        error = this.statusError(res.status, what, res.data);
+      } catch (err) {
+        if (err instanceof LabelStudioApiError) throw err;
+        if (err instanceof LabelStudioAuthError) throw new LabelStudioApiError(err.message, err.status, false);
+        const code = (err as { code?: string }).code ?? 'network error';
+        error = new LabelStudioApiError(`${what}: cannot reach Label Studio at ${this.baseUrl} (${code})`, undefined, true);
+      }
+      if (!error.retryable || attempt >= this.retries) throw error;
+      const delayMs = Math.round(this.backoff * 2 ** attempt * (0.75 + Math.random() * 0.5));
+      this.options.onRetry?.({ what, attempt: attempt + 1, error, delayMs });
+      await this.sleep(delayMs);
+    }
+  }
+
+  private statusError(status: number, what: string, data: unknown): LabelStudioApiError {
+    const detail = bodySnippet(data);
+    const tail = detail ? `: ${detail}` : '';
+    if (status === 401) {
+      return new LabelStudioApiError(
+        `${what}: Label Studio answered 401 Unauthorized${tail}. Check --token / LABEL_STUDIO_API_KEY ` +
+          '(a personal access token from Account & Settings, or a legacy token if the organisation allows them)',
+        status,
+      );
+    }
+    if (status === 403) {
+      return new LabelStudioApiError(`${what}: Label Studio answered 403 Forbidden${tail} (does this user have access to the project?)`, status);
+    }
+    return new LabelStudioApiError(`${what}: Label Studio answered HTTP ${status}${tail}`, status, RETRY_STATUS(status));
+  }
+
+  async getProject(id: number): Promise<LsProject> {
+    const res = await this.call<LsProject>('GET', `/api/projects/${id}/`, `reading project ${id}`).catch((e: unknown) => {
+      if (e instanceof LabelStudioApiError && e.status === 404) {
+        throw new LabelStudioApiError(`Project ${id} not found at ${this.baseUrl} (404): check --project and --url`, 404);
+      }
+      throw e;
+    });
+    const p = res.data;
+    if (!p || typeof p !== 'object' || typeof p.label_config !== 'string') {
+      throw new LabelStudioApiError(`reading project ${id}: the answer has no label_config; is ${this.baseUrl} a Label Studio server?`, res.status);
+    }
+    return p;
+  }
+
+  /** One page of tasks (1-based). `withPredictions` asks for fields=all so that model versions come along. */
+  async getTaskPage(projectId: number, page: number, pageSize: number, withPredictions: boolean): Promise<TaskPage | undefined> {
+    const q = new URLSearchParams({ project: String(projectId), page: String(page), page_size: String(pageSize) });
+    if (withPredictions) q.set('fields', 'all');
+    let res: AxiosResponse<unknown>;
+    try {
+      res = await this.call<unknown>('GET', `/api/tasks/?${q}`, `listing tasks (page ${page})`);
+    } catch (e) {
+      // past the last page: DRF answers 404 "Invalid page."
+      if (e instanceof LabelStudioApiError && e.status === 404 && page > 1) return undefined;
+      throw e;
+    }
+    const d = res.data;
+    if (Array.isArray(d)) return { tasks: d as LsTask[] };
+    if (d && typeof d === 'object' && Array.isArray((d as { tasks?: unknown }).tasks)) {
+      const o = d as { tasks: LsTask[]; total?: unknown };
+      return { tasks: o.tasks, total: typeof o.total === 'number' ? o.total : undefined };
+    }
+    if (d && typeof d === 'object' && Array.isArray((d as { results?: unknown }).results)) {
+      const o = d as { results: LsTask[]; count?: unknown };
+      return { tasks: o.results, total: typeof o.count === 'number' ? o.count : undefined };
+    }
+    throw new LabelStudioApiError(`listing tasks (page ${page}): unexpected answer from ${this.baseUrl}/api/tasks/ (neither a list nor {tasks, total})`);
+  }
+
+  /**
+   * Every task of a project, page by page. Stops at an empty or short page,
+   * at `total`, or at the 404 a page past the end gets.
+   */
+  async *tasks(projectId: number, opts: { pageSize?: number; withPredictions?: boolean; onTotal?: (total: number) => void } = {}): AsyncGenerator<LsTask> {
+    const pageSize = opts.pageSize ?? 100;
+    let seen = 0;
+    const ids = new Set<number>();
+    for (let page = 1; ; page++) {
+      const p = await this.getTaskPage(projectId, page, pageSize, opts.withPredictions ?? false);
+      if (!p) return;
+      if (page === 1) opts.onTotal?.(p.total ?? p.tasks.length);
+      let fresh = 0;
+      for (const t of p.tasks) {
+        if (ids.has(t.id)) continue; // a task shifting between pages while we read
+        ids.add(t.id);
+        fresh++;
+        yield t;
+      }
+      if (fresh === 0) return; // a server that ignores `page` sends the same tasks again
+      seen += p.tasks.length;
+      // a plain list is the whole project (servers without pagination)
+      if (p.total === undefined && p.tasks.length !== pageSize) return;
+      if (p.tasks.length === 0) return;
+      if (p.total !== undefined && seen >= p.total) return;
+    }
+  }
+
+  /**
+   * Write predictions. Uses the bulk import when the server has it; on a
+   * server without it (404/405) or when the bulk call is refused as a whole
+   * (400), falls back to one POST /api/predictions/ per task so that one bad
+   * prediction does not sink the others. Returns per-task errors.
+   */
+  async writePredictions(projectId: number, preds: PredictionPayload[]): Promise<Map<number, string>> {
+    const errors = new Map<number, string>();
+    if (preds.length === 0) return errors;
+    if (this.bulkImport && preds.length > 1) {
+      try {
+        await this.call('POST', `/api/projects/${projectId}/import/predictions`, `writing ${preds.length} predictions`, preds);
+        return errors;
+      } catch (e) {
+        const status = e instanceof LabelStudioApiError ? e.status : undefined;
+        if (status === 404 || status === 405) this.bulkImport = false;
+        else if (status !== 400) {
+          for (const p of preds) errors.set(p.task, (e as Error).message);
+          return errors;
+        }
+      }
+    }
+    for (const p of preds) {
+      try {
+        await this.call('POST', '/api/predictions/', `writing the prediction of task ${p.task}`, p);
+      } catch (e) {
+        errors.set(p.task, (e as Error).message);
+      }
+    }
+    return errors;
+  }
+}
