@@ -14,9 +14,11 @@ export interface ColourRefineParams {
   removeBelow: number;
   /** Refined area above this multiple of the landmark area counts as a leak. */
   maxGrowth: number;
+  /** Luma tolerance below the skin median, in robust standard deviations. */
+  darkLuma: number;
 }
 
-export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.25, addAbove: 0.2, removeBelow: 0.02, maxGrowth: 1.5 };
+export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.25, addAbove: 0.2, removeBelow: 0.02, maxGrowth: 1.5, darkLuma: 1.5 };
 
 interface Stats {
   m: number;
@@ -88,7 +90,8 @@ export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: num
     const [y, cb, cr] = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);
     const dc = ((cb - scb.m) / (2.5 * scb.s)) ** 2 + ((cr - scr.m) / (2.5 * scr.s)) ** 2;
     // luma varies with shading far more than chroma: a loose bound
-    const dy = ((y - sy.m) / (4 * sy.s + 20)) ** 2;
+    // and hair is darker than skin far more often than lighter: darker counts double
+    const dy = y < sy.m ? ((sy.m - y) / (p.darkLuma * sy.s + 10)) ** 2 : ((y - sy.m) / (4 * sy.s + 20)) ** 2;
     const like = Math.exp(-0.5 * (dc + dy) * 4);
     if (f > 0) mask[i] = like < p.removeBelow ? 0 : 1;
     else mask[i] = like > p.addAbove && y0 < chinY ? 1 : 0;

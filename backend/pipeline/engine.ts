@@ -37,6 +37,8 @@ export interface EngineSettings extends EngineParams {
   colourBand: number;
   /** Skin likelihood above which a pixel outside the landmark region is added. */
   colourAdd: number;
+  /** Luma tolerance below the skin median (robust SDs) for colour refinement. */
+  colourDarkLuma: number;
   /** ROI scales tried, upright, when the mesh rejects a crop. */
   retryScales: number[];
 }
@@ -57,6 +59,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   colourBand: 0.25,
   colourAdd: 0.2,
   retryScales: [0.7, 1.2],
+  colourDarkLuma: 1.5,
 };
 
 /** MediaPipe canonical mesh indices used for re-centring and keypoints. */
@@ -245,7 +248,7 @@ export class FaceSegEngine implements FaceEngine {
       }
       if (ok) {
         let field = meshRegionField(meshPoints(mesh.points, mesh.count), n, s.regionMethod);
-        if (s.colourRefine && mesh.count > MESH.chin) field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1], { ...DEFAULT_COLOUR_REFINE, band: s.colourBand, addAbove: s.colourAdd });
+        if (s.colourRefine && mesh.count > MESH.chin) field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1], { ...DEFAULT_COLOUR_REFINE, band: s.colourBand, addAbove: s.colourAdd, darkLuma: s.colourDarkLuma });
         return { roi, mesh, field, fieldSize: n, fallback: false };
       }
       return { roi, mesh, field: fallbackField(n, s.roiScale), fieldSize: n, fallback: true };
