@@ -17,6 +17,22 @@ export interface Limits {
   downloadTimeoutMs: number;
 }
 
+export interface QueueConfig {
+  /** Engine calls at once (the engine uses every core for one image). */
+  engineConcurrency: number;
+  /** Admitted /predict requests that may wait beyond those running (503 above). */
+  maxLength: number;
+  /** The caller's /predict read timeout (Label Studio: 100 s): 503 when the wait would pass it. */
+  predictTimeoutMs: number;
+}
+
+export interface ImageHostPolicy {
+  /** Loopback and private ranges (10/8, 172.16/12, 192.168/16, fc00::/7, ...). Default true: Label Studio often runs next door. */
+  allowPrivate: boolean;
+  /** Link-local and cloud metadata addresses (169.254/16, fe80::/10, metadata.google.internal...). Default false. */
+  allowLinkLocal: boolean;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -29,6 +45,8 @@ export interface Config {
   logFormat: 'json' | 'text';
   modelDir: string;
   modelsManifest: string;
+  /** Active learning from labelers' corrections (backend/learning). */
+  learning: LearningConfig;
   /** 'auto' = CUDA when the runtime offers it, else CPU. */
   executionProvider: 'auto' | 'cpu' | 'cuda';
   /** ONNX Runtime intra-op threads; 0 = runtime default. */
@@ -38,8 +56,21 @@ export interface Config {
   /** Where Label Studio's local-files storage lives, to read files directly. */
   localFilesDocumentRoot?: string;
   limits: Limits;
+  /** The work queue in front of the engine (backend/http/work-queue.ts). */
+  queue: QueueConfig;
+  /** Which image hosts may be downloaded from (SSRF guard). */
+  imageHosts: ImageHostPolicy;
   /** True when we think we run inside a container (localhost hints). */
   runningInDocker: boolean;
+}
+
+export interface LearningConfig {
+  /** ACTIVE_LEARNING: record predictions and corrections, calibrate per project. Default true. */
+  enabled: boolean;
+  /** LEARNING_DB: the SQLite file (default MODEL_DIR/learning.sqlite). */
+  dbFile: string;
+  /** CALIBRATION_MIN_CORRECTIONS: refit a project after this many new corrections; 0 = only on START_TRAINING. */
+  minCorrections: number;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +159,9 @@ const EnvSchema = z.object({
   LOG_FORMAT: oneOf(['json', 'text'] as const).optional(),
   MODEL_DIR: z.string().optional(),
   MODELS_MANIFEST: z.string().optional(),
+  ACTIVE_LEARNING: boolVar.optional(),
+  LEARNING_DB: z.string().optional(),
+  CALIBRATION_MIN_CORRECTIONS: intVar(0, 1_000_000).optional(),
   EXECUTION_PROVIDER: oneOf(['auto', 'cpu', 'cuda'] as const).optional(),
   ORT_THREADS: intVar(0, 1024).optional(),
   FACE_LABEL: z.string().optional(),
@@ -138,6 +172,11 @@ const EnvSchema = z.object({
   MAX_IMAGE_PIXELS: intVar(1).optional(),
   DOWNLOAD_TIMEOUT_MS: intVar(100).optional(),
   RUNNING_IN_DOCKER: boolVar.optional(),
+  ENGINE_CONCURRENCY: intVar(1, 64).optional(),
+  QUEUE_MAX_LENGTH: intVar(0, 100_000).optional(),
+  PREDICT_TIMEOUT_MS: intVar(1000).optional(),
+  ALLOW_PRIVATE_IMAGE_HOSTS: boolVar.optional(),
+  ALLOW_LINK_LOCAL: boolVar.optional(),
 });
 
 export const DEFAULT_LIMITS: Limits = {
@@ -190,6 +229,11 @@ export function loadConfig(
     logFormat: e.LOG_FORMAT ?? 'text',
     modelDir,
     modelsManifest: path.resolve(modelDir, e.MODELS_MANIFEST ?? 'manifest.json'),
+    learning: {
+      enabled: e.ACTIVE_LEARNING ?? true,
+      dbFile: path.resolve(modelDir, e.LEARNING_DB ?? 'learning.sqlite'),
+      minCorrections: e.CALIBRATION_MIN_CORRECTIONS ?? 20,
+    },
     executionProvider: e.EXECUTION_PROVIDER ?? 'auto',
     ortThreads: e.ORT_THREADS ?? 0,
     faceLabel: e.FACE_LABEL?.trim(),
@@ -200,6 +244,15 @@ export function loadConfig(
       maxImageBytes: e.MAX_IMAGE_BYTES ?? DEFAULT_LIMITS.maxImageBytes,
       maxImagePixels: e.MAX_IMAGE_PIXELS ?? DEFAULT_LIMITS.maxImagePixels,
       downloadTimeoutMs: e.DOWNLOAD_TIMEOUT_MS ?? DEFAULT_LIMITS.downloadTimeoutMs,
+    },
+    queue: {
+      engineConcurrency: e.ENGINE_CONCURRENCY ?? 1,
+      maxLength: e.QUEUE_MAX_LENGTH ?? 32,
+      predictTimeoutMs: e.PREDICT_TIMEOUT_MS ?? 100_000,
+    },
+    imageHosts: {
+      allowPrivate: e.ALLOW_PRIVATE_IMAGE_HOSTS ?? true,
+      allowLinkLocal: e.ALLOW_LINK_LOCAL ?? false,
     },
     runningInDocker: e.RUNNING_IN_DOCKER ?? (probe.exists('/.dockerenv') || probe.exists('/run/.containerenv')),
   };

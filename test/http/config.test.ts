@@ -26,6 +26,8 @@ describe('loadConfig', () => {
       ortThreads: 0,
       runningInDocker: false,
       limits: { maxBodyBytes: 50 * 1024 * 1024, maxTasksPerRequest: 1000, downloadTimeoutMs: 30000 },
+      queue: { engineConcurrency: 1, maxLength: 32, predictTimeoutMs: 100_000 },
+      imageHosts: { allowPrivate: true, allowLinkLocal: false },
     });
     expect(c.labelStudioUrl).toBeUndefined();
     expect(c.basicAuth).toBeUndefined();
@@ -56,6 +58,11 @@ describe('loadConfig', () => {
         MAX_IMAGE_PIXELS: '1000000',
         DOWNLOAD_TIMEOUT_MS: '5000',
         RUNNING_IN_DOCKER: 'yes',
+        ENGINE_CONCURRENCY: '2',
+        QUEUE_MAX_LENGTH: '5',
+        PREDICT_TIMEOUT_MS: '30000',
+        ALLOW_PRIVATE_IMAGE_HOSTS: 'false',
+        ALLOW_LINK_LOCAL: 'true',
       },
       noDocker,
     );
@@ -74,6 +81,8 @@ describe('loadConfig', () => {
       faceLabel: 'Gesicht',
       localFilesDocumentRoot: '/data/media',
       limits: { maxBodyBytes: 10 * 1024 * 1024, maxTasksPerRequest: 50, maxImageBytes: 1024 * 1024, maxImagePixels: 1_000_000, downloadTimeoutMs: 5000 },
+      queue: { engineConcurrency: 2, maxLength: 5, predictTimeoutMs: 30000 },
+      imageHosts: { allowPrivate: false, allowLinkLocal: true },
       runningInDocker: true,
     });
   });
