@@ -8,13 +8,16 @@
 //
 // Downloads have a deadline and a byte limit, follow redirects by hand (so the
 // Authorization header never travels to another host), and retry network
-// errors and 5xx with backoff, never 4xx.
+// errors and 5xx with backoff, never 4xx. Hosts other than Label Studio's pass
+// the SSRF guard (host-guard.ts) on every hop: no link-local or metadata
+// addresses, and no private ones when ALLOW_PRIVATE_IMAGE_HOSTS=false.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { isLoopbackUrl, type Config } from '../config.js';
 import { LabelStudioAuth, LabelStudioAuthError } from '../labelstudio/api-client.js';
+import { checkUrlHost, ForbiddenHostError, guardedLookup, type HostPolicy } from './host-guard.js';
 
 export type ImageFetchErrorCode =
   | 'invalid_reference'
@@ -30,6 +33,7 @@ export type ImageFetchErrorCode =
   | 'timeout'
   | 'network'
   | 'path_traversal'
+  | 'forbidden_host'
   | 'local_file';
 
 export class ImageFetchError extends Error {
@@ -67,6 +71,8 @@ export interface ImageSourceOptions {
   backoffMs?: number;
   maxRedirects?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** SSRF guard for hosts other than Label Studio's. Default: private allowed, link-local/metadata refused. */
+  hostPolicy?: HostPolicy;
 }
 
 export const CLOUD_SCHEMES = ['s3', 'gs', 'gcs', 'azure-blob', 'azure-spi'] as const;
@@ -164,6 +170,14 @@ export function createImageSource(options: ImageSourceOptions): ImageSource {
   const sleep = options.sleep ?? sleepMs;
   const ls = options.labelStudioUrl;
   const isLs = (url: string) => auth.isLabelStudioUrl(url);
+  const hostPolicy: HostPolicy = options.hostPolicy ?? { allowPrivate: true, allowLinkLocal: false };
+  // axios hands this to http.request as its DNS lookup (callback form, honours opts.all)
+  const lookup = guardedLookup(hostPolicy) as unknown as AxiosRequestConfig['lookup'];
+
+  function forbidden(err: ForbiddenHostError, url: string, startUrl: string): ImageFetchError {
+    const via = url === startUrl ? '' : ` (redirected from ${describeUrl(startUrl)})`;
+    return new ImageFetchError('forbidden_host', `Refused to download ${describeUrl(url)}${via}: ${err.message}`);
+  }
 
   function tooLarge(what: string, size?: number): ImageFetchError {
     const got = size !== undefined ? ` (${size} bytes)` : '';
@@ -257,6 +271,16 @@ export function createImageSource(options: ImageSourceOptions): ImageSource {
   async function attempt(startUrl: string, signal: AbortSignal): Promise<Buffer> {
     let url = startUrl;
     for (let hop = 0; hop <= maxRedirects; hop++) {
+      // Label Studio's own host is the operator's choice; every other host (and redirect) is checked
+      const guarded = !isLs(url);
+      if (guarded) {
+        try {
+          checkUrlHost(url, hostPolicy);
+        } catch (err) {
+          if (err instanceof ForbiddenHostError) throw forbidden(err, url, startUrl);
+          throw err;
+        }
+      }
       let headers: Record<string, string>;
       try {
         headers = await auth.headersFor(url);
@@ -274,8 +298,11 @@ export function createImageSource(options: ImageSourceOptions): ImageSource {
           signal,
           timeout: options.timeoutMs,
           decompress: true,
+          ...(guarded ? { lookup } : {}),
         });
       } catch (err) {
+        const cause = err instanceof ForbiddenHostError ? err : (err as { cause?: unknown }).cause;
+        if (cause instanceof ForbiddenHostError) throw forbidden(cause, url, startUrl);
         if (signal.aborted || (err as { code?: string }).code === 'ECONNABORTED' && /timeout/i.test(String((err as Error).message))) {
           throw new ImageFetchError('timeout', `Image download timed out after ${options.timeoutMs} ms: ${describeUrl(url)}`);
         }
@@ -439,6 +466,7 @@ export function imageSourceFromConfig(config: Config, overrides: Partial<ImageSo
     maxBytes: config.limits.maxImageBytes,
     timeoutMs: config.limits.downloadTimeoutMs,
     runningInDocker: config.runningInDocker,
+    hostPolicy: config.imageHosts,
     ...overrides,
     auth,
   });
