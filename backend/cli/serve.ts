@@ -3,6 +3,7 @@ import { buildEngine, loadConfig } from '../compose.js';
 import { configWarnings } from '../config.js';
 import { createApp } from '../http/app.js';
 import { startServer } from '../http/server.js';
+import { openLearning } from '../learning/index.js';
 import { createLogger } from '../logging.js';
 import { imageSourceFromConfig } from '../media/image-source.js';
 import { createMetrics } from '../metrics.js';
@@ -17,13 +18,15 @@ export async function serve(): Promise<void> {
   const engine = await buildEngine({ config, logger });
   for (const role of Object.keys(engine.models)) metrics.modelsLoaded.set({ kind: role }, 1);
   logger.info(`engine ready in ${Math.round(performance.now() - t0)} ms: model_version ${engine.modelVersion}, models ${JSON.stringify(engine.models)}, provider ${engine.executionProvider}`);
-  const app = createApp({ config, logger, metrics, engine, imageSource: imageSourceFromConfig(config) });
+  const learning = openLearning(config, logger, engine);
+  const app = createApp({ config, logger, metrics, engine, imageSource: imageSourceFromConfig(config), ...learning?.deps });
   const running = await startServer(app, {
     host: config.host,
     port: config.port,
     logger,
     onShutdown: async () => {
       await engine.close();
+      learning?.close();
     },
   });
   void running;

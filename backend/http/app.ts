@@ -22,6 +22,7 @@ import {
   type WebhookEvent,
 } from '../labelstudio/schemas.js';
 import { ImageFetchError, type ImageSource } from '../media/image-source.js';
+import type { ProjectSettings, RecordInput } from '../learning/service.js';
 import { decodeImage, ImageDecodeError } from '../media/decode.js';
 import { QueueFullError, WorkQueue } from './work-queue.js';
 
@@ -41,6 +42,12 @@ export interface AppDeps {
   prefetch?: number;
   /** The bounded queue in front of the engine (defaults to one built from config.queue). */
   queue?: WorkQueue;
+  /** Active learning: a project's calibrated parameters, model_version and score map (undefined = defaults). */
+  projectSettings?: (projectId: string) => ProjectSettings | undefined;
+  /** Active learning: told what each non-interactive task prediction sent. Must be quick. */
+  onPredicted?: (p: RecordInput) => void;
+  /** Active learning: the body of GET /projects/:id/quality (behind basic auth). */
+  projectQuality?: (projectId: string) => unknown;
 }
 
 declare module 'express-serve-static-core' {
@@ -215,7 +222,7 @@ export function createApp(deps: AppDeps): express.Express {
       rectangle: cfg.rectangle?.fromName,
       keypoints: cfg.keypoints?.fromName,
     });
-    res.json({ model_version: engine.modelVersion });
+    res.json({ model_version: (key !== undefined ? deps.projectSettings?.(key)?.modelVersion : undefined) ?? engine.modelVersion });
   });
 
   interface Prepared {
@@ -273,7 +280,8 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const cfg = parseConfig(xml);
     const context = body.params?.context?.result ?? null;
-    const modelVersion = engine.modelVersion;
+    const project = key !== undefined ? deps.projectSettings?.(key) : undefined;
+    const modelVersion = project?.modelVersion ?? engine.modelVersion;
     const log = req.log;
     // admission: 503 + Retry-After when this work would finish past the caller's timeout
     const ticket = queue.admit(tasks.length);
@@ -303,7 +311,7 @@ export function createApp(deps: AppDeps): express.Express {
         const hints = hintsFromContext(context, image.width, image.height);
         let seg;
         try {
-          seg = await ticket.run(() => engine.segment(image, hints.length ? { hints } : {}));
+          seg = await ticket.run(() => engine.segment(image, { ...(hints.length ? { hints } : {}), ...(project ? { params: project.params } : {}) }));
         } catch (err) {
           throw new TaskError('engine', `Face engine failed: ${(err as Error).message ?? String(err)}`);
         }
@@ -311,6 +319,17 @@ export function createApp(deps: AppDeps): express.Express {
         const t0 = performance.now();
         const prediction = buildPrediction(seg, cfg, modelVersion);
         metrics.stageSeconds.observe({ stage: 'rle' }, (performance.now() - t0) / 1000);
+        if (hints.length === 0) {
+          const rawScore = prediction.score;
+          if (project?.score) prediction.score = project.score(rawScore);
+          if (deps.onPredicted && key !== undefined && task.id != null) {
+            try {
+              deps.onPredicted({ projectId: key, taskId: task.id, prediction, rawScore, params: project?.params ?? {}, width: seg.width, height: seg.height });
+            } catch (err) {
+              log.warn('recording the prediction failed', { taskId: task.id, error: (err as Error).message ?? String(err) });
+            }
+          }
+        }
         metrics.tasks.inc({ outcome: 'ok' });
         metrics.faces.inc(seg.faces.length);
         log.debug('task predicted', { taskId: task.id, faces: seg.faces.length, score: prediction.score, interactive: hints.length > 0 });
@@ -346,6 +365,15 @@ export function createApp(deps: AppDeps): express.Express {
     }
     res.status(201).json({ status: 'ok', action });
   });
+
+  if (deps.projectQuality) {
+    const quality = deps.projectQuality;
+    app.get('/projects/:id/quality', (req, res) => {
+      const id = String(req.params.id);
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new HttpError(400, 'invalid_request', 'project id must be a Label Studio project id');
+      res.json(quality(id));
+    });
+  }
 
   app.use((req, _res, next) => {
     next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}`));

@@ -59,7 +59,16 @@ export const PredictRequest = z.looseObject({
 });
 export type PredictRequest = z.infer<typeof PredictRequest>;
 
-export const WEBHOOK_ACTIONS = ['ANNOTATION_CREATED', 'ANNOTATION_UPDATED', 'ANNOTATION_DELETED', 'START_TRAINING'] as const;
+// Label Studio (1.23 webhooks/models.py) sends ANNOTATIONS_DELETED with `annotations: [{id}]` and
+// ANNOTATIONS_CREATED (bulk) with lists; ANNOTATION_DELETED is kept for older senders.
+export const WEBHOOK_ACTIONS = [
+  'ANNOTATION_CREATED',
+  'ANNOTATION_UPDATED',
+  'ANNOTATION_DELETED',
+  'ANNOTATIONS_CREATED',
+  'ANNOTATIONS_DELETED',
+  'START_TRAINING',
+] as const;
 export type WebhookAction = (typeof WEBHOOK_ACTIONS)[number];
 
 export const WebhookRequest = z.looseObject({
@@ -70,8 +79,9 @@ export const WebhookRequest = z.looseObject({
       label_config: z.string().nullish(),
     })
     .nullish(),
-  task: z.looseObject({}).nullish(),
-  annotation: z.looseObject({}).nullish(),
+  // lists in the bulk ANNOTATIONS_CREATED event
+  task: z.union([z.looseObject({}), z.array(z.unknown())]).nullish(),
+  annotation: z.union([z.looseObject({}), z.array(z.unknown())]).nullish(),
 });
 export type WebhookRequest = z.infer<typeof WebhookRequest>;
 

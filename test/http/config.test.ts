@@ -63,6 +63,9 @@ describe('loadConfig', () => {
         PREDICT_TIMEOUT_MS: '30000',
         ALLOW_PRIVATE_IMAGE_HOSTS: 'false',
         ALLOW_LINK_LOCAL: 'true',
+        ACTIVE_LEARNING: 'false',
+        LEARNING_DB: '/var/lib/faceseg/learning.db',
+        CALIBRATION_MIN_CORRECTIONS: '5',
       },
       noDocker,
     );
@@ -83,8 +86,14 @@ describe('loadConfig', () => {
       limits: { maxBodyBytes: 10 * 1024 * 1024, maxTasksPerRequest: 50, maxImageBytes: 1024 * 1024, maxImagePixels: 1_000_000, downloadTimeoutMs: 5000 },
       queue: { engineConcurrency: 2, maxLength: 5, predictTimeoutMs: 30000 },
       imageHosts: { allowPrivate: false, allowLinkLocal: true },
+      learning: { enabled: false, dbFile: '/var/lib/faceseg/learning.db', minCorrections: 5 },
       runningInDocker: true,
     });
+  });
+
+  it('active learning defaults: on, SQLite under MODEL_DIR, refit every 20 corrections', () => {
+    expect(loadConfig({ MODEL_DIR: '/models' }, noDocker).learning).toEqual({ enabled: true, dbFile: '/models/learning.sqlite', minCorrections: 20 });
+    expect(problems({ CALIBRATION_MIN_CORRECTIONS: '-1' })[0]).toMatch(/CALIBRATION_MIN_CORRECTIONS: must be between 0 and/);
   });
 
   it('empty variables count as unset', () => {
