@@ -154,6 +154,31 @@ describe('faceseg predict', () => {
     expect(s.failed[0].error).toContain('503');
   });
 
+  it('sends the Label Studio token with downloads from Label Studio only, never to another host', async () => {
+    page(1).reply(200, { total: 2, tasks: [task(1), { id: 2, data: { image: 'http://cdn.test/pics/2.png' } }] });
+    projectAndImages([1]);
+    const cdn = nock('http://cdn.test', { badheaders: ['authorization'] }).get('/pics/2.png').reply(200, PNG, { 'Content-Type': 'image/png' });
+    nock(LS).post(`/api/projects/${PROJECT}/import/predictions`).reply(201, { created: 2 });
+    const s = await runPredict(new SquareFaceEngine(), options());
+    expect(s).toMatchObject({ done: 2, failed: [] });
+    expect(cdn.isDone()).toBe(true);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('refreshes a personal access token and sends it as Bearer to the API', async () => {
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const pat = `${b64({ alg: 'HS256' })}.${b64({ token_type: 'refresh', exp: 4102444800 })}.c2ln`;
+    const access = `${b64({ alg: 'HS256' })}.${b64({ token_type: 'access', exp: 4102444800 })}.c2ln`;
+    nock(LS).post('/api/token/refresh/', { refresh: pat }).reply(200, { access });
+    nock(LS).get(`/api/projects/${PROJECT}/`).matchHeader('authorization', `Bearer ${access}`).reply(200, { id: PROJECT, label_config: BRUSH_XML });
+    nock(LS).get('/api/tasks/').query(true).matchHeader('authorization', `Bearer ${access}`).reply(200, { total: 1, tasks: [task(1)] });
+    nock(LS).get(`/data/upload/${PROJECT}/t1.png`).matchHeader('authorization', `Bearer ${access}`).reply(200, PNG, { 'Content-Type': 'image/png' });
+    nock(LS).post('/api/predictions/').matchHeader('authorization', `Bearer ${access}`).reply(201, {});
+    const s = await runPredict(new SquareFaceEngine(), options({ token: pat }));
+    expect(s).toMatchObject({ done: 1, failed: [] });
+    expect(nock.isDone()).toBe(true);
+  });
+
   it('--shard i/n takes only tasks with id % n == i', async () => {
     page(1).reply(200, { total: 4, tasks: [task(1), task(2)] });
     page(2).reply(200, { total: 4, tasks: [task(3), task(4)] });
