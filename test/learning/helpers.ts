@@ -1,6 +1,7 @@
 // Test doubles for active learning: an engine that paints a disc per face
 // (grown by params.dilate like the real engine: px per 100 px of face size),
 // images described by JSON in the task data, labelers simulated with discs.
+import { FACE_SIZE_RATIO } from '../../backend/learning/masks.js';
 import { maskToRle } from '../../backend/labelstudio/brush-rle.js';
 import type { Face, FaceEngine, RgbImage, SegmentOptions, SegmentResult } from '../../backend/pipeline/types.js';
 
@@ -61,7 +62,7 @@ export class DiscEngine implements FaceEngine {
     const spec = specs.get(image)!;
     const dilate = options.params?.dilate ?? 0;
     const faces: Face[] = spec.faces.map((f) => {
-      const size = 2 * f.r; // face size the engine measures dilate against
+      const size = FACE_SIZE_RATIO * 2 * f.r; // face size the engine measures dilate against (landmark extent)
       const r = f.r + (dilate * size) / 100;
       const full = disc(spec.w, spec.h, f.cx, f.cy, r);
       return {
