@@ -58,6 +58,8 @@ export interface AnonymizeReport {
   written: number;
   /** Outputs that existed and were kept (resume). */
   skipped_existing: number;
+  /** Kept outputs whose sidecar shows other settings (mode, dilate, feather or model version): --overwrite redoes them. */
+  kept_with_other_settings: string[];
   /** Images (relative to IN) where no face was found: check them by eye. */
   no_faces: string[];
   /** Files that could not be processed; they have no output. */
@@ -440,6 +442,7 @@ export async function runAnonymize(engine: FaceEngine, inDir: string, outDir: st
     images: images.length,
     written: 0,
     skipped_existing: 0,
+    kept_with_other_settings: [],
     no_faces: [],
     failed: [],
     interrupted: false,
@@ -464,8 +467,13 @@ export async function runAnonymize(engine: FaceEngine, inDir: string, outDir: st
       if (!opts.overwrite && existsSync(dest.image)) {
         report.skipped_existing++;
         // keep the "no face" list complete across resumed runs
-        const side = await readFile(dest.sidecar, 'utf8').then((s) => JSON.parse(s) as { faces?: unknown[] }).catch(() => undefined);
+        const side = await readFile(dest.sidecar, 'utf8')
+          .then((s) => JSON.parse(s) as { faces?: unknown[]; mode?: string; dilate?: number; feather?: number; model_version?: string })
+          .catch(() => undefined);
         if (side && Array.isArray(side.faces) && side.faces.length === 0) report.no_faces.push(rel);
+        if (side && (side.mode !== mode || side.dilate !== dilate || side.feather !== feather || side.model_version !== engine.modelVersion)) {
+          report.kept_with_other_settings.push(rel);
+        }
         return;
       }
       const bytes = await readFile(im.file);
@@ -528,6 +536,7 @@ export async function runAnonymize(engine: FaceEngine, inDir: string, outDir: st
   }
   report.interrupted = opts.signal?.aborted ?? false;
   report.no_faces.sort();
+  report.kept_with_other_settings.sort();
   report.failed.sort((a, b) => a.file.localeCompare(b.file));
   report.elapsed_ms = Date.now() - t0;
   await writeAtomic(path.join(output, REPORT_NAME), `${JSON.stringify(report, null, 2)}\n`);
@@ -538,8 +547,12 @@ export async function runAnonymize(engine: FaceEngine, inDir: string, outDir: st
 export function formatAnonymizeSummary(r: AnonymizeReport, maxListed = 20): string {
   const lines = [
     `${r.images} image(s) under ${r.input}: ${r.written} written, ${r.skipped_existing} kept (already in OUT), ${r.failed.length} failed`,
-    `no face found in ${r.no_faces.length} image(s)${r.no_faces.length ? ' (check them by eye):' : ''}`,
   ];
+  if (r.images === 0) lines.push('no image files found (looked for .jpg .jpeg .png .webp .tif .tiff .gif .avif .bmp)');
+  if (r.kept_with_other_settings.length) {
+    lines.push(`${r.kept_with_other_settings.length} kept output(s) were made with other settings or another model version: add --overwrite to redo them`);
+  }
+  lines.push(`no face found in ${r.no_faces.length} image(s)${r.no_faces.length ? ' (check them by eye):' : ''}`);
   for (const f of r.no_faces.slice(0, maxListed)) lines.push(`  ${f}`);
   if (r.no_faces.length > maxListed) lines.push(`  ... and ${r.no_faces.length - maxListed} more`);
   if (r.failed.length) {

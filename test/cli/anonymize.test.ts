@@ -2,7 +2,7 @@
 // an EXIF-rotated JPEG, a corrupt file; resume, refusals, the four modes.
 // The engine is a double that returns one square face in the middle of the
 // oriented image (SquareFaceEngine); one test runs the real models.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -177,6 +177,11 @@ describe('faceseg anonymize', () => {
     expect(engine.calls).toHaveLength(0);
     expect(statSync(path.join(OUT, 'top.jpg')).mtimeMs).toBe(mtime);
 
+    const other = await runAnonymize(engine, IN, OUT, { quiet: true, mode: 'pixelate' });
+    expect(other).toMatchObject({ written: 0, skipped_existing: 5 });
+    expect(other.kept_with_other_settings).toHaveLength(5);
+    expect(formatAnonymizeSummary(other)).toContain('--overwrite');
+
     const r3 = await runAnonymize(engine, IN, OUT, { quiet: true, overwrite: true });
     expect(r3).toMatchObject({ written: 5, skipped_existing: 0 });
     expect(listFiles(OUT).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -190,6 +195,9 @@ describe('faceseg anonymize', () => {
     await expect(runAnonymize(engine, IN, path.join(IN, '.', 'a', '..'), { quiet: true })).rejects.toThrow(/another folder/);
     await expect(runAnonymize(engine, path.join(IN, 'a'), IN, { quiet: true })).rejects.toThrow(/IN .* must not be inside OUT/);
     await expect(runAnonymize(engine, path.join(IN, 'nope'), OUT, { quiet: true })).rejects.toThrow(/does not exist/);
+    // a symlink that leads into IN is IN
+    symlinkSync(path.join(IN, 'a'), `${OUT}-link`);
+    await expect(runAnonymize(engine, IN, path.join(`${OUT}-link`, 'x'), { quiet: true })).rejects.toThrow(/must not be inside IN/);
     await expect(runAnonymize(engine, path.join(IN, 'top.jpg'), OUT, { quiet: true })).rejects.toThrow(/must be a folder/);
     expect(listFiles(IN)).toEqual(before);
     expect(engine.calls).toHaveLength(0);
