@@ -174,7 +174,8 @@ export function createApp(deps: AppDeps): express.Express {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route }, seconds);
-      req.log.log(res.statusCode >= 500 ? 'error' : 'http', `${req.method} ${req.path} ${res.statusCode}`, {
+      // 503 busy is the queue working as designed (logged as a warning where it is raised)
+      req.log.log(res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : 'http', `${req.method} ${req.path} ${res.statusCode}`, {
         ms: Math.round(seconds * 1000),
       });
     });
