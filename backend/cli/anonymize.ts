@@ -448,7 +448,7 @@ export async function runAnonymize(engine: FaceEngine, inDir: string, outDir: st
     interrupted: false,
     elapsed_ms: 0,
   };
-  const bar = countingBar('anonymize', 'written {written} kept {kept} no face {noface} failed {failed}', opts.quiet);
+  const bar = countingBar('anonymize', 'written {written} kept {kept} no face {noface} failed {failed}', { written: 0, kept: 0, noface: 0, failed: 0 }, opts.quiet);
   bar.setTotal(images.length);
   const tick = () =>
     bar.increment({ written: report.written, kept: report.skipped_existing, noface: report.no_faces.length, failed: report.failed.length });

@@ -120,7 +120,7 @@ export interface CountingBar {
 }
 
 /** A cli-progress bar with rate, ETA and counters; silent when not a TTY or quiet. */
-export function countingBar(label: string, counters: string, quiet = false): CountingBar {
+export function countingBar(label: string, counters: string, initial: Record<string, string | number>, quiet = false): CountingBar {
   if (quiet || !process.stderr.isTTY) return { setTotal: () => undefined, increment: () => undefined, stop: () => undefined };
   const bar = new cliProgress.SingleBar(
     {
@@ -137,7 +137,7 @@ export function countingBar(label: string, counters: string, quiet = false): Cou
   return {
     setTotal(total) {
       if (!started) {
-        bar.start(Math.max(total, 1), 0, { rate: '0.0' });
+        bar.start(Math.max(total, 1), 0, { ...initial, rate: '0.0' });
         started = true;
       } else bar.setTotal(total);
     },
@@ -226,7 +226,7 @@ export async function runPredict(engine: FaceEngine, opts: PredictOptions, deps:
     interrupted: false,
     elapsedMs: 0,
   };
-  const bar = countingBar('predict', 'done {done} skipped {skipped} failed {failed}', opts.quiet);
+  const bar = countingBar('predict', 'done {done} skipped {skipped} failed {failed}', { done: 0, skipped: 0, failed: 0 }, opts.quiet);
   const tick = () => bar.increment({ done: summary.done, skipped: summary.skipped + summary.otherShards, failed: summary.failed.length });
 
   const tasks = client.tasks(opts.project, {
