@@ -177,7 +177,10 @@ export class LearningService {
       }
       throw err;
     }
-    const pred = this.store.getPrediction(projectId, taskId);
+    // an update compares with the prediction the annotation was first compared with, even if the
+    // task was re-predicted since (a calibration bumps the version and Label Studio re-predicts)
+    const earlier = this.store.getCorrection(annId);
+    const pred = (earlier && this.store.getPrediction(projectId, taskId, earlier.modelVersion)) ?? this.store.getPrediction(projectId, taskId);
     if (!pred) {
       this.log.info('learning: no prediction of ours recorded for this task: annotation not used', { project: projectId, task: taskId, annotation: annId });
       return;

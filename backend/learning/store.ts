@@ -93,7 +93,7 @@ CREATE TABLE IF NOT EXISTS predictions (
   raw_score REAL NOT NULL,
   faces TEXT NOT NULL,
   created_at INTEGER NOT NULL,
-  PRIMARY KEY (project, task)
+  PRIMARY KEY (project, task, model_version)
 );
 CREATE TABLE IF NOT EXISTS corrections (
   annotation TEXT PRIMARY KEY,
@@ -164,6 +164,24 @@ function facesFromJson(s: string): PredictedFace[] {
   return (JSON.parse(s) as Array<{ score: number; rle: string }>).map((f) => ({ score: f.score, rle: Array.from(Buffer.from(f.rle, 'base64')) }));
 }
 
+function correctionFromRow(row: CorrectionRow): CorrectionRecord {
+  return {
+    annotation: row.annotation,
+    project: row.project,
+    task: row.task,
+    modelVersion: row.model_version,
+    score: row.score,
+    faces: JSON.parse(row.faces) as FaceCorrection[],
+    falseFaceScores: JSON.parse(row.false_faces) as number[],
+    missed: row.missed,
+    changed: row.changed === 1,
+    receivedAt: row.received_at,
+  };
+}
+
+/** Bump when the tables change (PRAGMA user_version); 1 = first release. */
+const SCHEMA_VERSION = 1;
+
 export class LearningStore {
   private readonly db: Database.Database;
 
@@ -174,24 +192,43 @@ export class LearningStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    const found = this.db.pragma('user_version', { simple: true }) as number;
+    if (found > SCHEMA_VERSION) throw new Error(`${file} was written by a newer version (schema ${found}, this one reads ${SCHEMA_VERSION})`);
     this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
   close(): void {
     if (this.db.open) this.db.close();
   }
 
-  putPrediction(r: PredictionRecord): void {
+  /**
+   * One record per (project, task, model_version): a task re-predicted after a
+   * calibration keeps the record its earlier annotation was corrected from.
+   * Older versions beyond the last `keep` of a task are dropped.
+   */
+  putPrediction(r: PredictionRecord, keep = 3): void {
     this.db
       .prepare(
         `INSERT OR REPLACE INTO predictions (project, task, model_version, dilate, width, height, score, raw_score, faces, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(r.project, r.task, r.modelVersion, r.dilate, r.width, r.height, r.score, r.rawScore, facesToJson(r.faces), r.createdAt);
+    this.db
+      .prepare(
+        `DELETE FROM predictions WHERE project = ? AND task = ? AND model_version NOT IN
+           (SELECT model_version FROM predictions WHERE project = ? AND task = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
+      )
+      .run(r.project, r.task, r.project, r.task, keep);
   }
 
-  getPrediction(project: string, task: string): PredictionRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM predictions WHERE project = ? AND task = ?').get(project, task) as PredictionRow | undefined;
+  /** The record of that model_version, or the task's latest when modelVersion is not given. */
+  getPrediction(project: string, task: string, modelVersion?: string): PredictionRecord | undefined {
+    const row = (
+      modelVersion !== undefined
+        ? this.db.prepare('SELECT * FROM predictions WHERE project = ? AND task = ? AND model_version = ?').get(project, task, modelVersion)
+        : this.db.prepare('SELECT * FROM predictions WHERE project = ? AND task = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(project, task)
+    ) as PredictionRow | undefined;
     if (!row) return undefined;
     return {
       project: row.project,
@@ -225,18 +262,12 @@ export class LearningStore {
 
   listCorrections(project: string): CorrectionRecord[] {
     const rows = this.db.prepare('SELECT * FROM corrections WHERE project = ? ORDER BY received_at, annotation').all(project) as CorrectionRow[];
-    return rows.map((row) => ({
-      annotation: row.annotation,
-      project: row.project,
-      task: row.task,
-      modelVersion: row.model_version,
-      score: row.score,
-      faces: JSON.parse(row.faces) as FaceCorrection[],
-      falseFaceScores: JSON.parse(row.false_faces) as number[],
-      missed: row.missed,
-      changed: row.changed === 1,
-      receivedAt: row.received_at,
-    }));
+    return rows.map(correctionFromRow);
+  }
+
+  getCorrection(annotation: string): CorrectionRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM corrections WHERE annotation = ?').get(annotation) as CorrectionRow | undefined;
+    return row ? correctionFromRow(row) : undefined;
   }
 
   countCorrections(project: string): number {

@@ -218,6 +218,11 @@ describe('active learning replay', () => {
     const { app, store } = build(0);
     const c = train[9];
     const before = store.listCorrections(String(PROJECT));
+    // Label Studio re-predicts the task with the calibrated version; the annotation's
+    // updates must still be compared with the prediction the labeler corrected
+    const repredicted = await predict(app, [c]);
+    expect(repredicted[0].model_version).toBe(figures.version);
+    expect(store.getPrediction(String(PROJECT), String(c.id))!.modelVersion).toBe(figures.version);
     for (let i = 0; i < 3; i++) {
       await request(app).post('/webhook').send(webhook(c, 1000 + c.id, labelerMasks(c).map((m, j) => brushItem(m, W, H, `r${j}`)), 'ANNOTATION_UPDATED')).expect(201);
     }

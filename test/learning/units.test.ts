@@ -143,6 +143,12 @@ describe('store', () => {
     expect(b.listCorrections('1')).toHaveLength(1);
     expect(b.listCorrections('1')[0].faces[0].curve.all).toEqual(c.faces[0].curve.all);
     expect(b.getCalibration('1')).toMatchObject({ params: { dilate: 4 }, modelVersion: 'v-p', scoreMap: undefined });
+    expect(b.getCorrection('77')!.faces).toHaveLength(1);
+    // one record per model_version, the last 3 kept; no version given = the latest
+    for (const v of ['v2', 'v3', 'v4']) b.putPrediction({ ...b.getPrediction('1', '9')!, modelVersion: v, createdAt: Number(v.slice(1)) * 10 });
+    expect(b.getPrediction('1', '9')!.modelVersion).toBe('v4');
+    expect(b.getPrediction('1', '9', 'v2')!.modelVersion).toBe('v2');
+    expect(b.getPrediction('1', '9', 'v')).toBeUndefined();
     expect(b.deleteCorrection('77')).toBe('1');
     expect(b.deleteCorrection('77')).toBeUndefined();
     b.close();
