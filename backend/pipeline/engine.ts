@@ -207,7 +207,12 @@ export class FaceSegEngine implements FaceEngine {
     // profile's detector box is too tall and its eye line gives no roll.
     const failed = rois.map((_, i) => i).filter((i) => meshes[i].faceScore < s.minFaceScore);
     if (failed.length > 0 && s.retryScales.length > 0) {
-      const alts = failed.flatMap((i) => s.retryScales.map((k) => ({ i, roi: { center: rois[i].center, size: rois[i].size * k, angle: 0 } })));
+      const alts = failed.flatMap((i) => {
+        const a = s.retryScales.map((k) => ({ i, roi: { center: rois[i].center, size: rois[i].size * k, angle: 0 } }));
+        const anchor = cands[i].anchor;
+        if (anchor) a.push({ i, roi: { center: anchor, size: rois[i].size * s.retryScales[0], angle: 0 } });
+        return a;
+      });
       const altCrops = alts.map((a) => warpCrop(img, a.roi, n));
       const altMeshes = await lm.run(altCrops);
       alts.forEach((a, j) => {

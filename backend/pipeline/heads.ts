@@ -17,6 +17,8 @@ export interface HeadCandidate {
   keypoints: NamedKeypoint[];
   /** True when the only visible head keypoints are ears: likely a back of head. */
   earsOnly: boolean;
+  /** Centre of the detector's face landmarks: where a profile's face is, unlike its head box centre. */
+  anchor?: Point;
 }
 
 export interface HeadParams {
@@ -50,6 +52,7 @@ export function candidateFromDetection(d: FaceDetection, p: HeadParams): HeadCan
     poseScore: 0,
     keypoints: [],
     earsOnly: false,
+    anchor: d.landmarks.length > 0 ? mean(d.landmarks) : undefined,
   };
 }
 

@@ -73,8 +73,9 @@ describe('health and setup', () => {
     expect(res.body.detail).toMatch(/no <BrushLabels>/);
     expect(res.body.detail).toContain('<BrushLabels name="face" toName="image">');
     // Label Studio shows users only the HTTP status line of a failed /setup
-    expect(res.res.statusMessage).toMatch(/BrushLabels/);
-    expect(res.res.statusMessage).not.toMatch(/[\r\n]/);
+    const statusLine = (res as unknown as { res: { statusMessage: string } }).res.statusMessage;
+    expect(statusLine).toMatch(/BrushLabels/);
+    expect(statusLine).not.toMatch(/[\r\n]/);
   });
 
   it('GET /versions is a harmless 404 and /metrics serves Prometheus text', async () => {
