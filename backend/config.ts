@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { defaultModelDir } from './models/manifest.js';
 
 export interface Limits {
   /** Largest JSON request body in bytes (413 above). */
@@ -218,7 +219,8 @@ export function loadConfig(
   if (e.BASIC_AUTH_USER?.includes(':')) problems.push('BASIC_AUTH_USER: must not contain ":"');
   if (problems.length) throw new ConfigError(problems);
 
-  const modelDir = path.resolve(e.MODEL_DIR ?? 'models');
+  // default: the models/ folder of this install (also from dist/ and from any working directory)
+  const modelDir = path.resolve(e.MODEL_DIR ?? defaultModelDir());
   return {
     port: e.PORT ?? 9090,
     host: e.HOST?.trim() ?? '0.0.0.0',
