@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../backend/http/app.js';
 import { learningDeps, LearningService, LearningStore } from '../../backend/learning/index.js';
 import { defaultParams } from '../../backend/learning/index.js';
+import { calibratedScore } from '../../backend/learning/calibrate.js';
 import { rleToMask } from '../../backend/labelstudio/brush-rle.js';
 import { silentLogger } from '../../backend/logging.js';
 import { createMetrics } from '../../backend/metrics.js';
@@ -192,6 +193,9 @@ describe('active learning replay', () => {
     expect(figures.version).not.toBe(figures.versionBefore);
     expect(figures.version).toBe(refit.modelVersion);
     expect(figures.after).toBeGreaterThan(figures.before + 0.05);
+    // the prediction score is the calibrated one: 1 - P(labeler changes it), order kept
+    heldOut.forEach((c, i) => expect(after[i].score).toBe(calibratedScore(refit.scoreMap!, Math.min(...c.spec.faces.map((f) => f.score)))));
+    expect(after.map((a) => a.score)).not.toEqual(baseline.map((b) => b.score));
     const setup = await request(app).post('/setup').send({ project: `${PROJECT}.1700000000`, schema: BRUSH_XML }).expect(200);
     expect(setup.body.model_version).toBe(refit.modelVersion);
     // another project still gets the defaults
