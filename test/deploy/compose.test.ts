@@ -1,0 +1,147 @@
+// The wiring of docker-compose.yml, docker/nginx.conf and the Dockerfiles,
+// checked without a Docker engine.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+
+const read = (p: string) => readFileSync(new URL(`../../${p}`, import.meta.url), 'utf8');
+
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  ports?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  profiles?: string[];
+  networks?: Record<string, { aliases?: string[] }>;
+  deploy?: { replicas?: string | number; resources?: { reservations?: { devices?: Array<{ driver: string; capabilities: string[] }> } } };
+}
+
+// merge keys (<<) are resolved by the parser
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const s = compose.services;
+
+describe('docker-compose.yml', () => {
+  it('has Label Studio, the backend (CPU and GPU) and nginx in front', () => {
+    expect(Object.keys(s).sort()).toEqual(['backend', 'backend-gpu', 'faceseg', 'label-studio']);
+    expect(s['label-studio'].image).toMatch(/^heartexlabs\/label-studio/);
+    expect(s.backend.build?.dockerfile).toBe('docker/Dockerfile');
+    expect(s['backend-gpu'].build?.dockerfile).toBe('docker/Dockerfile.gpu');
+    expect(s.faceseg.image).toMatch(/^nginx/);
+  });
+
+  it('publishes 8080 (Label Studio) and 9090 (the backend, through nginx); replicas publish nothing', () => {
+    expect(s['label-studio'].ports).toEqual(['8080:8080']);
+    expect(s.faceseg.ports).toEqual(['9090:9090']);
+    expect(s.backend.ports).toBeUndefined();
+    expect(s['backend-gpu'].ports).toBeUndefined();
+  });
+
+  it('the backends reach Label Studio by its service name, not localhost', () => {
+    for (const name of ['backend', 'backend-gpu']) {
+      const env = s[name].environment!;
+      const url = new URL(env.LABEL_STUDIO_URL);
+      expect(url.hostname).toBe('label-studio');
+      expect(Object.keys(s)).toContain(url.hostname);
+      expect(url.port).toBe('8080');
+      expect(env).toHaveProperty('LABEL_STUDIO_API_KEY');
+    }
+    expect(s.backend.environment!.EXECUTION_PROVIDER).toBe('cpu');
+    expect(s['backend-gpu'].environment!.EXECUTION_PROVIDER).toBe('cuda');
+  });
+
+  it('one local-files folder is mounted in Label Studio and in the backends, at the document root both are told', () => {
+    const ls = s['label-studio'];
+    const root = ls.environment!.LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT;
+    expect(ls.environment!.LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED).toBe('true');
+    // "SOURCE:TARGET[:ro]" where SOURCE may hold a ${VAR:-default}
+    const source = (svc: Service) => {
+      const v = svc.volumes!.find((x) => x.endsWith(`:${root}`) || x.endsWith(`:${root}:ro`));
+      return v?.slice(0, v.lastIndexOf(`:${root}`));
+    };
+    expect(source(ls)).toBeTruthy();
+    for (const name of ['backend', 'backend-gpu']) {
+      expect(s[name].environment!.LOCAL_FILES_DOCUMENT_ROOT).toBe(root);
+      expect(source(s[name])).toBe(source(ls));
+      expect(s[name].volumes).toContain(`${source(ls)}:${root}:ro`);
+    }
+  });
+
+  it('the calibration store is on a named volume', () => {
+    expect(s.backend.environment!.LEARNING_DB).toMatch(/^\/data\//);
+    expect(s.backend.volumes).toContain('calibration:/data');
+    expect(compose.volumes).toHaveProperty('calibration');
+  });
+
+  it('every service has a healthcheck', () => {
+    for (const [name, svc] of Object.entries(s)) expect(svc.healthcheck?.test, name).toBeTruthy();
+    expect(s.backend.healthcheck!.test.join(' ')).toMatch(/127\.0\.0\.1:9090\/health/);
+  });
+
+  it('the gpu profile reserves an NVIDIA device; the CPU backend is in the default profile', () => {
+    expect(s['backend-gpu'].profiles).toEqual(['gpu']);
+    const dev = s['backend-gpu'].deploy!.resources!.reservations!.devices!;
+    expect(dev[0]).toMatchObject({ driver: 'nvidia', capabilities: ['gpu'] });
+    expect(s.backend.profiles).toBeUndefined();
+  });
+
+  it('backends scale to N replicas under one DNS alias that nginx balances over', () => {
+    expect(String(s.backend.deploy!.replicas)).toMatch(/BACKEND_REPLICAS|^\d+$/);
+    for (const name of ['backend', 'backend-gpu']) expect(s[name].networks!.default.aliases).toContain('faceseg-backend');
+    expect(s.faceseg.volumes).toContain('./docker/nginx.conf:/etc/nginx/nginx.conf:ro');
+    const nginx = read('docker/nginx.conf');
+    expect(nginx).toMatch(/resolver 127\.0\.0\.11/);
+    expect(nginx).toMatch(/set \$backend faceseg-backend;/);
+    expect(nginx).toMatch(/proxy_pass http:\/\/\$backend:9090;/);
+    expect(nginx).toMatch(/listen 9090;/);
+    // longer than Label Studio's 100 s /predict timeout
+    expect(Number(/proxy_read_timeout (\d+)s/.exec(nginx)![1])).toBeGreaterThan(100);
+  });
+});
+
+describe('Dockerfiles', () => {
+  for (const file of ['docker/Dockerfile', 'docker/Dockerfile.gpu']) {
+    const text = read(file);
+    it(`${file}: builds with npm run build, runs dist as a non-root user, ships the models, has a node HEALTHCHECK`, () => {
+      expect(text).toMatch(/RUN npm run build/);
+      expect(text).toMatch(/npm ci --omit=dev/);
+      expect(text).toMatch(/^USER 1000:1000$/m);
+      expect(text).toMatch(/COPY .*models\/manifest\.json models\/\*\.onnx \.\/models\//);
+      expect(text).toMatch(/^HEALTHCHECK .*\n\s+CMD \["node", "-e"/m);
+      expect(text).toMatch(/ENTRYPOINT \["node", "dist\/backend\/cli\/main\.js"\]/);
+      expect(text).toMatch(/EXPOSE 9090/);
+    });
+  }
+  it('the CPU image is node 20 slim (bookworm); the GPU one CUDA 12 + cuDNN with the CUDA provider', () => {
+    expect(read('docker/Dockerfile')).toMatch(/node:20-bookworm-slim/);
+    const gpu = read('docker/Dockerfile.gpu');
+    expect(gpu).toMatch(/nvidia\/cuda:12[\d.]*-cudnn-runtime/);
+    expect(gpu).toMatch(/--onnxruntime-node-install=cuda12/);
+    expect(gpu).toMatch(/EXECUTION_PROVIDER=cuda/);
+  });
+});
+
+describe('Kubernetes manifests', () => {
+  const docs = (p: string) => parseAllDocuments(read(p)).map((d) => d.toJS() as Record<string, any>);
+  it('parse, and the Deployment, Service, HPA and PVC agree on names, ports and the store', () => {
+    const all = ['deployment.yaml', 'deployment-gpu.yaml', 'service.yaml', 'hpa.yaml', 'pvc.yaml'].flatMap((f) => docs(`deploy/k8s/${f}`));
+    const kinds = all.map((d) => d.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'PersistentVolumeClaim']));
+    const cpu = all.find((d) => d.kind === 'Deployment' && d.metadata.name === 'faceseg')!;
+    const gpu = all.find((d) => d.kind === 'Deployment' && d.metadata.name === 'faceseg-gpu')!;
+    const svc = all.find((d) => d.kind === 'Service')!;
+    const hpa = all.find((d) => d.kind === 'HorizontalPodAutoscaler')!;
+    const pvc = all.find((d) => d.kind === 'PersistentVolumeClaim')!;
+    const c = cpu.spec.template.spec.containers[0];
+    expect(c.ports[0].containerPort).toBe(9090);
+    expect(c.readinessProbe.httpGet.path).toBe('/health');
+    expect(svc.spec.ports[0]).toMatchObject({ port: 9090 });
+    expect(svc.spec.selector.app).toBe(cpu.spec.template.metadata.labels.app);
+    expect(hpa.spec.scaleTargetRef.name).toBe('faceseg');
+    expect(hpa.spec.metrics[0].resource.name).toBe('cpu');
+    const claim = cpu.spec.template.spec.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
+    expect(claim).toBe(pvc.metadata.name);
+    expect(gpu.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
+  });
+});
