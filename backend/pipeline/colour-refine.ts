@@ -64,7 +64,9 @@ export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: num
   const ys: number[] = [];
   const cbs: number[] = [];
   const crs: number[] = [];
-  for (let i = 0; i < field.length; i++) {
+  // a few thousand samples pin the medians down as well as all of them, at a fraction of the sorting
+  const stride = Math.max(1, Math.floor(inside / 4000));
+  for (let i = 0; i < field.length; i += stride) {
     if (field[i] <= core) continue;
     const o = i * 3;
     const [y, cb, cr] = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);

@@ -192,16 +192,22 @@ export class FaceSegEngine implements FaceEngine {
     const n = lm.inputSize;
     let rois = cands.map((c) => c.roi);
     let crops = rois.map((r) => warpCrop(img, r, n));
-    let meshes: MeshResult[] = rois.length ? await lm.run(crops) : [];
+    const meshes: MeshResult[] = rois.length ? await lm.run(crops) : [];
     for (let pass = 1; pass < s.passes; pass++) {
       const refined = rois.map((r, i) => (meshes[i].faceScore >= 0.2 ? roiFromMesh(r, n, meshes[i], s.roiScale) : r));
-      const refinedCrops = refined.map((r) => warpCrop(img, r, n));
-      const again = refined.length ? await lm.run(refinedCrops) : [];
-      // keep the refined pass only where it did not lose the face
-      const better = meshes.map((m, i) => again[i].faceScore >= m.faceScore * 0.9);
-      meshes = meshes.map((m, i) => (better[i] ? again[i] : m));
-      rois = rois.map((r, i) => (better[i] ? refined[i] : r));
-      crops = crops.map((c, i) => (better[i] ? refinedCrops[i] : c));
+      // a crop that already sits on its landmarks gains nothing from another pass
+      const todo = refined.map((_, i) => i).filter((i) => !sameRoi(rois[i], refined[i]));
+      if (todo.length === 0) break;
+      const refinedCrops = todo.map((i) => warpCrop(img, refined[i], n));
+      const again = await lm.run(refinedCrops);
+      todo.forEach((i, j) => {
+        // keep the refined pass only where it did not lose the face
+        if (again[j].faceScore >= meshes[i].faceScore * 0.9) {
+          meshes[i] = again[j];
+          rois[i] = refined[i];
+          crops[i] = refinedCrops[j];
+        }
+      });
     }
     // Crops the mesh rejected get a second chance at other scales, upright: a
     // profile's detector box is too tall and its eye line gives no roll.
@@ -280,6 +286,15 @@ function seedCandidates(poses: readonly PersonPose[], s: EngineSettings): HeadCa
     });
   }
   return out;
+}
+
+/** Within 3 % in place and size and 2 degrees of roll: the same crop for the mesh. */
+export function sameRoi(a: Roi, b: Roi): boolean {
+  return (
+    Math.hypot(a.center.x - b.center.x, a.center.y - b.center.y) < 0.03 * a.size &&
+    Math.abs(a.size / b.size - 1) < 0.03 &&
+    Math.abs(a.angle - b.angle) < 0.035
+  );
 }
 
 function clickCandidate(center: Point, size: number): HeadCandidate {

@@ -65,12 +65,23 @@ describe('FaceSegEngine flow', () => {
     const engine = new FaceSegEngine({ faceDetector: detectorFor(disks), faceLandmarks: mesh }, { fingerprint: 'abc12345', provider: 'cpu' });
     const res = await engine.segment(img);
     expect(res.faces).toHaveLength(2);
-    expect(mesh.calls).toBe(2); // one batched call per pass, not one per face
+    // one batched call for both faces; the crops already fit, so no second pass
+    expect(mesh.calls).toBe(1);
     const full = unionMask(res.faces.map((f) => f.mask), 320, 200);
     expect(iouWithDisks(full, 320, 200, disks)).toBeGreaterThan(0.9);
     expect(res.score).toBeGreaterThan(0);
     expect(res.score).toBeLessThanOrEqual(1);
     expect(Object.keys(res.timings)).toEqual(expect.arrayContaining(['detector', 'segmenter', 'paste']));
+  });
+
+  it('re-centres a crop that the detector placed off the face', async () => {
+    const mesh = new BlobMesh();
+    const d = disks[0];
+    const off = { detect: async () => [{ box: { x: d.x - d.r + 12, y: d.y - d.r - 10, width: 2 * d.r, height: 2 * d.r }, score: 0.9, landmarks: [] }] };
+    const engine = new FaceSegEngine({ faceDetector: off, faceLandmarks: mesh }, { fingerprint: 'abc12345', provider: 'cpu' });
+    const res = await engine.segment(img);
+    expect(mesh.calls).toBe(2);
+    expect(iouWithDisks(unionMask(res.faces.map((f) => f.mask), 320, 200), 320, 200, [d])).toBeGreaterThan(0.9);
   });
 
   it('finds a face from body keypoints alone (detector silent)', async () => {
