@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Abort, check, expect, log, results, summary } from './lib/checks.js';
 import { LabelStudio } from './lib/ls.js';
-import { freePort, run, start, stopAll, waitForHttp, type Managed } from './lib/proc.js';
+import { freePort, run, sleep, start, stopAll, waitForHttp, type Managed } from './lib/proc.js';
 import { browserCheck } from './lib/browser.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -207,6 +207,8 @@ async function main() {
   const portA = await freePort();
   const backendA = startBackend('backend-legacy', portA, lsUrl, {
     LABEL_STUDIO_API_KEY: LEGACY_TOKEN,
+    // active learning store: a throw-away file, not MODEL_DIR/learning.sqlite of the checkout
+    LEARNING_DB: path.join(tmp, 'learning-a.sqlite'),
     BASIC_AUTH_USER: BASIC.user,
     BASIC_AUTH_PASS: BASIC.pass,
     LOCAL_FILES_DOCUMENT_ROOT: docRoot,
@@ -234,7 +236,7 @@ async function main() {
   }, { critical: true });
 
   const portB = await freePort();
-  const backendB = startBackend('backend-pat', portB, lsUrl, { LABEL_STUDIO_API_KEY: pat! });
+  const backendB = startBackend('backend-pat', portB, lsUrl, { LABEL_STUDIO_API_KEY: pat!, LEARNING_DB: path.join(tmp, 'learning-b.sqlite') });
   const urlB = `http://127.0.0.1:${portB}`;
 
   const health = await check('backend A (legacy token, basic auth) answers GET /health', () =>
@@ -440,6 +442,10 @@ async function main() {
     }
   }
   await interactiveCheck(ls, urlB);
+  // the CLI always runs the real engine: compare its model_version with the backend's only when that is real too
+  await cliPredictCheck(ls, { token: pat!, cfg: cfg1, goodUrl, modelVersion: BACKEND === 'real' ? modelVersion : undefined });
+  if (BACKEND === 'real') await learningCheck(ls, { cfg: cfg1, goodUrl, backendUrl: urlA, basicHeader, backendLog: backendA.log });
+  else log('stand-in backend: active-learning check skipped (no /projects/:id/quality)');
 }
 
 /** Project 4: label-config/brush-interactive.xml, a click on the face through LS's interactive endpoint. */
@@ -471,6 +477,176 @@ async function interactiveCheck(ls: LabelStudio, backendUrl: string) {
     const [s] = await decodeBrush(brush);
     assertFaceMask(s, `interactive task ${task.id}`);
   });
+}
+
+/**
+ * Project 5: `faceseg predict` (backend/cli/main.ts predict) as a child process against the real
+ * Label Studio, with the PAT (legacy tokens are off by now): every task predicted through the API,
+ * then a second run that must skip them all.
+ */
+async function cliPredictCheck(ls: LabelStudio, o: { token: string; cfg: string; goodUrl: string; modelVersion?: string }) {
+  const lsUrl = ls.base;
+  const project = await check('project 5 (label-config/brush.xml) for `faceseg predict`: upload, http URL and relative local-files tasks, no ML backend connected', async () => {
+    const p = await ls.createProject('e2e cli predict', o.cfg);
+    await ls.uploadFile(p.id, FIXTURE);
+    await ls.importTasks(p.id, [{ data: { image: o.goodUrl } }, { data: { image: '/data/local-files/?d=images/astronaut.png' } }]);
+    const tasks = await ls.tasks(p.id);
+    expect(tasks.length === 3, `${tasks.length} tasks`);
+    log(`tasks: ${tasks.map((t) => `${t.id}=${t.data.image}`).join(', ')}`);
+    return { id: p.id, tasks };
+  });
+  if (!project) return;
+
+  /** One CLI run in its own process group (stopped with the rest on Ctrl-C), output in artifacts/. */
+  const cli = async (n: number) => {
+    const summaryFile = path.join(tmp, `cli-predict-${n}.json`);
+    const p = start(
+      `faceseg-predict-${n}`,
+      TSX,
+      ['backend/cli/main.ts', 'predict', '--url', lsUrl, '--token', o.token, '--project', String(project.id), '-q', '--json', summaryFile],
+      { env: { ...process.env, LOG_LEVEL: 'info' }, cwd: ROOT, log: path.join(ARTIFACTS, `cli-predict-${n}.log`) },
+    );
+    const code = await Promise.race([p.exited, sleep(180_000).then(() => 'timeout' as const)]);
+    if (code === 'timeout') {
+      await p.stop();
+      throw new Error(`faceseg predict did not finish in 180 s; see ${p.log}`);
+    }
+    const out = await readFile(p.log, 'utf8');
+    expect(code === 0, `exit code ${code}; output:\n${out.slice(-1500)}`);
+    const summary = JSON.parse(await readFile(summaryFile, 'utf8'));
+    log(`run ${n}: exit 0, ${out.trim().split('\n').slice(-3).join(' | ')}`);
+    return summary as { modelVersion: string; seen: number; done: number; withFaces: number; skipped: number; failed: unknown[]; elapsedMs: number };
+  };
+
+  const first = await check('faceseg predict (child process, PAT): exit code 0, every task written', () =>
+    timed('cli predict (1st run)', async () => {
+      const s = await cli(1);
+      expect(s.seen === 3 && s.done === 3 && s.skipped === 0 && s.failed.length === 0, `summary ${JSON.stringify(s)}`);
+      expect(s.withFaces === 3, `only ${s.withFaces} of 3 predictions have a face`);
+      if (o.modelVersion) expect(s.modelVersion === o.modelVersion, `CLI model_version ${s.modelVersion}, the backend's /health says ${o.modelVersion}`);
+      return s;
+    }));
+  const mv = first?.modelVersion ?? o.modelVersion;
+
+  let preds: any[] = [];
+  for (const t of project.tasks) {
+    await check(`project 5, task ${t.id} (${t.data.image.split('?')[0]}): one CLI prediction with our model_version, face mask decodes (SDK decoder)`, async () => {
+      if (!preds.length) {
+        preds = await ls.predictions(project.id);
+        await writeFile(path.join(ARTIFACTS, 'predictions-project5-cli.json'), JSON.stringify(preds, null, 1));
+      }
+      const ps = preds.filter((p) => p.task === t.id);
+      expect(ps.length === 1, `${ps.length} predictions for task ${t.id}`);
+      expect(ps[0].model_version === mv, `model_version ${ps[0].model_version}, expected ${mv}`);
+      expect(typeof ps[0].score === 'number', `score ${ps[0].score}`);
+      const brush = ps[0].result.filter((r: any) => r.type === 'brushlabels');
+      expect(brush.length === 1, `${brush.length} brush regions: ${JSON.stringify(ps[0].result).slice(0, 300)}`);
+      expect(brush[0].from_name === 'face' || o.cfg === MINIMAL_BRUSH, `from_name ${brush[0].from_name}`);
+      expect(brush[0].to_name === 'image' && JSON.stringify(brush[0].value.brushlabels) === '["Face"]', `to_name ${brush[0].to_name}, labels ${JSON.stringify(brush[0].value.brushlabels)}`);
+      const [s] = await decodeBrush(brush);
+      assertFaceMask(s, `task ${t.id} (cli)`);
+    });
+  }
+
+  await check('faceseg predict run again: skips every task, no duplicate predictions', () =>
+    timed('cli predict (2nd run)', async () => {
+      const s = await cli(2);
+      expect(s.seen === 3 && s.skipped === 3 && s.done === 0 && s.failed.length === 0, `summary ${JSON.stringify(s)}`);
+      const after = await ls.predictions(project.id);
+      const counts = project.tasks.map((t) => after.filter((p) => p.task === t.id).length);
+      expect(counts.every((n) => n === 1), `predictions per task after the second run: ${counts}`);
+    }));
+}
+
+/**
+ * Project 6: active learning through the real Label Studio. Backend A predicts one http task
+ * (so it records what it sent), the test annotates it with the predicted mask grown by GROW px
+ * (decoded and re-encoded with the SDK, grow_brush.py), and the backend's GET /projects/ID/quality
+ * must show that correction (IoU < 1, close to the expected pixel ratio); deleting the annotation
+ * (ANNOTATIONS_DELETED webhook) must remove it again.
+ */
+async function learningCheck(ls: LabelStudio, o: { cfg: string; goodUrl: string; backendUrl: string; basicHeader: string; backendLog: string }) {
+  const GROW = 6;
+  const quality = async (pid: number) => {
+    const r = await fetch(`${o.backendUrl}/projects/${pid}/quality`, { headers: { authorization: o.basicHeader }, signal: AbortSignal.timeout(10_000) });
+    expect(r.status === 200, `GET /projects/${pid}/quality -> ${r.status}`);
+    return (await r.json()) as { figures: Record<string, number | null>; model_version: string; params?: Record<string, number>; [k: string]: unknown };
+  };
+  const pollQuality = async (pid: number, want: (q: Awaited<ReturnType<typeof quality>>) => boolean, what: string, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    let q = await quality(pid);
+    while (!want(q) && Date.now() < deadline) {
+      await sleep(500);
+      q = await quality(pid);
+    }
+    expect(want(q), `${what} not seen within ${timeoutMs / 1000} s; last /quality: ${JSON.stringify(q.figures)}; see ${o.backendLog}`);
+    return q;
+  };
+
+  const setup = await check('project 6 (label-config/brush.xml) for active learning: http task, backend A connected, predicted', () =>
+    timed('learning: predict', async () => {
+      const p = await ls.createProject('e2e active learning', o.cfg);
+      await ls.importTasks(p.id, [{ data: { image: o.goodUrl } }]);
+      const [task] = await ls.tasks(p.id);
+      const a = await ls.request('POST', '/api/ml', { url: o.backendUrl, project: p.id, title: 'faceseg', is_interactive: true, auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: BASIC.pass });
+      expect(a.status === 201, `connect: ${a.status} ${a.text.slice(0, 300)}`);
+      await ls.ok('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${p.id}`, { selectedItems: { all: true, excluded: [] } }, 300_000);
+      const preds = (await ls.predictions(p.id)).filter((x) => x.task === task.id);
+      expect(preds.length === 1, `${preds.length} predictions`);
+      const brush = preds[0].result.filter((r: any) => r.type === 'brushlabels');
+      expect(brush.length === 1, `${brush.length} brush regions`);
+      const q = await quality(p.id);
+      expect(q.figures.corrections === 0, `a fresh project already has corrections: ${JSON.stringify(q.figures)}`);
+      return { pid: p.id, task, region: brush[0] };
+    }));
+  if (!setup) return;
+
+  const ann = await check(`active learning: an annotation with the predicted mask grown by ${GROW} px (POST /api/tasks/ID/annotations/) shows in the backend's /quality as one correction with IoU < 1`, () =>
+    timed('learning: annotate', async () => {
+      const r = setup.region;
+      const g = await run(path.join(VENV, 'bin/python'), [path.join(HERE, 'grow_brush.py')], {
+        input: JSON.stringify({ rle: r.value.rle, width: r.original_width, height: r.original_height, grow: GROW }),
+      });
+      expect(g.code === 0, `grow_brush.py failed (${g.code}): ${g.stderr.slice(-800)}`);
+      const grown = JSON.parse(g.stdout) as { rle: number[]; pixels_before: number; pixels_after: number };
+      const expectedIou = grown.pixels_before / grown.pixels_after; // the prediction lies inside the grown mask
+      log(`mask ${grown.pixels_before} px -> ${grown.pixels_after} px, expected IoU ${expectedIou.toFixed(4)}`);
+      const created = await ls.ok('POST', `/api/tasks/${setup.task.id}/annotations/`, {
+        result: [{
+          id: 'grown1', from_name: r.from_name, to_name: r.to_name, type: 'brushlabels', origin: 'manual',
+          original_width: r.original_width, original_height: r.original_height, image_rotation: 0,
+          value: { format: 'rle', rle: grown.rle, brushlabels: r.value.brushlabels },
+        }],
+        was_cancelled: false, ground_truth: false,
+      });
+      const q = await pollQuality(setup.pid, (x) => x.figures.corrections === 1, 'one correction');
+      log(`/quality figures: ${JSON.stringify(q.figures)}`);
+      const f = q.figures as Record<string, number>;
+      expect(f.facesMatched === 1 && f.facesMissed === 0 && f.facesFalse === 0, `faces matched/missed/false ${f.facesMatched}/${f.facesMissed}/${f.facesFalse}`);
+      expect(f.meanFaceIou < 1, `IoU ${f.meanFaceIou}: the grown mask was not seen as a change`);
+      expect(Math.abs(f.meanFaceIou - expectedIou) < 0.02, `IoU ${f.meanFaceIou}, expected about ${expectedIou.toFixed(4)}`);
+      expect(f.changed === 1, `changed ${f.changed}`);
+      // what the engine's parameters would have needed: more dilation than it ran with
+      const ranWith = (q.params as { dilate?: number } | undefined)?.dilate;
+      expect(typeof ranWith === 'number' && f.medianBestDilate > ranWith, `best dilate ${f.medianBestDilate} not above the dilate the engine ran with (${ranWith})`);
+      return created.id as number;
+    }));
+
+  await check('active learning: /projects/ID/quality is behind basic auth (401 without it)', async () => {
+    const r = await fetch(`${o.backendUrl}/projects/${setup.pid}/quality`, { signal: AbortSignal.timeout(10_000) });
+    expect(r.status === 401, `status ${r.status} without credentials`);
+  });
+
+  if (ann !== undefined) {
+    await check('active learning: deleting the annotation (DELETE /api/annotations/ID/, webhook ANNOTATIONS_DELETED) removes the correction', () =>
+      timed('learning: delete', async () => {
+        await ls.ok('DELETE', `/api/annotations/${ann}/`);
+        const q = await pollQuality(setup.pid, (x) => x.figures.corrections === 0, 'no correction');
+        log(`/quality figures after delete: ${JSON.stringify(q.figures)}`);
+        const hookLog = await readFile(o.backendLog, 'utf8');
+        expect(/ANNOTATIONS?_DELETED/.test(hookLog), `no ANNOTATIONS_DELETED webhook in ${o.backendLog}`);
+      }));
+  }
 }
 
 async function cleanup() {
