@@ -138,14 +138,16 @@ export class FaceSegEngine implements FaceEngine {
     const segs = await time('segmenter', () => this.segmentCandidates(img, cands, s));
 
     let faces: Face[] = [];
-    await time('paste', () => {
-      cands.forEach((c, i) => {
+    await time('paste', async () => {
+      for (let i = 0; i < cands.length; i++) {
+        const c = cands[i];
         const seg = segs[i];
         const meshScore = seg.mesh ? seg.mesh.faceScore : 0;
-        if (seg.fallback && c.source !== 'click' && !(c.detectorScore >= Math.max(0.7, s.detectorThreshold))) return;
+        if (seg.fallback && c.source !== 'click' && !(c.detectorScore >= Math.max(0.7, s.detectorThreshold))) continue;
+        await yieldToEventLoop();
         const faceSize = seg.roi.size / s.roiScale;
         const mask = pasteDistanceField(seg.field, seg.fieldSize, seg.roi, img.width, img.height, (s.dilate * faceSize) / 100);
-        if (mask.width === 0) return;
+        if (mask.width === 0) continue;
         const box = maskBox(mask);
         const lum = meanLuminance(img, box);
         faces.push({
@@ -163,7 +165,7 @@ export class FaceSegEngine implements FaceEngine {
             imageEdge: touchesEdge(box, img.width, img.height),
           }),
         });
-      });
+      }
     });
     faces = dedupe(faces);
     if (hints.length > 0) faces = selectByHints(faces, hints);
@@ -251,20 +253,29 @@ export class FaceSegEngine implements FaceEngine {
       probs = maps.map((m) => m.data);
       probSize = maps[0]?.width ?? 0;
     }
-    return rois.map((roi, i) => {
+    const out: Segmented[] = [];
+    for (let i = 0; i < rois.length; i++) {
+      const roi = rois[i];
       const mesh = meshes[i];
       const ok = mesh.faceScore >= s.minFaceScore;
+      // per-face JavaScript work: let /health and other requests in between faces
+      await yieldToEventLoop();
       if (probs && probSize > 0) {
-        return { roi, mesh, field: probabilityField(probs[i], probSize, probSize, s.maskThreshold), fieldSize: probSize, fallback: !ok };
-      }
-      if (ok) {
+        out.push({ roi, mesh, field: probabilityField(probs[i], probSize, probSize, s.maskThreshold), fieldSize: probSize, fallback: !ok });
+      } else if (ok) {
         let field = meshRegionField(meshPoints(mesh.points, mesh.count), n, s.regionMethod);
         if (s.colourRefine && mesh.count > MESH.chin) field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1], { ...DEFAULT_COLOUR_REFINE, band: s.colourBand, addAbove: s.colourAdd, darkLuma: s.colourDarkLuma });
-        return { roi, mesh, field, fieldSize: n, fallback: false };
+        out.push({ roi, mesh, field, fieldSize: n, fallback: false });
+      } else {
+        out.push({ roi, mesh, field: fallbackField(n, s.roiScale), fieldSize: n, fallback: true });
       }
-      return { roi, mesh, field: fallbackField(n, s.roiScale), fieldSize: n, fallback: true };
-    });
+    }
+    return out;
   }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The original system: square box of radius k * max head-keypoint distance, no detector, no re-centring. */
