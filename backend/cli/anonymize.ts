@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS } from '../config.js';
 import type { Face, FaceEngine, RegionMask, RgbImage } from '../pipeline/types.js';
 import { findImages, type FoundImage } from './image-files.js';
 import { countingBar, runPool, serializer } from './predict.js';
+import { squaredDistanceTransform } from '../pipeline/mask-raster.js';
 
 export type AnonymizeMode = 'blur' | 'pixelate' | 'solid' | 'mask';
 export const ANONYMIZE_MODES: readonly AnonymizeMode[] = ['blur', 'pixelate', 'solid', 'mask'];
@@ -107,61 +108,9 @@ export async function checkFolders(inDir: string, outDir: string): Promise<{ inp
 
 // --- masks --------------------------------------------------------------------
 
-/** 1-D squared Euclidean distance transform (Felzenszwalb & Huttenlocher) of f (length n) into d. */
-function edt1d(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
-  let k = 0;
-  v[0] = 0;
-  z[0] = -Infinity;
-  z[1] = Infinity;
-  for (let q = 1; q < n; q++) {
-    if (f[q] === Infinity) continue;
-    if (f[v[k]] === Infinity) {
-      v[k] = q;
-      continue;
-    }
-    let s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
-    while (k > 0 && s <= z[k]) {
-      k--;
-      s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
-    }
-    k++;
-    v[k] = q;
-    z[k] = s;
-    z[k + 1] = Infinity;
-  }
-  if (f[v[0]] === Infinity) {
-    d.fill(Infinity, 0, n);
-    return;
-  }
-  k = 0;
-  for (let q = 0; q < n; q++) {
-    while (z[k + 1] < q) k++;
-    const dq = q - v[k];
-    d[q] = dq * dq + f[v[k]];
-  }
-}
-
 /** Squared distance of every pixel to the nearest `on` pixel (Infinity when none). */
 export function squaredDistance(on: Uint8Array, width: number, height: number): Float64Array {
-  const n = Math.max(width, height);
-  const f = new Float64Array(n);
-  const d = new Float64Array(n);
-  const v = new Int32Array(n);
-  const z = new Float64Array(n + 1);
-  const out = new Float64Array(width * height);
-  for (let i = 0; i < out.length; i++) out[i] = on[i] ? 0 : Infinity;
-  for (let x = 0; x < width; x++) {
-    for (let y = 0; y < height; y++) f[y] = out[y * width + x];
-    edt1d(f, height, d, v, z);
-    for (let y = 0; y < height; y++) out[y * width + x] = d[y];
-  }
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) f[x] = out[row + x];
-    edt1d(f, width, d, v, z);
-    for (let x = 0; x < width; x++) out[row + x] = d[x];
-  }
-  return out;
+  return squaredDistanceTransform(on, width, height);
 }
 
 /**

@@ -28,25 +28,32 @@ function dt1d(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Flo
   }
 }
 
-/** Exact Euclidean distance from every pixel to the nearest pixel where mask != 0. */
-export function distanceTransform(mask: Uint8Array, w: number, h: number): Float32Array {
+/** Exact squared Euclidean distance to the nearest pixel where mask != 0 (Infinity when there is none). */
+export function squaredDistanceTransform(mask: Uint8Array, w: number, h: number): Float64Array {
   const n = Math.max(w, h);
   const f = new Float64Array(n);
   const d = new Float64Array(n);
   const v = new Int32Array(n);
   const z = new Float64Array(n + 1);
-  const tmp = new Float64Array(w * h);
+  const out = new Float64Array(w * h);
   for (let x = 0; x < w; x++) {
     for (let y = 0; y < h; y++) f[y] = mask[y * w + x] ? 0 : INF;
     dt1d(f, h, d, v, z);
-    for (let y = 0; y < h; y++) tmp[y * w + x] = d[y];
+    for (let y = 0; y < h; y++) out[y * w + x] = d[y];
   }
-  const out = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) f[x] = tmp[y * w + x];
+    for (let x = 0; x < w; x++) f[x] = out[y * w + x];
     dt1d(f, w, d, v, z);
-    for (let x = 0; x < w; x++) out[y * w + x] = Math.sqrt(d[x]);
+    for (let x = 0; x < w; x++) out[y * w + x] = d[x] >= INF / 2 ? Infinity : d[x];
   }
+  return out;
+}
+
+/** Exact Euclidean distance from every pixel to the nearest pixel where mask != 0. */
+export function distanceTransform(mask: Uint8Array, w: number, h: number): Float32Array {
+  const sq = squaredDistanceTransform(mask, w, h);
+  const out = new Float32Array(w * h);
+  for (let i = 0; i < out.length; i++) out[i] = Number.isFinite(sq[i]) ? Math.sqrt(sq[i]) : 1e10;
   return out;
 }
 
