@@ -40,7 +40,7 @@ interface EngineFlags {
 
 function settingsFrom(f: EngineFlags): Partial<EngineSettings> {
   const s: Partial<EngineSettings> = {};
-  if (f.baseline) Object.assign(s, { locator: 'seed', passes: 1, colourRefine: false });
+  if (f.baseline) Object.assign(s, { locator: 'seed', passes: 1, colourRefine: false, retryScales: [] });
   if (f.region) s.regionMethod = f.region;
   if (f.colour === false) s.colourRefine = false;
   if (f.passes !== undefined && Number.isFinite(f.passes)) s.passes = f.passes;
