@@ -112,61 +112,87 @@ export class FaceSegEngine implements FaceEngine {
   }
 
   async segment(img: RgbImage, options: SegmentOptions = {}): Promise<SegmentResult> {
+    const [res] = await this.segmentBatch([{ image: img, options }]);
+    return res;
+  }
+
+  /**
+   * Several images at once (e.g. the tasks of one request): heads are found
+   * image by image, then the face crops of all images go through the face
+   * models together, so the segmenter runs once per pass for the whole batch.
+   */
+  async segmentBatch(items: readonly { image: RgbImage; options?: SegmentOptions }[]): Promise<SegmentResult[]> {
+    const located = [];
+    for (const item of items) located.push(await this.locate(item.image, item.options ?? {}));
+    const jobs: CropJob[] = located.flatMap((l) => l.cands.map((cand) => ({ img: l.img, cand, s: l.s })));
+    const t0 = performance.now();
+    const segs = await this.segmentJobs(jobs);
+    const segMs = performance.now() - t0;
+    const out: SegmentResult[] = [];
+    let k = 0;
+    for (const l of located) {
+      const mine = segs.slice(k, k + l.cands.length);
+      k += l.cands.length;
+      // the shared batch's time, split by each image's share of the crops
+      l.timings.segmenter = jobs.length ? (segMs * l.cands.length) / jobs.length : 0;
+      out.push(await this.finish(l, mine));
+    }
+    return out;
+  }
+
+  private async locate(img: RgbImage, options: SegmentOptions): Promise<Located> {
     const s: EngineSettings = { ...this.settings, ...(options.params ?? {}) };
     const timings: Record<string, number> = {};
-    const time = async <T>(stage: string, f: () => Promise<T> | T): Promise<T> => {
-      const t0 = performance.now();
-      try {
-        return await f();
-      } finally {
-        timings[stage] = (timings[stage] ?? 0) + performance.now() - t0;
-      }
-    };
     const hp: HeadParams = {
       keypointThreshold: s.keypointThreshold,
       detectorThreshold: s.detectorThreshold,
       roiScale: s.roiScale,
       minRadius: s.minRadius,
     };
-    const poses = this.ports.keypoints ? await time('keypoints', () => this.ports.keypoints!.detect(img)) : [];
-    const dets = this.ports.faceDetector && s.locator !== 'seed' ? await time('detector', () => this.ports.faceDetector!.detect(img, s.detectorThreshold)) : [];
+    let t0 = performance.now();
+    const poses = this.ports.keypoints ? await this.ports.keypoints.detect(img) : [];
+    if (this.ports.keypoints) timings.keypoints = performance.now() - t0;
+    t0 = performance.now();
+    const dets = this.ports.faceDetector && s.locator !== 'seed' ? await this.ports.faceDetector.detect(img, s.detectorThreshold) : [];
+    if (this.ports.faceDetector && s.locator !== 'seed') timings.detector = performance.now() - t0;
     let cands = s.locator === 'seed' ? seedCandidates(poses, s) : fuseCandidates(poses, dets, hp);
     const hints = options.hints ?? [];
-    const clickCands = hints.length > 0 ? this.clickCandidates(hints, cands, img, hp) : [];
-    cands = cands.concat(clickCands);
+    if (hints.length > 0) cands = cands.concat(this.clickCandidates(hints, cands, img, hp));
+    return { img, s, hints, poses, cands, timings };
+  }
 
-    const segs = await time('segmenter', () => this.segmentCandidates(img, cands, s));
-
+  private async finish(l: Located, segs: Segmented[]): Promise<SegmentResult> {
+    const { img, s, cands, hints, poses, timings } = l;
+    const t0 = performance.now();
     let faces: Face[] = [];
-    await time('paste', async () => {
-      for (let i = 0; i < cands.length; i++) {
-        const c = cands[i];
-        const seg = segs[i];
-        const meshScore = seg.mesh ? seg.mesh.faceScore : 0;
-        if (seg.fallback && c.source !== 'click' && !(c.detectorScore >= Math.max(0.7, s.detectorThreshold))) continue;
-        await yieldToEventLoop();
-        const faceSize = seg.roi.size / s.roiScale;
-        const mask = pasteDistanceField(seg.field, seg.fieldSize, seg.roi, img.width, img.height, (s.dilate * faceSize) / 100);
-        if (mask.width === 0) continue;
-        const box = maskBox(mask);
-        const lum = meanLuminance(img, box);
-        faces.push({
-          box,
-          mask,
+    for (let i = 0; i < cands.length; i++) {
+      const c = cands[i];
+      const seg = segs[i];
+      const meshScore = seg.mesh ? seg.mesh.faceScore : 0;
+      if (seg.fallback && c.source !== 'click' && !(c.detectorScore >= Math.max(0.7, s.detectorThreshold))) continue;
+      await yieldToEventLoop();
+      const faceSize = seg.roi.size / s.roiScale;
+      const mask = pasteDistanceField(seg.field, seg.fieldSize, seg.roi, img.width, img.height, (s.dilate * faceSize) / 100);
+      if (mask.width === 0) continue;
+      const box = maskBox(mask);
+      const lum = meanLuminance(img, box);
+      faces.push({
+        box,
+        mask,
+        source: c.source,
+        keypoints: c.keypoints.length > 0 ? c.keypoints : seg.mesh ? meshKeypoints(seg) : [],
+        score: faceScore({
+          meshScore: seg.fallback ? 0.3 : meshScore,
+          faceSize: Math.min(box.width, box.height),
+          luminance: lum,
           source: c.source,
-          keypoints: c.keypoints.length > 0 ? c.keypoints : seg.mesh ? meshKeypoints(seg) : [],
-          score: faceScore({
-            meshScore: seg.fallback ? 0.3 : meshScore,
-            faceSize: Math.min(box.width, box.height),
-            luminance: lum,
-            source: c.source,
-            detectorScore: c.detectorScore,
-            poseScore: c.poseScore,
-            imageEdge: touchesEdge(box, img.width, img.height),
-          }),
-        });
-      }
-    });
+          detectorScore: c.detectorScore,
+          poseScore: c.poseScore,
+          imageEdge: touchesEdge(box, img.width, img.height),
+        }),
+      });
+    }
+    timings.paste = performance.now() - t0;
     faces = dedupe(faces);
     if (hints.length > 0) faces = selectByHints(faces, hints);
     faces.sort((a, b) => a.box.x - b.box.x || a.box.y - b.box.y);
@@ -189,18 +215,19 @@ export class FaceSegEngine implements FaceEngine {
     return out;
   }
 
-  private async segmentCandidates(img: RgbImage, cands: HeadCandidate[], s: EngineSettings): Promise<Segmented[]> {
+  private async segmentJobs(jobs: CropJob[]): Promise<Segmented[]> {
     const lm = this.ports.faceLandmarks;
     const n = lm.inputSize;
-    let rois = cands.map((c) => c.roi);
-    let crops = rois.map((r) => warpCrop(img, r, n));
-    const meshes: MeshResult[] = rois.length ? await lm.run(crops) : [];
-    for (let pass = 1; pass < s.passes; pass++) {
-      const refined = rois.map((r, i) => (meshes[i].faceScore >= 0.2 ? roiFromMesh(r, n, meshes[i], s.roiScale) : r));
+    const rois = jobs.map((j) => j.cand.roi);
+    const crops = jobs.map((j) => warpCrop(j.img, j.cand.roi, n));
+    const meshes: MeshResult[] = jobs.length ? await lm.run(crops) : [];
+    const maxPasses = Math.max(0, ...jobs.map((j) => j.s.passes));
+    for (let pass = 1; pass < maxPasses; pass++) {
+      const refined = rois.map((r, i) => (meshes[i].faceScore >= 0.2 ? roiFromMesh(r, n, meshes[i], jobs[i].s.roiScale) : r));
       // a crop that already sits on its landmarks gains nothing from another pass
-      const todo = refined.map((_, i) => i).filter((i) => !sameRoi(rois[i], refined[i]));
+      const todo = refined.map((_, i) => i).filter((i) => pass < jobs[i].s.passes && !sameRoi(rois[i], refined[i]));
       if (todo.length === 0) break;
-      const refinedCrops = todo.map((i) => warpCrop(img, refined[i], n));
+      const refinedCrops = todo.map((i) => warpCrop(jobs[i].img, refined[i], n));
       const again = await lm.run(refinedCrops);
       todo.forEach((i, j) => {
         // keep the refined pass only where it did not lose the face
@@ -213,15 +240,16 @@ export class FaceSegEngine implements FaceEngine {
     }
     // Crops the mesh rejected get a second chance at other scales, upright: a
     // profile's detector box is too tall and its eye line gives no roll.
-    const failed = rois.map((_, i) => i).filter((i) => meshes[i].faceScore < s.minFaceScore);
-    if (failed.length > 0 && s.retryScales.length > 0) {
+    const failed = rois.map((_, i) => i).filter((i) => meshes[i].faceScore < jobs[i].s.minFaceScore && jobs[i].s.retryScales.length > 0);
+    if (failed.length > 0) {
       const alts = failed.flatMap((i) => {
-        const a = s.retryScales.map((k) => ({ i, roi: { center: rois[i].center, size: rois[i].size * k, angle: 0 } }));
-        const anchor = cands[i].anchor;
-        if (anchor) a.push({ i, roi: { center: anchor, size: rois[i].size * s.retryScales[0], angle: 0 } });
+        const scales = jobs[i].s.retryScales;
+        const a = scales.map((k) => ({ i, roi: { center: rois[i].center, size: rois[i].size * k, angle: 0 } }));
+        const anchor = jobs[i].cand.anchor;
+        if (anchor) a.push({ i, roi: { center: anchor, size: rois[i].size * scales[0], angle: 0 } });
         return a;
       });
-      const altCrops = alts.map((a) => warpCrop(img, a.roi, n));
+      const altCrops = alts.map((a) => warpCrop(jobs[a.i].img, a.roi, n));
       const altMeshes = await lm.run(altCrops);
       alts.forEach((a, j) => {
         if (altMeshes[j].faceScore > meshes[a.i].faceScore) {
@@ -233,8 +261,8 @@ export class FaceSegEngine implements FaceEngine {
       // re-centre the rescued ones once
       const rescued = failed.filter((i) => meshes[i].faceScore >= 0.2);
       if (rescued.length > 0) {
-        const again = rescued.map((i) => roiFromMesh(rois[i], n, meshes[i], s.roiScale));
-        const againCrops = again.map((r) => warpCrop(img, r, n));
+        const again = rescued.map((i) => roiFromMesh(rois[i], n, meshes[i], jobs[i].s.roiScale));
+        const againCrops = again.map((r, j) => warpCrop(jobs[rescued[j]].img, r, n));
         const againMeshes = await lm.run(againCrops);
         rescued.forEach((i, j) => {
           if (againMeshes[j].faceScore >= meshes[i].faceScore * 0.9) {
@@ -249,12 +277,13 @@ export class FaceSegEngine implements FaceEngine {
     let probs: Float32Array[] | null = null;
     let probSize = 0;
     if (seg && rois.length) {
-      const maps = await seg.run(rois.map((r) => warpCrop(img, r, seg.inputSize)));
+      const maps = await seg.run(rois.map((r, i) => warpCrop(jobs[i].img, r, seg.inputSize)));
       probs = maps.map((m) => m.data);
       probSize = maps[0]?.width ?? 0;
     }
     const out: Segmented[] = [];
     for (let i = 0; i < rois.length; i++) {
+      const { s } = jobs[i];
       const roi = rois[i];
       const mesh = meshes[i];
       const ok = mesh.faceScore >= s.minFaceScore;
@@ -272,6 +301,23 @@ export class FaceSegEngine implements FaceEngine {
     }
     return out;
   }
+}
+
+/** One face crop to segment: its image, candidate and that image's settings. */
+interface CropJob {
+  img: RgbImage;
+  cand: HeadCandidate;
+  s: EngineSettings;
+}
+
+/** An image after head finding, before segmentation. */
+interface Located {
+  img: RgbImage;
+  s: EngineSettings;
+  hints: InteractiveHint[];
+  poses: PersonPose[];
+  cands: HeadCandidate[];
+  timings: Record<string, number>;
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -84,6 +84,21 @@ describe('FaceSegEngine flow', () => {
     expect(iouWithDisks(unionMask(res.faces.map((f) => f.mask), 320, 200), 320, 200, [d])).toBeGreaterThan(0.9);
   });
 
+  it('batches the face crops of several images into one landmark call, with the same masks as one by one', async () => {
+    const other = [{ x: 60, y: 60, r: 20 }];
+    const img2 = scene(200, 150, other);
+    const det = { detect: async (im: RgbImage) => (im === img ? detectorFor(disks).detect() : detectorFor(other).detect()) };
+    const mesh = new BlobMesh();
+    const engine = new FaceSegEngine({ faceDetector: det, faceLandmarks: mesh }, { fingerprint: 'abc12345', provider: 'cpu' });
+    const batch = await engine.segmentBatch([{ image: img }, { image: img2 }]);
+    expect(mesh.calls).toBe(1);
+    expect(batch.map((r) => r.faces.length)).toEqual([2, 1]);
+    expect([batch[0].width, batch[1].width]).toEqual([320, 200]);
+    const single = await engine.segment(img2);
+    expect(Array.from(single.faces[0].mask.data)).toEqual(Array.from(batch[1].faces[0].mask.data));
+    expect(iouWithDisks(unionMask(batch[1].faces.map((f) => f.mask), 200, 150), 200, 150, other)).toBeGreaterThan(0.9);
+  });
+
   it('finds a face from body keypoints alone (detector silent)', async () => {
     const d = disks[0];
     const pose: PersonPose = {
