@@ -61,7 +61,8 @@ export async function readLabelMap(file: string): Promise<{ width: number; heigh
 
 export async function writeGrayPng(file: string, data: Uint8Array, width: number, height: number): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await sharp(Buffer.from(data.buffer, data.byteOffset, data.length), { raw: { width, height, channels: 1 } }).png().toFile(file);
+  // b-w keeps it one 8-bit channel; sharp would otherwise write RGB
+  await sharp(Buffer.from(data.buffer, data.byteOffset, data.length), { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toFile(file);
 }
 
 /** Overlay a binary mask (and optionally a truth mask) on the image for a person to look at. */

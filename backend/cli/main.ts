@@ -67,8 +67,9 @@ engineOptions(
     .argument('<inputs...>', 'image files or folders (searched recursively)')
     .requiredOption('-o, --out <dir>', 'output folder (sub-folders of input folders are kept)')
     .option('--overlays', 'also write NAME.overlay.jpg for a person to look at')
+    .option('--batch <n>', 'images whose face crops share one pass of the face models (default 4)', (v) => Number.parseInt(v, 10))
     .option('-q, --quiet', 'no progress bar'),
-).action(async (inputs: string[], opts: { out: string; overlays?: boolean; quiet?: boolean } & EngineFlags) => {
+).action(async (inputs: string[], opts: { out: string; overlays?: boolean; quiet?: boolean; batch?: number } & EngineFlags) => {
   const engine = await engineFrom(opts);
   try {
     const r = await runSegment(engine, inputs, opts);

@@ -1,7 +1,7 @@
 // `faceseg segment`: masks and face lists for images or folders.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FaceEngine, SegmentResult } from '../pipeline/types.js';
+import type { FaceEngine, RgbImage, SegmentResult } from '../pipeline/types.js';
 import { unionMask } from '../pipeline/warp.js';
 import { findImages, readImageFile, writeGrayPng, writeOverlay } from './image-files.js';
 import { progressBar } from './progress.js';
@@ -10,6 +10,8 @@ export interface SegmentCommandOptions {
   out: string;
   overlays?: boolean;
   quiet?: boolean;
+  /** Images whose face crops share one pass of the face models. */
+  batch?: number;
 }
 
 /** The stable per-image JSON written next to each mask. */
@@ -40,28 +42,57 @@ function round(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
-export async function runSegment(engine: FaceEngine, inputs: string[], opts: SegmentCommandOptions): Promise<{ done: number; failed: { file: string; error: string }[] }> {
+export async function runSegment(
+  engine: FaceEngine & { segmentBatch?: FaceSegEngineBatch },
+  inputs: string[],
+  opts: SegmentCommandOptions,
+): Promise<{ done: number; failed: { file: string; error: string }[] }> {
   const images = await findImages(inputs);
   if (images.length === 0) throw new Error(`No images found in ${inputs.join(', ')}`);
   await mkdir(opts.out, { recursive: true });
   const bar = progressBar(images.length, 'segment', opts.quiet);
   const failed: { file: string; error: string }[] = [];
   let done = 0;
-  for (const im of images) {
-    try {
-      const img = await readImageFile(im.file);
-      const res = await engine.segment(img);
-      const base = path.join(opts.out, im.relDir, im.name);
-      const mask = binaryUnion(res);
-      await writeGrayPng(`${base}.mask.png`, mask, res.width, res.height);
-      await writeFile(`${base}.json`, JSON.stringify(faceListJson(path.join(im.relDir, path.basename(im.file)), res, engine.modelVersion), null, 2));
-      if (opts.overlays) await writeOverlay(`${base}.overlay.jpg`, img, mask);
-      done++;
-    } catch (e) {
-      failed.push({ file: im.file, error: (e as Error).message });
+  const batchSize = Math.max(1, opts.batch ?? 4);
+  for (let k = 0; k < images.length; k += batchSize) {
+    const group = images.slice(k, k + batchSize);
+    const loaded: { im: (typeof images)[number]; img: RgbImage }[] = [];
+    for (const im of group) {
+      try {
+        loaded.push({ im, img: await readImageFile(im.file) });
+      } catch (e) {
+        failed.push({ file: im.file, error: (e as Error).message });
+        bar.increment();
+      }
     }
-    bar.increment();
+    // the face crops of the whole group go through the face models together
+    let results: (SegmentResult | Error)[];
+    try {
+      results = engine.segmentBatch ? await engine.segmentBatch(loaded.map((l) => ({ image: l.img }))) : await Promise.all(loaded.map((l) => engine.segment(l.img)));
+    } catch {
+      // one bad image must not cost the others: redo the group one by one
+      results = [];
+      for (const l of loaded) results.push(await engine.segment(l.img).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+    }
+    for (let i = 0; i < loaded.length; i++) {
+      const { im, img } = loaded[i];
+      const res = results[i];
+      try {
+        if (res instanceof Error) throw res;
+        const base = path.join(opts.out, im.relDir, im.name);
+        const mask = binaryUnion(res);
+        await writeGrayPng(`${base}.mask.png`, mask, res.width, res.height);
+        await writeFile(`${base}.json`, JSON.stringify(faceListJson(path.join(im.relDir, path.basename(im.file)), res, engine.modelVersion), null, 2));
+        if (opts.overlays) await writeOverlay(`${base}.overlay.jpg`, img, mask);
+        done++;
+      } catch (e) {
+        failed.push({ file: im.file, error: (e as Error).message });
+      }
+      bar.increment();
+    }
   }
   bar.stop();
   return { done, failed };
 }
+
+type FaceSegEngineBatch = (items: readonly { image: RgbImage }[]) => Promise<SegmentResult[]>;

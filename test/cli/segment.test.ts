@@ -1,0 +1,67 @@
+// `faceseg segment`: output layout and format, batching, bad files.
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runSegment } from '../../backend/cli/segment.js';
+import type { RgbImage, SegmentResult } from '../../backend/pipeline/types.js';
+import { SquareFaceEngine } from '../http/helpers.js';
+
+class BatchingEngine extends SquareFaceEngine {
+  batches: number[] = [];
+  async segmentBatch(items: readonly { image: RgbImage }[]): Promise<SegmentResult[]> {
+    this.batches.push(items.length);
+    return Promise.all(items.map((i) => this.segment(i.image)));
+  }
+}
+
+describe('faceseg segment', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'faceseg-seg-'));
+    await mkdir(path.join(dir, 'in', 'sub'), { recursive: true });
+    const px = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: '#808080' } });
+    await px(40, 30).png().toFile(path.join(dir, 'in', 'a.png'));
+    await px(20, 60).jpeg().toFile(path.join(dir, 'in', 'sub', 'b.jpg'));
+    await px(16, 16).webp().toFile(path.join(dir, 'in', 'sub', 'c.webp'));
+    await writeFile(path.join(dir, 'in', 'broken.jpg'), Buffer.from('not a jpeg'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes NAME.mask.png and NAME.json per image, keeps sub-folders, reports the broken file', async () => {
+    const engine = new BatchingEngine();
+    const out = path.join(dir, 'out');
+    const r = await runSegment(engine, [path.join(dir, 'in')], { out, quiet: true, batch: 2 });
+    expect(r.done).toBe(3);
+    expect(r.failed.map((f) => path.basename(f.file))).toEqual(['broken.jpg']);
+    // 4 files in order a, broken, sub/b, sub/c in groups of 2: the broken one is dropped before its batch
+    expect(engine.batches).toEqual([1, 2]);
+    const meta = await sharp(path.join(out, 'sub', 'b.mask.png')).metadata();
+    expect([meta.width, meta.height, meta.channels]).toEqual([20, 60, 1]);
+    const { data } = await sharp(path.join(out, 'a.mask.png')).raw().toBuffer({ resolveWithObject: true });
+    expect(new Set(data)).toEqual(new Set([0, 255]));
+    const json = JSON.parse(await readFile(path.join(out, 'sub', 'c.json'), 'utf8'));
+    expect(json).toMatchObject({ image: path.join('sub', 'c.webp'), width: 16, height: 16, model_version: engine.modelVersion });
+    expect(json.faces[0]).toMatchObject({ source: 'fused', box: { width: 8, height: 8 } });
+    expect(json.faces[0].keypoints[0].name).toBe('nose');
+  });
+
+  it('falls back to one image at a time when a batch fails, so only the bad image is lost', async () => {
+    const engine = new BatchingEngine();
+    engine.segmentBatch = async () => {
+      throw new Error('batch exploded');
+    };
+    const original = engine.segment.bind(engine);
+    engine.segment = async (img: RgbImage) => {
+      if (img.width === 40) throw new Error('model failed on this one');
+      return original(img);
+    };
+    const r = await runSegment(engine, [path.join(dir, 'in')], { out: path.join(dir, 'out'), quiet: true, batch: 4 });
+    expect(r.done).toBe(2);
+    expect(r.failed.map((f) => path.basename(f.file)).sort()).toEqual(['a.png', 'broken.jpg']);
+    expect(r.failed.find((f) => f.file.endsWith('a.png'))?.error).toBe('model failed on this one');
+  });
+});
