@@ -6,6 +6,7 @@ import type { FaceDetection, FaceDetectorPort } from '../pipeline/ports.js';
 import type { Box, Point, RgbImage } from '../pipeline/types.js';
 import type { ModelEntry } from './manifest.js';
 import { floatOutput, RUN_OPTIONS } from './sessions.js';
+import { letterboxFast } from './letterbox-native.js';
 
 export type { FaceDetection };
 
@@ -92,7 +93,7 @@ export class CenterFaceDetector implements FaceDetectorPort {
 
   /** Faces above `threshold` (default: the one set at creation), after NMS, in image pixels. */
   async detect(img: RgbImage, threshold: number = this.threshold): Promise<FaceDetection[]> {
-    const lb = letterbox(img, this.maxSide, 32);
+    const lb = await letterboxFast(img, this.maxSide, 32);
     const { width: w, height: h } = lb.image;
     const input = packFloatTensor([lb.image], { layout: 'NCHW', channelOrder: 'RGB' });
     const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', input, [1, 3, h, w]) }, RUN_OPTIONS);

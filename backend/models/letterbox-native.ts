@@ -1,0 +1,31 @@
+// Letterboxing through libvips (sharp): the same contract as image-ops'
+// letterbox, several times faster on photo-sized inputs, which matters since
+// every image is shrunk once for the keypoint model and once for the detector.
+import sharp from 'sharp';
+import { letterbox, type Letterbox } from '../pipeline/image-ops.js';
+import type { RgbImage } from '../pipeline/types.js';
+
+/** Below this many source pixels the pure-JS path is as fast and avoids a native round trip. */
+const NATIVE_MIN_PIXELS = 200_000;
+
+export async function letterboxFast(img: RgbImage, longest: number, multiple: number): Promise<Letterbox> {
+  if (img.width * img.height < NATIVE_MIN_PIXELS) return letterbox(img, longest, multiple);
+  const scale = longest / Math.max(img.width, img.height);
+  const contentW = Math.max(1, Math.round(img.width * scale));
+  const contentH = Math.max(1, Math.round(img.height * scale));
+  const w = Math.ceil(contentW / multiple) * multiple;
+  const h = Math.ceil(contentH / multiple) * multiple;
+  const src = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length);
+  const data = await sharp(src, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(contentW, contentH, { fit: 'fill', kernel: 'linear' })
+    .extend({ right: w - contentW, bottom: h - contentH, background: { r: 0, g: 0, b: 0 } })
+    .raw()
+    .toBuffer();
+  return {
+    image: { width: w, height: h, data: new Uint8Array(data.buffer, data.byteOffset, data.length) },
+    scaleX: contentW / img.width,
+    scaleY: contentH / img.height,
+    contentW,
+    contentH,
+  };
+}
