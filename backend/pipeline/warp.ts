@@ -48,40 +48,59 @@ export function warpCrop(img: RgbImage, roi: Roi, outSize: number): RgbImage {
   const taps = step > 2 ? 2 : 1;
   const c = Math.cos(roi.angle);
   const s = Math.sin(roi.angle);
-  const acc = [0, 0, 0];
+  // image position of crop coordinate (u, v): origin + u * (ux, uy) + v * (vx, vy)
+  const ux = c * step;
+  const uy = s * step;
+  const vx = -s * step;
+  const vy = c * step;
+  const ox = roi.center.x - 0.5 * (ux * outSize + vx * outSize) - 0.5;
+  const oy = roi.center.y - 0.5 * (uy * outSize + vy * outSize) - 0.5;
+  const inv = 1 / (taps * taps);
   for (let v = 0; v < outSize; v++) {
     for (let u = 0; u < outSize; u++) {
-      acc[0] = acc[1] = acc[2] = 0;
+      let r = 0;
+      let g = 0;
+      let b = 0;
       for (let ty = 0; ty < taps; ty++) {
         for (let tx = 0; tx < taps; tx++) {
           const cu = u + (tx + 0.5) / taps;
           const cv = v + (ty + 0.5) / taps;
-          const dx = (cu / outSize - 0.5) * roi.size;
-          const dy = (cv / outSize - 0.5) * roi.size;
           // image pixel centres sit at integer + 0.5
-          const x = roi.center.x + c * dx - s * dy - 0.5;
-          const y = roi.center.y + s * dx + c * dy - 0.5;
+          const x = ox + cu * ux + cv * vx;
+          const y = oy + cu * uy + cv * vy;
           const x0 = Math.floor(x);
           const y0 = Math.floor(y);
           const fx = x - x0;
           const fy = y - y0;
+          if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+            // all four neighbours inside: the common case, no per-tap checks
+            const o = (y0 * W + x0) * 3;
+            const o2 = o + W * 3;
+            const w00 = (1 - fx) * (1 - fy);
+            const w10 = fx * (1 - fy);
+            const w01 = (1 - fx) * fy;
+            const w11 = fx * fy;
+            r += w00 * data[o] + w10 * data[o + 3] + w01 * data[o2] + w11 * data[o2 + 3];
+            g += w00 * data[o + 1] + w10 * data[o + 4] + w01 * data[o2 + 1] + w11 * data[o2 + 4];
+            b += w00 * data[o + 2] + w10 * data[o + 5] + w01 * data[o2 + 2] + w11 * data[o2 + 5];
+            continue;
+          }
           for (let k = 0; k < 4; k++) {
             const xi = x0 + (k & 1);
             const yi = y0 + (k >> 1);
             if (xi < 0 || yi < 0 || xi >= W || yi >= H) continue;
-            const w = ((k & 1) ? fx : 1 - fx) * ((k >> 1) ? fy : 1 - fy);
+            const w = (k & 1 ? fx : 1 - fx) * (k >> 1 ? fy : 1 - fy);
             const o = (yi * W + xi) * 3;
-            acc[0] += w * data[o];
-            acc[1] += w * data[o + 1];
-            acc[2] += w * data[o + 2];
+            r += w * data[o];
+            g += w * data[o + 1];
+            b += w * data[o + 2];
           }
         }
       }
-      const n = taps * taps;
       const o = (v * outSize + u) * 3;
-      out[o] = Math.round(acc[0] / n);
-      out[o + 1] = Math.round(acc[1] / n);
-      out[o + 2] = Math.round(acc[2] / n);
+      out[o] = Math.round(r * inv);
+      out[o + 1] = Math.round(g * inv);
+      out[o + 2] = Math.round(b * inv);
     }
   }
   return { width: outSize, height: outSize, data: out };
