@@ -26,10 +26,11 @@ interface Stats {
 }
 
 function robust(values: number[]): Stats {
-  values.sort((a, b) => a - b);
-  const m = values[Math.floor(values.length / 2)];
-  const dev = values.map((v) => Math.abs(v - m)).sort((a, b) => a - b);
-  return { m, s: Math.max(1.5, 1.4826 * dev[Math.floor(dev.length / 2)]) };
+  // typed arrays sort numerically in native code, far faster than a comparator
+  const v = Float64Array.from(values).sort();
+  const m = v[v.length >> 1];
+  const dev = v.map((x) => Math.abs(x - m)).sort();
+  return { m, s: Math.max(1.5, 1.4826 * dev[dev.length >> 1]) };
 }
 
 /** Chroma and luma (ITU-R BT.601 YCbCr). */

@@ -61,15 +61,18 @@ export function distanceTransform(mask: Uint8Array, w: number, h: number): Float
 export function signedDistance(mask: Uint8Array, w: number, h: number): Float32Array {
   const inv = new Uint8Array(w * h);
   let any = false;
+  let all = true;
   for (let i = 0; i < inv.length; i++) {
     inv[i] = mask[i] ? 0 : 1;
     if (mask[i]) any = true;
+    else all = false;
   }
   const out = new Float32Array(w * h);
   if (!any) return out.fill(-Math.max(w, h));
-  const toInside = distanceTransform(mask, w, h);
-  const toOutside = distanceTransform(inv, w, h);
-  for (let i = 0; i < out.length; i++) out[i] = mask[i] ? toOutside[i] - 0.5 : -(toInside[i] - 0.5);
+  if (all) return out.fill(Math.max(w, h));
+  const toInside = squaredDistanceTransform(mask, w, h);
+  const toOutside = squaredDistanceTransform(inv, w, h);
+  for (let i = 0; i < out.length; i++) out[i] = mask[i] ? Math.sqrt(toOutside[i]) - 0.5 : 0.5 - Math.sqrt(toInside[i]);
   return out;
 }
 
