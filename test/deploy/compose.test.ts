@@ -55,6 +55,9 @@ describe('docker-compose.yml', () => {
     const ls = s['label-studio'];
     const root = ls.environment!.LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT;
     expect(ls.environment!.LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED).toBe('true');
+    // without both, Label Studio refuses an ML backend on the compose network's private addresses
+    expect(ls.environment!.ML_BLOCK_LOCAL_IP).toBe('false');
+    expect(ls.environment!.SSRF_PROTECTION_ENABLED).toBe('false');
     // "SOURCE:TARGET[:ro]" where SOURCE may hold a ${VAR:-default}
     const source = (svc: Service) => {
       const v = svc.volumes!.find((x) => x.endsWith(`:${root}`) || x.endsWith(`:${root}:ro`));
