@@ -148,12 +148,20 @@ export function pasteDistanceField(
   const h = Math.max(0, y1 - y0);
   const data = new Uint8Array(w * h);
   const scale = roi.size / fieldSize; // image px per crop px
+  // imageToCrop is affine: step along rows and columns instead of calling it per pixel
+  const c = Math.cos(roi.angle);
+  const s = Math.sin(roi.angle);
+  const k = fieldSize / roi.size;
+  const p0 = imageToCrop(roi, fieldSize, x0 + 0.5, y0 + 0.5);
   for (let y = 0; y < h; y++) {
+    let px = p0.x + s * k * y;
+    let py = p0.y + c * k * y;
     for (let x = 0; x < w; x++) {
-      const p = imageToCrop(roi, fieldSize, x0 + x + 0.5, y0 + y + 0.5);
-      const d = sampleField(field, fieldSize, fieldSize, p.x, p.y, -1e6) * scale + grow;
+      const d = sampleField(field, fieldSize, fieldSize, px, py, -1e6) * scale + grow;
       const a = Math.min(1, Math.max(0, d + 0.5));
       data[y * w + x] = Math.round(a * 255);
+      px += c * k;
+      py -= s * k;
     }
   }
   return tightenMask({ x: x0, y: y0, width: w, height: h, data });
