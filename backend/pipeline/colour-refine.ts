@@ -33,10 +33,14 @@ function robust(values: number[]): Stats {
   return { m, s: Math.max(1.5, 1.4826 * dev[dev.length >> 1]) };
 }
 
-/** Chroma and luma (ITU-R BT.601 YCbCr). */
+const YCC: [number, number, number] = [0, 0, 0];
+
+/** Luma and chroma (ITU-R BT.601 YCbCr) into a shared scratch triple: this runs per pixel and must not allocate. */
 function ycc(r: number, g: number, b: number): [number, number, number] {
-  const y = 0.299 * r + 0.587 * g + 0.114 * b;
-  return [y, 128 - 0.168736 * r - 0.331264 * g + 0.5 * b, 128 + 0.5 * r - 0.418688 * g - 0.081312 * b];
+  YCC[0] = 0.299 * r + 0.587 * g + 0.114 * b;
+  YCC[1] = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
+  YCC[2] = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+  return YCC;
 }
 
 /**
@@ -117,16 +121,16 @@ function connectedTo(mask: Uint8Array, w: number, h: number, seed: (i: number) =
       stack.push(i);
     }
   }
+  const visit = (j: number): void => {
+    if (mask[j] && !out[j]) {
+      out[j] = 1;
+      stack.push(j);
+    }
+  };
   while (stack.length) {
     const i = stack.pop() as number;
     const x = i % w;
     const y = (i - x) / w;
-    const visit = (j: number): void => {
-      if (mask[j] && !out[j]) {
-        out[j] = 1;
-        stack.push(j);
-      }
-    };
     if (x > 0) visit(i - 1);
     if (x < w - 1) visit(i + 1);
     if (y > 0) visit(i - w);
