@@ -2,7 +2,7 @@
 // model sampled from the inner face decides the pixels in a band around the
 // mesh edge (forehead up to the hairline, ears, hair fringes, profile edges).
 // Works in crop space, where the face is upright (the crop removes roll).
-import { fillHoles, signedDistance } from './mask-raster.js';
+import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
 import type { RgbImage } from './types.js';
 
 export interface ColourRefineParams {
@@ -110,33 +110,6 @@ export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: num
   for (let i = 0; i < keep.length; i++) area += keep[i];
   if (area > inside * p.maxGrowth) return field;
   return smoothField(signedDistance(keep, n, h), n, h);
-}
-
-function connectedTo(mask: Uint8Array, w: number, h: number, seed: (i: number) => boolean): Uint8Array {
-  const out = new Uint8Array(w * h);
-  const stack: number[] = [];
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] && seed(i)) {
-      out[i] = 1;
-      stack.push(i);
-    }
-  }
-  const visit = (j: number): void => {
-    if (mask[j] && !out[j]) {
-      out[j] = 1;
-      stack.push(j);
-    }
-  };
-  while (stack.length) {
-    const i = stack.pop() as number;
-    const x = i % w;
-    const y = (i - x) / w;
-    if (x > 0) visit(i - 1);
-    if (x < w - 1) visit(i + 1);
-    if (y > 0) visit(i - w);
-    if (y < h - 1) visit(i + w);
-  }
-  return out;
 }
 
 /** 5x5 box blur of a distance field: rounds the jagged per-pixel colour decisions. */

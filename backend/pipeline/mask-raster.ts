@@ -145,35 +145,45 @@ export function rasterizeDisks(points: readonly Point[], r: number, w: number, h
   return out;
 }
 
-/** Fill every background component that does not touch the border. */
-export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
-  const reach = new Uint8Array(w * h);
+/** The pixels of `mask` 4-connected to a pixel where `seed(i)` holds (and mask is set). */
+export function connectedTo(mask: Uint8Array, w: number, h: number, seed: (i: number) => boolean): Uint8Array {
+  const out = new Uint8Array(w * h);
   const stack: number[] = [];
-  const push = (i: number): void => {
-    if (!mask[i] && !reach[i]) {
-      reach[i] = 1;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] && seed(i)) {
+      out[i] = 1;
       stack.push(i);
     }
+  }
+  const visit = (j: number): void => {
+    if (mask[j] && !out[j]) {
+      out[j] = 1;
+      stack.push(j);
+    }
   };
-  for (let x = 0; x < w; x++) {
-    push(x);
-    push((h - 1) * w + x);
-  }
-  for (let y = 0; y < h; y++) {
-    push(y * w);
-    push(y * w + w - 1);
-  }
   while (stack.length > 0) {
     const i = stack.pop() as number;
     const x = i % w;
     const y = (i - x) / w;
-    if (x > 0) push(i - 1);
-    if (x < w - 1) push(i + 1);
-    if (y > 0) push(i - w);
-    if (y < h - 1) push(i + w);
+    if (x > 0) visit(i - 1);
+    if (x < w - 1) visit(i + 1);
+    if (y > 0) visit(i - w);
+    if (y < h - 1) visit(i + w);
   }
+  return out;
+}
+
+/** Fill every background component that does not touch the border. */
+export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
+  const background = new Uint8Array(w * h);
+  for (let i = 0; i < background.length; i++) background[i] = mask[i] ? 0 : 1;
+  const onBorder = (i: number): boolean => {
+    const x = i % w;
+    return x === 0 || x === w - 1 || i < w || i >= (h - 1) * w;
+  };
+  const outside = connectedTo(background, w, h, onBorder);
   const out = new Uint8Array(w * h);
-  for (let i = 0; i < out.length; i++) out[i] = reach[i] ? 0 : 1;
+  for (let i = 0; i < out.length; i++) out[i] = outside[i] ? 0 : 1;
   return out;
 }
 
