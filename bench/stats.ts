@@ -88,17 +88,8 @@ export async function promisePool<T, R>(items: readonly T[], concurrency: number
   return out;
 }
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same images on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG: the same seed gives the same images on every machine. */
+export { seededRandom as rng } from '../backend/util/random.js';
 
 export const mib = (bytes: number): number => bytes / 1024 ** 2;
 

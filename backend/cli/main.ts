@@ -89,11 +89,30 @@ engineOptions(
     .option('--json <file>', 'write the full report here')
     .option('--overlays <dir>', 'write overlays: green = right, red = extra, blue = missed')
     .option('--sets <names>', 'comma-separated: frontal02-train, multipose01-train, people')
+    .option('--learn <k>', 'simulate active learning instead: learn from K labelled images per set, score the rest before and after', (v) => Number.parseInt(v, 10))
+    .addOption(new Option('--convention <name>', "with --learn: what the simulated labelers call a face").choices(['face', 'face+ears', 'head']).default('face'))
+    .addOption(new Option('--split <kind>', 'with --learn: K random images, K images of two people (one fold per pair), or both').choices(['random', 'person', 'both']).default('both'))
+    .option('--seed <n>', 'with --learn: seed of the random choices', (v) => Number.parseInt(v, 10), 1)
     .option('-q, --quiet', 'no progress bar'),
-).action(async (opts: { data: string; json?: string; overlays?: string; sets?: string; quiet?: boolean } & EngineFlags) => {
+).action(async (opts: { data: string; json?: string; overlays?: string; sets?: string; quiet?: boolean; learn?: number; convention: string; split: string; seed: number } & EngineFlags) => {
   const { runEval, formatTable } = await import('../eval/run-eval.js');
   const engine = await engineFrom(opts);
   try {
+    if (opts.learn !== undefined) {
+      if (!Number.isInteger(opts.learn) || opts.learn < 2) throw new InvalidArgumentError('--learn must be a whole number >= 2');
+      const { runLearnSim, formatLearnSim } = await import('../eval/learn-sim.js');
+      const report = await runLearnSim(engine, opts.data, {
+        k: opts.learn,
+        convention: opts.convention as 'face' | 'face+ears' | 'head',
+        splits: opts.split === 'both' ? ['random', 'person'] : [opts.split as 'random' | 'person'],
+        seed: opts.seed,
+        sets: opts.sets?.split(',').map((s) => s.trim()),
+        quiet: opts.quiet,
+      });
+      process.stdout.write(`model_version ${report.modelVersion}\n${formatLearnSim(report)}\n`);
+      if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));
+      return;
+    }
     const report = await runEval(engine, opts.data, { overlays: opts.overlays, sets: opts.sets?.split(',').map((s) => s.trim()), quiet: opts.quiet });
     process.stdout.write(`model_version ${report.modelVersion}\n${formatTable(report.summary)}\n`);
     if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));

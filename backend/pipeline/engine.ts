@@ -21,6 +21,7 @@ import type {
   SegmentResult,
 } from './types.js';
 import { cropToImage, pasteDistanceField, warpCrop, type Roi } from './warp.js';
+import { captureSample } from './face-sample.js';
 
 export interface EngineSettings extends EngineParams {
   roiScale: number;
@@ -158,11 +159,11 @@ export class FaceSegEngine implements FaceEngine {
     let cands = s.locator === 'seed' ? seedCandidates(poses, s) : fuseCandidates(poses, dets, hp);
     const hints = options.hints ?? [];
     if (hints.length > 0) cands = cands.concat(this.clickCandidates(hints, cands, img, hp));
-    return { img, s, hints, poses, cands, timings };
+    return { img, s, hints, poses, cands, timings, options };
   }
 
   private async finish(l: Located, segs: Segmented[]): Promise<SegmentResult> {
-    const { img, s, cands, hints, poses, timings } = l;
+    const { img, s, cands, hints, poses, timings, options } = l;
     const t0 = performance.now();
     let faces: Face[] = [];
     for (let i = 0; i < cands.length; i++) {
@@ -172,7 +173,14 @@ export class FaceSegEngine implements FaceEngine {
       if (seg.fallback && c.source !== 'click' && !(c.detectorScore >= Math.max(0.7, s.detectorThreshold))) continue;
       await yieldToEventLoop();
       const faceSize = seg.roi.size / s.roiScale;
-      const mask = pasteDistanceField(seg.field, seg.fieldSize, seg.roi, img.width, img.height, (s.dilate * faceSize) / 100);
+      let mask = pasteDistanceField(seg.field, seg.fieldSize, seg.roi, img.width, img.height, (s.dilate * faceSize) / 100);
+      // the sample holds the engine's own mask (no dilate), the same whatever the project's settings
+      const sample =
+        options.refiner || options.captureSamples
+          ? captureSample({ image: img, roi: seg.roi, field: seg.field, fieldSize: seg.fieldSize, grow: 0, faceSize, mesh: seg.mesh })
+          : undefined;
+      const refined = sample && options.refiner?.refine(sample);
+      if (refined) mask = pasteDistanceField(refined.field, refined.size, refined.roi, img.width, img.height, 0);
       if (mask.width === 0) continue;
       const box = maskBox(mask);
       const lum = meanLuminance(img, box);
@@ -190,6 +198,7 @@ export class FaceSegEngine implements FaceEngine {
           poseScore: c.poseScore,
           imageEdge: touchesEdge(box, img.width, img.height),
         }),
+        ...(options.captureSamples && sample ? { sample } : {}),
       });
     }
     timings.paste = performance.now() - t0;
@@ -318,6 +327,7 @@ interface Located {
   poses: PersonPose[];
   cands: HeadCandidate[];
   timings: Record<string, number>;
+  options: SegmentOptions;
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -1,5 +1,7 @@
 // Shared data types of the face engine. Everything here is plain data so that
 // geometry and mask maths can be tested without a model.
+import type { FaceSample } from './face-sample.js';
+import type { Roi } from './warp.js';
 
 /** 8-bit RGB pixels, row-major, 3 bytes per pixel, already EXIF-oriented. */
 export interface RgbImage {
@@ -53,6 +55,20 @@ export interface Face {
   mask: RegionMask;
   keypoints: NamedKeypoint[];
   source: FaceSource;
+  /** The face as the refiner sees it (only when SegmentOptions.captureSamples). */
+  sample?: FaceSample;
+}
+
+/** A refined face mask as a field for paste-back (edge at 0, positive inside, about field pixels). */
+export interface RefinedField {
+  field: Float32Array;
+  size: number;
+  roi: Roi;
+}
+
+/** A project's learned mask correction (active learning); undefined keeps the engine's mask. */
+export interface FaceRefiner {
+  refine(sample: FaceSample): RefinedField | undefined;
 }
 
 /** Where the user pointed in interactive mode, in image pixels. */
@@ -64,6 +80,10 @@ export interface SegmentOptions {
   hints?: InteractiveHint[];
   /** Per-project parameter overrides (active learning); merged over defaults. */
   params?: Partial<EngineParams>;
+  /** Per-project mask refiner (active learning): replaces each face's mask, `dilate` then no longer applies. */
+  refiner?: FaceRefiner;
+  /** Return each face's FaceSample (what a refiner learns from). */
+  captureSamples?: boolean;
 }
 
 /** Parameters that decide most of the engine's errors; all tunable per project. */
