@@ -74,8 +74,15 @@ interface Segmented {
   fallback: boolean;
 }
 
+/**
+ * Bump whenever a change to the engine's code changes its masks or scores: it
+ * is part of model_version, so Label Studio re-predicts, bulk runs do not
+ * resume on stale predictions, and projects refit what they learned.
+ */
+export const ENGINE_CODE_VERSION = 2;
+
 function hashSettings(s: EngineSettings): string {
-  return createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 8);
+  return createHash('sha256').update(JSON.stringify({ code: ENGINE_CODE_VERSION, ...s })).digest('hex').slice(0, 8);
 }
 
 export class FaceSegEngine implements FaceEngine {
@@ -198,6 +205,7 @@ export class FaceSegEngine implements FaceEngine {
           poseScore: c.poseScore,
           imageEdge: touchesEdge(box, img.width, img.height),
         }),
+        faceSize,
         ...(options.captureSamples && sample ? { sample } : {}),
       });
     }

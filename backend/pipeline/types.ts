@@ -55,6 +55,8 @@ export interface Face {
   mask: RegionMask;
   keypoints: NamedKeypoint[];
   source: FaceSource;
+  /** The engine's face size in pixels (landmark extent): the unit of `dilate`. */
+  faceSize?: number;
   /** The face as the refiner sees it (only when SegmentOptions.captureSamples). */
   sample?: FaceSample;
 }

@@ -11,7 +11,9 @@ import { silentLogger } from '../../backend/logging.js';
 import { imageSourceFromConfig } from '../../backend/media/image-source.js';
 import { createMetrics } from '../../backend/metrics.js';
 import type { FaceSegEngine } from '../../backend/pipeline/engine.js';
-import type { RgbImage } from '../../backend/pipeline/types.js';
+import type { RgbImage, SegmentResult } from '../../backend/pipeline/types.js';
+import { FRAME_SIZE, type FaceSample } from '../../backend/pipeline/face-sample.js';
+import { bestDilate, fromFullMask, iouCurve, maskIou } from '../../backend/learning/masks.js';
 import { unionMask } from '../../backend/pipeline/warp.js';
 import { BRUSH_BOX_KP_XML, BRUSH_XML, testConfig } from '../http/helpers.js';
 
@@ -127,4 +129,54 @@ describe('real engine on the bundled photo', () => {
     expect(res.body.results[0].result.map((r: { type: string }) => r.type)).toEqual(['brushlabels']);
     expect(res.body.results[0].score).toBeGreaterThan(0);
   });
+});
+
+describe('real engine: what active learning relies on', () => {
+  let engine: FaceSegEngine;
+  let img: RgbImage;
+  beforeAll(async () => {
+    engine = await buildEngine({ config: testConfig({ EXECUTION_PROVIDER: 'cpu' }) });
+    img = await rgb(ASTRONAUT);
+  }, 120_000);
+  afterAll(async () => {
+    await engine?.close();
+  });
+
+  const bits = (r: SegmentResult) => {
+    const u = unionMask(
+      r.faces.map((f) => f.mask),
+      r.width,
+      r.height,
+    );
+    for (let i = 0; i < u.length; i++) u[i] = u[i] >= 128 ? 1 : 0;
+    return fromFullMask(u, r.width, r.height)!;
+  };
+
+  it('a dilate learned from corrections is recovered from the recorded face size (+10 and +20 within 1)', async () => {
+    const base = await engine.segment(img);
+    const size = base.faces[0].faceSize!;
+    expect(size).toBeGreaterThan(60);
+    for (const d of [10, 20]) {
+      const grown = await engine.segment(img, { params: { dilate: d } });
+      const curve = iouCurve(bits(base), bits(grown), 0, img.width, img.height, size);
+      expect(Math.abs(bestDilate(curve).dilate - d)).toBeLessThanOrEqual(1);
+    }
+  }, 60_000);
+
+  it('the face sample maps the engine mask into the refiner frame and back (identity refiner = same mask)', async () => {
+    const plain = await engine.segment(img, { captureSamples: true });
+    const sample = plain.faces[0].sample!;
+    expect(sample.size).toBe(FRAME_SIZE);
+    // a refiner that returns the engine's own mask, in the frame
+    const identity = {
+      refine: (s: FaceSample) => ({ field: Float32Array.from(s.sd, (v) => (v * s.size * s.faceSize) / s.frame.size), size: s.size, roi: s.frame }),
+    };
+    const same = await engine.segment(img, { refiner: identity });
+    const a = bits(plain);
+    const b = bits(same);
+    expect(maskIou(a, b)).toBeGreaterThan(0.95);
+    // and one that empties the frame removes the face's mask
+    const none = await engine.segment(img, { refiner: { refine: (s: FaceSample) => ({ field: new Float32Array(s.size * s.size).fill(-1), size: s.size, roi: s.frame }) } });
+    expect(none.faces.length).toBe(0);
+  }, 60_000);
 });
