@@ -29,6 +29,7 @@ export class WebhookInbox {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
+  private started = false;
   private stopped = false;
 
   constructor(private readonly o: InboxOptions) {
@@ -38,7 +39,7 @@ export class WebhookInbox {
     this.batch = o.batch ?? 16;
   }
 
-  /** Commit the event (the caller answers 201 after this resolves) and wake the processor. Throws InboxFullError when full. */
+  /** Commit the event (the caller answers 201 after this resolves) and wake the processor if started. Throws InboxFullError when full. */
   async accept(event: WebhookEvent): Promise<number> {
     const id = await this.store.putEvent(JSON.stringify(event));
     this.kick();
@@ -48,6 +49,7 @@ export class WebhookInbox {
   /** Process what is left from before (a crash) and poll for more. */
   start(): void {
     if (this.timer || this.stopped) return;
+    this.started = true;
     this.timer = setInterval(() => this.kick(), this.o.pollMs ?? 1000);
     this.timer.unref();
     this.kick();
@@ -61,14 +63,14 @@ export class WebhookInbox {
     await this.running;
   }
 
-  /** Process until nothing is left to take (tests, shutdown of a drained queue). */
+  /** Wait until nothing is left to take (after start; tests). */
   async drain(): Promise<void> {
     this.kick();
     while (this.running) await this.running;
   }
 
   private kick(): void {
-    if (this.stopped) return;
+    if (!this.started || this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
