@@ -2,18 +2,20 @@
 // event is committed; a processor hands events to the handler in order, in
 // the background; what a crash leaves is processed at the next start; a full
 // inbox or an unreachable store answers 503.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import request from 'supertest';
+import winston from 'winston';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../backend/http/app.js';
 import { WebhookInbox } from '../../backend/learning/inbox.js';
-import { defaultParams } from '../../backend/learning/index.js';
+import { defaultParams, openLearning } from '../../backend/learning/index.js';
 import { LearningService } from '../../backend/learning/service.js';
-import { BadRecordError, openStore, type LearningStore, type StoreOptions } from '../../backend/learning/store.js';
+import { BadRecordError, openStore, redactDbUrl, type LearningStore, type StoreOptions } from '../../backend/learning/store.js';
 import type { WebhookEvent } from '../../backend/labelstudio/schemas.js';
-import { silentLogger } from '../../backend/logging.js';
+import { createLogger, silentLogger } from '../../backend/logging.js';
 import { createMetrics } from '../../backend/metrics.js';
 import { testConfig } from '../http/helpers.js';
 import { DiscEngine, sceneSource, decodeScene } from './helpers.js';
@@ -221,5 +223,40 @@ describe('webhooks that delete corrections', () => {
     } as unknown as WebhookEvent);
     expect(await store.countCorrections('1')).toBe(1);
     await store.close();
+  });
+});
+
+describe('openLearning', () => {
+  const engine = { modelVersion: 'e1', versionWith: () => 'e1-p' };
+
+  it('opens the store LEARNING_DB names, processes the events the last run left, and closes', async () => {
+    const file = freshFile();
+    const before = await openStore(file);
+    const left: WebhookEvent = { action: 'START_TRAINING', projectId: 12, body: { action: 'START_TRAINING', project: { id: 12 } } };
+    await before.putEvent(JSON.stringify(left));
+    await before.close();
+    const learning = (await openLearning(testConfig({ LEARNING_DB: file }), silentLogger(), engine))!;
+    expect(learning.store.kind).toBe('sqlite');
+    expect(learning.deps.webhookInbox).toBe(learning.inbox);
+    await until(async () => (await learning.store.getCalibration('12')) !== undefined, 'the START_TRAINING left from before');
+    expect(await learning.store.countEvents()).toBe(0);
+    await learning.close();
+  });
+
+  it('a store that cannot be opened turns learning off with an error, and the backend goes on', async () => {
+    const blocker = path.join(dir, 'a-file');
+    writeFileSync(blocker, 'x');
+    const lines: string[] = [];
+    const logger = createLogger({ logLevel: 'info', logFormat: 'text' }, {
+      transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) })],
+    });
+    expect(await openLearning(testConfig({ LEARNING_DB: path.join(blocker, 'learning.sqlite') }), logger, engine)).toBeUndefined();
+    expect(lines.join('')).toMatch(/active learning is off: cannot open .*a-file\/learning\.sqlite/);
+  });
+
+  it('never shows a database password in what it logs', () => {
+    expect(redactDbUrl('postgres://faceseg:s3cret@db:5432/faceseg')).toBe('postgres://faceseg:***@db:5432/faceseg');
+    expect(redactDbUrl('postgresql://u@db/x?password=s3cret&sslmode=require')).toBe('postgresql://u@db/x?password=***&sslmode=require');
+    expect(redactDbUrl('/data/learning.sqlite')).toBe('/data/learning.sqlite');
   });
 });
