@@ -1,8 +1,13 @@
 // The embedded store: one SQLite file (better-sqlite3, synchronous), safe for
 // several processes on one machine (WAL, busy timeout, BEGIN IMMEDIATE for
-// read-modify-write), not over a network file system. synchronous=FULL: a
-// commit is on disk before its promise resolves, so an acknowledged webhook
-// survives kill -9 and power loss.
+// read-modify-write), not over a network file system.
+//
+// Durability: in WAL mode every commit survives kill -9. Inbox commits (an
+// acknowledged webhook) run with synchronous=FULL, so they also survive power
+// loss; the other writes use NORMAL (no fsync per commit: a /predict task
+// would otherwise block the event loop for a disk flush, and at worst a power
+// cut loses the last few prediction records, which costs nothing but a
+// skipped correction).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -131,7 +136,7 @@ export class SqliteStore implements LearningStore {
     this.db = new Database(file);
     try {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 5000');
       // immediate: two processes opening an old file at once migrate it once
       this.db
@@ -274,11 +279,17 @@ export class SqliteStore implements LearningStore {
 
   async putEvent(event: string): Promise<number> {
     const size = Buffer.byteLength(event);
-    return this.tx(() => {
-      const held = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM inbox').get() as { n: number; bytes: number };
-      if (held.n >= this.o.maxInboxEvents || held.bytes + size > this.o.maxInboxBytes) throw new InboxFullError(held.n, held.bytes);
-      return Number(this.db.prepare('INSERT INTO inbox (size, received_at, event) VALUES (?, ?, ?)').run(size, this.o.now(), event).lastInsertRowid);
-    });
+    // the WAL is flushed to disk before this commit returns: the caller acknowledges the webhook next
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.tx(() => {
+        const held = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM inbox').get() as { n: number; bytes: number };
+        if (held.n >= this.o.maxInboxEvents || held.bytes + size > this.o.maxInboxBytes) throw new InboxFullError(held.n, held.bytes);
+        return Number(this.db.prepare('INSERT INTO inbox (size, received_at, event) VALUES (?, ?, ?)').run(size, this.o.now(), event).lastInsertRowid);
+      });
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   async takeEvents(limit: number): Promise<InboxEvent[]> {

@@ -415,11 +415,21 @@ CREATE TABLE IF NOT EXISTS calibrations (
     await again.close();
   });
 
-  it('commits are synchronous (synchronous=FULL in WAL): an acknowledged write survives a crash', async () => {
+  it('an inbox commit is flushed to disk (synchronous=FULL) before putEvent resolves; other writes need no fsync (WAL survives kill -9)', async () => {
     const s = await openStore(path.join(dir, 'sync', 'l.sqlite'));
-    const db = (s as unknown as { db: { pragma(p: string, o: { simple: true }): unknown } }).db;
-    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    type Db = { pragma(p: string, o?: { simple: true }): unknown; prepare(sql: string): unknown };
+    const db = (s as unknown as { db: Db }).db;
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+    const prepare = db.prepare.bind(db);
+    let atInsert: unknown;
+    db.prepare = (sql: string) => {
+      if (sql.startsWith('INSERT INTO inbox')) atInsert = db.pragma('synchronous', { simple: true });
+      return prepare(sql);
+    };
+    await s.putEvent('{}');
+    expect(atInsert).toBe(2);
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
     await s.close();
   });
 });
