@@ -68,10 +68,18 @@ export interface Config {
 export interface LearningConfig {
   /** ACTIVE_LEARNING: record predictions and corrections, calibrate per project. Default true. */
   enabled: boolean;
-  /** LEARNING_DB: the SQLite file (default MODEL_DIR/learning.sqlite). */
-  dbFile: string;
+  /** LEARNING_DB: a SQLite file (default MODEL_DIR/learning.sqlite) or a postgres:// URL (replicas on several machines). */
+  db: string;
   /** CALIBRATION_MIN_CORRECTIONS: refit a project after this many new corrections; 0 = only on START_TRAINING. */
   minCorrections: number;
+  /** LEARNING_MAX_PROJECTS: projects with stored data; the least recently written is dropped past it. */
+  maxProjects: number;
+  /** LEARNING_MAX_CORRECTIONS: corrections kept per project, the oldest dropped first. */
+  maxCorrections: number;
+  /** LEARNING_MAX_PREDICTIONS: prediction records kept per project, the oldest dropped first. */
+  maxPredictions: number;
+  /** LEARNING_REFRESH_MS: how often a replica checks whether a project's calibration changed. */
+  refreshMs: number;
 }
 
 export class ConfigError extends Error {
@@ -162,6 +170,10 @@ const EnvSchema = z.object({
   MODELS_MANIFEST: z.string().optional(),
   ACTIVE_LEARNING: boolVar.optional(),
   LEARNING_DB: z.string().optional(),
+  LEARNING_MAX_PROJECTS: intVar(1, 1_000_000).optional(),
+  LEARNING_MAX_CORRECTIONS: intVar(1, 1_000_000).optional(),
+  LEARNING_MAX_PREDICTIONS: intVar(1, 10_000_000).optional(),
+  LEARNING_REFRESH_MS: intVar(0, 3_600_000).optional(),
   CALIBRATION_MIN_CORRECTIONS: intVar(0, 1_000_000).optional(),
   EXECUTION_PROVIDER: oneOf(['auto', 'cpu', 'cuda'] as const).optional(),
   ORT_THREADS: intVar(0, 1024).optional(),
@@ -233,8 +245,12 @@ export function loadConfig(
     modelsManifest: path.resolve(modelDir, e.MODELS_MANIFEST ?? 'manifest.json'),
     learning: {
       enabled: e.ACTIVE_LEARNING ?? true,
-      dbFile: path.resolve(modelDir, e.LEARNING_DB ?? 'learning.sqlite'),
+      db: learningDb(modelDir, e.LEARNING_DB),
       minCorrections: e.CALIBRATION_MIN_CORRECTIONS ?? 20,
+      maxProjects: e.LEARNING_MAX_PROJECTS ?? 1000,
+      maxCorrections: e.LEARNING_MAX_CORRECTIONS ?? 2000,
+      maxPredictions: e.LEARNING_MAX_PREDICTIONS ?? 20000,
+      refreshMs: e.LEARNING_REFRESH_MS ?? 5000,
     },
     executionProvider: e.EXECUTION_PROVIDER ?? 'auto',
     ortThreads: e.ORT_THREADS ?? 0,
@@ -258,6 +274,13 @@ export function loadConfig(
     },
     runningInDocker: e.RUNNING_IN_DOCKER ?? (probe.exists('/.dockerenv') || probe.exists('/run/.containerenv')),
   };
+}
+
+/** A postgres:// URL as given; a SQLite path relative to MODEL_DIR. */
+function learningDb(modelDir: string, v: string | undefined): string {
+  const s = v?.trim();
+  if (s && /^postgres(ql)?:\/\//i.test(s)) return s;
+  return path.resolve(modelDir, s ?? 'learning.sqlite');
 }
 
 /** True when the URL's host is a loopback name, which inside a container means the container itself. */

@@ -18,7 +18,7 @@ export async function serve(): Promise<void> {
   const engine = await buildEngine({ config, logger });
   for (const role of Object.keys(engine.models)) metrics.modelsLoaded.set({ kind: role }, 1);
   logger.info(`engine ready in ${Math.round(performance.now() - t0)} ms: model_version ${engine.modelVersion}, models ${JSON.stringify(engine.models)}, provider ${engine.executionProvider}`);
-  const learning = openLearning(config, logger, engine);
+  const learning = await openLearning(config, logger, engine);
   const app = createApp({ config, logger, metrics, engine, imageSource: imageSourceFromConfig(config), ...learning?.deps });
   const running = await startServer(app, {
     host: config.host,
@@ -26,7 +26,7 @@ export async function serve(): Promise<void> {
     logger,
     onShutdown: async () => {
       await engine.close();
-      learning?.close();
+      await learning?.close();
     },
   });
   void running;

@@ -23,6 +23,7 @@ import {
 } from '../labelstudio/schemas.js';
 import { ImageFetchError, type ImageSource } from '../media/image-source.js';
 import type { ProjectSettings, RecordInput } from '../learning/service.js';
+import { InboxFullError } from '../learning/store.js';
 import { decodeImage, ImageDecodeError } from '../media/decode.js';
 import { QueueFullError, WorkQueue } from './work-queue.js';
 
@@ -42,10 +43,12 @@ export interface AppDeps {
   prefetch?: number;
   /** The bounded queue in front of the engine (defaults to one built from config.queue). */
   queue?: WorkQueue;
+  /** Webhook inbox: /webhook answers 201 only once accept() has committed the event (processed in the background); 503 when it throws. */
+  webhookInbox?: { accept(event: WebhookEvent): Promise<unknown> };
   /** Active learning: a project's calibrated parameters, model_version and score map (undefined = defaults). */
-  projectSettings?: (projectId: string) => ProjectSettings | undefined;
-  /** Active learning: told what each non-interactive task prediction sent. Must be quick. */
-  onPredicted?: (p: RecordInput) => void;
+  projectSettings?: (projectId: string) => Promise<ProjectSettings | undefined>;
+  /** Active learning: told what each non-interactive task prediction sent (awaited before the answer). Must be quick. */
+  onPredicted?: (p: RecordInput) => Promise<void> | void;
   /** Active learning: the body of GET /projects/:id/quality (behind basic auth). */
   projectQuality?: (projectId: string) => unknown;
 }
@@ -211,7 +214,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
   }
 
-  app.post('/setup', (req, res) => {
+  app.post('/setup', async (req, res) => {
     const parsed = SetupRequest.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, 'invalid_request', describeZodError(parsed.error));
     const cfg = parseConfig(parsed.data.schema);
@@ -223,7 +226,8 @@ export function createApp(deps: AppDeps): express.Express {
       rectangle: cfg.rectangle?.fromName,
       keypoints: cfg.keypoints?.fromName,
     });
-    res.json({ model_version: (key !== undefined ? deps.projectSettings?.(key)?.modelVersion : undefined) ?? engine.modelVersion });
+    const settings = key !== undefined ? await deps.projectSettings?.(key) : undefined;
+    res.json({ model_version: settings?.modelVersion ?? engine.modelVersion });
   });
 
   interface Prepared {
@@ -281,7 +285,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const cfg = parseConfig(xml);
     const context = body.params?.context?.result ?? null;
-    const project = key !== undefined ? deps.projectSettings?.(key) : undefined;
+    const project = key !== undefined ? await deps.projectSettings?.(key) : undefined;
     const modelVersion = project?.modelVersion ?? engine.modelVersion;
     const log = req.log;
     // admission: 503 + Retry-After when this work would finish past the caller's timeout
@@ -325,7 +329,7 @@ export function createApp(deps: AppDeps): express.Express {
           if (project?.score) prediction.score = project.score(rawScore);
           if (deps.onPredicted && key !== undefined && task.id != null) {
             try {
-              deps.onPredicted({ projectId: key, taskId: task.id, prediction, rawScore, params: project?.params ?? {}, width: seg.width, height: seg.height });
+              await deps.onPredicted({ projectId: key, taskId: task.id, prediction, rawScore, params: project?.params ?? {}, width: seg.width, height: seg.height });
             } catch (err) {
               log.warn('recording the prediction failed', { taskId: task.id, error: (err as Error).message ?? String(err) });
             }
@@ -347,7 +351,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ results });
   });
 
-  app.post('/webhook', (req, res) => {
+  app.post('/webhook', async (req, res) => {
     const parsed = WebhookRequest.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, 'invalid_request', describeZodError(parsed.error));
     const action = parsed.data.action;
@@ -357,7 +361,19 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const event: WebhookEvent = { action: action as WebhookAction, projectId: parsed.data.project?.id, body: parsed.data };
     req.log.info('webhook', { action, project: event.projectId });
-    if (deps.onWebhook) {
+    if (deps.webhookInbox) {
+      // committed before the 201, so an acknowledged event survives a crash
+      try {
+        await deps.webhookInbox.accept(event);
+      } catch (err) {
+        const full = err instanceof InboxFullError;
+        const detail = full ? (err as Error).message : `the webhook could not be stored: ${(err as Error)?.message ?? String(err)}`;
+        req.log.log(full ? 'warn' : 'error', `503 webhook: ${detail}`);
+        res.setHeader('Retry-After', '30');
+        res.status(503).json({ error: 'busy', reason: full ? 'inbox_full' : 'store_unavailable', detail, retry_after: 30 });
+        return;
+      }
+    } else if (deps.onWebhook) {
       const log = req.log;
       // Label Studio waits 1 s for a webhook answer: run the handler in the background.
       void Promise.resolve()
@@ -369,10 +385,10 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.projectQuality) {
     const quality = deps.projectQuality;
-    app.get('/projects/:id/quality', (req, res) => {
+    app.get('/projects/:id/quality', async (req, res) => {
       const id = String(req.params.id);
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new HttpError(400, 'invalid_request', 'project id must be a Label Studio project id');
-      res.json(quality(id));
+      res.json(await quality(id));
     });
   }
 

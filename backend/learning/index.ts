@@ -1,22 +1,28 @@
-// Wiring of active learning into the HTTP app: the store under MODEL_DIR and
-// the service, as the optional createApp deps. A store that cannot be opened
-// (read-only MODEL_DIR, ...) turns learning off with an error in the log; the
-// backend keeps predicting with the defaults.
+// Wiring of active learning into the HTTP app: the store (SQLite under
+// MODEL_DIR, or PostgreSQL), the service and the webhook inbox, as the
+// optional createApp deps. A store that cannot be opened (read-only MODEL_DIR,
+// a database that stays down, ...) turns learning off with an error in the
+// log; the backend keeps predicting with the defaults.
 import type { Config } from '../config.js';
 import type { AppDeps } from '../http/app.js';
 import type { Logger } from '../logging.js';
 import { DEFAULT_SETTINGS } from '../pipeline/engine.js';
 import type { EngineParams } from '../pipeline/types.js';
+import { WebhookInbox } from './inbox.js';
 import { LearningService } from './service.js';
-import { LearningStore } from './store.js';
+import { openStore, redactDbUrl, type LearningStore } from './store.js';
 
+export { WebhookInbox } from './inbox.js';
 export { LearningService } from './service.js';
-export { LearningStore } from './store.js';
+export { openStore, type LearningStore } from './store.js';
 
 export interface Learning {
   service: LearningService;
-  deps: Pick<AppDeps, 'onWebhook' | 'projectSettings' | 'onPredicted' | 'projectQuality'>;
-  close(): void;
+  store: LearningStore;
+  inbox: WebhookInbox;
+  deps: Pick<AppDeps, 'onWebhook' | 'webhookInbox' | 'projectSettings' | 'onPredicted' | 'projectQuality'>;
+  /** Stops the inbox (unprocessed events stay stored) and closes the store. */
+  close(): Promise<void>;
 }
 
 export function defaultParams(): EngineParams {
@@ -24,41 +30,59 @@ export function defaultParams(): EngineParams {
   return { boxScale, minRadius, keypointThreshold, detectorThreshold, maskThreshold, dilate };
 }
 
-/** The deps createApp needs for a service (tests build the service themselves). */
-export function learningDeps(service: LearningService): Learning['deps'] {
+/** The deps createApp needs for a service (tests build the service themselves); with an inbox, /webhook commits before 201. */
+export function learningDeps(service: LearningService, inbox?: WebhookInbox): Learning['deps'] {
   return {
     onWebhook: (e) => service.onWebhook(e),
+    ...(inbox ? { webhookInbox: inbox } : {}),
     projectSettings: (id) => service.projectSettings(id),
     onPredicted: (p) => service.recordPrediction(p),
     projectQuality: (id) => service.quality(id),
   };
 }
 
-export function openLearning(
+export async function openLearning(
   config: Config,
   logger: Logger,
   engine: { modelVersion: string; versionWith(params: Partial<EngineParams>): string },
   defaults: EngineParams = defaultParams(),
-): Learning | undefined {
-  if (!config.learning.enabled) return undefined;
+): Promise<Learning | undefined> {
+  const c = config.learning;
+  if (!c.enabled) return undefined;
+  const where = redactDbUrl(c.db);
   let store: LearningStore;
   try {
-    store = new LearningStore(config.learning.dbFile);
+    store = await openStore(c.db, { maxProjects: c.maxProjects, maxCorrectionsPerProject: c.maxCorrections, maxPredictionsPerProject: c.maxPredictions });
   } catch (err) {
-    logger.error(
-      `active learning is off: cannot open ${config.learning.dbFile} (${(err as Error).message}); set LEARNING_DB to a writable file or ACTIVE_LEARNING=false`,
-    );
+    // the driver's message may quote the URL: never log the password
+    const why = String((err as Error).message).split(c.db).join(where);
+    logger.error(`active learning is off: cannot open ${where} (${why}); set LEARNING_DB to a writable file or a reachable postgres:// URL, or ACTIVE_LEARNING=false`);
     return undefined;
   }
+  const log = logger.child({ component: 'learning' });
   const service = new LearningService({
     store,
-    logger: logger.child({ component: 'learning' }),
+    logger: log,
     defaults,
     baseVersion: engine.modelVersion,
     versionWith: (p) => engine.versionWith(p),
-    minCorrections: config.learning.minCorrections,
+    minCorrections: c.minCorrections,
     faceLabel: config.faceLabel,
+    refreshMs: c.refreshMs,
   });
-  logger.info(`active learning: ${config.learning.dbFile}, calibration after ${config.learning.minCorrections || 'START_TRAINING only'} corrections`);
-  return { service, deps: learningDeps(service), close: () => store.close() };
+  const inbox = new WebhookInbox({ store, handler: (e) => service.onWebhook(e), logger: log });
+  const waiting = await store.countEvents().catch(() => 0);
+  if (waiting) logger.info(`active learning: ${waiting} webhook events from before the last stop are processed now`);
+  inbox.start();
+  logger.info(`active learning: ${store.kind} ${where}, calibration after ${c.minCorrections || 'START_TRAINING only'} corrections`);
+  return {
+    service,
+    store,
+    inbox,
+    deps: learningDeps(service, inbox),
+    close: async () => {
+      await inbox.stop();
+      await store.close();
+    },
+  };
 }

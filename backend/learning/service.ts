@@ -15,7 +15,7 @@ import type { WebhookEvent } from '../labelstudio/schemas.js';
 import type { EngineParams } from '../pipeline/types.js';
 import { calibratedScore, CHANGED_IOU, fitDilate, fitScoreMap, qualityFigures } from './calibrate.js';
 import { bestDilate, decodeBrush, groupRegions, iouCurve, matchFaces, type BitMask } from './masks.js';
-import type { CalibrationRecord, CorrectionRecord, FaceCorrection, LearningStore, PredictedFace } from './store.js';
+import type { CalibrationRecord, CorrectionRecord, FaceCorrection, LearningStore, PredictedFace, PredictionRecord } from './store.js';
 
 export interface LearningOptions {
   store: LearningStore;
@@ -31,6 +31,8 @@ export interface LearningOptions {
   /** FACE_LABEL, as for /predict. */
   faceLabel?: string;
   now?: () => number;
+  /** How long a replica trusts its cached calibration before checking the store's stamp (LEARNING_REFRESH_MS). Default 5000. */
+  refreshMs?: number;
 }
 
 /** What /predict and /setup use for one project. */
@@ -59,30 +61,68 @@ const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && 
 const idOf = (v: unknown): string | undefined => (typeof v === 'number' || (typeof v === 'string' && v !== '') ? String(v) : isObj(v) ? idOf(v.id) : undefined);
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
+/** A project's settings as last read, with the calibration's fittedAt they came from. */
+interface CachedSettings {
+  settings: ProjectSettings | null;
+  stamp: number | undefined;
+  checkedAt: number;
+}
+
+/** Projects whose settings are cached (the least recently read go first). */
+const CACHE_PROJECTS = 1000;
+
 export class LearningService {
   private readonly store: LearningStore;
   private readonly log: Logger;
   private readonly configs: LabelConfigCache;
   private readonly now: () => number;
-  private readonly cache = new Map<string, ProjectSettings | null>();
+  private readonly cache = new Map<string, CachedSettings>();
+  private readonly loading = new Map<string, Promise<ProjectSettings | undefined>>();
+  private readonly refreshMs: number;
 
   constructor(private readonly opts: LearningOptions) {
     this.store = opts.store;
     this.log = opts.logger;
     this.configs = new LabelConfigCache({ faceLabel: opts.faceLabel });
     this.now = opts.now ?? Date.now;
+    this.refreshMs = opts.refreshMs ?? 5000;
   }
 
-  /** The project's calibrated settings, or undefined for the defaults. */
-  projectSettings(projectId: string | undefined): ProjectSettings | undefined {
+  /**
+   * The project's calibrated settings, or undefined for the defaults. Cached;
+   * after refreshMs the calibration's stamp is checked again, so a refit by
+   * another replica is used within seconds.
+   */
+  async projectSettings(projectId: string | undefined): Promise<ProjectSettings | undefined> {
     if (projectId === undefined) return undefined;
-    let hit = this.cache.get(projectId);
-    if (hit === undefined) {
-      const cal = this.store.getCalibration(projectId);
-      hit = cal ? this.settingsFrom(cal) : null;
-      this.cache.set(projectId, hit);
+    const hit = this.cache.get(projectId);
+    if (hit && this.now() - hit.checkedAt < this.refreshMs) return hit.settings ?? undefined;
+    let loading = this.loading.get(projectId);
+    if (!loading) {
+      loading = this.reload(projectId, hit).finally(() => this.loading.delete(projectId));
+      this.loading.set(projectId, loading);
     }
-    return hit ?? undefined;
+    return loading;
+  }
+
+  private async reload(projectId: string, hit: CachedSettings | undefined): Promise<ProjectSettings | undefined> {
+    try {
+      let stamp = await this.store.calibrationStamp(projectId);
+      let settings = hit?.settings ?? null;
+      if (!hit || stamp !== hit.stamp) {
+        const cal = stamp === undefined ? undefined : await this.store.getCalibration(projectId);
+        settings = cal ? this.settingsFrom(cal) : null;
+        stamp = cal?.fittedAt;
+      }
+      this.cache.delete(projectId);
+      this.cache.set(projectId, { settings, stamp, checkedAt: this.now() });
+      if (this.cache.size > CACHE_PROJECTS) this.cache.delete(this.cache.keys().next().value!);
+      return settings ?? undefined;
+    } catch (err) {
+      // the store is unreachable: keep predicting with what we had
+      this.log.warn(`learning: reading the calibration failed, using the last one read: ${(err as Error).message}`, { project: projectId });
+      return hit?.settings ?? undefined;
+    }
   }
 
   private settingsFrom(cal: CalibrationRecord): ProjectSettings | null {
@@ -92,12 +132,12 @@ export class LearningService {
   }
 
   /** Keep what we predicted for a task (called by /predict, not for interactive calls). */
-  recordPrediction(r: RecordInput): void {
+  async recordPrediction(r: RecordInput): Promise<void> {
     const faces: PredictedFace[] = [];
     for (const region of r.prediction.result) {
       if (region.type === 'brushlabels') faces.push({ score: region.score, rle: region.value.rle });
     }
-    this.store.putPrediction({
+    await this.store.putPrediction({
       project: r.projectId,
       task: String(r.taskId),
       modelVersion: r.prediction.model_version,
@@ -117,7 +157,7 @@ export class LearningService {
     switch (event.action as string) {
       case 'ANNOTATION_CREATED':
       case 'ANNOTATION_UPDATED':
-        this.onAnnotation(body, projectId);
+        await this.onAnnotation(body, projectId);
         return;
       case 'ANNOTATIONS_CREATED': {
         // bulk: annotation and task are lists
@@ -125,30 +165,34 @@ export class LearningService {
         const tasks = Array.isArray(body.task) ? (body.task as unknown[]) : [];
         for (const a of anns) {
           const task = tasks.find((t) => isObj(t) && isObj(a) && idOf(t) === idOf(a.task));
-          this.onAnnotation({ ...body, annotation: a, task }, projectId);
+          await this.onAnnotation({ ...body, annotation: a, task }, projectId);
         }
         return;
       }
       case 'ANNOTATIONS_DELETED':
       case 'ANNOTATION_DELETED': {
         const list = Array.isArray(body.annotations) ? body.annotations : body.annotation !== undefined ? [body.annotation] : [];
+        if (projectId === undefined) {
+          // deletes are scoped to the project they name
+          if (list.length) this.log.warn('learning: delete webhook without project id: ignored');
+          return;
+        }
         for (const a of list) {
           const id = idOf(a);
           if (id === undefined) continue;
-          const project = this.store.deleteCorrection(id);
-          if (project !== undefined) this.log.info('learning: correction removed', { project, annotation: id });
+          if (await this.store.deleteCorrection(id, projectId)) this.log.info('learning: correction removed', { project: projectId, annotation: id });
         }
         return;
       }
       case 'START_TRAINING':
-        if (projectId !== undefined) this.calibrate(projectId, 'start_training');
+        if (projectId !== undefined) await this.calibrate(projectId, 'start_training');
         return;
       default:
         return;
     }
   }
 
-  private onAnnotation(body: Json, projectId: string | undefined): void {
+  private async onAnnotation(body: Json, projectId: string | undefined): Promise<void> {
     const ann = isObj(body.annotation) ? body.annotation : undefined;
     const annId = idOf(ann?.id);
     const taskId = idOf(ann?.task) ?? idOf(body.task);
@@ -159,7 +203,7 @@ export class LearningService {
     }
     if (ann.was_cancelled === true) {
       // a skipped task says nothing about our masks
-      this.store.deleteCorrection(annId);
+      await this.store.deleteCorrection(annId, projectId);
       return;
     }
     const xml = typeof project?.label_config === 'string' ? project.label_config : undefined;
@@ -179,8 +223,8 @@ export class LearningService {
     }
     // an update compares with the prediction the annotation was first compared with, even if the
     // task was re-predicted since (a calibration bumps the version and Label Studio re-predicts)
-    const earlier = this.store.getCorrection(annId);
-    const pred = (earlier && this.store.getPrediction(projectId, taskId, earlier.modelVersion)) ?? this.store.getPrediction(projectId, taskId);
+    const earlier = await this.store.getCorrection(annId, projectId);
+    const pred = (earlier && (await this.store.getPrediction(projectId, taskId, earlier.modelVersion))) ?? (await this.store.getPrediction(projectId, taskId));
     if (!pred) {
       this.log.info('learning: no prediction of ours recorded for this task: annotation not used', { project: projectId, task: taskId, annotation: annId });
       return;
@@ -206,7 +250,7 @@ export class LearningService {
       }
     }
     const record = this.compare(annId, projectId, taskId, pred, groupRegions(regions));
-    this.store.putCorrection(record);
+    await this.store.putCorrection(record);
     this.log.info('learning: correction stored', {
       project: projectId,
       annotation: annId,
@@ -215,10 +259,10 @@ export class LearningService {
       false: record.falseFaceScores.length,
       iou: record.faces.map((f) => f.iou),
     });
-    this.maybeCalibrate(projectId);
+    await this.maybeCalibrate(projectId);
   }
 
-  private compare(annId: string, projectId: string, taskId: string, pred: NonNullable<ReturnType<LearningStore['getPrediction']>>, gts: BitMask[]): CorrectionRecord {
+  private compare(annId: string, projectId: string, taskId: string, pred: PredictionRecord, gts: BitMask[]): CorrectionRecord {
     const decoded = pred.faces.map((f) => decodeBrush(f.rle, pred.width, pred.height));
     const kept = decoded.map((m, i) => ({ m, i })).filter((x): x is { m: BitMask; i: number } => x.m !== undefined);
     const { matches, falseFaces, missed } = matchFaces(
@@ -245,18 +289,18 @@ export class LearningService {
     };
   }
 
-  private maybeCalibrate(projectId: string): void {
+  private async maybeCalibrate(projectId: string): Promise<void> {
     const min = this.opts.minCorrections;
     if (min <= 0) return;
-    const n = this.store.countCorrections(projectId);
-    const last = this.store.getCalibration(projectId)?.corrections ?? 0;
-    if (n >= min && Math.abs(n - last) >= min) this.calibrate(projectId, 'corrections');
+    const n = await this.store.countCorrections(projectId);
+    const last = (await this.store.getCalibration(projectId))?.corrections ?? 0;
+    if (n >= min && Math.abs(n - last) >= min) await this.calibrate(projectId, 'corrections');
   }
 
   /** Fit the project's parameters and score map on its stored corrections. */
-  calibrate(projectId: string, reason = 'manual'): CalibrationRecord {
+  async calibrate(projectId: string, reason = 'manual'): Promise<CalibrationRecord> {
     const t0 = performance.now();
-    const cs = this.store.listCorrections(projectId);
+    const cs = await this.store.listCorrections(projectId);
     const defaults = this.opts.defaults;
     const fit = fitDilate(cs, defaults.dilate);
     const params: Partial<EngineParams> = fit.dilate !== defaults.dilate ? { dilate: fit.dilate } : {};
@@ -267,6 +311,7 @@ export class LearningService {
       project: projectId,
       params,
       modelVersion,
+      engineVersion: this.opts.baseVersion,
       scoreMap,
       corrections: cs.length,
       fittedAt: this.now(),
@@ -280,17 +325,17 @@ export class LearningService {
         ms: Math.round(performance.now() - t0),
       },
     };
-    this.store.putCalibration(rec);
+    await this.store.putCalibration(rec);
     this.cache.delete(projectId);
     this.log.info('learning: project calibrated', { project: projectId, params, modelVersion, ...rec.report });
     return rec;
   }
 
   /** What GET /projects/:id/quality returns. */
-  quality(projectId: string): Json {
-    const cs = this.store.listCorrections(projectId);
-    const cal = this.store.getCalibration(projectId);
-    const settings = this.projectSettings(projectId);
+  async quality(projectId: string): Promise<Json> {
+    const cs = await this.store.listCorrections(projectId);
+    const cal = await this.store.getCalibration(projectId);
+    const settings = await this.projectSettings(projectId);
     return {
       project: projectId,
       model_version: settings?.modelVersion ?? this.opts.baseVersion,

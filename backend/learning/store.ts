@@ -1,17 +1,23 @@
-// SQLite store of what active learning needs: what we predicted per task, the
-// labelers' corrections per annotation, and each project's calibration.
-// better-sqlite3 is synchronous; every write is one statement or one
-// transaction, so a crash never leaves half a record.
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+// The store of what active learning needs: what we predicted per task, the
+// labelers' corrections per annotation, each project's calibration (and
+// refiner), and the inbox of acknowledged webhooks not yet processed.
+//
+// Two implementations with the same behaviour: SQLite (store-sqlite.ts, the
+// embedded default, one machine) and PostgreSQL (store-postgres.ts, for
+// replicas on several machines), chosen by the form of LEARNING_DB. Every
+// write is one transaction, so a crash never leaves half a record; caps keep
+// what anonymous webhooks can add bounded, the oldest dropped first.
 import type { EngineParams } from '../pipeline/types.js';
 import type { IouCurve } from './masks.js';
+
+export { BadRecordError } from './store-codec.js';
 
 /** One face we predicted: its score and the brush RLE the labeler saw. */
 export interface PredictedFace {
   score: number;
   rle: number[];
+  /** Opaque per-face data for the refiner (base64, up to ~60 kB). */
+  sample?: string;
 }
 
 export interface PredictionRecord {
@@ -39,6 +45,10 @@ export interface FaceCorrection {
   bestDilate: number;
   bestIou: number;
   curve: IouCurve;
+  /** Opaque refiner input for this face (base64, up to ~60 kB). */
+  sample?: string;
+  /** Opaque refiner target: the labeler's mask in the face's frame (base64, up to ~60 kB). */
+  target?: string;
 }
 
 export interface CorrectionRecord {
@@ -73,7 +83,11 @@ export interface CalibrationRecord {
   /** Parameters that differ from the defaults; {} = defaults. */
   params: Partial<EngineParams>;
   modelVersion: string;
+  /** The engine version this was fitted for ('' = unknown, from before it was recorded): another one means stale. */
+  engineVersion: string;
   scoreMap?: ScoreMap;
+  /** Opaque serialized per-project refiner (JSON/base64, up to a few hundred kB). */
+  refiner?: string;
   /** Number of corrections the fit saw. */
   corrections: number;
   fittedAt: number;
@@ -81,223 +95,146 @@ export interface CalibrationRecord {
   report: Record<string, unknown>;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS predictions (
-  project TEXT NOT NULL,
-  task TEXT NOT NULL,
-  model_version TEXT NOT NULL,
-  dilate REAL NOT NULL,
-  width INTEGER NOT NULL,
-  height INTEGER NOT NULL,
-  score REAL NOT NULL,
-  raw_score REAL NOT NULL,
-  faces TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (project, task, model_version)
-);
-CREATE TABLE IF NOT EXISTS corrections (
-  annotation TEXT PRIMARY KEY,
-  project TEXT NOT NULL,
-  task TEXT NOT NULL,
-  model_version TEXT NOT NULL,
-  score REAL NOT NULL,
-  faces TEXT NOT NULL,
-  false_faces TEXT NOT NULL,
-  missed INTEGER NOT NULL,
-  changed INTEGER NOT NULL,
-  received_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS corrections_project ON corrections (project);
-CREATE TABLE IF NOT EXISTS calibrations (
-  project TEXT PRIMARY KEY,
-  params TEXT NOT NULL,
-  model_version TEXT NOT NULL,
-  score_map TEXT,
-  corrections INTEGER NOT NULL,
-  fitted_at INTEGER NOT NULL,
-  report TEXT NOT NULL
-);
-`;
-
-interface PredictionRow {
-  project: string;
-  task: string;
-  model_version: string;
-  dilate: number;
-  width: number;
-  height: number;
-  score: number;
-  raw_score: number;
-  faces: string;
-  created_at: number;
+/** One acknowledged webhook waiting in the inbox. */
+export interface InboxEvent {
+  id: number;
+  /** The event as given to putEvent (JSON text). */
+  event: string;
+  /** How many times it was taken, this time included. */
+  attempts: number;
+  receivedAt: number;
 }
 
-interface CorrectionRow {
-  annotation: string;
-  project: string;
-  task: string;
-  model_version: string;
-  score: number;
-  faces: string;
-  false_faces: string;
-  missed: number;
-  changed: number;
-  received_at: number;
+export interface StoreOptions {
+  /** Projects with stored data; past it the least recently written project is dropped whole. Default 1000. */
+  maxProjects?: number;
+  /** Corrections kept per project, the oldest dropped first. Default 2000. */
+  maxCorrectionsPerProject?: number;
+  /** Prediction records kept per project, the oldest dropped first. Default 20000. */
+  maxPredictionsPerProject?: number;
+  /** Unprocessed inbox events; putEvent throws InboxFullError past it. Default 10000. */
+  maxInboxEvents?: number;
+  /** Bytes of unprocessed inbox events; putEvent throws InboxFullError past it. Default 256 MiB. */
+  maxInboxBytes?: number;
+  /** How long takeEvents claims events for this store object (touchEvents renews). Default 30 s. */
+  inboxLeaseMs?: number;
+  /** Clock for project recency and inbox leases (tests). */
+  now?: () => number;
+  /** PostgreSQL: how long to keep retrying the first connection. Default 30 s. */
+  connectTimeoutMs?: number;
 }
 
-interface CalibrationRow {
-  project: string;
-  params: string;
-  model_version: string;
-  score_map: string | null;
-  corrections: number;
-  fitted_at: number;
-  report: string;
-}
+export type ResolvedStoreOptions = Required<Omit<StoreOptions, 'now'>> & { now: () => number };
 
-/** Faces as JSON with the RLE bytes in base64 (a third of the size of a number list). */
-function facesToJson(faces: readonly PredictedFace[]): string {
-  return JSON.stringify(faces.map((f) => ({ score: f.score, rle: Buffer.from(f.rle).toString('base64') })));
-}
+export const STORE_DEFAULTS: Omit<ResolvedStoreOptions, 'now'> = {
+  maxProjects: 1000,
+  maxCorrectionsPerProject: 2000,
+  maxPredictionsPerProject: 20000,
+  maxInboxEvents: 10000,
+  maxInboxBytes: 256 * 1024 ** 2,
+  inboxLeaseMs: 30_000,
+  connectTimeoutMs: 30_000,
+};
 
-function facesFromJson(s: string): PredictedFace[] {
-  return (JSON.parse(s) as Array<{ score: number; rle: string }>).map((f) => ({ score: f.score, rle: Array.from(Buffer.from(f.rle, 'base64')) }));
-}
-
-function correctionFromRow(row: CorrectionRow): CorrectionRecord {
-  return {
-    annotation: row.annotation,
-    project: row.project,
-    task: row.task,
-    modelVersion: row.model_version,
-    score: row.score,
-    faces: JSON.parse(row.faces) as FaceCorrection[],
-    falseFaceScores: JSON.parse(row.false_faces) as number[],
-    missed: row.missed,
-    changed: row.changed === 1,
-    receivedAt: row.received_at,
-  };
-}
-
-/** Bump when the tables change (PRAGMA user_version); 1 = first release. */
-const SCHEMA_VERSION = 1;
-
-export class LearningStore {
-  private readonly db: Database.Database;
-
-  /** `file` = a path, or ':memory:' for tests. Creates the folder and the tables. */
-  constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    const found = this.db.pragma('user_version', { simple: true }) as number;
-    if (found > SCHEMA_VERSION) throw new Error(`${file} was written by a newer version (schema ${found}, this one reads ${SCHEMA_VERSION})`);
-    this.db.exec(SCHEMA);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+export function resolveStoreOptions(o: StoreOptions = {}): ResolvedStoreOptions {
+  const r = { ...STORE_DEFAULTS, now: Date.now } as ResolvedStoreOptions;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (r as Record<string, unknown>)[k] = v;
+  for (const k of Object.keys(STORE_DEFAULTS) as Array<keyof typeof STORE_DEFAULTS>) {
+    if (!Number.isFinite(r[k]) || r[k] < 1) throw new Error(`store option ${k} must be a positive number, got ${r[k]}`);
   }
+  return r;
+}
 
-  close(): void {
-    if (this.db.open) this.db.close();
+/** putEvent past maxInboxEvents or maxInboxBytes: the caller answers 503. */
+export class InboxFullError extends Error {
+  constructor(
+    readonly events: number,
+    readonly bytes: number,
+  ) {
+    super(`the webhook inbox is full (${events} events, ${bytes} bytes waiting): try again later`);
+    this.name = 'InboxFullError';
   }
+}
+
+/**
+ * What active learning keeps. Every method is async; every write commits before
+ * its promise resolves. Keys (project, task, annotation, model version) are
+ * strings of at most 256 characters without NUL (a clear error otherwise).
+ */
+export interface LearningStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where it lives, without any password (for logs). */
+  readonly location: string;
+  close(): Promise<void>;
 
   /**
    * One record per (project, task, model_version): a task re-predicted after a
    * calibration keeps the record its earlier annotation was corrected from.
    * Older versions beyond the last `keep` of a task are dropped.
    */
-  putPrediction(r: PredictionRecord, keep = 3): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO predictions (project, task, model_version, dilate, width, height, score, raw_score, faces, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(r.project, r.task, r.modelVersion, r.dilate, r.width, r.height, r.score, r.rawScore, facesToJson(r.faces), r.createdAt);
-    this.db
-      .prepare(
-        `DELETE FROM predictions WHERE project = ? AND task = ? AND model_version NOT IN
-           (SELECT model_version FROM predictions WHERE project = ? AND task = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
-      )
-      .run(r.project, r.task, r.project, r.task, keep);
-  }
-
+  putPrediction(r: PredictionRecord, keep?: number): Promise<void>;
   /** The record of that model_version, or the task's latest when modelVersion is not given. */
-  getPrediction(project: string, task: string, modelVersion?: string): PredictionRecord | undefined {
-    const row = (
-      modelVersion !== undefined
-        ? this.db.prepare('SELECT * FROM predictions WHERE project = ? AND task = ? AND model_version = ?').get(project, task, modelVersion)
-        : this.db.prepare('SELECT * FROM predictions WHERE project = ? AND task = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(project, task)
-    ) as PredictionRow | undefined;
-    if (!row) return undefined;
-    return {
-      project: row.project,
-      task: row.task,
-      modelVersion: row.model_version,
-      dilate: row.dilate,
-      width: row.width,
-      height: row.height,
-      score: row.score,
-      rawScore: row.raw_score,
-      faces: facesFromJson(row.faces),
-      createdAt: row.created_at,
-    };
-  }
+  getPrediction(project: string, task: string, modelVersion?: string): Promise<PredictionRecord | undefined>;
 
-  /** Insert or replace (keyed by annotation id): repeated webhooks change nothing. */
-  putCorrection(r: CorrectionRecord): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO corrections (annotation, project, task, model_version, score, faces, false_faces, missed, changed, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(r.annotation, r.project, r.task, r.modelVersion, r.score, JSON.stringify(r.faces), JSON.stringify(r.falseFaceScores), r.missed, r.changed ? 1 : 0, r.receivedAt);
-  }
+  /** Insert or replace (keyed by project and annotation): repeated webhooks change nothing. */
+  putCorrection(r: CorrectionRecord): Promise<void>;
+  /** Remove one annotation's correction in that project; true when there was one. */
+  deleteCorrection(annotation: string, project: string): Promise<boolean>;
+  getCorrection(annotation: string, project: string): Promise<CorrectionRecord | undefined>;
+  /** Oldest first. */
+  listCorrections(project: string): Promise<CorrectionRecord[]>;
+  countCorrections(project: string): Promise<number>;
 
-  /** Remove one annotation's correction; returns its project, or undefined when there was none. */
-  deleteCorrection(annotation: string): string | undefined {
-    const row = this.db.prepare('DELETE FROM corrections WHERE annotation = ? RETURNING project').get(annotation) as { project: string } | undefined;
-    return row?.project;
-  }
+  putCalibration(r: CalibrationRecord): Promise<void>;
+  getCalibration(project: string): Promise<CalibrationRecord | undefined>;
+  /** fittedAt of the project's calibration: a cheap "did another replica refit?" check. */
+  calibrationStamp(project: string): Promise<number | undefined>;
+  deleteCalibration(project: string): Promise<void>;
 
-  listCorrections(project: string): CorrectionRecord[] {
-    const rows = this.db.prepare('SELECT * FROM corrections WHERE project = ? ORDER BY received_at, annotation').all(project) as CorrectionRow[];
-    return rows.map(correctionFromRow);
-  }
+  /** Projects with stored data, most recently written first. */
+  listProjects(): Promise<string[]>;
 
-  getCorrection(annotation: string): CorrectionRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM corrections WHERE annotation = ?').get(annotation) as CorrectionRow | undefined;
-    return row ? correctionFromRow(row) : undefined;
-  }
+  /** Commit an acknowledged webhook (JSON text); returns its id. Throws InboxFullError when full. */
+  putEvent(event: string): Promise<number>;
+  /**
+   * Claim up to `limit` events, oldest first, for inboxLeaseMs. Only one store
+   * object consumes at a time (events of one annotation stay in order); an
+   * expired claim (a crashed consumer) is taken over.
+   */
+  takeEvents(limit: number): Promise<InboxEvent[]>;
+  /** Renew this store object's claim on events still being processed. */
+  touchEvents(ids: readonly number[]): Promise<void>;
+  /** The event is processed: remove it. */
+  doneEvent(id: number): Promise<void>;
+  /** Unprocessed events, claimed or not. */
+  countEvents(): Promise<number>;
+}
 
-  countCorrections(project: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM corrections WHERE project = ?').get(project) as { n: number }).n;
-  }
+/** `postgres://` or `postgresql://` selects PostgreSQL; anything else is a SQLite path (or ':memory:'). */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
 
-  putCalibration(r: CalibrationRecord): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO calibrations (project, params, model_version, score_map, corrections, fitted_at, report)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(r.project, JSON.stringify(r.params), r.modelVersion, r.scoreMap ? JSON.stringify(r.scoreMap) : null, r.corrections, r.fittedAt, JSON.stringify(r.report));
+/** The URL or path with any password replaced by ***. */
+export function redactDbUrl(url: string): string {
+  if (!isPostgresUrl(url)) return url;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    for (const k of [...u.searchParams.keys()]) if (/pass/i.test(k)) u.searchParams.set(k, '***');
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
   }
+}
 
-  getCalibration(project: string): CalibrationRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM calibrations WHERE project = ?').get(project) as CalibrationRow | undefined;
-    if (!row) return undefined;
-    return {
-      project: row.project,
-      params: JSON.parse(row.params) as Partial<EngineParams>,
-      modelVersion: row.model_version,
-      scoreMap: row.score_map ? (JSON.parse(row.score_map) as ScoreMap) : undefined,
-      corrections: row.corrections,
-      fittedAt: row.fitted_at,
-      report: JSON.parse(row.report) as Record<string, unknown>,
-    };
+/** Open (and create or migrate) the store at a SQLite path, ':memory:', or a postgres:// URL. */
+export async function openStore(url: string, opts: StoreOptions = {}): Promise<LearningStore> {
+  const o = resolveStoreOptions(opts);
+  if (isPostgresUrl(url)) {
+    const { PostgresStore } = await import('./store-postgres.js');
+    return PostgresStore.open(url, o);
   }
-
-  deleteCalibration(project: string): void {
-    this.db.prepare('DELETE FROM calibrations WHERE project = ?').run(project);
-  }
+  const { SqliteStore } = await import('./store-sqlite.js');
+  return new SqliteStore(url, o);
 }

@@ -16,7 +16,11 @@ interface Service {
   profiles?: string[];
   networks?: Record<string, { aliases?: string[] }>;
   deploy?: { replicas?: string | number; resources?: { reservations?: { devices?: Array<{ driver: string; capabilities: string[] }> } } };
+  depends_on?: Record<string, { condition?: string }>;
 }
+
+/** "${VAR:-default}" -> default, as compose reads it with VAR unset. */
+const withDefaults = (v: string) => v.replace(/\$\{\w+:-([^}]*)\}/g, '$1');
 
 // merge keys (<<) are resolved by the parser
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
@@ -24,7 +28,7 @@ const s = compose.services;
 
 describe('docker-compose.yml', () => {
   it('has Label Studio, the backend (CPU and GPU) and nginx in front', () => {
-    expect(Object.keys(s).sort()).toEqual(['backend', 'backend-gpu', 'faceseg', 'label-studio']);
+    expect(Object.keys(s).sort()).toEqual(['backend', 'backend-gpu', 'faceseg', 'label-studio', 'postgres']);
     expect(s['label-studio'].image).toMatch(/^heartexlabs\/label-studio/);
     expect(s.backend.build?.dockerfile).toBe('docker/Dockerfile');
     expect(s['backend-gpu'].build?.dockerfile).toBe('docker/Dockerfile.gpu');
@@ -71,10 +75,28 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('the calibration store is on a named volume', () => {
-    expect(s.backend.environment!.LEARNING_DB).toMatch(/^\/data\//);
-    expect(s.backend.volumes).toContain('calibration:/data');
-    expect(compose.volumes).toHaveProperty('calibration');
+  it('every replica shares the learning store through the postgres service, not a shared SQLite file', () => {
+    const pgEnv = s.postgres.environment!;
+    expect(s.postgres.image).toMatch(/^postgres:\d+/);
+    expect(s.postgres.ports).toBeUndefined();
+    expect(s.postgres.healthcheck!.test).toContain('pg_isready');
+    const dataVolume = s.postgres.volumes!.find((v) => v.endsWith(':/var/lib/postgresql/data'))!;
+    expect(compose.volumes).toHaveProperty(dataVolume.split(':')[0]);
+    for (const name of ['backend', 'backend-gpu']) {
+      const raw = s[name].environment!.LEARNING_DB;
+      const url = new URL(withDefaults(raw));
+      expect(url.protocol).toBe('postgres:');
+      expect(url.hostname).toBe('postgres');
+      expect(url.port).toBe('5432');
+      expect(url.username).toBe(pgEnv.POSTGRES_USER);
+      expect(url.pathname).toBe(`/${pgEnv.POSTGRES_DB}`);
+      // one password variable for both sides
+      expect(raw).toContain(`:${pgEnv.POSTGRES_PASSWORD}@`);
+      expect(url.password).toBe(withDefaults(pgEnv.POSTGRES_PASSWORD));
+      expect(s[name].depends_on?.postgres?.condition).toBe('service_healthy');
+      // nothing but the read-only local files is mounted: no shared SQLite volume
+      expect(s[name].volumes!.every((v) => v.endsWith(':ro'))).toBe(true);
+    }
   });
 
   it('every service has a healthcheck', () => {
@@ -127,15 +149,14 @@ describe('Dockerfiles', () => {
 
 describe('Kubernetes manifests', () => {
   const docs = (p: string) => parseAllDocuments(read(p)).map((d) => d.toJS() as Record<string, any>);
-  it('parse, and the Deployment, Service, HPA and PVC agree on names, ports and the store', () => {
-    const all = ['deployment.yaml', 'deployment-gpu.yaml', 'service.yaml', 'hpa.yaml', 'pvc.yaml'].flatMap((f) => docs(`deploy/k8s/${f}`));
+  it('parse, and the Deployment, Service and HPA agree on names and ports; the pods share the store through PostgreSQL', () => {
+    const all = ['deployment.yaml', 'deployment-gpu.yaml', 'service.yaml', 'hpa.yaml'].flatMap((f) => docs(`deploy/k8s/${f}`));
     const kinds = all.map((d) => d.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'PersistentVolumeClaim']));
+    expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'HorizontalPodAutoscaler']));
     const cpu = all.find((d) => d.kind === 'Deployment' && d.metadata.name === 'faceseg')!;
     const gpu = all.find((d) => d.kind === 'Deployment' && d.metadata.name === 'faceseg-gpu')!;
     const svc = all.find((d) => d.kind === 'Service')!;
     const hpa = all.find((d) => d.kind === 'HorizontalPodAutoscaler')!;
-    const pvc = all.find((d) => d.kind === 'PersistentVolumeClaim')!;
     const c = cpu.spec.template.spec.containers[0];
     expect(c.ports[0].containerPort).toBe(9090);
     expect(c.readinessProbe.httpGet.path).toBe('/health');
@@ -143,8 +164,16 @@ describe('Kubernetes manifests', () => {
     expect(svc.spec.selector.app).toBe(cpu.spec.template.metadata.labels.app);
     expect(hpa.spec.scaleTargetRef.name).toBe('faceseg');
     expect(hpa.spec.metrics[0].resource.name).toBe('cpu');
-    const claim = cpu.spec.template.spec.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
-    expect(claim).toBe(pvc.metadata.name);
     expect(gpu.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
+    for (const d of [cpu, gpu]) {
+      const env = d.spec.template.spec.containers[0].env as Array<{ name: string; value?: string; valueFrom?: any }>;
+      const db = env.find((e) => e.name === 'LEARNING_DB')!;
+      // a URL with a password: from the Secret, never in the manifest
+      expect(db.value).toBeUndefined();
+      expect(db.valueFrom.secretKeyRef).toEqual({ name: 'faceseg', key: 'learning-db' });
+      // no volume shared between pods (SQLite over a network volume is not safe)
+      expect((d.spec.template.spec.volumes ?? []).filter((v: any) => v.persistentVolumeClaim)).toEqual([]);
+    }
+    expect(read('docker/README.md')).toMatch(/--from-literal=learning-db=postgres:\/\//);
   });
 });

@@ -66,6 +66,10 @@ describe('loadConfig', () => {
         ACTIVE_LEARNING: 'false',
         LEARNING_DB: '/var/lib/faceseg/learning.db',
         CALIBRATION_MIN_CORRECTIONS: '5',
+        LEARNING_MAX_PROJECTS: '10',
+        LEARNING_MAX_CORRECTIONS: '100',
+        LEARNING_MAX_PREDICTIONS: '5000',
+        LEARNING_REFRESH_MS: '250',
       },
       noDocker,
     );
@@ -86,13 +90,26 @@ describe('loadConfig', () => {
       limits: { maxBodyBytes: 10 * 1024 * 1024, maxTasksPerRequest: 50, maxImageBytes: 1024 * 1024, maxImagePixels: 1_000_000, downloadTimeoutMs: 5000 },
       queue: { engineConcurrency: 2, maxLength: 5, predictTimeoutMs: 30000 },
       imageHosts: { allowPrivate: false, allowLinkLocal: true },
-      learning: { enabled: false, dbFile: '/var/lib/faceseg/learning.db', minCorrections: 5 },
+      learning: { enabled: false, db: '/var/lib/faceseg/learning.db', minCorrections: 5, maxProjects: 10, maxCorrections: 100, maxPredictions: 5000, refreshMs: 250 },
       runningInDocker: true,
     });
   });
 
   it('active learning defaults: on, SQLite under MODEL_DIR, refit every 20 corrections', () => {
-    expect(loadConfig({ MODEL_DIR: '/models' }, noDocker).learning).toEqual({ enabled: true, dbFile: '/models/learning.sqlite', minCorrections: 20 });
+    expect(loadConfig({ MODEL_DIR: '/models' }, noDocker).learning).toEqual({
+      enabled: true,
+      db: '/models/learning.sqlite',
+      minCorrections: 20,
+      maxProjects: 1000,
+      maxCorrections: 2000,
+      maxPredictions: 20000,
+      refreshMs: 5000,
+    });
+    // a postgres URL is kept as given (not resolved as a path under MODEL_DIR)
+    expect(loadConfig({ MODEL_DIR: '/models', LEARNING_DB: 'postgresql://u:p@db:5432/faceseg' }, noDocker).learning.db).toBe('postgresql://u:p@db:5432/faceseg');
+    expect(loadConfig({ MODEL_DIR: '/models', LEARNING_DB: 'data/l.sqlite' }, noDocker).learning.db).toBe('/models/data/l.sqlite');
+    expect(problems({ LEARNING_MAX_PROJECTS: '0' })[0]).toMatch(/LEARNING_MAX_PROJECTS: must be between 1 and/);
+    expect(problems({ LEARNING_REFRESH_MS: 'soon' })[0]).toMatch(/LEARNING_REFRESH_MS: expected an integer/);
     expect(problems({ CALIBRATION_MIN_CORRECTIONS: '-1' })[0]).toMatch(/CALIBRATION_MIN_CORRECTIONS: must be between 0 and/);
   });
 

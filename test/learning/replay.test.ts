@@ -8,7 +8,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../backend/http/app.js';
-import { learningDeps, LearningService, LearningStore } from '../../backend/learning/index.js';
+import { learningDeps, LearningService, openStore, WebhookInbox } from '../../backend/learning/index.js';
 import { defaultParams } from '../../backend/learning/index.js';
 import { calibratedScore } from '../../backend/learning/calibrate.js';
 import { rleToMask } from '../../backend/labelstudio/brush-rle.js';
@@ -81,9 +81,9 @@ function webhook(c: TaskCase, annotationId: number, result: unknown[], action = 
   };
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 400; i++) {
-    if (cond()) return;
+    if (await cond()) return;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`timed out waiting for ${what}`);
@@ -93,8 +93,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'faceseg-learning-'));
 const dbFile = path.join(dir, 'learning.sqlite');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function build(minCorrections: number, env: Record<string, string> = {}) {
-  const store = new LearningStore(dbFile);
+async function build(minCorrections: number, env: Record<string, string> = {}) {
+  const store = await openStore(dbFile);
   const engine = new DiscEngine();
   const service = new LearningService({
     store,
@@ -104,6 +104,9 @@ function build(minCorrections: number, env: Record<string, string> = {}) {
     versionWith: (p) => engine.versionWith(p),
     minCorrections,
   });
+  // the production path: /webhook commits to the inbox, the processor hands events to the service
+  const inbox = new WebhookInbox({ store, handler: (e) => service.onWebhook(e), logger: silentLogger(), pollMs: 20 });
+  inbox.start();
   const app = createApp({
     config: testConfig(env),
     logger: silentLogger(),
@@ -111,12 +114,16 @@ function build(minCorrections: number, env: Record<string, string> = {}) {
     engine,
     imageSource: sceneSource,
     decode: decodeScene,
-    ...learningDeps(service),
+    ...learningDeps(service, inbox),
   });
-  return { store, engine, service, app };
+  const close = async () => {
+    await inbox.stop();
+    await store.close();
+  };
+  return { store, engine, service, app, close };
 }
 
-async function predict(app: ReturnType<typeof build>['app'], cases: TaskCase[]) {
+async function predict(app: Awaited<ReturnType<typeof build>>['app'], cases: TaskCase[]) {
   const res = await request(app)
     .post('/predict')
     .send({ tasks: cases.map((c) => ({ id: c.id, data: { image: JSON.stringify(c.spec) } })), project: `${PROJECT}.1700000000`, label_config: BRUSH_XML })
@@ -147,7 +154,7 @@ describe('active learning replay', () => {
   const figures: { before?: number; after?: number; quality?: unknown; version?: string; versionBefore?: string } = {};
 
   it('records predictions, stores corrections, calibrates after enough of them', async () => {
-    const { app, store, service } = build(10);
+    const { app, store, service, close } = await build(10);
     const baseline = await predict(app, heldOut);
     figures.before = meanIou(baseline, heldOut);
     figures.versionBefore = baseline[0].model_version;
@@ -161,9 +168,9 @@ describe('active learning replay', () => {
         ? preds[t].result.map((r, i) => ({ ...r, id: `r${i}`, origin: 'prediction' }))
         : labelerMasks(c).map((m, i) => brushItem(m, W, H, `r${i}`));
       await request(app).post('/webhook').send(webhook(c, 1000 + c.id, result)).expect(201);
-      await until(() => store.countCorrections(String(PROJECT)) === t + 1, `correction ${t + 1}`);
+      await until(async () => (await store.countCorrections(String(PROJECT))) === t + 1, `correction ${t + 1}`);
     }
-    const cs = store.listCorrections(String(PROJECT));
+    const cs = (await store.listCorrections(String(PROJECT)));
     expect(cs).toHaveLength(14);
     expect(cs.find((c) => c.task === String(train[5].id))!.missed).toBe(1);
     expect(cs.find((c) => c.task === String(train[7].id))!.falseFaceScores).toHaveLength(1);
@@ -175,15 +182,15 @@ describe('active learning replay', () => {
     }
 
     // calibrated automatically at the 10th correction
-    const cal = store.getCalibration(String(PROJECT))!;
+    const cal = (await store.getCalibration(String(PROJECT)))!;
     expect(cal.corrections).toBe(10);
     expect(cal.params.dilate).toBeGreaterThan(4);
     expect(cal.report.meanIouFitted as number).toBeGreaterThanOrEqual(cal.report.meanIouDefault as number);
 
     // START_TRAINING refits on all 14
     await request(app).post('/webhook').send({ action: 'START_TRAINING', project: { id: PROJECT, label_config: BRUSH_XML } }).expect(201);
-    await until(() => store.getCalibration(String(PROJECT))!.corrections === 14, 'refit');
-    const refit = store.getCalibration(String(PROJECT))!;
+    await until(async () => (await store.getCalibration(String(PROJECT)))!.corrections === 14, 'refit');
+    const refit = (await store.getCalibration(String(PROJECT)))!;
     expect(refit.report.reason).toBe('start_training');
     expect(refit.scoreMap).toBeDefined();
 
@@ -214,24 +221,24 @@ describe('active learning replay', () => {
         `fitted-on IoU ${refit.report.meanIouDefault} -> ${refit.report.meanIouFitted}; ` +
         `spearman face ${q.body.figures.spearmanFaceScoreIou}, task ${q.body.figures.spearmanTaskScoreIou}; version ${figures.versionBefore} -> ${figures.version}`,
     );
-    store.close();
+    await close();
     void service;
   });
 
   it('repeated events change nothing; deleted annotations are removed', async () => {
-    const { app, store } = build(0);
+    const { app, store, close } = await build(0);
     const c = train[9];
-    const before = store.listCorrections(String(PROJECT));
+    const before = (await store.listCorrections(String(PROJECT)));
     // Label Studio re-predicts the task with the calibrated version; the annotation's
     // updates must still be compared with the prediction the labeler corrected
     const repredicted = await predict(app, [c]);
     expect(repredicted[0].model_version).toBe(figures.version);
-    expect(store.getPrediction(String(PROJECT), String(c.id))!.modelVersion).toBe(figures.version);
+    expect((await store.getPrediction(String(PROJECT), String(c.id)))!.modelVersion).toBe(figures.version);
     for (let i = 0; i < 3; i++) {
       await request(app).post('/webhook').send(webhook(c, 1000 + c.id, labelerMasks(c).map((m, j) => brushItem(m, W, H, `r${j}`)), 'ANNOTATION_UPDATED')).expect(201);
     }
-    await new Promise((r) => setTimeout(r, 50));
-    const again = store.listCorrections(String(PROJECT));
+    await until(async () => (await store.countEvents()) === 0, 'inbox drained');
+    const again = (await store.listCorrections(String(PROJECT)));
     expect(again).toHaveLength(before.length);
     const strip = (xs: typeof before) => xs.map(({ receivedAt: _r, ...x }) => x).sort((a, b) => a.annotation.localeCompare(b.annotation));
     expect(strip(again)).toEqual(strip(before));
@@ -241,21 +248,21 @@ describe('active learning replay', () => {
       .post('/webhook')
       .send({ action: 'ANNOTATIONS_DELETED', project: { id: PROJECT, label_config: BRUSH_XML }, annotations: [{ id: 1000 + train[0].id }, { id: 1000 + train[1].id }] })
       .expect(201);
-    await until(() => store.countCorrections(String(PROJECT)) === 12, 'deletion');
-    expect(store.listCorrections(String(PROJECT)).map((x) => x.annotation)).not.toContain(String(1000 + train[0].id));
+    await until(async () => (await store.countCorrections(String(PROJECT))) === 12, 'deletion');
+    expect((await store.listCorrections(String(PROJECT))).map((x) => x.annotation)).not.toContain(String(1000 + train[0].id));
     // deleting again is harmless
     await request(app).post('/webhook').send({ action: 'ANNOTATIONS_DELETED', project: { id: PROJECT }, annotations: [{ id: 1000 + train[0].id }] }).expect(201);
     // a skipped task (was_cancelled) removes the annotation's correction too
     const skipped = webhook(train[2], 1000 + train[2].id, []);
     skipped.annotation.was_cancelled = true;
     await request(app).post('/webhook').send(skipped).expect(201);
-    await until(() => store.countCorrections(String(PROJECT)) === 11, 'skip');
-    store.close();
+    await until(async () => (await store.countCorrections(String(PROJECT))) === 11, 'skip');
+    await close();
   });
 
   it('survives a restart: new store instance on the same file', async () => {
-    const { app, store } = build(10);
-    const cal = store.getCalibration(String(PROJECT))!;
+    const { app, store, close } = await build(10);
+    const cal = (await store.getCalibration(String(PROJECT)))!;
     expect(cal.modelVersion).toBe(figures.version);
     const q = await request(app).get(`/projects/${PROJECT}/quality`).expect(200);
     expect(q.body.model_version).toBe(figures.version);
@@ -264,11 +271,11 @@ describe('active learning replay', () => {
     const after = await predict(app, heldOut);
     expect(after[0].model_version).toBe(figures.version);
     expect(meanIou(after, heldOut)).toBeCloseTo(figures.after!, 6);
-    store.close();
+    await close();
   });
 
   it('/projects/:id/quality sits behind basic auth; a project without corrections gets the defaults', async () => {
-    const { app, store } = build(10, { BASIC_AUTH_USER: 'u', BASIC_AUTH_PASS: 'p' });
+    const { app, store, close } = await build(10, { BASIC_AUTH_USER: 'u', BASIC_AUTH_PASS: 'p' });
     await request(app).get(`/projects/${PROJECT}/quality`).expect(401);
     const q = await request(app).get('/projects/42/quality').auth('u', 'p').expect(200);
     expect(q.body.model_version).toBe('disc-v1');
@@ -278,10 +285,10 @@ describe('active learning replay', () => {
     await request(app).get('/projects/..%2F/quality').auth('u', 'p').expect(400);
     // the webhook stays open without auth
     await request(app).post('/webhook').send({ action: 'START_TRAINING', project: { id: 42 } }).expect(201);
-    await new Promise((r) => setTimeout(r, 20));
-    const cal = store.getCalibration('42')!;
+    await until(async () => (await store.getCalibration('42')) !== undefined, 'calibration of project 42');
+    const cal = (await store.getCalibration('42'))!;
     expect(cal.params).toEqual({});
     expect(cal.modelVersion).toBe('disc-v1');
-    store.close();
+    await close();
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { calibratedScore, fitDilate, fitScoreMap, pChange, spearman } from '../../backend/learning/calibrate.js';
 import { bestDilate, FACE_SIZE_RATIO, fromFullMask, groupRegions, iouAt, iouCurve, maskIou, matchFaces } from '../../backend/learning/masks.js';
-import { LearningStore, type CorrectionRecord } from '../../backend/learning/store.js';
+import { openStore, type CorrectionRecord } from '../../backend/learning/store.js';
 import { disc, iou } from './helpers.js';
 
 const W = 200;
@@ -128,29 +128,29 @@ describe('store', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'faceseg-store-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('round-trips predictions, corrections and calibrations across instances', () => {
+  it('round-trips predictions, corrections and calibrations across instances', async () => {
     const file = path.join(dir, 'sub', 'l.sqlite');
-    const a = new LearningStore(file);
-    a.putPrediction({ project: '1', task: '9', modelVersion: 'v', dilate: 2, width: 4, height: 3, score: 0.5, rawScore: 0.4, faces: [{ score: 0.7, rle: [0, 0, 0, 48, 57, 27, 255] }], createdAt: 5 });
+    const a = await openStore(file);
+    await a.putPrediction({ project: '1', task: '9', modelVersion: 'v', dilate: 2, width: 4, height: 3, score: 0.5, rawScore: 0.4, faces: [{ score: 0.7, rle: [0, 0, 0, 48, 57, 27, 255] }], createdAt: 5 });
     const c = correction([0.8], [iouCurve(m(100, 75, 20), m(100, 75, 22), 0, W, H)]);
-    a.putCorrection({ ...c, annotation: '77' });
-    a.putCorrection({ ...c, annotation: '77' });
-    a.putCalibration({ project: '1', params: { dilate: 4 }, modelVersion: 'v-p', corrections: 1, fittedAt: 1, report: { x: 1 } });
-    a.close();
-    const b = new LearningStore(file);
-    expect(b.getPrediction('1', '9')!.faces[0].rle).toEqual([0, 0, 0, 48, 57, 27, 255]);
-    expect(b.getPrediction('1', '9')!.rawScore).toBe(0.4);
-    expect(b.listCorrections('1')).toHaveLength(1);
-    expect(b.listCorrections('1')[0].faces[0].curve.all).toEqual(c.faces[0].curve.all);
-    expect(b.getCalibration('1')).toMatchObject({ params: { dilate: 4 }, modelVersion: 'v-p', scoreMap: undefined });
-    expect(b.getCorrection('77')!.faces).toHaveLength(1);
+    await a.putCorrection({ ...c, annotation: '77' });
+    await a.putCorrection({ ...c, annotation: '77' });
+    await a.putCalibration({ project: '1', params: { dilate: 4 }, modelVersion: 'v-p', engineVersion: 'v', corrections: 1, fittedAt: 1, report: { x: 1 } });
+    await a.close();
+    const b = await openStore(file);
+    expect((await b.getPrediction('1', '9'))!.faces[0].rle).toEqual([0, 0, 0, 48, 57, 27, 255]);
+    expect((await b.getPrediction('1', '9'))!.rawScore).toBe(0.4);
+    expect(await b.listCorrections('1')).toHaveLength(1);
+    expect((await b.listCorrections('1'))[0].faces[0].curve.all).toEqual(c.faces[0].curve.all);
+    expect(await b.getCalibration('1')).toMatchObject({ params: { dilate: 4 }, modelVersion: 'v-p', scoreMap: undefined });
+    expect((await b.getCorrection('77', '1'))!.faces).toHaveLength(1);
     // one record per model_version, the last 3 kept; no version given = the latest
-    for (const v of ['v2', 'v3', 'v4']) b.putPrediction({ ...b.getPrediction('1', '9')!, modelVersion: v, createdAt: Number(v.slice(1)) * 10 });
-    expect(b.getPrediction('1', '9')!.modelVersion).toBe('v4');
-    expect(b.getPrediction('1', '9', 'v2')!.modelVersion).toBe('v2');
-    expect(b.getPrediction('1', '9', 'v')).toBeUndefined();
-    expect(b.deleteCorrection('77')).toBe('1');
-    expect(b.deleteCorrection('77')).toBeUndefined();
-    b.close();
+    for (const v of ['v2', 'v3', 'v4']) await b.putPrediction({ ...(await b.getPrediction('1', '9'))!, modelVersion: v, createdAt: Number(v.slice(1)) * 10 });
+    expect((await b.getPrediction('1', '9'))!.modelVersion).toBe('v4');
+    expect((await b.getPrediction('1', '9', 'v2'))!.modelVersion).toBe('v2');
+    expect(await b.getPrediction('1', '9', 'v')).toBeUndefined();
+    expect(await b.deleteCorrection('77', '1')).toBe(true);
+    expect(await b.deleteCorrection('77', '1')).toBe(false);
+    await b.close();
   });
 });
