@@ -243,9 +243,16 @@ BrushLabels), 130 interrupted.`,
   const token = opts.token ?? config.labelStudioApiKey;
   if (!token) process.stderr.write('faceseg: no --token or LABEL_STUDIO_API_KEY: Label Studio will probably answer 401\n');
   const engine = await engineFrom(opts);
+  // the project's learned refiner and calibration apply, and bulk predictions are recorded for learning
+  const { openLearning } = await import('../learning/index.js');
+  const { createLogger } = await import('../logging.js');
+  const { FaceSegModel } = await import('../model/faceseg-model.js');
+  const logger = createLogger(config);
+  const learning = await openLearning(config, logger, engine, undefined, { processWebhooks: false });
+  const model = new FaceSegModel(engine, learning?.service, logger);
   const stop = interruptible('tasks');
   try {
-    const summary = await runPredict(engine, {
+    const summary = await runPredict(model, {
       url,
       token,
       project: opts.project,
@@ -274,6 +281,7 @@ BrushLabels), 130 interrupted.`,
     } else throw e;
   } finally {
     stop.dispose();
+    await learning?.close();
     await engine.close();
   }
 });

@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS } from '../config.js';
 import { LabelStudioAuth } from '../labelstudio/api-client.js';
 import { parseLabelConfig, type FaceLabelConfig } from '../labelstudio/label-config.js';
 import { ProjectClient, taskModelVersions, type LsTask, type PredictionPayload } from '../labelstudio/project-client.js';
-import { buildPrediction } from '../labelstudio/results.js';
+import { FaceSegModel } from '../model/faceseg-model.js';
 import { decodeImage, ImageDecodeError } from '../media/decode.js';
 import { createImageSource, ImageFetchError, type ImageSource } from '../media/image-source.js';
 import type { FaceEngine, RgbImage } from '../pipeline/types.js';
@@ -179,7 +179,9 @@ class TaskError extends Error {
 }
 
 /** Predict a whole project. Throws only for setup problems (project, label config); per-task problems land in `failed`. */
-export async function runPredict(engine: FaceEngine, opts: PredictOptions, deps: PredictDeps = {}): Promise<PredictSummary> {
+export async function runPredict(engineOrModel: FaceEngine | FaceSegModel, opts: PredictOptions, deps: PredictDeps = {}): Promise<PredictSummary> {
+  // the same model object as the HTTP routes: the project's refiner, calibration and version, predictions recorded
+  const model = engineOrModel instanceof FaceSegModel ? engineOrModel : new FaceSegModel(engineOrModel);
   const t0 = Date.now();
   const url = opts.url.replace(/\/+$/, '');
   const warn = opts.warn ?? ((line: string) => (opts.quiet ? undefined : process.stderr.write(`\n${line}\n`)));
@@ -212,7 +214,7 @@ export async function runPredict(engine: FaceEngine, opts: PredictOptions, deps:
 
   const project = await client.getProject(opts.project);
   const cfg: FaceLabelConfig = parseLabelConfig(project.label_config, { faceLabel: opts.faceLabel });
-  const modelVersion = engine.modelVersion;
+  const modelVersion = await model.modelVersion(String(opts.project));
 
   const summary: PredictSummary = {
     project: opts.project,
@@ -289,11 +291,10 @@ export async function runPredict(engine: FaceEngine, opts: PredictOptions, deps:
       }
       const bytes = await source.fetch(ref, { taskId: task.id });
       const image = await decode(bytes);
-      const seg = await engineSerial(() => engine.segment(image)).catch((e: unknown) => {
+      const { seg, prediction: pred } = await model.predict({ project: String(opts.project), taskId: task.id, image, cfg, run: engineSerial }).catch((e: unknown) => {
         throw new TaskError('engine', `Face engine failed: ${(e as Error).message ?? String(e)}`);
       });
-      const pred = buildPrediction(seg, cfg, modelVersion);
-      payload = { task: task.id, result: pred.result, score: pred.score, model_version: modelVersion };
+      payload = { task: task.id, result: pred.result, score: pred.score, model_version: pred.model_version };
       faceCount.set(task.id, seg.faces.length);
     } catch (e) {
       summary.failed.push(failureOf(task.id, e));

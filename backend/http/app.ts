@@ -9,7 +9,7 @@ import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import type { FaceEngine, InteractiveHint, RgbImage } from '../pipeline/types.js';
 import { LabelConfigCache, LabelConfigError, type FaceLabelConfig } from '../labelstudio/label-config.js';
-import { buildPrediction, emptyPrediction, type Prediction } from '../labelstudio/results.js';
+import { emptyPrediction, type Prediction } from '../labelstudio/results.js';
 import {
   describeZodError,
   PredictRequest,
@@ -25,6 +25,7 @@ import { ImageFetchError, type ImageSource } from '../media/image-source.js';
 import type { ProjectSettings, RecordInput } from '../learning/service.js';
 import { InboxFullError } from '../learning/store.js';
 import { decodeImage, ImageDecodeError } from '../media/decode.js';
+import { FaceSegModel } from '../model/faceseg-model.js';
 import { QueueFullError, WorkQueue } from './work-queue.js';
 
 export const MODEL_CLASS = 'FaceSegBackend';
@@ -51,6 +52,8 @@ export interface AppDeps {
   onPredicted?: (p: RecordInput) => Promise<void> | void;
   /** Active learning: the body of GET /projects/:id/quality (behind basic auth). */
   projectQuality?: (projectId: string) => unknown;
+  /** The model object (setup / predict / fit); built from engine and the learning deps above when absent. */
+  model?: FaceSegModel;
 }
 
 declare module 'express-serve-static-core' {
@@ -145,6 +148,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, logger, metrics, engine, imageSource } = deps;
+  const model =
+    deps.model ??
+    new FaceSegModel(engine, { projectSettings: deps.projectSettings, recordPrediction: deps.onPredicted, onWebhook: deps.onWebhook }, logger);
   const limits = config.limits;
   const labelConfigs = new LabelConfigCache({ faceLabel: config.faceLabel });
   /** Last label config seen per project, for /predict calls without label_config. */
@@ -226,8 +232,7 @@ export function createApp(deps: AppDeps): express.Express {
       rectangle: cfg.rectangle?.fromName,
       keypoints: cfg.keypoints?.fromName,
     });
-    const settings = key !== undefined ? await deps.projectSettings?.(key) : undefined;
-    res.json({ model_version: settings?.modelVersion ?? engine.modelVersion });
+    res.json({ model_version: (await model.setup(key)).modelVersion });
   });
 
   interface Prepared {
@@ -285,8 +290,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const cfg = parseConfig(xml);
     const context = body.params?.context?.result ?? null;
-    const project = key !== undefined ? await deps.projectSettings?.(key) : undefined;
-    const modelVersion = project?.modelVersion ?? engine.modelVersion;
+    const modelVersion = await model.modelVersion(key);
     const log = req.log;
     // admission: 503 + Retry-After when this work would finish past the caller's timeout
     const ticket = queue.admit(tasks.length);
@@ -314,27 +318,14 @@ export function createApp(deps: AppDeps): express.Express {
         if (prepared.error) throw prepared.error;
         const image = prepared.image!;
         const hints = hintsFromContext(context, image.width, image.height);
-        let seg;
+        let out;
         try {
-          seg = await ticket.run(() => engine.segment(image, { ...(hints.length ? { hints } : {}), ...(project ? { params: project.params } : {}) }));
+          out = await model.predict({ project: key, taskId: task.id, image, cfg, hints, run: (fn) => ticket.run(fn) });
         } catch (err) {
           throw new TaskError('engine', `Face engine failed: ${(err as Error).message ?? String(err)}`);
         }
+        const { seg, prediction } = out;
         metrics.observeTimings(seg.timings ?? {});
-        const t0 = performance.now();
-        const prediction = buildPrediction(seg, cfg, modelVersion);
-        metrics.stageSeconds.observe({ stage: 'rle' }, (performance.now() - t0) / 1000);
-        if (hints.length === 0) {
-          const rawScore = prediction.score;
-          if (project?.score) prediction.score = project.score(rawScore);
-          if (deps.onPredicted && key !== undefined && task.id != null) {
-            try {
-              await deps.onPredicted({ projectId: key, taskId: task.id, prediction, rawScore, params: project?.params ?? {}, width: seg.width, height: seg.height });
-            } catch (err) {
-              log.warn('recording the prediction failed', { taskId: task.id, error: (err as Error).message ?? String(err) });
-            }
-          }
-        }
         metrics.tasks.inc({ outcome: 'ok' });
         metrics.faces.inc(seg.faces.length);
         log.debug('task predicted', { taskId: task.id, faces: seg.faces.length, score: prediction.score, interactive: hints.length > 0 });

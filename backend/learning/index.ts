@@ -46,6 +46,7 @@ export async function openLearning(
   logger: Logger,
   engine: { modelVersion: string; versionWith(params: Partial<EngineParams>): string },
   defaults: EngineParams = defaultParams(),
+  opts: { processWebhooks?: boolean } = {},
 ): Promise<Learning | undefined> {
   const c = config.learning;
   if (!c.enabled) return undefined;
@@ -71,9 +72,12 @@ export async function openLearning(
     refreshMs: c.refreshMs,
   });
   const inbox = new WebhookInbox({ store, handler: (e) => service.onWebhook(e), logger: log });
-  const waiting = await store.countEvents().catch(() => 0);
-  if (waiting) logger.info(`active learning: ${waiting} webhook events from before the last stop are processed now`);
-  inbox.start();
+  // the server drains the inbox; a bulk command only reads and records
+  if (opts.processWebhooks !== false) {
+    const waiting = await store.countEvents().catch(() => 0);
+    if (waiting) logger.info(`active learning: ${waiting} webhook events from before the last stop are processed now`);
+    inbox.start();
+  }
   logger.info(`active learning: ${store.kind} ${where}, calibration after ${c.minCorrections || 'START_TRAINING only'} corrections`);
   return {
     service,

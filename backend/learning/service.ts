@@ -15,6 +15,10 @@ import type { WebhookEvent } from '../labelstudio/schemas.js';
 import type { EngineParams } from '../pipeline/types.js';
 import { calibratedScore, CHANGED_IOU, fitDilate, fitScoreMap, qualityFigures } from './calibrate.js';
 import { bestDilate, decodeBrush, groupRegions, iouCurve, matchFaces, type BitMask } from './masks.js';
+import type { FaceRefiner } from '../pipeline/types.js';
+import { asFaceRefiner, type FitOptions, type RefinerModel } from './refiner.js';
+import { decodeSample, encodeTarget, targetInFrame } from './sample-codec.js';
+import { trainInWorker, type TrainJob, type TrainOutcome } from './train-runner.js';
 import type { CalibrationRecord, CorrectionRecord, FaceCorrection, LearningStore, PredictedFace, PredictionRecord } from './store.js';
 
 export interface LearningOptions {
@@ -33,6 +37,9 @@ export interface LearningOptions {
   now?: () => number;
   /** How long a replica trusts its cached calibration before checking the store's stamp (LEARNING_REFRESH_MS). Default 5000. */
   refreshMs?: number;
+  /** Refiner training (default: a worker thread); tests may run it inline. */
+  train?: (job: Omit<TrainJob, 'options'> & { options?: FitOptions }) => Promise<TrainOutcome>;
+  fitOptions?: FitOptions;
 }
 
 /** What /predict and /setup use for one project. */
@@ -41,6 +48,8 @@ export interface ProjectSettings {
   modelVersion: string;
   /** Maps the engine's prediction score to the calibrated one. */
   score?: (raw: number) => number;
+  /** The project's mask refiner, learned from its corrections. */
+  refiner?: FaceRefiner;
 }
 
 export interface RecordInput {
@@ -53,6 +62,8 @@ export interface RecordInput {
   params: Partial<EngineParams>;
   width: number;
   height: number;
+  /** Per face, in the order of the prediction's brush regions: the engine's face size and encoded FaceSample. */
+  faces?: { faceSize?: number; sample?: string }[];
 }
 
 type Json = Record<string, unknown>;
@@ -79,6 +90,8 @@ export class LearningService {
   private readonly cache = new Map<string, CachedSettings>();
   private readonly loading = new Map<string, Promise<ProjectSettings | undefined>>();
   private readonly refreshMs: number;
+  private readonly fits = new Map<string, { done: Promise<CalibrationRecord | undefined>; again?: string }>();
+  private readonly staleSeen = new Set<string>();
 
   constructor(private readonly opts: LearningOptions) {
     this.store = opts.store;
@@ -126,16 +139,38 @@ export class LearningService {
   }
 
   private settingsFrom(cal: CalibrationRecord): ProjectSettings | null {
-    if (Object.keys(cal.params).length === 0 && !cal.scoreMap) return null;
+    if (cal.engineVersion !== this.opts.baseVersion) {
+      // fitted for another engine: its parameters and refiner describe other masks; refit once
+      if (!this.staleSeen.has(cal.project)) {
+        this.staleSeen.add(cal.project);
+        this.log.info('learning: calibration made for another engine version: defaults until refitted', { project: cal.project, fittedFor: cal.engineVersion });
+        void this.scheduleFit(cal.project, 'engine_changed');
+      }
+      return null;
+    }
+    const refiner = parseRefiner(cal.refiner);
+    if (Object.keys(cal.params).length === 0 && !cal.scoreMap && !refiner) return null;
     const map = cal.scoreMap;
-    return { params: cal.params, modelVersion: cal.modelVersion, score: map ? (raw) => calibratedScore(map, raw) : undefined };
+    return {
+      params: cal.params,
+      modelVersion: cal.modelVersion,
+      score: map ? (raw) => calibratedScore(map, raw) : undefined,
+      ...(refiner ? { refiner: asFaceRefiner(refiner) } : {}),
+    };
   }
 
   /** Keep what we predicted for a task (called by /predict, not for interactive calls). */
   async recordPrediction(r: RecordInput): Promise<void> {
     const faces: PredictedFace[] = [];
     for (const region of r.prediction.result) {
-      if (region.type === 'brushlabels') faces.push({ score: region.score, rle: region.value.rle });
+      if (region.type !== 'brushlabels') continue;
+      const extra = r.faces?.[faces.length];
+      faces.push({
+        score: region.score,
+        rle: region.value.rle,
+        ...(extra?.faceSize !== undefined ? { faceSize: extra.faceSize } : {}),
+        ...(extra?.sample !== undefined ? { sample: extra.sample } : {}),
+      });
     }
     await this.store.putPrediction({
       project: r.projectId,
@@ -185,7 +220,8 @@ export class LearningService {
         return;
       }
       case 'START_TRAINING':
-        if (projectId !== undefined) await this.calibrate(projectId, 'start_training');
+        // Label Studio waits at most 100 s; training runs on in the background
+        if (projectId !== undefined) void this.scheduleFit(projectId, 'start_training');
         return;
       default:
         return;
@@ -271,9 +307,11 @@ export class LearningService {
     );
     const faces: FaceCorrection[] = matches.map((mt) => {
       const p = kept[mt.pred].m;
-      const curve = iouCurve(p, gts[mt.gt], pred.dilate, pred.width, pred.height);
+      const face = pred.faces[kept[mt.pred].i];
+      // the engine's own face size when it was recorded; the estimate from the mask is ~30 % off on some photos
+      const curve = iouCurve(p, gts[mt.gt], pred.dilate, pred.width, pred.height, face.faceSize);
       const best = bestDilate(curve);
-      return { score: pred.faces[kept[mt.pred].i].score, iou: r4(mt.iou), bestDilate: best.dilate, bestIou: r4(best.iou), curve };
+      return { score: face.score, iou: r4(mt.iou), bestDilate: best.dilate, bestIou: r4(best.iou), curve, ...this.refinerPair(face.sample, gts[mt.gt]) };
     });
     return {
       annotation: annId,
@@ -289,15 +327,65 @@ export class LearningService {
     };
   }
 
+  /** The refiner's input and target for one corrected face; nothing when the sample is missing or damaged. */
+  private refinerPair(sample: string | undefined, gt: BitMask): { sample?: string; target?: string } {
+    if (sample === undefined) return {};
+    try {
+      return { sample, target: encodeTarget(targetInFrame(decodeSample(sample), gt)) };
+    } catch (err) {
+      this.log.warn(`learning: unusable face sample in a prediction record: ${(err as Error).message}`);
+      return {};
+    }
+  }
+
   private async maybeCalibrate(projectId: string): Promise<void> {
     const min = this.opts.minCorrections;
     if (min <= 0) return;
     const n = await this.store.countCorrections(projectId);
     const last = (await this.store.getCalibration(projectId))?.corrections ?? 0;
-    if (n >= min && Math.abs(n - last) >= min) await this.calibrate(projectId, 'corrections');
+    if (n >= min && Math.abs(n - last) >= min) void this.scheduleFit(projectId, 'corrections');
   }
 
-  /** Fit the project's parameters and score map on its stored corrections. */
+  /**
+   * One fit at a time per project: a request while one runs makes it run once
+   * more afterwards (with the corrections that arrived meanwhile).
+   */
+  scheduleFit(projectId: string, reason: string): Promise<CalibrationRecord | undefined> {
+    const running = this.fits.get(projectId);
+    if (running) {
+      running.again = reason;
+      return running.done;
+    }
+    const entry: { done: Promise<CalibrationRecord | undefined>; again?: string } = { done: Promise.resolve(undefined) };
+    entry.done = (async () => {
+      let rec: CalibrationRecord | undefined;
+      let why: string | undefined = reason;
+      while (why !== undefined) {
+        entry.again = undefined;
+        try {
+          rec = await this.calibrate(projectId, why);
+        } catch (err) {
+          this.log.error(`learning: fitting project ${projectId} failed: ${(err as Error).message}`, { project: projectId, reason: why });
+        }
+        why = entry.again;
+      }
+      this.fits.delete(projectId);
+      return rec;
+    })();
+    this.fits.set(projectId, entry);
+    return entry.done;
+  }
+
+  /** Resolves when no fit of the project is running (tests, shutdown). */
+  async idle(projectId: string): Promise<void> {
+    await this.fits.get(projectId)?.done;
+  }
+
+  /**
+   * Fit the project's parameters, score map and mask refiner on its stored
+   * corrections. model_version changes only when the masks do (a dilate, a
+   * new refiner kept); a refitted score map keeps it.
+   */
   async calibrate(projectId: string, reason = 'manual'): Promise<CalibrationRecord> {
     const t0 = performance.now();
     const cs = await this.store.listCorrections(projectId);
@@ -305,14 +393,19 @@ export class LearningService {
     const fit = fitDilate(cs, defaults.dilate);
     const params: Partial<EngineParams> = fit.dilate !== defaults.dilate ? { dilate: fit.dilate } : {};
     const scoreMap = fitScoreMap(cs.map((c) => ({ score: c.score, changed: c.changed }))) ?? undefined;
+    const previous = await this.store.getCalibration(projectId);
+    const current = previous && previous.engineVersion === this.opts.baseVersion ? parseRefiner(previous.refiner) : null;
+    const refit = await this.fitRefinerOf(projectId, cs, current);
+    const refiner = refit?.model ?? current;
     let modelVersion = Object.keys(params).length ? this.opts.versionWith(params) : this.opts.baseVersion;
-    if (scoreMap) modelVersion += `-s${createHash('sha256').update(JSON.stringify(scoreMap)).digest('hex').slice(0, 6)}`;
+    if (refiner) modelVersion += `-r${createHash('sha256').update(JSON.stringify(refiner.net)).digest('hex').slice(0, 8)}`;
     const rec: CalibrationRecord = {
       project: projectId,
       params,
       modelVersion,
       engineVersion: this.opts.baseVersion,
       scoreMap,
+      ...(refiner ? { refiner: JSON.stringify(refiner) } : {}),
       corrections: cs.length,
       fittedAt: this.now(),
       report: {
@@ -322,6 +415,7 @@ export class LearningService {
         fittedDilate: fit.dilate,
         meanIouDefault: r4(fit.meanIouDefault),
         meanIouFitted: r4(fit.meanIouFitted),
+        refiner: refit ? { ...refit.report, peakRssMb: refit.peakRssMb } : ((previous?.report.refiner as Json | undefined) ?? null),
         ms: Math.round(performance.now() - t0),
       },
     };
@@ -329,6 +423,21 @@ export class LearningService {
     this.cache.delete(projectId);
     this.log.info('learning: project calibrated', { project: projectId, params, modelVersion, ...rec.report });
     return rec;
+  }
+
+  /** Train a refiner candidate on the corrected faces (worker thread); undefined when there is nothing to train on. */
+  private async fitRefinerOf(projectId: string, cs: readonly CorrectionRecord[], current: RefinerModel | null): Promise<TrainOutcome | undefined> {
+    const faces = cs.flatMap((c) => c.faces.filter((f) => f.sample && f.target).map((f) => ({ sample: f.sample!, target: f.target!, group: c.task })));
+    if (faces.length === 0) return undefined;
+    try {
+      const out = await (this.opts.train ?? trainInWorker)({ faces, current, ...(this.opts.fitOptions ? { options: this.opts.fitOptions } : {}) });
+      this.log.info(`learning: refiner ${out.report.accepted ? 'kept' : 'not kept'}: ${out.report.reason}`, { project: projectId, ...out.report });
+      return out;
+    } catch (err) {
+      // a failed fit keeps what the project had
+      this.log.error(`learning: refiner training failed: ${(err as Error).message}`, { project: projectId });
+      return undefined;
+    }
   }
 
   /** What GET /projects/:id/quality returns. */
@@ -343,9 +452,22 @@ export class LearningService {
       calibrated_params: settings?.params ?? {},
       figures: qualityFigures(cs),
       calibration: cal
-        ? { fitted_at: new Date(cal.fittedAt).toISOString(), corrections: cal.corrections, model_version: cal.modelVersion, score_map: cal.scoreMap ?? null, ...cal.report }
+        ? { fitted_at: new Date(cal.fittedAt).toISOString(), corrections: cal.corrections, model_version: cal.modelVersion, engine_version: cal.engineVersion, score_map: cal.scoreMap ?? null, ...cal.report }
         : null,
+      refiner: cal?.refiner && cal.engineVersion === this.opts.baseVersion ? ((cal.report.refiner as Json | null) ?? { accepted: true }) : null,
+      training: this.fits.has(projectId),
       min_corrections: this.opts.minCorrections,
     };
+  }
+}
+
+/** A stored refiner, or null when there is none or it does not parse (then the engine's masks are used). */
+function parseRefiner(text: string | undefined): RefinerModel | null {
+  if (!text) return null;
+  try {
+    const m = JSON.parse(text) as RefinerModel;
+    return m.kind === 'faceseg-refiner' && m.version === 1 ? m : null;
+  } catch {
+    return null;
   }
 }

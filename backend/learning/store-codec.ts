@@ -30,13 +30,21 @@ export function noNul(name: string, v: string): string {
 
 /** Faces as JSON with the RLE bytes in base64 (a third of the size of a number list). */
 export function facesToJson(faces: readonly PredictedFace[]): string {
-  return JSON.stringify(faces.map((f) => ({ score: f.score, rle: Buffer.from(f.rle).toString('base64'), ...(f.sample !== undefined ? { sample: f.sample } : {}) })));
+  return JSON.stringify(
+    faces.map((f) => ({
+      score: f.score,
+      rle: Buffer.from(f.rle).toString('base64'),
+      ...(f.faceSize !== undefined ? { faceSize: f.faceSize } : {}),
+      ...(f.sample !== undefined ? { sample: f.sample } : {}),
+    })),
+  );
 }
 
 export function facesFromJson(s: string): PredictedFace[] {
-  return (JSON.parse(s) as Array<{ score: number; rle: string; sample?: string }>).map((f) => ({
+  return (JSON.parse(s) as Array<{ score: number; rle: string; faceSize?: number; sample?: string }>).map((f) => ({
     score: f.score,
     rle: Array.from(Buffer.from(f.rle, 'base64')),
+    ...(typeof f.faceSize === 'number' ? { faceSize: f.faceSize } : {}),
     ...(f.sample !== undefined ? { sample: f.sample } : {}),
   }));
 }

@@ -16,6 +16,8 @@ export { BadRecordError } from './store-codec.js';
 export interface PredictedFace {
   score: number;
   rle: number[];
+  /** The engine's face size in pixels (the unit of dilate), when recorded. */
+  faceSize?: number;
   /** Opaque per-face data for the refiner (base64, up to ~60 kB). */
   sample?: string;
 }

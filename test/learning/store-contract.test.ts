@@ -312,14 +312,14 @@ for (const b of backends) {
       const one = service(await open(url));
       const two = service(await open(url));
       expect(await two.projectSettings('7')).toBeUndefined(); // cached: no calibration
-      await (await open(url)).putCalibration(calibration('7', { params: { dilate: 8 }, modelVersion: 'e1-p8', fittedAt: t.now() }));
+      await (await open(url)).putCalibration(calibration('7', { params: { dilate: 8 }, modelVersion: 'e1-p8', engineVersion: 'e1', fittedAt: t.now() }));
       t.advance(4000);
       expect(await two.projectSettings('7')).toBeUndefined(); // still trusted
       expect((await one.projectSettings('7'))!.modelVersion).toBe('e1-p8'); // never read before
       t.advance(1001);
       expect((await two.projectSettings('7'))!.modelVersion).toBe('e1-p8');
       // a refit elsewhere is picked up the same way
-      await (await open(url)).putCalibration(calibration('7', { params: { dilate: 9 }, modelVersion: 'e1-p9', fittedAt: t.now() + 1 }));
+      await (await open(url)).putCalibration(calibration('7', { params: { dilate: 9 }, modelVersion: 'e1-p9', engineVersion: 'e1', fittedAt: t.now() + 1 }));
       t.advance(5001);
       expect(await two.projectSettings('7')).toMatchObject({ modelVersion: 'e1-p9', params: { dilate: 9 } });
     });
