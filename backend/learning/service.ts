@@ -391,12 +391,14 @@ export class LearningService {
     const cs = await this.store.listCorrections(projectId);
     const defaults = this.opts.defaults;
     const fit = fitDilate(cs, defaults.dilate);
-    const params: Partial<EngineParams> = fit.dilate !== defaults.dilate ? { dilate: fit.dilate } : {};
+    let params: Partial<EngineParams> = fit.dilate !== defaults.dilate ? { dilate: fit.dilate } : {};
     const scoreMap = fitScoreMap(cs.map((c) => ({ score: c.score, changed: c.changed }))) ?? undefined;
     const previous = await this.store.getCalibration(projectId);
     const current = previous && previous.engineVersion === this.opts.baseVersion ? parseRefiner(previous.refiner) : null;
     const refit = await this.fitRefinerOf(projectId, cs, current);
     const refiner = refit?.model ?? current;
+    // a refiner redraws the masks, so a dilate would no longer mean anything
+    if (refiner) params = {};
     let modelVersion = Object.keys(params).length ? this.opts.versionWith(params) : this.opts.baseVersion;
     if (refiner) modelVersion += `-r${createHash('sha256').update(JSON.stringify(refiner.net)).digest('hex').slice(0, 8)}`;
     const rec: CalibrationRecord = {

@@ -1,7 +1,6 @@
 // Test doubles for active learning: an engine that paints a disc per face
 // (grown by params.dilate like the real engine: px per 100 px of face size),
 // images described by JSON in the task data, labelers simulated with discs.
-import { FACE_SIZE_RATIO } from '../../backend/learning/masks.js';
 import { maskToRle } from '../../backend/labelstudio/brush-rle.js';
 import type { Face, FaceEngine, RgbImage, SegmentOptions, SegmentResult } from '../../backend/pipeline/types.js';
 
@@ -62,7 +61,9 @@ export class DiscEngine implements FaceEngine {
     const spec = specs.get(image)!;
     const dilate = options.params?.dilate ?? 0;
     const faces: Face[] = spec.faces.map((f) => {
-      const size = FACE_SIZE_RATIO * 2 * f.r; // face size the engine measures dilate against (landmark extent)
+      // the face size the engine measures dilate against (its landmark extent), reported per face as the
+      // real engine does; deliberately not FACE_SIZE_RATIO, so learning must use the reported size
+      const size = 0.95 * 2 * f.r;
       const r = f.r + (dilate * size) / 100;
       const full = disc(spec.w, spec.h, f.cx, f.cy, r);
       return {
@@ -71,6 +72,7 @@ export class DiscEngine implements FaceEngine {
         mask: { x: 0, y: 0, width: spec.w, height: spec.h, data: full },
         keypoints: [],
         source: 'fused',
+        faceSize: size,
       };
     });
     const score = faces.length ? Math.min(...faces.map((f) => f.score)) : 0.9;
