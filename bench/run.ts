@@ -10,6 +10,7 @@ import { startHttpBench, type HttpPhaseResult } from './http.js';
 import { fassegIndex, fixedImages, syntheticImages, SIZES, FACE_COUNTS, synthGroup, type BenchImage } from './images.js';
 import { runInProcess, STAGES, type GroupStats, type InProcessResult } from './inprocess.js';
 import { defaultDataDir, repoRoot, type BenchOptions } from './options.js';
+import { formatLearningBench, runLearningBench, type LearningBenchRow } from './learning.js';
 import { fmt, mib, table } from './stats.js';
 
 export interface BenchReport {
@@ -22,6 +23,7 @@ export interface BenchReport {
   http?: HttpPhaseResult[];
   deface?: DefaceSpeed;
   quality?: { summary: QualitySummary[]; rows: QualityRow[]; defaceError?: string };
+  learning?: LearningBenchRow[];
   notes: string[];
 }
 
@@ -170,6 +172,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       if (q.defaceError) notes.push(`deface masks failed: ${q.defaceError}`);
       report.quality = { summary: q.summary, rows: q.rows, defaceError: q.defaceError };
     }
+    // 5. what learning from corrections costs
+    if (opts.learning) {
+      load('learning');
+      const counts = quick ? [20] : [20, 50, 200];
+      log(`bench: refiner training for ${counts.join(', ')} corrections`);
+      report.learning = await runLearningBench(counts, (r) => log(`bench: ${r.corrections} corrections trained in ${fmt(r.ms / 1000, 1)} s, peak RSS ${fmt(r.peakRssMiB, 0)} MiB`));
+    }
   } finally {
     await engine.close();
   }
@@ -256,6 +265,11 @@ export function formatReport(report: BenchReport, profile: boolean): string {
       `; ours used ${fmt(ip.cpuMs / ip.wallMs, 2)} of ${report.machine.cpus} cores in-process`,
   );
   out.push('(faces: "found/placed" pasted heads on rendered scenes, else mean faces per image)');
+
+  if (report.learning?.length) {
+    out.push('');
+    out.push(formatLearningBench(report.learning));
+  }
 
   const q = report.quality?.summary;
   if (q?.length) {
