@@ -15,6 +15,7 @@ import { Abort, check, expect, log, results, summary } from './lib/checks.js';
 import { LabelStudio } from './lib/ls.js';
 import { freePort, run, sleep, start, stopAll, waitForHttp, type Managed } from './lib/proc.js';
 import { browserCheck } from './lib/browser.js';
+import { learningScenario } from './learning.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -444,8 +445,13 @@ async function main() {
   await interactiveCheck(ls, urlB);
   // the CLI always runs the real engine: compare its model_version with the backend's only when that is real too
   await cliPredictCheck(ls, { token: pat!, cfg: cfg1, goodUrl, modelVersion: BACKEND === 'real' ? modelVersion : undefined });
-  if (BACKEND === 'real') await learningCheck(ls, { cfg: cfg1, goodUrl, backendUrl: urlA, basicHeader, backendLog: backendA.log });
-  else log('stand-in backend: active-learning check skipped (no /projects/:id/quality)');
+  if (BACKEND === 'real') {
+    await learningCheck(ls, { cfg: cfg1, goodUrl, backendUrl: urlA, basicHeader, backendLog: backendA.log });
+    // a project that paints whole heads: learned from 20 annotations, the other tasks follow
+    await timed('learning: head convention', () =>
+      learningScenario({ ls, backendUrl: urlB, dataDir: process.env.E2E_DATA ?? path.resolve(ROOT, '../shared/data'), artifacts: ARTIFACTS, labelConfig: cfg1 }),
+    );
+  } else log('stand-in backend: active-learning check skipped (no /projects/:id/quality)');
 }
 
 /** Project 4: label-config/brush-interactive.xml, a click on the face through LS's interactive endpoint. */
