@@ -311,7 +311,20 @@ export function createImageSource(options: ImageSourceOptions): ImageSource {
       const status = res.status;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.data.destroy();
-        const next = new URL(String(res.headers.location), url).toString();
+        let nextUrl: URL;
+        try {
+          nextUrl = new URL(String(res.headers.location), url);
+        } catch {
+          throw new ImageFetchError('invalid_reference', `${describeUrl(url)} redirected to a Location that is not a URL`);
+        }
+        // file:, ftp:, data:... are never followed (and never retried)
+        if (nextUrl.protocol !== 'http:' && nextUrl.protocol !== 'https:') {
+          throw new ImageFetchError(
+            'forbidden_host',
+            `${describeUrl(url)} redirected to a ${nextUrl.protocol} URL; only http(s) redirects are followed`,
+          );
+        }
+        const next = nextUrl.toString();
         if (isLs(url) && isLs(next) && /^\/user\/login/.test(new URL(next).pathname)) {
           throw new ImageFetchError(
             'unauthorized',

@@ -41,7 +41,7 @@ describe('brush RLE header bombs', () => {
     const bits = '1' + '00' + '111' + '11111111';
     const all = rle.flatMap((b) => b.toString(2).padStart(8, '0').split('')).slice(0, 53).concat(bits.split(''));
     while (all.length % 8) all.push('0');
-    const bytes = [];
+    const bytes: number[] = [];
     for (let i = 0; i < all.length; i += 8) bytes.push(parseInt(all.slice(i, i + 8).join(''), 2));
     expect(() => rleToMask(bytes, 1, 1)).toThrow(/runs past/);
   });
