@@ -1,5 +1,5 @@
 // `faceseg serve`: config -> logger, metrics, models, engine -> HTTP server.
-import { buildEngine, loadConfig } from '../compose.js';
+import { buildEngine, buildWebhookVerifier, loadConfig } from '../compose.js';
 import { configWarnings } from '../config.js';
 import { createApp } from '../http/app.js';
 import { startServer } from '../http/server.js';
@@ -19,11 +19,21 @@ export async function serve(): Promise<void> {
   for (const role of Object.keys(engine.models)) metrics.modelsLoaded.set({ kind: role }, 1);
   logger.info(`engine ready in ${Math.round(performance.now() - t0)} ms: model_version ${engine.modelVersion}, models ${JSON.stringify(engine.models)}, provider ${engine.executionProvider}`);
   const learning = openLearning(config, logger, engine);
-  const app = createApp({ config, logger, metrics, engine, imageSource: imageSourceFromConfig(config), ...learning?.deps });
+  const app = createApp({
+    config,
+    logger,
+    metrics,
+    engine,
+    imageSource: imageSourceFromConfig(config),
+    ...learning?.deps,
+    verifyWebhook: buildWebhookVerifier(config),
+  });
   const running = await startServer(app, {
     host: config.host,
     port: config.port,
     logger,
+    exitOnShutdown: true,
+    shutdownGraceMs: config.shutdownGraceMs,
     onShutdown: async () => {
       await engine.close();
       learning?.close();
