@@ -20,7 +20,7 @@ const engine = {
   executionProvider: 'cpu',
   async segment(image: RgbImage): Promise<SegmentResult> {
     await new Promise((r) => setTimeout(r, 100));
-    return { width: image.width, height: image.height, faces: [], score: 0 };
+    return { width: image.width, height: image.height, faces: [], score: 0, timings: {} };
   },
   async close() {},
 };
