@@ -214,8 +214,9 @@ export const DEFAULT_LIMITS: Limits = {
   downloadTimeoutMs: 30_000,
   webhookMaxBodyBytes: 2 * 1024 ** 2,
   maxContextRegions: 20,
-  // two 100 MP images at once (300 MB each decoded); keep the pod's memory limit above this plus the models
-  decodedImageBudgetBytes: 640 * 1024 ** 2,
+  // one 100 MP image (300 MB decoded) or many photos at once; libvips peaks at about 2.4x this while
+  // decoding, so a pod needs about runtime + models + 2.4 x budget + the engine's work on one image
+  decodedImageBudgetBytes: 400 * 1024 ** 2,
   decodeTimeoutMs: 20_000,
 };
 

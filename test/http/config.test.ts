@@ -91,7 +91,7 @@ describe('loadConfig', () => {
         downloadTimeoutMs: 5000,
         webhookMaxBodyBytes: 2 * 1024 * 1024,
         maxContextRegions: 20,
-        decodedImageBudgetBytes: 640 * 1024 * 1024,
+        decodedImageBudgetBytes: 400 * 1024 * 1024,
         decodeTimeoutMs: 20_000,
       },
       queue: { engineConcurrency: 2, maxLength: 5, predictTimeoutMs: 30000 },
