@@ -1,6 +1,6 @@
 // Peak RSS of one large image through the real engine: decode, segment, RLE.
 // For sizing the pod's memory limit against DECODED_IMAGE_BUDGET_BYTES.
-//   npx tsx bench/peak-rss.ts [megapixels=100]
+//   node --expose-gc --import tsx bench/peak-rss.ts [megapixels=100]
 import sharp from 'sharp';
 import { buildEngine, loadConfig } from '../backend/compose.js';
 import { EXAMPLE_CONFIG, parseLabelConfig } from '../backend/labelstudio/label-config.js';

@@ -122,6 +122,10 @@ function webhookBounds(req: Request, _res: Response, next: NextFunction) {
   }
   const action = body?.action;
   const id = body?.project?.id;
+  const plausible = (typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(id));
+  if (id !== undefined && id !== null && !plausible) {
+    return next(new HttpError(400, 'invalid_request', 'project.id must be a Label Studio project id'));
+  }
   if ((action === 'ANNOTATIONS_DELETED' || action === 'ANNOTATION_DELETED') && (id === undefined || id === null || id === '')) {
     return next(new HttpError(400, 'invalid_request', `${action} must name its project (project.id)`));
   }

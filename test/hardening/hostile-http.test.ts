@@ -165,10 +165,16 @@ describe('hostile requests, all at once, with /health polled', () => {
       ['webhook of 3 MB: 413', () => hook({ action: 'START_TRAINING', pad: 'x'.repeat(3 * 1024 ** 2) }), (a) => expect(a.status).toBe(413), 2000],
       ['webhook with 150k JSON keys (1.6 MB): answered', () => hook(`{"action":"X",${Array.from({ length: 150_000 }, (_, i) => `"k${i}":0`).join(',')}}`), (a) => expect(a.status).toBe(200), 2000],
       [
-        'webhook with a 1.5 MB project id of letters (the ReDoS): answered',
+        'webhook with a 1.5 MB project id of letters (the ReDoS): 400',
         () => hook({ action: 'START_TRAINING', project: { id: 'a'.repeat(1.5 * 1024 ** 2) } }),
-        (a) => expect(a.status).toBe(201),
+        (a) => expect(a.status).toBe(400),
         2000,
+      ],
+      [
+        '/setup whose error message holds 200k letters (logged, the ReDoS): 400',
+        () => post('/setup', { project: '7.1', schema: `<View><Image name="image" value="$image"/><BrushLabels name="f" toName="${'a'.repeat(200_000)}"><Label value="Face"/></BrushLabels></View>` }),
+        (a) => expect(a.body.error).toBe('invalid_label_config'),
+        1000,
       ],
       ['webhook with a 300k-char label config: 400', () => hook({ action: 'ANNOTATION_CREATED', project: { id: PROJECT, label_config: `<View>${' '.repeat(300_000)}</View>` } }), (a) => expect(a.body.error).toBe('invalid_label_config'), 1000],
       ['delete without a project: 400', () => hook({ action: 'ANNOTATIONS_DELETED', annotations: [{ id: 1 }] }), (a) => expect(a.status).toBe(400), 1000],
