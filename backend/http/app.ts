@@ -178,6 +178,10 @@ function projectKey(project: string | number | null | undefined): string | undef
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Projects whose /setup label config is kept for /predict calls without one. */
+const MAX_PROJECT_CONFIGS = 1000;
+/** Webhook events being verified or handled in the background at once (503 above). */
+const MAX_WEBHOOKS_IN_FLIGHT = 64;
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, logger, metrics, engine, imageSource } = deps;
@@ -236,9 +240,15 @@ export function createApp(deps: AppDeps): express.Express {
   }
 
   // /webhook: the secret before the body is read, its own small body limit, then its bounds
+  let webhooksInFlight = 0;
   app.post(
     '/webhook',
     webhookSecret(config.webhook.secret),
+    (_req: Request, res: Response, next: NextFunction) => {
+      if (webhooksInFlight < MAX_WEBHOOKS_IN_FLIGHT) return next();
+      res.setHeader('Retry-After', '5');
+      res.status(503).json({ error: 'busy', reason: 'webhooks_in_flight', detail: `${webhooksInFlight} webhook events are still being handled`, retry_after: 5 });
+    },
     express.json({ limit: limits.webhookMaxBodyBytes, type: () => true, strict: true }),
     webhookBounds,
   );
@@ -271,7 +281,12 @@ export function createApp(deps: AppDeps): express.Express {
     if (!parsed.success) throw new HttpError(400, 'invalid_request', describeZodError(parsed.error));
     const cfg = parseConfig(parsed.data.schema);
     const key = projectKey(parsed.data.project);
-    if (key !== undefined) projectConfigs.set(key, parsed.data.schema);
+    if (key !== undefined) {
+      // bounded: the oldest project's config goes first (it comes back with the next /setup)
+      projectConfigs.delete(key);
+      if (projectConfigs.size >= MAX_PROJECT_CONFIGS) projectConfigs.delete(projectConfigs.keys().next().value!);
+      projectConfigs.set(key, parsed.data.schema);
+    }
     req.log.info('setup', {
       project: key,
       brush: `${cfg.brush.fromName}->${cfg.brush.toName}:${cfg.brush.label}`,
@@ -457,15 +472,20 @@ export function createApp(deps: AppDeps): express.Express {
 
   /** Annotation events are confirmed with Label Studio (when a verifier is set) before the handler learns from them. */
   async function deliverWebhook(event: WebhookEvent, log: Logger): Promise<void> {
-    let verified: WebhookEvent | undefined = event;
-    if (deps.verifyWebhook) {
-      const out = await deps.verifyWebhook(event);
-      for (const d of out.dropped) {
-        log.warn('webhook annotation dropped', { action: event.action, project: event.projectId, annotation: d.id, reason: d.reason, detail: d.detail });
+    webhooksInFlight++;
+    try {
+      let verified: WebhookEvent | undefined = event;
+      if (deps.verifyWebhook) {
+        const out = await deps.verifyWebhook(event);
+        for (const d of out.dropped) {
+          log.warn('webhook annotation dropped', { action: event.action, project: event.projectId, annotation: d.id, reason: d.reason, detail: d.detail });
+        }
+        verified = out.event;
       }
-      verified = out.event;
+      if (verified) await deps.onWebhook!(verified);
+    } finally {
+      webhooksInFlight--;
     }
-    if (verified) await deps.onWebhook!(verified);
   }
 
   if (deps.projectQuality) {
