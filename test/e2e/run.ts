@@ -34,6 +34,18 @@ type Box = [number, number, number, number];
 const USER = { email: 'e2e@example.com', password: 'e2e-Passw0rd!' };
 const LEGACY_TOKEN = 'e2elegacy' + Math.random().toString(16).slice(2, 14).padEnd(12, '0');
 const BASIC = { user: 'lsuser', pass: 'right-pass' };
+// backend A requires it on /webhook; the test adds it to the webhooks Label Studio creates (README)
+const WEBHOOK_SECRET = 'e2e-webhook-' + Math.random().toString(16).slice(2, 18).padEnd(16, '0');
+
+/** Add the X-Webhook-Secret header to the webhook Label Studio created for a backend (PATCH /api/webhooks/ID/). */
+async function addWebhookSecret(ls: LabelStudio, projectId: number, backendUrl: string): Promise<void> {
+  const hooks = (await ls.ok('GET', `/api/webhooks/?project=${projectId}`)) as Array<{ id: number; url: string }>;
+  const hook = hooks.find((h) => h.url === `${backendUrl}/webhook`);
+  expect(hook !== undefined, `no webhook for ${backendUrl} in project ${projectId}: ${JSON.stringify(hooks).slice(0, 300)}`);
+  await ls.ok('PATCH', `/api/webhooks/${hook!.id}/`, { headers: { 'X-Webhook-Secret': WEBHOOK_SECRET } });
+  const after = await ls.ok('GET', `/api/webhooks/${hook!.id}/`);
+  expect(after.headers?.['X-Webhook-Secret'] === WEBHOOK_SECRET, `headers not stored: ${JSON.stringify(after.headers)}`);
+}
 
 const t0 = Date.now();
 const timings: Record<string, number> = {};
@@ -212,6 +224,7 @@ async function main() {
     BASIC_AUTH_USER: BASIC.user,
     BASIC_AUTH_PASS: BASIC.pass,
     LOCAL_FILES_DOCUMENT_ROOT: docRoot,
+    WEBHOOK_SECRET,
   });
   const urlA = `http://127.0.0.1:${portA}`;
   const basicHeader = 'Basic ' + Buffer.from(`${BASIC.user}:${BASIC.pass}`).toString('base64');
@@ -314,6 +327,12 @@ async function main() {
     const hooks = await ls.ok('GET', `/api/webhooks/?project=${p1!.id}`);
     log(`webhooks: ${JSON.stringify(hooks).slice(0, 300)}`);
     expect(Array.isArray(hooks) && hooks.some((h: any) => h.url === `${urlA}/webhook`), 'no webhook for the ML backend');
+  });
+
+  await check('webhook secret: /webhook without X-Webhook-Secret is 401; the header is added to the webhook Label Studio created (PATCH /api/webhooks/ID/)', async () => {
+    const r = await fetch(`${urlA}/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ action: 'START_TRAINING', project: { id: p1!.id } }), signal: AbortSignal.timeout(10_000) });
+    expect(r.status === 401, `status ${r.status} without the secret`);
+    await addWebhookSecret(ls, p1!.id, urlA);
   });
 
   const preds1 = await check('retrieve predictions (Data Manager action retrieve_tasks_predictions, all tasks)', () =>
@@ -590,6 +609,7 @@ async function learningCheck(ls: LabelStudio, o: { cfg: string; goodUrl: string;
       const [task] = await ls.tasks(p.id);
       const a = await ls.request('POST', '/api/ml', { url: o.backendUrl, project: p.id, title: 'faceseg', is_interactive: true, auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: BASIC.pass });
       expect(a.status === 201, `connect: ${a.status} ${a.text.slice(0, 300)}`);
+      await addWebhookSecret(ls, p.id, o.backendUrl);
       await ls.ok('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${p.id}`, { selectedItems: { all: true, excluded: [] } }, 300_000);
       const preds = (await ls.predictions(p.id)).filter((x) => x.task === task.id);
       expect(preds.length === 1, `${preds.length} predictions`);
