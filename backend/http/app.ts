@@ -180,8 +180,8 @@ function projectKey(project: string | number | null | undefined): string | undef
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Projects whose /setup label config is kept for /predict calls without one. */
 const MAX_PROJECT_CONFIGS = 1000;
-/** Webhook events being verified or handled in the background at once (503 above). */
-const MAX_WEBHOOKS_IN_FLIGHT = 64;
+/** Webhook events being verified or handled in the background at once (503 above): 16 x a 2 MB body at most. */
+const MAX_WEBHOOKS_IN_FLIGHT = 16;
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, logger, metrics, engine, imageSource } = deps;
