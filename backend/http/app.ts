@@ -113,9 +113,32 @@ function webhookSecret(secret: string | undefined) {
   };
 }
 
+/** Most ':' bytes (an upper bound on JSON keys) a webhook body may hold; counted before JSON.parse. */
+const MAX_WEBHOOK_KEYS = 50_000;
+/** Most keys of the top-level object and of project/task/annotation (the schema copies them all). */
+const MAX_WEBHOOK_OBJECT_KEYS = 1000;
+
+/** Refuses, before parsing, a webhook body with more possible keys than a Label Studio event has (JSON.parse and zod cost per key). */
+function countWebhookKeys(_req: Request, _res: Response, buf: Buffer) {
+  let colons = 0;
+  for (let i = buf.indexOf(58); i >= 0; i = buf.indexOf(58, i + 1)) {
+    if (++colons > MAX_WEBHOOK_KEYS) throw new HttpError(400, 'invalid_request', `The webhook body has more than ${MAX_WEBHOOK_KEYS} keys`);
+  }
+}
+
+function moreKeysThan(v: unknown, limit: number): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  let n = 0;
+  for (const _ in v) if (++n > limit) return true;
+  return false;
+}
+
 /** Bounds of a webhook body that the schema alone does not give. */
 function webhookBounds(req: Request, _res: Response, next: NextFunction) {
-  const body = req.body as { action?: unknown; project?: { id?: unknown; label_config?: unknown } | null } | undefined;
+  const body = req.body as { action?: unknown; project?: { id?: unknown; label_config?: unknown } | null; task?: unknown; annotation?: unknown } | undefined;
+  if ([body, body?.project, body?.task, body?.annotation].some((o) => moreKeysThan(o, MAX_WEBHOOK_OBJECT_KEYS))) {
+    return next(new HttpError(400, 'invalid_request', `A webhook object has more than ${MAX_WEBHOOK_OBJECT_KEYS} keys`));
+  }
   const xml = body?.project?.label_config;
   if (typeof xml === 'string' && xml.length > MAX_LABEL_CONFIG_CHARS) {
     return next(new HttpError(400, 'invalid_label_config', `project.label_config is ${xml.length} characters long; the limit is ${MAX_LABEL_CONFIG_CHARS}`));
@@ -249,7 +272,7 @@ export function createApp(deps: AppDeps): express.Express {
       res.setHeader('Retry-After', '5');
       res.status(503).json({ error: 'busy', reason: 'webhooks_in_flight', detail: `${webhooksInFlight} webhook events are still being handled`, retry_after: 5 });
     },
-    express.json({ limit: limits.webhookMaxBodyBytes, type: () => true, strict: true }),
+    express.json({ limit: limits.webhookMaxBodyBytes, type: () => true, strict: true, verify: countWebhookKeys }),
     webhookBounds,
   );
 
