@@ -417,6 +417,11 @@ async function main() {
       }));
   }
 
+  // before legacy tokens are switched off: backend A confirms each annotation webhook with its
+  // legacy token (GET /api/annotations/ID/), which stops working then
+  if (BACKEND === 'real') await learningCheck(ls, { cfg: cfg1, goodUrl, backendUrl: urlA, basicHeader, backendLog: backendA.log });
+  else log('stand-in backend: active-learning check skipped (no /projects/:id/quality)');
+
   // ---- PAT only: turn legacy tokens off, backend B must download with its PAT
   ls.auth = { kind: 'pat', refresh: pat! };
   await check('legacy tokens switched off for the organisation; legacy token now rejected', async () => {
@@ -463,8 +468,6 @@ async function main() {
   await interactiveCheck(ls, urlB);
   // the CLI always runs the real engine: compare its model_version with the backend's only when that is real too
   await cliPredictCheck(ls, { token: pat!, cfg: cfg1, goodUrl, modelVersion: BACKEND === 'real' ? modelVersion : undefined });
-  if (BACKEND === 'real') await learningCheck(ls, { cfg: cfg1, goodUrl, backendUrl: urlA, basicHeader, backendLog: backendA.log });
-  else log('stand-in backend: active-learning check skipped (no /projects/:id/quality)');
 }
 
 /** Project 4: label-config/brush-interactive.xml, a click on the face through LS's interactive endpoint. */
@@ -578,7 +581,8 @@ async function cliPredictCheck(ls: LabelStudio, o: { token: string; cfg: string;
 }
 
 /**
- * Project 6: active learning through the real Label Studio. Backend A predicts one http task
+ * The active-learning project (run before legacy tokens are switched off: backend A confirms
+ * annotation webhooks with its legacy token): active learning through the real Label Studio. Backend A predicts one http task
  * (so it records what it sent), the test annotates it with the predicted mask grown by GROW px
  * (decoded and re-encoded with the SDK, grow_brush.py), and the backend's GET /projects/ID/quality
  * must show that correction (IoU < 1, close to the expected pixel ratio); deleting the annotation
@@ -602,7 +606,7 @@ async function learningCheck(ls: LabelStudio, o: { cfg: string; goodUrl: string;
     return q;
   };
 
-  const setup = await check('project 6 (label-config/brush.xml) for active learning: http task, backend A connected, predicted', () =>
+  const setup = await check('active-learning project (label-config/brush.xml): http task, backend A connected, predicted', () =>
     timed('learning: predict', async () => {
       const p = await ls.createProject('e2e active learning', o.cfg);
       await ls.importTasks(p.id, [{ data: { image: o.goodUrl } }]);
