@@ -48,7 +48,8 @@ describe('hostile label configs', () => {
     expect(parseLabelConfig(deep).image.name).toBe('image');
     const t0 = performance.now();
     expect(parseLabelConfig(`<?xml version="1.0"?>${'<?x y?>'.repeat(10000)}<View>${IMG}</View>`).brush.label).toBe('Face');
-    expect(performance.now() - t0).toBeLessThan(500);
+    // about 100 ms on an idle core; the bound leaves room for a loaded CI machine
+    expect(performance.now() - t0).toBeLessThan(2000);
   });
 
   it('random text around a valid config: only LabelConfigError (fast-check)', () => {
