@@ -7,6 +7,9 @@ import type { Logger } from 'winston';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { LabelStudioAuth } from './labelstudio/api-client.js';
+import { ProjectClient } from './labelstudio/project-client.js';
+import { createWebhookVerifier, type WebhookVerifier } from './labelstudio/webhook-verifier.js';
 
 /** onnxruntime-node ships the CUDA provider library only when installed with --onnxruntime-node-install=cuda12. */
 export function cudaProviderInstalled(): boolean {
@@ -40,6 +43,21 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
       models: Object.fromEntries(Object.entries(models.entries).map(([role, e]) => [role, e?.id ?? ''])),
     },
   );
+}
+
+/** The webhook verifier (annotations confirmed with Label Studio's API), when WEBHOOK_VERIFY is on. */
+export function buildWebhookVerifier(config: Config): WebhookVerifier | undefined {
+  if (!config.webhook.verify) return undefined;
+  if (!config.labelStudioUrl || !config.labelStudioApiKey) {
+    // verification asked for but impossible: drop every annotation event rather than learn from unchecked ones
+    return async (event) =>
+      event.action === 'START_TRAINING'
+        ? { event, dropped: [] }
+        : { dropped: [{ id: undefined, reason: 'label_studio_error', detail: 'WEBHOOK_VERIFY needs LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY' }] };
+  }
+  const auth = new LabelStudioAuth({ baseUrl: config.labelStudioUrl, apiKey: config.labelStudioApiKey });
+  const client = new ProjectClient({ baseUrl: config.labelStudioUrl, auth, retries: 2, backoffMs: 300, timeoutMs: 10_000 });
+  return createWebhookVerifier({ client });
 }
 
 export { loadConfig };

@@ -16,6 +16,21 @@ export interface Limits {
   maxImagePixels: number;
   /** Deadline for one image download, milliseconds. */
   downloadTimeoutMs: number;
+  /** Largest /webhook body in bytes (413 above), checked before parsing. */
+  webhookMaxBodyBytes: number;
+  /** Most interactive regions (clicks, boxes) one /predict context may carry (400 above). */
+  maxContextRegions: number;
+  /** Decoded pixels (width*height*3 bytes) in flight across all requests; decodes wait for room. */
+  decodedImageBudgetBytes: number;
+  /** Deadline for decoding one image (libvips), milliseconds. */
+  decodeTimeoutMs: number;
+}
+
+export interface WebhookConfig {
+  /** WEBHOOK_SECRET: /webhook requires it in the X-Webhook-Secret header (401 otherwise). */
+  secret?: string;
+  /** WEBHOOK_VERIFY: confirm annotations with Label Studio's API before learning (needs LABEL_STUDIO_URL and a token). */
+  verify: boolean;
 }
 
 export interface QueueConfig {
@@ -63,6 +78,10 @@ export interface Config {
   imageHosts: ImageHostPolicy;
   /** True when we think we run inside a container (localhost hints). */
   runningInDocker: boolean;
+  /** /webhook authentication and verification. */
+  webhook: WebhookConfig;
+  /** After a shutdown signal, exit hard this long after the in-flight deadline (a stuck native decode). */
+  shutdownGraceMs: number;
 }
 
 export interface LearningConfig {
@@ -190,6 +209,13 @@ const EnvSchema = z.object({
   PREDICT_TIMEOUT_MS: intVar(1000).optional(),
   ALLOW_PRIVATE_IMAGE_HOSTS: boolVar.optional(),
   ALLOW_LINK_LOCAL: boolVar.optional(),
+  WEBHOOK_SECRET: z.string().optional(),
+  WEBHOOK_VERIFY: boolVar.optional(),
+  WEBHOOK_MAX_BODY_BYTES: byteSize.optional(),
+  MAX_CONTEXT_REGIONS: intVar(1, 10_000).optional(),
+  DECODED_IMAGE_BUDGET_BYTES: byteSize.optional(),
+  DECODE_TIMEOUT_MS: intVar(100).optional(),
+  SHUTDOWN_GRACE_MS: intVar(0).optional(),
 });
 
 export const DEFAULT_LIMITS: Limits = {
@@ -198,6 +224,12 @@ export const DEFAULT_LIMITS: Limits = {
   maxImageBytes: 50 * 1024 ** 2,
   maxImagePixels: 100_000_000,
   downloadTimeoutMs: 30_000,
+  webhookMaxBodyBytes: 2 * 1024 ** 2,
+  maxContextRegions: 20,
+  // one 100 MP image (300 MB decoded) or many photos at once; libvips peaks at about 2.4x this while
+  // decoding, so a pod needs about runtime + models + 2.4 x budget + the engine's work on one image
+  decodedImageBudgetBytes: 400 * 1024 ** 2,
+  decodeTimeoutMs: 20_000,
 };
 
 export interface ConfigProbe {
@@ -229,6 +261,10 @@ export function loadConfig(
     problems.push('BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together (or neither)');
   }
   if (e.BASIC_AUTH_USER?.includes(':')) problems.push('BASIC_AUTH_USER: must not contain ":"');
+  const secret = e.WEBHOOK_SECRET?.trim();
+  if (secret !== undefined && (secret.length < 16 || !/^[\x21-\x7e]+$/.test(secret))) {
+    problems.push('WEBHOOK_SECRET: must be at least 16 printable characters without spaces (e.g. openssl rand -hex 32)');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   // default: the models/ folder of this install (also from dist/ and from any working directory)
@@ -262,6 +298,10 @@ export function loadConfig(
       maxImageBytes: e.MAX_IMAGE_BYTES ?? DEFAULT_LIMITS.maxImageBytes,
       maxImagePixels: e.MAX_IMAGE_PIXELS ?? DEFAULT_LIMITS.maxImagePixels,
       downloadTimeoutMs: e.DOWNLOAD_TIMEOUT_MS ?? DEFAULT_LIMITS.downloadTimeoutMs,
+      webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES ?? DEFAULT_LIMITS.webhookMaxBodyBytes,
+      maxContextRegions: e.MAX_CONTEXT_REGIONS ?? DEFAULT_LIMITS.maxContextRegions,
+      decodedImageBudgetBytes: e.DECODED_IMAGE_BUDGET_BYTES ?? DEFAULT_LIMITS.decodedImageBudgetBytes,
+      decodeTimeoutMs: e.DECODE_TIMEOUT_MS ?? DEFAULT_LIMITS.decodeTimeoutMs,
     },
     queue: {
       engineConcurrency: e.ENGINE_CONCURRENCY ?? 1,
@@ -273,6 +313,11 @@ export function loadConfig(
       allowLinkLocal: e.ALLOW_LINK_LOCAL ?? false,
     },
     runningInDocker: e.RUNNING_IN_DOCKER ?? (probe.exists('/.dockerenv') || probe.exists('/run/.containerenv')),
+    webhook: {
+      secret,
+      verify: e.WEBHOOK_VERIFY ?? (e.LABEL_STUDIO_URL !== undefined && !!e.LABEL_STUDIO_API_KEY?.trim()),
+    },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS ?? 10_000,
   };
 }
 
@@ -305,5 +350,11 @@ export function configWarnings(c: Config): string[] {
   }
   if (!c.labelStudioUrl) w.push('LABEL_STUDIO_URL is not set: only absolute http(s) and data: image URLs can be fetched');
   else if (!c.labelStudioApiKey) w.push('LABEL_STUDIO_API_KEY is not set: uploaded, local-files and cloud images will fail with 401');
+  if (c.learning.enabled && !c.webhook.secret) {
+    w.push('WEBHOOK_SECRET is not set: anyone who can reach /webhook can send corrections to active learning (see the README, "Webhook secret")');
+  }
+  if (c.webhook.verify && (!c.labelStudioUrl || !c.labelStudioApiKey)) {
+    w.push('WEBHOOK_VERIFY=true needs LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY: every annotation webhook will be dropped');
+  }
   return w;
 }

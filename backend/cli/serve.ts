@@ -1,5 +1,5 @@
 // `faceseg serve`: config -> logger, metrics, models, engine -> HTTP server.
-import { buildEngine, loadConfig } from '../compose.js';
+import { buildEngine, buildWebhookVerifier, loadConfig } from '../compose.js';
 import { configWarnings } from '../config.js';
 import { createApp } from '../http/app.js';
 import { startServer } from '../http/server.js';
@@ -18,12 +18,23 @@ export async function serve(): Promise<void> {
   const engine = await buildEngine({ config, logger });
   for (const role of Object.keys(engine.models)) metrics.modelsLoaded.set({ kind: role }, 1);
   logger.info(`engine ready in ${Math.round(performance.now() - t0)} ms: model_version ${engine.modelVersion}, models ${JSON.stringify(engine.models)}, provider ${engine.executionProvider}`);
-  const learning = await openLearning(config, logger, engine);
-  const app = createApp({ config, logger, metrics, engine, imageSource: imageSourceFromConfig(config), ...learning?.deps });
+  const verifyWebhook = buildWebhookVerifier(config);
+  const learning = await openLearning(config, logger, engine, undefined, { verifyWebhook });
+  const app = createApp({
+    config,
+    logger,
+    metrics,
+    engine,
+    imageSource: imageSourceFromConfig(config),
+    ...learning?.deps,
+    verifyWebhook,
+  });
   const running = await startServer(app, {
     host: config.host,
     port: config.port,
     logger,
+    exitOnShutdown: true,
+    shutdownGraceMs: config.shutdownGraceMs,
     onShutdown: async () => {
       await engine.close();
       await learning?.close();

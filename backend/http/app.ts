@@ -1,14 +1,15 @@
 // The express app: routes of the Label Studio ML backend protocol, auth,
 // validation and error mapping. The face engine and the image source are
 // injected, so this file knows nothing about models.
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import type { FaceEngine, InteractiveHint, RgbImage } from '../pipeline/types.js';
-import { LabelConfigCache, LabelConfigError, type FaceLabelConfig } from '../labelstudio/label-config.js';
+import { LabelConfigCache, LabelConfigError, MAX_LABEL_CONFIG_CHARS, type FaceLabelConfig } from '../labelstudio/label-config.js';
+import type { WebhookVerifier } from '../labelstudio/webhook-verifier.js';
 import { emptyPrediction, type Prediction } from '../labelstudio/results.js';
 import {
   describeZodError,
@@ -24,8 +25,9 @@ import {
 import { ImageFetchError, type ImageSource } from '../media/image-source.js';
 import type { ProjectSettings, RecordInput } from '../learning/service.js';
 import { InboxFullError } from '../learning/store.js';
-import { decodeImage, ImageDecodeError } from '../media/decode.js';
+import { decodeImage, ImageDecodeError, probeImage } from '../media/decode.js';
 import { FaceSegModel } from '../model/faceseg-model.js';
+import { ByteBudget, type Release } from './byte-budget.js';
 import { QueueFullError, WorkQueue } from './work-queue.js';
 
 export const MODEL_CLASS = 'FaceSegBackend';
@@ -54,6 +56,10 @@ export interface AppDeps {
   projectQuality?: (projectId: string) => unknown;
   /** The model object (setup / predict / fit); built from engine and the learning deps above when absent. */
   model?: FaceSegModel;
+  /** Confirms annotation webhooks with Label Studio before onWebhook sees them (compose.ts buildWebhookVerifier). */
+  verifyWebhook?: WebhookVerifier;
+  /** Memory budget for decoded images across requests (defaults to one of DECODED_IMAGE_BUDGET_BYTES). */
+  imageBudget?: ByteBudget;
 }
 
 declare module 'express-serve-static-core' {
@@ -97,6 +103,62 @@ function safeEqual(a: string, b: string): boolean {
     return false;
   }
   return timingSafeEqual(ba, bb);
+}
+
+/** /webhook's shared secret (X-Webhook-Secret), compared in constant time, before the body is read. */
+function webhookSecret(secret: string | undefined) {
+  const want = secret === undefined ? undefined : createHash('sha256').update(secret).digest();
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!want) return next();
+    const got = createHash('sha256').update(req.get('x-webhook-secret') ?? '').digest();
+    if (timingSafeEqual(got, want)) return next();
+    res.status(401).json({
+      error: 'unauthorized',
+      detail: 'Missing or wrong X-Webhook-Secret header: add it (the value of WEBHOOK_SECRET) to the webhook in the project settings of Label Studio',
+    });
+  };
+}
+
+/** Most ':' bytes (an upper bound on JSON keys) a webhook body may hold; counted before JSON.parse. */
+const MAX_WEBHOOK_KEYS = 50_000;
+/** Most keys of the top-level object and of project/task/annotation (the schema copies them all). */
+const MAX_WEBHOOK_OBJECT_KEYS = 1000;
+
+/** Refuses, before parsing, a webhook body with more possible keys than a Label Studio event has (JSON.parse and zod cost per key). */
+function countWebhookKeys(_req: Request, _res: Response, buf: Buffer) {
+  let colons = 0;
+  for (let i = buf.indexOf(58); i >= 0; i = buf.indexOf(58, i + 1)) {
+    if (++colons > MAX_WEBHOOK_KEYS) throw new HttpError(400, 'invalid_request', `The webhook body has more than ${MAX_WEBHOOK_KEYS} keys`);
+  }
+}
+
+function moreKeysThan(v: unknown, limit: number): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  let n = 0;
+  for (const _ in v) if (++n > limit) return true;
+  return false;
+}
+
+/** Bounds of a webhook body that the schema alone does not give. */
+function webhookBounds(req: Request, _res: Response, next: NextFunction) {
+  const body = req.body as { action?: unknown; project?: { id?: unknown; label_config?: unknown } | null; task?: unknown; annotation?: unknown } | undefined;
+  if ([body, body?.project, body?.task, body?.annotation].some((o) => moreKeysThan(o, MAX_WEBHOOK_OBJECT_KEYS))) {
+    return next(new HttpError(400, 'invalid_request', `A webhook object has more than ${MAX_WEBHOOK_OBJECT_KEYS} keys`));
+  }
+  const xml = body?.project?.label_config;
+  if (typeof xml === 'string' && xml.length > MAX_LABEL_CONFIG_CHARS) {
+    return next(new HttpError(400, 'invalid_label_config', `project.label_config is ${xml.length} characters long; the limit is ${MAX_LABEL_CONFIG_CHARS}`));
+  }
+  const action = body?.action;
+  const id = body?.project?.id;
+  const plausible = (typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(id));
+  if (id !== undefined && id !== null && !plausible) {
+    return next(new HttpError(400, 'invalid_request', 'project.id must be a Label Studio project id'));
+  }
+  if ((action === 'ANNOTATIONS_DELETED' || action === 'ANNOTATION_DELETED') && (id === undefined || id === null || id === '')) {
+    return next(new HttpError(400, 'invalid_request', `${action} must name its project (project.id)`));
+  }
+  next();
 }
 
 function basicAuth(user: string, pass: string) {
@@ -145,6 +207,10 @@ function projectKey(project: string | number | null | undefined): string | undef
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Projects whose /setup label config is kept for /predict calls without one. */
+const MAX_PROJECT_CONFIGS = 1000;
+/** Webhook events being verified or handled in the background at once (503 above): 16 x a 2 MB body at most. */
+const MAX_WEBHOOKS_IN_FLIGHT = 16;
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, logger, metrics, engine, imageSource } = deps;
@@ -155,7 +221,15 @@ export function createApp(deps: AppDeps): express.Express {
   const labelConfigs = new LabelConfigCache({ faceLabel: config.faceLabel });
   /** Last label config seen per project, for /predict calls without label_config. */
   const projectConfigs = new Map<string, string>();
-  const decode = deps.decode ?? ((bytes: Buffer) => decodeImage(bytes, { maxPixels: limits.maxImagePixels }));
+  const decode = deps.decode ?? ((bytes: Buffer) => decodeImage(bytes, { maxPixels: limits.maxImagePixels, timeoutMs: limits.decodeTimeoutMs }));
+  // decoded bytes an image will take, from its header; an injected decoder is not budgeted
+  const measure = deps.decode
+    ? async () => 0
+    : async (bytes: Buffer) => {
+        const p = await probeImage(bytes, { maxPixels: limits.maxImagePixels });
+        return p.width * p.height * 3;
+      };
+  const imageBudget = deps.imageBudget ?? new ByteBudget(limits.decodedImageBudgetBytes);
   const prefetch = Math.max(0, deps.prefetch ?? 2);
   const queue =
     deps.queue ??
@@ -197,6 +271,20 @@ export function createApp(deps: AppDeps): express.Express {
     app.use((req, res, next) => (req.path.replace(/\/+$/, '') === '/webhook' ? next() : guard(req, res, next)));
   }
 
+  // /webhook: the secret before the body is read, its own small body limit, then its bounds
+  let webhooksInFlight = 0;
+  app.post(
+    '/webhook',
+    webhookSecret(config.webhook.secret),
+    (_req: Request, res: Response, next: NextFunction) => {
+      if (webhooksInFlight < MAX_WEBHOOKS_IN_FLIGHT) return next();
+      res.setHeader('Retry-After', '5');
+      res.status(503).json({ error: 'busy', reason: 'webhooks_in_flight', detail: `${webhooksInFlight} webhook events are still being handled`, retry_after: 5 });
+    },
+    express.json({ limit: limits.webhookMaxBodyBytes, type: () => true, strict: true, verify: countWebhookKeys }),
+    webhookBounds,
+  );
+
   // JSON bodies whatever the content type (Label Studio sends application/json)
   app.use(express.json({ limit: limits.maxBodyBytes, type: () => true, strict: true }));
 
@@ -225,7 +313,12 @@ export function createApp(deps: AppDeps): express.Express {
     if (!parsed.success) throw new HttpError(400, 'invalid_request', describeZodError(parsed.error));
     const cfg = parseConfig(parsed.data.schema);
     const key = projectKey(parsed.data.project);
-    if (key !== undefined) projectConfigs.set(key, parsed.data.schema);
+    if (key !== undefined) {
+      // bounded: the oldest project's config goes first (it comes back with the next /setup)
+      projectConfigs.delete(key);
+      if (projectConfigs.size >= MAX_PROJECT_CONFIGS) projectConfigs.delete(projectConfigs.keys().next().value!);
+      projectConfigs.set(key, parsed.data.schema);
+    }
     req.log.info('setup', {
       project: key,
       brush: `${cfg.brush.fromName}->${cfg.brush.toName}:${cfg.brush.label}`,
@@ -238,6 +331,14 @@ export function createApp(deps: AppDeps): express.Express {
   interface Prepared {
     image?: RgbImage;
     error?: TaskError;
+    /** Gives the image's share of the memory budget back. */
+    release?: Release;
+  }
+
+  /** Per request: decodes run in task order, so a later task never holds budget an earlier one waits for. */
+  interface DecodeOrder {
+    chain: Promise<unknown>;
+    signal: AbortSignal;
   }
 
   async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> {
@@ -249,7 +350,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
   }
 
-  async function prepare(task: Task, cfg: FaceLabelConfig): Promise<Prepared> {
+  async function prepare(task: Task, cfg: FaceLabelConfig, order: DecodeOrder): Promise<Prepared> {
     const ref = task.data[cfg.image.dataKey];
     if (typeof ref !== 'string' || ref.trim() === '') {
       return {
@@ -260,9 +361,18 @@ export function createApp(deps: AppDeps): express.Express {
       };
     }
     try {
-      const bytes = await timed('fetch', () => imageSource.fetch(ref, { taskId: task.id }));
-      const image = await timed('decode', () => decode(bytes));
-      return { image };
+      const bytes = await timed('fetch', () => imageSource.fetch(ref, { taskId: task.id, signal: order.signal }));
+      const turn = order.chain.then(async () => {
+        const release = await imageBudget.acquire(await measure(bytes), order.signal);
+        try {
+          return { image: await timed('decode', () => decode(bytes)), release };
+        } catch (err) {
+          release();
+          throw err;
+        }
+      });
+      order.chain = turn.catch(() => undefined);
+      return await turn;
     } catch (err) {
       if (err instanceof ImageFetchError) return { error: new TaskError(err.code, err.message) };
       if (err instanceof ImageDecodeError) return { error: new TaskError(`decode_${err.code}`, err.message) };
@@ -290,24 +400,38 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const cfg = parseConfig(xml);
     const context = body.params?.context?.result ?? null;
+    // each interactive region can add engine work (a click outside the found heads adds three crops)
+    if (context && context.length > limits.maxContextRegions) {
+      throw new HttpError(
+        400,
+        'too_many_regions',
+        `The interactive context holds ${context.length} regions; the limit is MAX_CONTEXT_REGIONS=${limits.maxContextRegions}: remove some clicks`,
+      );
+    }
     const modelVersion = await model.modelVersion(key);
     const log = req.log;
     // admission: 503 + Retry-After when this work would finish past the caller's timeout
     const ticket = queue.admit(tasks.length);
     let gone = false;
+    const abort = new AbortController();
     res.on('close', () => {
-      if (!res.writableFinished) gone = true;
+      if (!res.writableFinished) {
+        gone = true;
+        abort.abort(new Error('client went away'));
+      }
       ticket.release();
     });
+    const order: DecodeOrder = { chain: Promise.resolve(), signal: abort.signal };
 
     const pending: Array<Promise<Prepared> | undefined> = [];
     const start = (i: number) => {
-      if (i < tasks.length && pending[i] === undefined) pending[i] = prepare(tasks[i], cfg);
+      if (i < tasks.length && pending[i] === undefined) pending[i] = prepare(tasks[i], cfg, order);
     };
     const results: Prediction[] = [];
     for (let i = 0; i < tasks.length; i++) {
       if (gone) {
         log.warn('client went away: stopping', { done: i, tasks: tasks.length });
+        for (const p of pending) void p?.then((pr) => pr.release?.());
         return;
       }
       for (let j = i; j <= i + prefetch; j++) start(j);
@@ -336,6 +460,8 @@ export function createApp(deps: AppDeps): express.Express {
         metrics.taskErrors.inc({ reason: e.reason });
         log.warn('task failed', { taskId: task.id, reason: e.reason, error: e.message });
         results.push(emptyPrediction(modelVersion));
+      } finally {
+        prepared.release?.();
       }
     }
     ticket.release();
@@ -368,11 +494,29 @@ export function createApp(deps: AppDeps): express.Express {
       const log = req.log;
       // Label Studio waits 1 s for a webhook answer: run the handler in the background.
       void Promise.resolve()
-        .then(() => deps.onWebhook!(event))
+        .then(() => deliverWebhook(event, log))
         .catch((err: unknown) => log.error('webhook handler failed', { action, error: (err as Error)?.message ?? String(err) }));
     }
     res.status(201).json({ status: 'ok', action });
   });
+
+  /** Annotation events are confirmed with Label Studio (when a verifier is set) before the handler learns from them. */
+  async function deliverWebhook(event: WebhookEvent, log: Logger): Promise<void> {
+    webhooksInFlight++;
+    try {
+      let verified: WebhookEvent | undefined = event;
+      if (deps.verifyWebhook) {
+        const out = await deps.verifyWebhook(event);
+        for (const d of out.dropped) {
+          log.warn('webhook annotation dropped', { action: event.action, project: event.projectId, annotation: d.id, reason: d.reason, detail: d.detail });
+        }
+        verified = out.event;
+      }
+      if (verified) await deps.onWebhook!(verified);
+    } finally {
+      webhooksInFlight--;
+    }
+  }
 
   if (deps.projectQuality) {
     const quality = deps.projectQuality;
@@ -407,9 +551,12 @@ export function createApp(deps: AppDeps): express.Express {
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.too.large') {
       log.warn('request body too large');
+      const webhook = req.path.replace(/\/+$/, '') === '/webhook';
       res.status(413).json({
         error: 'payload_too_large',
-        detail: `The request body is larger than MAX_BODY_BYTES=${limits.maxBodyBytes}: send fewer tasks per request (images must be URLs, not inline data)`,
+        detail: webhook
+          ? `The webhook body is larger than WEBHOOK_MAX_BODY_BYTES=${limits.webhookMaxBodyBytes}`
+          : `The request body is larger than MAX_BODY_BYTES=${limits.maxBodyBytes}: send fewer tasks per request (images must be URLs, not inline data)`,
       });
       return;
     }

@@ -21,8 +21,18 @@ export interface StartOptions {
   handleSignals?: boolean;
   /** Deadline for in-flight requests on a signal. Default 110 s (Label Studio's /predict timeout is 100 s). */
   shutdownDeadlineMs?: number;
-  /** Called after a signal-triggered close (e.g. engine.close(), process.exit). */
+  /** Called after a signal-triggered close (e.g. engine.close()). */
   onShutdown?: () => Promise<void> | void;
+  /**
+   * After a signal: exit the process once closed, and exit hard (code 1) when
+   * closing has not finished shutdownGraceMs after the in-flight deadline (a
+   * native decode or engine call that never returns keeps the event loop alive).
+   */
+  exitOnShutdown?: boolean;
+  /** Default 10 s. */
+  shutdownGraceMs?: number;
+  /** process.exit (tests). */
+  exit?: (code: number) => void;
 }
 
 export async function startServer(app: RequestListener, options: StartOptions): Promise<RunningServer> {
@@ -61,13 +71,26 @@ export async function startServer(app: RequestListener, options: StartOptions): 
   };
 
   if (options.handleSignals !== false) {
+    const exit = options.exit ?? ((code: number) => process.exit(code));
     const onSignal = (signal: NodeJS.Signals) => {
       options.logger?.info(`${signal}: finishing in-flight requests, then stopping`);
-      void close().then(async () => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        await options.onShutdown?.();
-      });
+      if (options.exitOnShutdown) {
+        const hardMs = (options.shutdownDeadlineMs ?? 110_000) + (options.shutdownGraceMs ?? 10_000);
+        setTimeout(() => {
+          options.logger?.error(`still running ${hardMs} ms after ${signal} (a stuck native call?): exiting now`);
+          exit(1);
+        }, hardMs).unref();
+      }
+      void close()
+        .then(async () => {
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+          await options.onShutdown?.();
+        })
+        .catch((err: unknown) => options.logger?.error(`shutdown failed: ${(err as Error).message ?? String(err)}`))
+        .finally(() => {
+          if (options.exitOnShutdown) exit(0);
+        });
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);

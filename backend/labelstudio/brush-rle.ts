@@ -161,17 +161,86 @@ export function encodeRle(words: ArrayLike<number>): number[] {
   return Array.from(bytes);
 }
 
-/** Decode Label Studio brush RLE to its words (RGBA bytes for a brush mask). */
-export function decodeRle(rle: ArrayLike<number>): Uint8Array {
-  const src = Uint8Array.from(rle as ArrayLike<number>);
-  if (src.length < 6) throw new RleError('RLE is shorter than its header');
-  const view = new DataView(src.buffer);
-  const num = view.getUint32(0);
-  const wordSize = (src[4] >> 3) + 1;
+/** Most words decodeRle materialises unless the caller allows more (the header is untrusted). */
+export const MAX_RLE_WORDS = 64 * 1024 ** 2;
+
+/** MSB-first bit reader that throws RleError past the end of its input. */
+class BitReader {
+  private byte = 0;
+  private bit = 0; // bits of src[byte] already read
+
+  constructor(private readonly src: ArrayLike<number>) {}
+
+  read(bits: number): number {
+    let v = 0;
+    while (bits > 0) {
+      if (this.byte >= this.src.length) throw new RleError('RLE is truncated: it ends inside a block');
+      const avail = 8 - this.bit;
+      const take = Math.min(avail, bits);
+      const chunk = ((this.src[this.byte] & 255) >> (avail - take)) & ((1 << take) - 1);
+      v = v * 2 ** take + chunk;
+      this.bit += take;
+      if (this.bit === 8) {
+        this.byte++;
+        this.bit = 0;
+      }
+      bits -= take;
+    }
+    return v;
+  }
+}
+
+interface RleHeader {
+  num: number;
+  sizes: number[];
+}
+
+function readHeader(r: BitReader, length: number): RleHeader {
+  if (length < 7) throw new RleError('RLE is shorter than its header');
+  const num = r.read(32);
+  const wordSize = r.read(5) + 1;
   if (wordSize !== RLE_WORD_SIZE) throw new RleError(`RLE word size is ${wordSize}, expected 8`);
-  const out = decodeBinary(src);
-  if (out.length !== num) throw new RleError(`RLE decoded to ${out.length} words, header says ${num}`);
-  return out as Uint8Array;
+  const sizes = [r.read(4) + 1, r.read(4) + 1, r.read(4) + 1, r.read(4) + 1];
+  return { num, sizes };
+}
+
+/**
+ * Walk the blocks of an RLE whose header was checked, calling `put` for each
+ * word. A block that runs past `num` throws, so the work is bounded by num.
+ */
+function walkBlocks(r: BitReader, h: RleHeader, repeat: (from: number, to: number, value: number) => void, literal: (at: number, value: number) => void): void {
+  for (let i = 0; i < h.num; ) {
+    const isRepeat = r.read(1);
+    const j = i + 1 + r.read(h.sizes[r.read(2)]);
+    if (j > h.num) throw new RleError(`RLE block runs past the ${h.num} words its header announces`);
+    if (isRepeat) repeat(i, j, r.read(RLE_WORD_SIZE));
+    else for (; i < j; i++) literal(i, r.read(RLE_WORD_SIZE));
+    i = j;
+  }
+}
+
+/**
+ * Decode Label Studio brush RLE to its words (RGBA bytes for a brush mask).
+ * The header's word count is checked against `maxWords` before anything is
+ * allocated.
+ */
+export function decodeRle(rle: ArrayLike<number>, maxWords = MAX_RLE_WORDS): Uint8Array {
+  const r = new BitReader(rle);
+  const h = readHeader(r, rle.length);
+  if (h.num > maxWords) throw new RleError(`RLE header announces ${h.num} words, more than the ${maxWords} allowed`);
+  const out = new Uint8Array(h.num);
+  walkBlocks(
+    r,
+    h,
+    (from, to, v) => out.fill(v, from, to),
+    (at, v) => (out[at] = v),
+  );
+  return out;
+}
+
+/** Decode Label Studio brush RLE to its words with @thi.ng/rle-pack (tests compare the two). */
+export function decodeRleReference(rle: ArrayLike<number>): Uint8Array {
+  return decodeBinary(Uint8Array.from(rle)) as Uint8Array;
 }
 
 /**
@@ -235,13 +304,32 @@ export function regionsToRle(regions: RegionMask | readonly RegionMask[], width:
   return maskToRle(paintRegions(regions, width, height), width, height);
 }
 
-/** Decode brush RLE back to a width*height mask (the alpha channel: 255 = face). */
+/**
+ * Decode brush RLE back to a width*height mask (the alpha channel: 255 = face).
+ * The RLE is untrusted (webhooks): its header must announce exactly
+ * width*height*4 words before anything is allocated, and only the alpha words
+ * are kept (width*height bytes, not the 4x RGBA image).
+ */
 export function rleToMask(rle: ArrayLike<number>, width: number, height: number): Uint8Array {
-  const rgba = decodeRle(rle);
-  if (rgba.length !== width * height * 4) {
-    throw new RleError(`RLE holds ${rgba.length} bytes, expected ${width}x${height}x4=${width * height * 4}`);
+  if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
+    throw new RleError(`bad mask size ${width}x${height}`);
   }
+  const expected = width * height * 4;
+  if (expected > 0xffffffff) throw new RleError(`a ${width}x${height} mask does not fit brush RLE`);
+  const r = new BitReader(rle);
+  const h = readHeader(r, rle.length);
+  if (h.num !== expected) throw new RleError(`RLE holds ${h.num} bytes, expected ${width}x${height}x4=${expected}`);
   const out = new Uint8Array(width * height);
-  for (let i = 0; i < out.length; i++) out[i] = rgba[i * 4 + 3];
+  walkBlocks(
+    r,
+    h,
+    (from, to, v) => {
+      // alpha is every 4th word, starting at index 3
+      for (let k = from + ((3 - (from & 3)) & 3); k < to; k += 4) out[k >>> 2] = v;
+    },
+    (at, v) => {
+      if ((at & 3) === 3) out[at >>> 2] = v;
+    },
+  );
   return out;
 }

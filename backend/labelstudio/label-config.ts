@@ -2,6 +2,7 @@
 // the Image tag, the BrushLabels bound to it and the label to use for faces,
 // plus optional RectangleLabels (face box) and KeyPointLabels (head keypoints)
 // on the same image.
+import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { HeadKeypointName } from '../pipeline/types.js';
 
@@ -39,7 +40,12 @@ export interface FaceLabelConfig {
   keypoints?: KeypointChoice;
 }
 
-export type LabelConfigErrorCode = 'empty' | 'invalid_xml' | 'no_image' | 'no_brush_labels' | 'no_face_label';
+export type LabelConfigErrorCode = 'empty' | 'too_large' | 'invalid_xml' | 'no_image' | 'no_brush_labels' | 'no_face_label';
+
+/** Largest label config accepted, in UTF-16 code units (Label Studio's own configs are a few kB). */
+export const MAX_LABEL_CONFIG_CHARS = 256 * 1024;
+/** Deepest tag nesting accepted (fast-xml-parser's own limit, checked here for a clear message). */
+export const MAX_LABEL_CONFIG_DEPTH = 100;
 
 export const EXAMPLE_CONFIG = `<View>
   <Image name="image" value="$image" zoom="true"/>
@@ -171,6 +177,45 @@ const parser = new XMLParser({
   trimValues: true,
 });
 
+/** Deepest element nesting, by one linear scan of the tags (quotes, comments and CDATA skipped). */
+function maxDepth(xml: string): number {
+  let depth = 0;
+  let max = 0;
+  let i = xml.indexOf('<');
+  while (i >= 0 && i < xml.length) {
+    let end: number;
+    const after = (close: string, from: number) => {
+      const k = xml.indexOf(close, from);
+      return k < 0 ? -1 : k + close.length - 1;
+    };
+    if (xml.startsWith('<!--', i)) end = after('-->', i + 4);
+    else if (xml.startsWith('<![CDATA[', i)) end = after(']]>', i + 9);
+    else if (xml[i + 1] === '!' || xml[i + 1] === '?') end = xml.indexOf('>', i);
+    else if (xml[i + 1] === '/') {
+      depth--;
+      end = xml.indexOf('>', i);
+    } else {
+      let quote = '';
+      end = -1;
+      for (let j = i + 1; j < xml.length; j++) {
+        const c = xml[j];
+        if (quote) {
+          if (c === quote) quote = '';
+        } else if (c === '"' || c === "'") quote = c;
+        else if (c === '>') {
+          end = j;
+          break;
+        }
+      }
+      if (end > 0 && xml[end - 1] !== '/') depth++;
+      if (depth > max) max = depth;
+    }
+    if (end < 0) break; // unterminated: the validator says where
+    i = xml.indexOf('<', end + 1);
+  }
+  return max;
+}
+
 function boundTo(control: XmlNode): string | undefined {
   return attr(control, 'toName')?.split(',')[0]?.trim();
 }
@@ -180,14 +225,36 @@ export function parseLabelConfig(xml: string, options: LabelConfigOptions = {}):
   if (typeof xml !== 'string' || xml.trim() === '') {
     throw new LabelConfigError('empty', `The label config is empty. Use for example:\n${EXAMPLE_CONFIG}`);
   }
-  const valid = XMLValidator.validate(xml, { allowBooleanAttributes: true });
-  if (valid !== true) {
+  if (xml.length > MAX_LABEL_CONFIG_CHARS) {
     throw new LabelConfigError(
-      'invalid_xml',
-      `The label config is not valid XML (line ${valid.err.line}, col ${valid.err.col}): ${valid.err.msg}`,
+      'too_large',
+      `The label config is ${xml.length} characters long; the limit is ${MAX_LABEL_CONFIG_CHARS}. Label Studio label configs are a few kB`,
     );
   }
-  const nodes = [...walk(toNodes(parser.parse(xml)))];
+  // DTDs bring entity expansion and external entities; a label config never needs one
+  if (/<!(DOCTYPE|ENTITY)/i.test(xml)) {
+    throw new LabelConfigError('invalid_xml', 'The label config has a <!DOCTYPE> or <!ENTITY> declaration, which is not allowed: remove it');
+  }
+  const depth = maxDepth(xml);
+  if (depth > MAX_LABEL_CONFIG_DEPTH) {
+    throw new LabelConfigError('invalid_xml', `The label config nests tags ${depth} deep; the limit is ${MAX_LABEL_CONFIG_DEPTH}`);
+  }
+  let raw: unknown;
+  try {
+    const valid = XMLValidator.validate(xml, { allowBooleanAttributes: true });
+    if (valid !== true) {
+      throw new LabelConfigError(
+        'invalid_xml',
+        `The label config is not valid XML (line ${valid.err.line}, col ${valid.err.col}): ${valid.err.msg}`,
+      );
+    }
+    raw = parser.parse(xml);
+  } catch (err) {
+    // anything the XML library throws is a problem with this XML, never a server error
+    if (err instanceof LabelConfigError) throw err;
+    throw new LabelConfigError('invalid_xml', `The label config cannot be read as XML: ${(err as Error).message ?? String(err)}`);
+  }
+  const nodes = [...walk(toNodes(raw))];
   const images = nodes.filter((n) => n.tag.toLowerCase() === 'image' && attr(n, 'name'));
   if (images.length === 0) {
     throw new LabelConfigError(
@@ -265,7 +332,11 @@ export function parseLabelConfig(xml: string, options: LabelConfigOptions = {}):
   return result;
 }
 
-/** parseLabelConfig with a small cache: /predict sends the same XML every time. */
+/**
+ * parseLabelConfig with a small cache: /predict sends the same XML every time.
+ * Keyed by a hash of the XML (not the XML itself) and bounded in entries;
+ * configs over the size limit are refused before hashing.
+ */
 export class LabelConfigCache {
   private readonly cache = new Map<string, FaceLabelConfig | LabelConfigError>();
   constructor(
@@ -274,7 +345,9 @@ export class LabelConfigCache {
   ) {}
 
   get(xml: string): FaceLabelConfig {
-    let hit = this.cache.get(xml);
+    if (typeof xml === 'string' && xml.length > MAX_LABEL_CONFIG_CHARS) return parseLabelConfig(xml, this.options);
+    const key = createHash('sha256').update(xml).digest('base64');
+    let hit = this.cache.get(key);
     if (hit === undefined) {
       try {
         hit = parseLabelConfig(xml, this.options);
@@ -283,9 +356,14 @@ export class LabelConfigCache {
         hit = err;
       }
       if (this.cache.size >= this.size) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(xml, hit);
+      this.cache.set(key, hit);
     }
     if (hit instanceof LabelConfigError) throw hit;
     return hit;
+  }
+
+  /** Entries held (tests). */
+  get entries(): number {
+    return this.cache.size;
   }
 }

@@ -13,6 +13,8 @@
 //   POST /api/projects/{id}/import/predictions     [{task, result, score, model_version}, ...]
 //        -> 201 {created: N} (bulk; no trailing slash in the route)
 //   POST /api/predictions/                         {task, result, score, model_version} -> 201
+//   GET  /api/annotations/{id}/                    -> {id, result, task, project?, ...} (404 once deleted)
+//   GET  /api/tasks/{id}/                          -> {id, data, project, ...}
 //
 // Every call retries network errors, 429 and 5xx with exponential backoff;
 // other 4xx are not retried. A 401 with a personal access token refreshes the
@@ -44,6 +46,15 @@ export interface LsTask {
   data: Record<string, unknown>;
   predictions?: Array<{ model_version?: string | null } | number>;
   predictions_model_versions?: string | string[] | null;
+  [key: string]: unknown;
+}
+
+export interface LsAnnotation {
+  id: number;
+  /** The task id (some serializers nest the task object). */
+  task: number | { id: number } | null;
+  project?: number | null;
+  result?: unknown;
   [key: string]: unknown;
 }
 
@@ -184,6 +195,32 @@ export class ProjectClient {
       return new LabelStudioApiError(`${what}: Label Studio answered 403 Forbidden${tail} (does this user have access to the project?)`, status);
     }
     return new LabelStudioApiError(`${what}: Label Studio answered HTTP ${status}${tail}`, status, RETRY_STATUS(status));
+  }
+
+  /** GET /api/annotations/{id}/, or undefined when Label Studio answers 404 (no such annotation, or deleted). */
+  async findAnnotation(id: number): Promise<LsAnnotation | undefined> {
+    try {
+      const res = await this.call<LsAnnotation>('GET', `/api/annotations/${id}/`, `reading annotation ${id}`);
+      const a = res.data;
+      if (!a || typeof a !== 'object' || typeof a.id !== 'number') {
+        throw new LabelStudioApiError(`reading annotation ${id}: the answer is not an annotation`, res.status);
+      }
+      return a;
+    } catch (e) {
+      if (e instanceof LabelStudioApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** GET /api/tasks/{id}/, or undefined when Label Studio answers 404. */
+  async findTask(id: number): Promise<(LsTask & { project?: number | null }) | undefined> {
+    try {
+      const res = await this.call<LsTask & { project?: number | null }>('GET', `/api/tasks/${id}/`, `reading task ${id}`);
+      return res.data && typeof res.data === 'object' ? res.data : undefined;
+    } catch (e) {
+      if (e instanceof LabelStudioApiError && e.status === 404) return undefined;
+      throw e;
+    }
   }
 
   async getProject(id: number): Promise<LsProject> {

@@ -4,6 +4,8 @@
 // a database that stays down, ...) turns learning off with an error in the
 // log; the backend keeps predicting with the defaults.
 import type { Config } from '../config.js';
+import type { WebhookEvent } from '../labelstudio/schemas.js';
+import type { WebhookVerifier } from '../labelstudio/webhook-verifier.js';
 import type { AppDeps } from '../http/app.js';
 import type { Logger } from '../logging.js';
 import { DEFAULT_SETTINGS } from '../pipeline/engine.js';
@@ -46,7 +48,7 @@ export async function openLearning(
   logger: Logger,
   engine: { modelVersion: string; versionWith(params: Partial<EngineParams>): string },
   defaults: EngineParams = defaultParams(),
-  opts: { processWebhooks?: boolean } = {},
+  opts: { processWebhooks?: boolean; verifyWebhook?: WebhookVerifier } = {},
 ): Promise<Learning | undefined> {
   const c = config.learning;
   if (!c.enabled) return undefined;
@@ -71,7 +73,15 @@ export async function openLearning(
     faceLabel: config.faceLabel,
     refreshMs: c.refreshMs,
   });
-  const inbox = new WebhookInbox({ store, handler: (e) => service.onWebhook(e), logger: log });
+  // events are confirmed with Label Studio as they leave the inbox, just before they are learned from
+  const verify = opts.verifyWebhook;
+  const handler = async (e: WebhookEvent): Promise<void> => {
+    if (!verify) return service.onWebhook(e);
+    const out = await verify(e);
+    for (const d of out.dropped) log.warn('webhook annotation dropped', { action: e.action, project: e.projectId, annotation: d.id, reason: d.reason, detail: d.detail });
+    if (out.event) await service.onWebhook(out.event);
+  };
+  const inbox = new WebhookInbox({ store, handler, logger: log });
   // the server drains the inbox; a bulk command only reads and records
   if (opts.processWebhooks !== false) {
     const waiting = await store.countEvents().catch(() => 0);

@@ -70,12 +70,24 @@ export function classifyAddress(address: string): AddressClass {
   if (!g) return 'reserved';
   const lower = a.toLowerCase();
   if (METADATA_ADDRESSES.has(lower)) return 'metadata';
-  // ::ffff:a.b.c.d (v4-mapped) and 64:ff9b::a.b.c.d (NAT64): judge the v4 inside
-  const mapped = g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
-  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0);
-  if (mapped || nat64) return classifyV4(`${g[6] >> 8}.${g[6] & 255}.${g[7] >> 8}.${g[7] & 255}`);
   if (g.every((x) => x === 0)) return 'unspecified';
   if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return 'loopback';
+  // IPv6 forms that carry an IPv4 address are judged by the IPv4 inside, so
+  // that ::a9fe:a9fe or 2002:a9fe:a9fe:: do not reach 169.254.169.254:
+  const v4At = (hi: number, lo: number) => classifyV4(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible, deprecated), ::ffff:0:a.b.c.d (SIIT),
+  // 64:ff9b::/96 (NAT64)
+  if (zeros(0, 5) && (g[5] === 0xffff || g[5] === 0)) return v4At(g[6], g[7]);
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return v4At(g[6], g[7]);
+  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return v4At(g[6], g[7]);
+  // 6to4: 2002:AABB:CCDD::/48 routes to a.b.c.d
+  if (g[0] === 0x2002) return v4At(g[1], g[2]);
+  // Teredo: 2001:0::/32, server at groups 2-3, client (bits inverted) at 6-7
+  if (g[0] === 0x2001 && g[1] === 0) {
+    const client = v4At(g[6] ^ 0xffff, g[7] ^ 0xffff);
+    return client !== 'public' ? client : v4At(g[2], g[3]);
+  }
   if ((g[0] & 0xffc0) === 0xfe80) return 'link_local';
   if ((g[0] & 0xfe00) === 0xfc00) return 'private';
   if ((g[0] & 0xff00) === 0xff00) return 'reserved';

@@ -311,7 +311,20 @@ export function createImageSource(options: ImageSourceOptions): ImageSource {
       const status = res.status;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.data.destroy();
-        const next = new URL(String(res.headers.location), url).toString();
+        let nextUrl: URL;
+        try {
+          nextUrl = new URL(String(res.headers.location), url);
+        } catch {
+          throw new ImageFetchError('invalid_reference', `${describeUrl(url)} redirected to a Location that is not a URL`);
+        }
+        // file:, ftp:, data:... are never followed (and never retried)
+        if (nextUrl.protocol !== 'http:' && nextUrl.protocol !== 'https:') {
+          throw new ImageFetchError(
+            'forbidden_host',
+            `${describeUrl(url)} redirected to a ${nextUrl.protocol} URL; only http(s) redirects are followed`,
+          );
+        }
+        const next = nextUrl.toString();
         if (isLs(url) && isLs(next) && /^\/user\/login/.test(new URL(next).pathname)) {
           throw new ImageFetchError(
             'unauthorized',
@@ -385,10 +398,16 @@ export function createImageSource(options: ImageSourceOptions): ImageSource {
       throw new ImageFetchError('path_traversal', `Local file path "${file}" points outside LOCAL_FILES_DOCUMENT_ROOT`);
     }
     try {
-      const st = await fs.stat(full);
+      // symlinks are resolved before the inside-root check: a link inside the root to /etc is outside
+      const [realRoot, realFull] = await Promise.all([fs.realpath(root), fs.realpath(full)]);
+      const realInside = path.relative(realRoot, realFull);
+      if (realInside === '' || realInside.startsWith('..') || path.isAbsolute(realInside)) {
+        throw new ImageFetchError('path_traversal', `Local file path "${file}" is a link to a file outside LOCAL_FILES_DOCUMENT_ROOT`);
+      }
+      const st = await fs.stat(realFull);
       if (!st.isFile()) throw new ImageFetchError('local_file', `"${file}" under LOCAL_FILES_DOCUMENT_ROOT is not a file`);
       if (st.size > options.maxBytes) throw tooLarge(`The local file "${file}"`, st.size);
-      return await fs.readFile(full);
+      return await fs.readFile(realFull);
     } catch (err) {
       if (err instanceof ImageFetchError) throw err;
       const code = (err as { code?: string }).code;

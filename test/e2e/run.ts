@@ -35,6 +35,18 @@ type Box = [number, number, number, number];
 const USER = { email: 'e2e@example.com', password: 'e2e-Passw0rd!' };
 const LEGACY_TOKEN = 'e2elegacy' + Math.random().toString(16).slice(2, 14).padEnd(12, '0');
 const BASIC = { user: 'lsuser', pass: 'right-pass' };
+// backend A requires it on /webhook; the test adds it to the webhooks Label Studio creates (README)
+const WEBHOOK_SECRET = 'e2e-webhook-' + Math.random().toString(16).slice(2, 18).padEnd(16, '0');
+
+/** Add the X-Webhook-Secret header to the webhook Label Studio created for a backend (PATCH /api/webhooks/ID/). */
+async function addWebhookSecret(ls: LabelStudio, projectId: number, backendUrl: string): Promise<void> {
+  const hooks = (await ls.ok('GET', `/api/webhooks/?project=${projectId}`)) as Array<{ id: number; url: string }>;
+  const hook = hooks.find((h) => h.url === `${backendUrl}/webhook`);
+  expect(hook !== undefined, `no webhook for ${backendUrl} in project ${projectId}: ${JSON.stringify(hooks).slice(0, 300)}`);
+  await ls.ok('PATCH', `/api/webhooks/${hook!.id}/`, { headers: { 'X-Webhook-Secret': WEBHOOK_SECRET } });
+  const after = await ls.ok('GET', `/api/webhooks/${hook!.id}/`);
+  expect(after.headers?.['X-Webhook-Secret'] === WEBHOOK_SECRET, `headers not stored: ${JSON.stringify(after.headers)}`);
+}
 
 const t0 = Date.now();
 const timings: Record<string, number> = {};
@@ -213,6 +225,7 @@ async function main() {
     BASIC_AUTH_USER: BASIC.user,
     BASIC_AUTH_PASS: BASIC.pass,
     LOCAL_FILES_DOCUMENT_ROOT: docRoot,
+    WEBHOOK_SECRET,
   });
   const urlA = `http://127.0.0.1:${portA}`;
   const basicHeader = 'Basic ' + Buffer.from(`${BASIC.user}:${BASIC.pass}`).toString('base64');
@@ -317,6 +330,12 @@ async function main() {
     expect(Array.isArray(hooks) && hooks.some((h: any) => h.url === `${urlA}/webhook`), 'no webhook for the ML backend');
   });
 
+  await check('webhook secret: /webhook without X-Webhook-Secret is 401; the header is added to the webhook Label Studio created (PATCH /api/webhooks/ID/)', async () => {
+    const r = await fetch(`${urlA}/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ action: 'START_TRAINING', project: { id: p1!.id } }), signal: AbortSignal.timeout(10_000) });
+    expect(r.status === 401, `status ${r.status} without the secret`);
+    await addWebhookSecret(ls, p1!.id, urlA);
+  });
+
   const preds1 = await check('retrieve predictions (Data Manager action retrieve_tasks_predictions, all tasks)', () =>
     timed('predict project 1', async () => {
       const d = await ls.ok('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${p1!.id}`, { selectedItems: { all: true, excluded: [] } }, 300_000);
@@ -399,6 +418,11 @@ async function main() {
       }));
   }
 
+  // before legacy tokens are switched off: backend A confirms each annotation webhook with its
+  // legacy token (GET /api/annotations/ID/), which stops working then
+  if (BACKEND === 'real') await learningCheck(ls, { cfg: cfg1, goodUrl, backendUrl: urlA, basicHeader, backendLog: backendA.log });
+  else log('stand-in backend: active-learning check skipped (no /projects/:id/quality)');
+
   // ---- PAT only: turn legacy tokens off, backend B must download with its PAT
   ls.auth = { kind: 'pat', refresh: pat! };
   await check('legacy tokens switched off for the organisation; legacy token now rejected', async () => {
@@ -446,12 +470,11 @@ async function main() {
   // the CLI always runs the real engine: compare its model_version with the backend's only when that is real too
   await cliPredictCheck(ls, { token: pat!, cfg: cfg1, goodUrl, modelVersion: BACKEND === 'real' ? modelVersion : undefined });
   if (BACKEND === 'real') {
-    await learningCheck(ls, { cfg: cfg1, goodUrl, backendUrl: urlA, basicHeader, backendLog: backendA.log });
     // a project that paints whole heads: learned from 20 annotations, the other tasks follow
     await timed('learning: head convention', () =>
       learningScenario({ ls, backendUrl: urlB, dataDir: process.env.E2E_DATA ?? path.resolve(ROOT, '../shared/data'), artifacts: ARTIFACTS, labelConfig: cfg1 }),
     );
-  } else log('stand-in backend: active-learning check skipped (no /projects/:id/quality)');
+  }
 }
 
 /** Project 4: label-config/brush-interactive.xml, a click on the face through LS's interactive endpoint. */
@@ -565,7 +588,8 @@ async function cliPredictCheck(ls: LabelStudio, o: { token: string; cfg: string;
 }
 
 /**
- * Project 6: active learning through the real Label Studio. Backend A predicts one http task
+ * The active-learning project (run before legacy tokens are switched off: backend A confirms
+ * annotation webhooks with its legacy token): active learning through the real Label Studio. Backend A predicts one http task
  * (so it records what it sent), the test annotates it with the predicted mask grown by GROW px
  * (decoded and re-encoded with the SDK, grow_brush.py), and the backend's GET /projects/ID/quality
  * must show that correction (IoU < 1, close to the expected pixel ratio); deleting the annotation
@@ -589,13 +613,14 @@ async function learningCheck(ls: LabelStudio, o: { cfg: string; goodUrl: string;
     return q;
   };
 
-  const setup = await check('project 6 (label-config/brush.xml) for active learning: http task, backend A connected, predicted', () =>
+  const setup = await check('active-learning project (label-config/brush.xml): http task, backend A connected, predicted', () =>
     timed('learning: predict', async () => {
       const p = await ls.createProject('e2e active learning', o.cfg);
       await ls.importTasks(p.id, [{ data: { image: o.goodUrl } }]);
       const [task] = await ls.tasks(p.id);
       const a = await ls.request('POST', '/api/ml', { url: o.backendUrl, project: p.id, title: 'faceseg', is_interactive: true, auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: BASIC.pass });
       expect(a.status === 201, `connect: ${a.status} ${a.text.slice(0, 300)}`);
+      await addWebhookSecret(ls, p.id, o.backendUrl);
       await ls.ok('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${p.id}`, { selectedItems: { all: true, excluded: [] } }, 300_000);
       const preds = (await ls.predictions(p.id)).filter((x) => x.task === task.id);
       expect(preds.length === 1, `${preds.length} predictions`);

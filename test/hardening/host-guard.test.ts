@@ -47,6 +47,19 @@ describe('classifyAddress', () => {
     ['255.255.255.255', 'reserved'],
     ['ff02::1', 'reserved'],
     ['not-an-ip', 'reserved'],
+    // IPv6 forms carrying an IPv4 address are judged by it
+    ['::a9fe:a9fe', 'metadata'], // IPv4-compatible
+    ['::169.254.169.254', 'metadata'],
+    ['::10.0.0.1', 'private'],
+    ['::ffff:0:a9fe:a9fe', 'metadata'], // SIIT
+    ['2002:a9fe:a9fe::', 'metadata'], // 6to4
+    ['2002:a9fe:0101::1', 'link_local'],
+    ['2002:7f00:1::', 'loopback'],
+    ['2002:0808:0808::1', 'public'],
+    ['2001:0:4136:e378:8000:63bf:5601:5601', 'metadata'], // Teredo, client 169.254.169.254 inverted
+    ['2001:0:a9fe:a9fe::f7f7:f7f7', 'metadata'], // Teredo server address
+    ['2001:0:4136:e378:8000:63bf:f7f7:f7f7', 'public'],
+    ['2001:db8::1', 'public'],
   ])('%s is %s', (a, cls) => expect(classifyAddress(a)).toBe(cls));
 });
 
@@ -106,6 +119,9 @@ describe('image source with the guard', () => {
     host = await loopbackServer({
       '/x.png': serve(png, 'image/png'),
       '/to-metadata': redirectTo('http://169.254.169.254/'),
+      '/to-6to4': redirectTo('http://[2002:a9fe:a9fe::]/'),
+      '/to-file': redirectTo('file:///etc/passwd'),
+      '/to-ftp': redirectTo('ftp://example.com/x.png'),
     });
   });
   afterAll(() => host?.close());
@@ -138,5 +154,26 @@ describe('image source with the guard', () => {
     expect(await src.fetch('/x.png')).toEqual(png);
     // but a redirect from Label Studio to a forbidden host is still refused
     await expect(src.fetch('/to-metadata')).rejects.toMatchObject({ code: 'forbidden_host' });
+  });
+
+  it('embedded-IPv4 forms of the metadata address are refused as literals and as redirects', async () => {
+    const src = imageSourceFromConfig(testConfig(), { retries: 0 });
+    for (const u of ['http://[::a9fe:a9fe]/', 'http://[2002:a9fe:a9fe::]/', 'http://[2001:0:4136:e378:8000:63bf:5601:5601]/']) {
+      await expect(src.fetch(u), u).rejects.toMatchObject({ code: 'forbidden_host' });
+    }
+    await expect(src.fetch(`${host.url}/to-6to4`)).rejects.toMatchObject({ code: 'forbidden_host' });
+  });
+
+  it('a redirect to file:// or ftp:// fails once, clearly, with no retry', async () => {
+    let sleeps = 0;
+    const src = imageSourceFromConfig(testConfig(), { retries: 2, sleep: async () => void sleeps++ });
+    for (const [path, scheme] of [['/to-file', 'file:'], ['/to-ftp', 'ftp:']]) {
+      const t0 = performance.now();
+      const err = await src.fetch(`${host.url}${path}`).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'forbidden_host' });
+      expect((err as Error).message).toContain(`redirected to a ${scheme} URL; only http(s) redirects are followed`);
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
+    expect(sleeps).toBe(0);
   });
 });

@@ -87,12 +87,34 @@ describe('loadConfig', () => {
       ortThreads: 4,
       faceLabel: 'Gesicht',
       localFilesDocumentRoot: '/data/media',
-      limits: { maxBodyBytes: 10 * 1024 * 1024, maxTasksPerRequest: 50, maxImageBytes: 1024 * 1024, maxImagePixels: 1_000_000, downloadTimeoutMs: 5000 },
+      limits: {
+        maxBodyBytes: 10 * 1024 * 1024,
+        maxTasksPerRequest: 50,
+        maxImageBytes: 1024 * 1024,
+        maxImagePixels: 1_000_000,
+        downloadTimeoutMs: 5000,
+        webhookMaxBodyBytes: 2 * 1024 * 1024,
+        maxContextRegions: 20,
+        decodedImageBudgetBytes: 400 * 1024 * 1024,
+        decodeTimeoutMs: 20_000,
+      },
       queue: { engineConcurrency: 2, maxLength: 5, predictTimeoutMs: 30000 },
       imageHosts: { allowPrivate: false, allowLinkLocal: true },
       learning: { enabled: false, db: '/var/lib/faceseg/learning.db', minCorrections: 5, maxProjects: 10, maxCorrections: 100, maxPredictions: 5000, refreshMs: 250 },
       runningInDocker: true,
+      webhook: { secret: undefined, verify: true },
+      shutdownGraceMs: 10_000,
     });
+  });
+
+  it('webhook settings: a secret of 16+ printable characters; verification on when Label Studio is reachable', () => {
+    expect(problems({ WEBHOOK_SECRET: 'short' })[0]).toMatch(/WEBHOOK_SECRET: must be at least 16 printable characters/);
+    expect(problems({ WEBHOOK_SECRET: 'has a space in it!!' })[0]).toMatch(/WEBHOOK_SECRET/);
+    const c = loadConfig({ WEBHOOK_SECRET: ' 0123456789abcdef ', WEBHOOK_MAX_BODY_BYTES: '1mb', MAX_CONTEXT_REGIONS: '5' }, noDocker);
+    expect(c.webhook).toEqual({ secret: '0123456789abcdef', verify: false });
+    expect(c.limits).toMatchObject({ webhookMaxBodyBytes: 1024 ** 2, maxContextRegions: 5 });
+    expect(loadConfig({ LABEL_STUDIO_URL: 'http://ls:8080', LABEL_STUDIO_API_KEY: 'k', WEBHOOK_VERIFY: 'false' }, noDocker).webhook.verify).toBe(false);
+    expect(configWarnings(loadConfig({}, noDocker))).toContainEqual(expect.stringMatching(/WEBHOOK_SECRET is not set/));
   });
 
   it('active learning defaults: on, SQLite under MODEL_DIR, refit every 20 corrections', () => {
