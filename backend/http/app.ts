@@ -25,6 +25,9 @@ import { ImageFetchError, type ImageSource } from '../media/image-source.js';
 import type { ProjectSettings, RecordInput } from '../learning/service.js';
 import { decodeImage, ImageDecodeError } from '../media/decode.js';
 import { QueueFullError, WorkQueue } from './work-queue.js';
+import { RecentFailures } from './recent-failures.js';
+import { taskLogFields, taskLogMessage } from './task-log.js';
+import { renderTeamPage, type TeamSummary } from './team-page.js';
 
 export const MODEL_CLASS = 'FaceSegBackend';
 
@@ -48,6 +51,12 @@ export interface AppDeps {
   onPredicted?: (p: RecordInput) => void;
   /** Active learning: the body of GET /projects/:id/quality (behind basic auth). */
   projectQuality?: (projectId: string) => unknown;
+  /** Team page (GET /ui): per-project quality figures from the corrections. */
+  teamSummary?: () => Promise<TeamSummary>;
+  /** Told after a non-interactive /predict answered predictions of `modelVersion` for a project (model version sync). */
+  onPredictionsSent?: (projectId: string, modelVersion: string) => void;
+  /** The last task failures, shown on the team page (default: a ring of 50). */
+  failures?: RecentFailures;
 }
 
 declare module 'express-serve-static-core' {
@@ -157,6 +166,10 @@ export function createApp(deps: AppDeps): express.Express {
       registry: metrics.registry,
     });
 
+  const failures = deps.failures ?? new RecentFailures(50);
+  const taskCounts = { ok: 0, failed: 0 };
+  const startedAt = Date.now();
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -194,8 +207,40 @@ export function createApp(deps: AppDeps): express.Express {
   const health = (_req: Request, res: Response) => {
     res.json({ status: 'UP', model_class: MODEL_CLASS, model_version: engine.modelVersion });
   };
-  app.get('/', health);
+  // browsers get the team page; Label Studio (Accept */*) and scripts the JSON health body
+  app.get('/', (req, res) => {
+    if (req.accepts(['json', 'html']) === 'html') res.redirect(302, '/ui');
+    else health(req, res);
+  });
   app.get('/health', health);
+
+  app.get('/ui', async (req, res) => {
+    let team: TeamSummary | undefined;
+    let teamError: string | undefined;
+    if (deps.teamSummary) {
+      try {
+        team = await deps.teamSummary();
+      } catch (err) {
+        teamError = (err as Error).message ?? String(err);
+        req.log.warn('team page: learning figures failed', { error: teamError });
+      }
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(
+      renderTeamPage({
+        status: 'UP',
+        modelVersion: engine.modelVersion,
+        provider: engine.executionProvider,
+        startedAt,
+        now: Date.now(),
+        queue: queue.stats(),
+        tasks: { ...taskCounts },
+        failures: failures.list(),
+        team,
+        teamError,
+      }),
+    );
+  });
 
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', metrics.contentType);
@@ -229,6 +274,8 @@ export function createApp(deps: AppDeps): express.Express {
   interface Prepared {
     image?: RgbImage;
     error?: TaskError;
+    /** fetch and decode ms, for the per-task log line. */
+    ms: Record<string, number>;
   }
 
   async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> {
@@ -241,9 +288,11 @@ export function createApp(deps: AppDeps): express.Express {
   }
 
   async function prepare(task: Task, cfg: FaceLabelConfig): Promise<Prepared> {
+    const ms: Record<string, number> = {};
     const ref = task.data[cfg.image.dataKey];
     if (typeof ref !== 'string' || ref.trim() === '') {
       return {
+        ms,
         error: new TaskError(
           'missing_image_field',
           `Task has no image at data.${cfg.image.dataKey} (the label config's <Image name="${cfg.image.name}" value="${cfg.image.value}">)`,
@@ -251,13 +300,17 @@ export function createApp(deps: AppDeps): express.Express {
       };
     }
     try {
+      let t0 = performance.now();
       const bytes = await timed('fetch', () => imageSource.fetch(ref, { taskId: task.id }));
+      ms.fetch = performance.now() - t0;
+      t0 = performance.now();
       const image = await timed('decode', () => decode(bytes));
-      return { image };
+      ms.decode = performance.now() - t0;
+      return { image, ms };
     } catch (err) {
-      if (err instanceof ImageFetchError) return { error: new TaskError(err.code, err.message) };
-      if (err instanceof ImageDecodeError) return { error: new TaskError(`decode_${err.code}`, err.message) };
-      return { error: new TaskError('image', (err as Error).message ?? String(err)) };
+      if (err instanceof ImageFetchError) return { ms, error: new TaskError(err.code, err.message) };
+      if (err instanceof ImageDecodeError) return { ms, error: new TaskError(`decode_${err.code}`, err.message) };
+      return { ms, error: new TaskError('image', (err as Error).message ?? String(err)) };
     }
   }
 
@@ -297,6 +350,7 @@ export function createApp(deps: AppDeps): express.Express {
       if (i < tasks.length && pending[i] === undefined) pending[i] = prepare(tasks[i], cfg);
     };
     const results: Prediction[] = [];
+    let predicted = 0;
     for (let i = 0; i < tasks.length; i++) {
       if (gone) {
         log.warn('client went away: stopping', { done: i, tasks: tasks.length });
@@ -319,7 +373,8 @@ export function createApp(deps: AppDeps): express.Express {
         metrics.observeTimings(seg.timings ?? {});
         const t0 = performance.now();
         const prediction = buildPrediction(seg, cfg, modelVersion);
-        metrics.stageSeconds.observe({ stage: 'rle' }, (performance.now() - t0) / 1000);
+        const rleMs = performance.now() - t0;
+        metrics.stageSeconds.observe({ stage: 'rle' }, rleMs / 1000);
         if (hints.length === 0) {
           const rawScore = prediction.score;
           if (project?.score) prediction.score = project.score(rawScore);
@@ -333,18 +388,30 @@ export function createApp(deps: AppDeps): express.Express {
         }
         metrics.tasks.inc({ outcome: 'ok' });
         metrics.faces.inc(seg.faces.length);
-        log.debug('task predicted', { taskId: task.id, faces: seg.faces.length, score: prediction.score, interactive: hints.length > 0 });
+        const line = taskLogFields(task.id, seg, prediction.score, { ...prepared.ms, rle: rleMs }, context !== null);
+        log.info(taskLogMessage(line), { project: key, ...line });
+        taskCounts.ok++;
+        predicted++;
         results.push(prediction);
       } catch (err) {
         const e = err instanceof TaskError ? err : new TaskError('internal', (err as Error).message ?? String(err));
         metrics.tasks.inc({ outcome: 'error' });
         metrics.taskErrors.inc({ reason: e.reason });
         log.warn('task failed', { taskId: task.id, reason: e.reason, error: e.message });
+        taskCounts.failed++;
+        failures.add({ at: Date.now(), taskId: String(task.id ?? '?'), project: key, reason: e.reason, message: e.message });
         results.push(emptyPrediction(modelVersion));
       }
     }
     ticket.release();
     res.json({ results });
+    if (context === null && key !== undefined && /^\d+$/.test(key) && deps.onPredictionsSent && predicted > 0) {
+      try {
+        deps.onPredictionsSent(key, modelVersion);
+      } catch (err) {
+        log.warn('model version sync failed', { error: (err as Error).message ?? String(err) });
+      }
+    }
   });
 
   app.post('/webhook', (req, res) => {

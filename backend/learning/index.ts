@@ -9,13 +9,14 @@ import { DEFAULT_SETTINGS } from '../pipeline/engine.js';
 import type { EngineParams } from '../pipeline/types.js';
 import { LearningService } from './service.js';
 import { LearningStore } from './store.js';
+import { teamSummary } from './team-summary.js';
 
 export { LearningService } from './service.js';
 export { LearningStore } from './store.js';
 
 export interface Learning {
   service: LearningService;
-  deps: Pick<AppDeps, 'onWebhook' | 'projectSettings' | 'onPredicted' | 'projectQuality'>;
+  deps: Pick<AppDeps, 'onWebhook' | 'projectSettings' | 'onPredicted' | 'projectQuality' | 'teamSummary'>;
   close(): void;
 }
 
@@ -24,9 +25,27 @@ export function defaultParams(): EngineParams {
   return { boxScale, minRadius, keypointThreshold, detectorThreshold, maskThreshold, dilate };
 }
 
-/** The deps createApp needs for a service (tests build the service themselves). */
-export function learningDeps(service: LearningService): Learning['deps'] {
+/** The deps createApp needs for a service (tests build the service themselves); `team`: what the team page (GET /ui) needs beyond the service: the store to list projects. */
+export function learningDeps(
+  service: LearningService,
+  team?: { store: LearningStore; baseVersion: string; defaults: EngineParams; minCorrections: number },
+): Learning['deps'] {
   return {
+    ...(team
+      ? {
+          teamSummary: async () =>
+            teamSummary(
+              team.store.listProjects(50).map((project) => ({
+                project,
+                corrections: team.store.listCorrections(project),
+                calibration: team.store.getCalibration(project),
+                modelVersion: service.projectSettings(project)?.modelVersion ?? team.baseVersion,
+              })),
+              team.defaults,
+              team.minCorrections,
+            ),
+        }
+      : {}),
     onWebhook: (e) => service.onWebhook(e),
     projectSettings: (id) => service.projectSettings(id),
     onPredicted: (p) => service.recordPrediction(p),
@@ -60,5 +79,5 @@ export function openLearning(
     faceLabel: config.faceLabel,
   });
   logger.info(`active learning: ${config.learning.dbFile}, calibration after ${config.learning.minCorrections || 'START_TRAINING only'} corrections`);
-  return { service, deps: learningDeps(service), close: () => store.close() };
+  return { service, deps: learningDeps(service, { store, baseVersion: engine.modelVersion, defaults, minCorrections: config.learning.minCorrections }), close: () => store.close() };
 }

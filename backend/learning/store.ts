@@ -270,6 +270,20 @@ export class LearningStore {
     return row ? correctionFromRow(row) : undefined;
   }
 
+  /** Projects with predictions, corrections or a calibration, most recently active first (for the team page). */
+  listProjects(limit = 100): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT project, MAX(t) AS t FROM (
+           SELECT project, MAX(created_at) AS t FROM predictions GROUP BY project
+           UNION ALL SELECT project, MAX(received_at) FROM corrections GROUP BY project
+           UNION ALL SELECT project, fitted_at FROM calibrations
+         ) GROUP BY project ORDER BY t DESC LIMIT ?`,
+      )
+      .all(limit) as Array<{ project: string }>;
+    return rows.map((r) => r.project);
+  }
+
   countCorrections(project: string): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM corrections WHERE project = ?').get(project) as { n: number }).n;
   }
