@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-/** onnxruntime-node ships the CUDA provider library only when installed with --onnxruntime-node-install=cuda12. */
+/** onnxruntime-node ships the CUDA provider library only after its install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12 (npm ci skips it). */
 export function cudaProviderInstalled(): boolean {
   try {
     const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');

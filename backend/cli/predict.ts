@@ -119,9 +119,61 @@ export interface CountingBar {
   stop(): void;
 }
 
-/** A cli-progress bar with rate, ETA and counters; silent when not a TTY or quiet. */
-export function countingBar(label: string, counters: string, initial: Record<string, string | number>, quiet = false): CountingBar {
-  if (quiet || !process.stderr.isTTY) return { setTotal: () => undefined, increment: () => undefined, stop: () => undefined };
+export interface ProgressLineOptions {
+  /** Default: process.stderr.isTTY. */
+  tty?: boolean;
+  /** Where progress lines go when not a TTY (default: stderr). */
+  write?: (line: string) => void;
+  /** At most one line per this many ms (default 10 s), plus one at the end. */
+  everyMs?: number;
+  now?: () => number;
+}
+
+function eta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  return s < 90 ? `${s}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`;
+}
+
+/**
+ * A cli-progress bar with rate, ETA and counters on a terminal; elsewhere (CI,
+ * nohup, a log file) one plain line every `everyMs`; nothing when quiet.
+ */
+export function countingBar(label: string, counters: string, initial: Record<string, string | number>, quiet = false, o: ProgressLineOptions = {}): CountingBar {
+  if (quiet) return { setTotal: () => undefined, increment: () => undefined, stop: () => undefined };
+  const now = o.now ?? Date.now;
+  if (!(o.tty ?? process.stderr.isTTY)) {
+    const write = o.write ?? ((l: string) => void process.stderr.write(`${l}\n`));
+    const every = o.everyMs ?? 10_000;
+    const t0 = now();
+    let total = 0;
+    let n = 0;
+    let last = t0;
+    let payload = { ...initial };
+    const line = (): string => {
+      const secs = Math.max(0.001, (now() - t0) / 1000);
+      const rate = n / secs;
+      const pct = total > 0 ? ` (${Math.min(100, Math.round((n / total) * 100))}%)` : '';
+      const fields = counters.replace(/\{(\w+)\}/g, (_, k: string) => String(payload[k] ?? ''));
+      return `${label}: ${n}/${total || '?'}${pct}, ${rate.toFixed(1)}/s, ETA ${total > 0 && n > 0 ? eta((total - n) / rate) : '?'}, ${fields}`;
+    };
+    return {
+      setTotal(t) {
+        total = t;
+      },
+      increment(p) {
+        n++;
+        payload = { ...payload, ...p };
+        if (now() - last >= every) {
+          last = now();
+          write(line());
+        }
+      },
+      stop() {
+        if (n > 0) write(line());
+      },
+    };
+  }
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} | ${counters}`,
@@ -131,7 +183,7 @@ export function countingBar(label: string, counters: string, initial: Record<str
     },
     cliProgress.Presets.shades_classic,
   );
-  const t0 = Date.now();
+  const t0 = now();
   let n = 0;
   let started = false;
   return {
@@ -144,7 +196,7 @@ export function countingBar(label: string, counters: string, initial: Record<str
     increment(payload) {
       if (!started) this.setTotal(1);
       n++;
-      bar.increment(1, { ...payload, rate: (n / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(1) });
+      bar.increment(1, { ...payload, rate: (n / Math.max(0.001, (now() - t0) / 1000)).toFixed(1) });
     },
     stop() {
       if (started) bar.stop();
