@@ -388,6 +388,11 @@ export function createApp(deps: AppDeps): express.Express {
         }
         metrics.tasks.inc({ outcome: 'ok' });
         metrics.faces.inc(seg.faces.length);
+        const clicks = hints.filter((h) => h.kind === 'box' || h.positive);
+        if (clicks.length > 0 && seg.faces.length === 0) {
+          const where = clicks.map((h) => (h.kind === 'box' ? `box at ${Math.round(h.box.x)},${Math.round(h.box.y)}` : `${Math.round(h.point.x)},${Math.round(h.point.y)}`));
+          log.info(`positive click found no face at ${where.join('; ')}: nothing returned`, { taskId: task.id });
+        }
         const line = taskLogFields(task.id, seg, prediction.score, { ...prepared.ms, rle: rleMs }, context !== null);
         log.info(taskLogMessage(line), { project: key, ...line });
         taskCounts.ok++;

@@ -15,6 +15,7 @@ import { Abort, check, expect, log, results, summary } from './lib/checks.js';
 import { LabelStudio } from './lib/ls.js';
 import { freePort, run, sleep, start, stopAll, waitForHttp, type Managed } from './lib/proc.js';
 import { browserCheck } from './lib/browser.js';
+import { missedFaceClickCheck, scoreColumnCheck, teamPageCheck } from './checks-ux.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -367,6 +368,9 @@ async function main() {
     expect(seen, `no successful "POST /webhook" in ${backendA.log}`);
   });
 
+  // issue 14: the score column fills and sorts right after connecting, with no manual step
+  if (BACKEND === 'real') await scoreColumnCheck(ls, { backendUrl: urlA, basic: BASIC, cfg: cfg1, fixture: FIXTURE, tmp, artifacts: ARTIFACTS, modelVersion });
+
   // ---- Project 3: no BrushLabels -> the setup error users see
   let noBrushMessage = '';
   await check('label config without BrushLabels: connecting the model fails with a setup error', async () => {
@@ -442,10 +446,12 @@ async function main() {
     }
   }
   await interactiveCheck(ls, urlB);
+  if (BACKEND === 'real') await missedFaceClickCheck(ls, { backendUrl: urlB, cfg: await readLabelConfig('brush-interactive.xml', ''), fixture: FIXTURE, tmp, artifacts: ARTIFACTS });
   // the CLI always runs the real engine: compare its model_version with the backend's only when that is real too
   await cliPredictCheck(ls, { token: pat!, cfg: cfg1, goodUrl, modelVersion: BACKEND === 'real' ? modelVersion : undefined });
   if (BACKEND === 'real') await learningCheck(ls, { cfg: cfg1, goodUrl, backendUrl: urlA, basicHeader, backendLog: backendA.log });
   else log('stand-in backend: active-learning check skipped (no /projects/:id/quality)');
+  if (BACKEND === 'real' && !process.env.E2E_SKIP_BROWSER) await teamPageCheck({ backendUrl: urlA, basic: BASIC, out: path.join(ARTIFACTS, 'team-page.png') });
 }
 
 /** Project 4: label-config/brush-interactive.xml, a click on the face through LS's interactive endpoint. */

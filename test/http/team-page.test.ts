@@ -148,3 +148,23 @@ describe('per-task log line and model version sync hook', () => {
     expect(sent.length).toBe(1);
   });
 });
+
+describe('a positive click with no face', () => {
+  it('returns an empty prediction and says so in the log', async () => {
+    const capture = new Capture();
+    const config = testConfig();
+    const engine = new SquareFaceEngine();
+    engine.segment = async (image) => ({ width: image.width, height: image.height, faces: [], score: 0.2, timings: {} });
+    const app = createApp({
+      config, logger: winston.createLogger({ level: 'debug', transports: [capture] }), metrics: createMetrics({ defaultMetrics: false }), engine,
+      imageSource: createImageSource({ maxBytes: config.limits.maxImageBytes, timeoutMs: 2000, retries: 0, backoffMs: 1 }),
+    });
+    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toBuffer();
+    const res = await request(app).post('/predict').send({
+      tasks: [{ id: 3, data: { image: `data:image/png;base64,${png.toString('base64')}` } }], label_config: BRUSH_XML,
+      params: { context: { result: [{ type: 'keypointlabels', value: { x: 50, y: 50 }, is_positive: true }] } },
+    }).expect(200);
+    expect(res.body.results[0].result).toEqual([]);
+    expect(capture.lines.some((l) => /positive click found no face at 20,15/.test(String(l.message)))).toBe(true);
+  });
+});
