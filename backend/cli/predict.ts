@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS } from '../config.js';
 import { LabelStudioAuth } from '../labelstudio/api-client.js';
 import { parseLabelConfig, type FaceLabelConfig } from '../labelstudio/label-config.js';
 import { ProjectClient, taskModelVersions, type LsTask, type PredictionPayload } from '../labelstudio/project-client.js';
+import { ModelVersionSync, type SyncOutcome } from '../labelstudio/model-version-sync.js';
 import { buildPrediction } from '../labelstudio/results.js';
 import { decodeImage, ImageDecodeError } from '../media/decode.js';
 import { createImageSource, ImageFetchError, type ImageSource } from '../media/image-source.js';
@@ -54,6 +55,10 @@ export interface PredictOptions {
   signal?: AbortSignal;
   /** Warnings (retries) go here; default stderr when not quiet. */
   warn?: (line: string) => void;
+  /** Afterwards, point the project's model version at these predictions (see model-version-sync.ts). */
+  setProjectVersion?: boolean;
+  /** Waits before the tries of that, ms. Default [0, 2000]. */
+  setProjectVersionDelaysMs?: number[];
 }
 
 export interface PredictDeps {
@@ -73,6 +78,8 @@ export interface TaskFailure {
 export interface PredictSummary {
   project: number;
   modelVersion: string;
+  /** Whether the project's model version now points at these predictions (score column, uncertainty sampling). */
+  projectModelVersion?: SyncOutcome;
   /** Tasks listed (all shards). */
   seen: number;
   /** Predictions written. */
@@ -365,6 +372,15 @@ export async function runPredict(engine: FaceEngine, opts: PredictOptions, deps:
   }
   summary.fatal = fatal;
   summary.interrupted = opts.signal?.aborted ?? false;
+  // the Data Manager's score column shows only the project's model version (model-version-sync.ts)
+  if (opts.setProjectVersion && summary.done > 0 && !fatal && !summary.interrupted) {
+    const note = (l: string) => (opts.warn ?? ((x: string) => void (opts.quiet ? undefined : process.stderr.write(`${x}\n`))))(l);
+    summary.projectModelVersion = await new ModelVersionSync({
+      client,
+      logger: { info: () => undefined, debug: () => undefined, warn: (m: string) => note(m) } as never,
+      delaysMs: opts.setProjectVersionDelaysMs ?? [0, 2000],
+    }).sync(opts.project, modelVersion);
+  }
   summary.elapsedMs = Date.now() - t0;
   return summary;
 }

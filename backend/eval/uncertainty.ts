@@ -41,7 +41,7 @@ export const DARK_FACTOR = 0.12;
 
 /** FASSEG multipose01 persons 1-4 tune the score; everything else reports it. */
 export function splitOf(set: string, image: string): Split {
-  const m = /personne0?(\d+)/.exec(path.basename(image));
+  const m = /personne(\d{2})/.exec(path.basename(image)); // personneNNt...: person NN, take t
   return set.startsWith('multipose01') && m !== null && Number(m[1]) <= 4 ? 'tune' : 'report';
 }
 

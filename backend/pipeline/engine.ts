@@ -7,7 +7,7 @@ import { fallbackField, meshPoints, meshRegionField, probabilityField, type Regi
 import { candidateFromDetection, fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
 import { cropResize } from './image-ops.js';
 import type { EnginePorts, FaceDetection, MeshResult, PersonPose } from './ports.js';
-import { faceScore, imageScore, regionStats, yawFromMesh } from './scoring.js';
+import { faceScore, imageScore, regionStats, yawFromMesh, type FaceEvidence } from './scoring.js';
 import type {
   Box,
   EngineParams,
@@ -166,6 +166,7 @@ export class FaceSegEngine implements FaceEngine {
     const { img, s, cands, hints, poses, timings } = l;
     const t0 = performance.now();
     let faces: Face[] = [];
+    const evidence = new Map<Face, FaceEvidence>();
     const rejected: HeadCandidate[] = [];
     for (let i = 0; i < cands.length; i++) {
       const c = cands[i];
@@ -182,23 +183,20 @@ export class FaceSegEngine implements FaceEngine {
       if (mask.width === 0) continue;
       const box = maskBox(mask);
       const local = regionStats(img, box);
-      faces.push({
-        box,
-        mask,
+      const ev: FaceEvidence = {
+        meshScore: seg.fallback ? 0.3 : meshScore,
+        faceSize: Math.min(box.width, box.height),
+        luminance: local.luminance,
+        contrast: local.contrast,
         source: c.source,
-        keypoints: c.keypoints.length > 0 ? c.keypoints : seg.mesh ? meshKeypoints(seg) : [],
-        score: faceScore({
-          meshScore: seg.fallback ? 0.3 : meshScore,
-          faceSize: Math.min(box.width, box.height),
-          luminance: local.luminance,
-          contrast: local.contrast,
-          source: c.source,
-          detectorScore: c.detectorScore,
-          poseScore: c.poseScore,
-          imageEdge: touchesEdge(box, img.width, img.height),
-          yaw: seg.fallback ? undefined : meshYaw(seg.mesh),
-        }),
-      });
+        detectorScore: c.detectorScore,
+        poseScore: c.poseScore,
+        imageEdge: touchesEdge(box, img.width, img.height),
+        yaw: seg.fallback ? undefined : meshYaw(seg.mesh),
+      };
+      const face: Face = { box, mask, source: c.source, keypoints: c.keypoints.length > 0 ? c.keypoints : seg.mesh ? meshKeypoints(seg) : [], score: faceScore(ev) };
+      evidence.set(face, ev);
+      faces.push(face);
     }
     timings.paste = performance.now() - t0;
     faces = dedupe(faces);
@@ -212,7 +210,15 @@ export class FaceSegEngine implements FaceEngine {
       return head !== undefined && !near(head);
     }).length;
     const stats = regionStats(img, { x: 0, y: 0, width: img.width, height: img.height });
-    return { width: img.width, height: img.height, faces, score: imageScore({ faceScores: faces.map((f) => f.score), unexplainedPeople, rejected: doubts, stats }), timings };
+    const image = { unexplainedPeople, rejected: doubts, stats };
+    return {
+      width: img.width,
+      height: img.height,
+      faces,
+      score: imageScore({ faceScores: faces.map((f) => f.score), ...image }),
+      timings,
+      scoreEvidence: { faces: faces.map((f) => ({ ...evidence.get(f), score: f.score })), image: { unexplainedPeople, rejected: doubts, luminance: stats.luminance, contrast: stats.contrast } },
+    };
   }
 
   /**
