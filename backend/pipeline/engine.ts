@@ -451,10 +451,12 @@ export function roiFromMesh(roi: Roi, n: number, mesh: MeshResult, roiScale: num
   return { center: { x: (minX + maxX) / 2, y: (minY + maxY) / 2 }, size: Math.max(8, ext * roiScale), angle };
 }
 
-/** 0 frontal .. 1 profile, from the nose tip against the two cheek contour points. */
+/** 0 frontal .. 1 profile: the cheek-to-cheek line's angle out of the image plane. */
 function meshYaw(m: MeshResult | null): number | undefined {
   if (!m || m.count <= MESH.leftCheek) return undefined;
-  return yawFromMesh(m.points[MESH.noseTip * 3], m.points[MESH.rightCheek * 3], m.points[MESH.leftCheek * 3]);
+  const r = MESH.rightCheek * 3;
+  const l = MESH.leftCheek * 3;
+  return yawFromMesh(m.points[l] - m.points[r], m.points[l + 2] - m.points[r + 2]);
 }
 
 /**

@@ -15,7 +15,7 @@ export interface FaceEvidence {
   detectorScore: number;
   poseScore: number;
   imageEdge: boolean;
-  /** 0 frontal .. 1 full profile, from the mesh (nose against the cheeks). */
+  /** 0 frontal .. 1 full profile (yaw angle / 90 degrees, from the mesh). */
   yaw?: number;
 }
 
@@ -29,7 +29,7 @@ export function faceScore(e: FaceEvidence): number {
     e.source === 'fused' ? 1 : e.source === 'detector' ? 0.75 + 0.2 * e.detectorScore : e.source === 'click' ? 0.85 : 0.65 + 0.2 * e.poseScore;
   const edge = e.imageEdge ? 0.7 : 1; // cut-off faces are often partial
   // profiles: the mesh misses the ear and the jaw behind the cheek
-  const turned = e.yaw === undefined ? 1 : 1 - 0.45 * clamp((e.yaw - 0.35) / 0.5, 0, 1);
+  const turned = e.yaw === undefined ? 1 : 1 - 0.5 * clamp((e.yaw - 0.45) / 0.5, 0, 1);
   return clamp(e.meshScore * size * light * detail * agree * edge * turned, 0, 1);
 }
 
@@ -95,12 +95,11 @@ export function meanLuminance(img: RgbImage, b: Box): number {
 }
 
 /**
- * Head yaw from three mesh points (x only): 0 when the nose sits midway
- * between the cheek contour points, 1 when it reaches one of them.
+ * Head yaw, 0 frontal .. 1 full profile, from the two cheek contour points of
+ * the mesh: the angle of the line between them out of the image plane
+ * (x and depth z share the mesh's pixel scale).
  */
-export function yawFromMesh(noseX: number, rightCheekX: number, leftCheekX: number): number {
-  const lo = Math.min(rightCheekX, leftCheekX);
-  const hi = Math.max(rightCheekX, leftCheekX);
-  if (hi - lo < 1e-6) return 1;
-  return clamp(Math.abs((noseX - lo) / (hi - lo) - 0.5) * 2, 0, 1);
+export function yawFromMesh(dx: number, dz: number): number {
+  if (Math.abs(dx) < 1e-6 && Math.abs(dz) < 1e-6) return 1;
+  return clamp(Math.atan2(Math.abs(dz), Math.abs(dx)) / (Math.PI / 2), 0, 1);
 }

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { check, expect, log } from './lib/checks.js';
 import { findChromium } from './lib/browser.js';
 import type { LabelStudio } from './lib/ls.js';
+import { rleToMask } from '../../backend/labelstudio/brush-rle.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -118,7 +119,7 @@ export async function scoreColumnCheck(
 export async function missedFaceClickCheck(ls: LabelStudio, o: { backendUrl: string; cfg: string; fixture: string; tmp: string; artifacts: string }): Promise<void> {
   if (!o.cfg) return;
   await check('interactive: the automatic pass misses a small face; a positive click on it returns its mask (search around the click)', async () => {
-    const scene = await smallFaceScene(o.fixture, path.join(o.tmp, 'small-face.png'), 44);
+    const scene = await smallFaceScene(o.fixture, path.join(o.tmp, 'small-face.png'), 75);
     const p = await ls.createProject('e2e missed face', o.cfg);
     await ls.uploadFile(p.id, scene.file);
     const [task] = await ls.tasks(p.id);
@@ -142,10 +143,19 @@ export async function missedFaceClickCheck(ls: LabelStudio, o: { backendUrl: str
     await writeFile(path.join(o.artifacts, 'interactive-missed-face.json'), JSON.stringify(r, null, 1).slice(0, 200_000));
     const brush = (r.data?.result ?? []).filter((x: any) => x.type === 'brushlabels');
     expect(brush.length === 1, `${brush.length} brush regions in ${JSON.stringify(r).slice(0, 300)}`);
-    const rle: number[] = brush[0].value.rle;
-    expect(Array.isArray(rle) && rle.length > 10, 'empty RLE');
-    // where the mask is: decode with sharp-free maths is overkill here; the backend's /predict log line names the face
-    log(`click at (${scene.face.map(Math.round)}): 1 face returned, rle ${rle.length} bytes`);
+    const mask = rleToMask(brush[0].value.rle, W, H);
+    let [x0, y0, x1, y1, n] = [W, H, -1, -1, 0];
+    mask.forEach((v, i) => {
+      if (!v) return;
+      const x = i % W;
+      const y = Math.floor(i / W);
+      [x0, y0, x1, y1, n] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y), n + 1];
+    });
+    log(`click at (${scene.face.map(Math.round)}): mask of ${n} px, box ${[x0, y0, x1, y1]}`);
+    // the pasted photo's face is about 10 x 13 px here: the mask must sit on it, not on the wall
+    const [fx, fy] = scene.face;
+    expect(n > 20 && x0 <= fx && x1 >= fx && y0 <= fy + 4 && y1 >= fy - 4, `mask box ${[x0, y0, x1, y1]} does not cover the face at ${scene.face.map(Math.round)}`);
+    expect(x1 - x0 < 40 && y1 - y0 < 50, `mask box ${[x0, y0, x1, y1]} is far larger than the face`);
     // a click on the empty wall returns nothing
     const wall = await ls.ok('POST', `/api/ml/${a.data.id}/interactive-annotating`, { task: task.id, context: click(300, 500, true) });
     const wallBrush = (wall.data?.result ?? []).filter((x: any) => x.type === 'brushlabels');

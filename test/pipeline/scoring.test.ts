@@ -28,11 +28,11 @@ describe('task score', () => {
     expect(imageScore({ faceScores: [0.9, 0.3], unexplainedPeople: 0, rejected: [], stats: bright })).toBeCloseTo(0.3, 5);
   });
 
-  it('yaw from the mesh: 0 frontal, 1 when the nose reaches a cheek', () => {
-    expect(yawFromMesh(50, 0, 100)).toBe(0);
-    expect(yawFromMesh(95, 0, 100)).toBeCloseTo(0.9, 10);
-    expect(yawFromMesh(50, 100, 0)).toBe(0); // cheeks either way round
-    expect(yawFromMesh(3, 3, 3)).toBe(1);
+  it('yaw from the cheek line: 0 in the image plane, 1 along the view axis', () => {
+    expect(yawFromMesh(100, 0)).toBe(0);
+    expect(yawFromMesh(-100, 100)).toBeCloseTo(0.5, 10);
+    expect(yawFromMesh(0, 40)).toBe(1);
+    expect(yawFromMesh(0, 0)).toBe(1);
   });
 
   it('region stats: mean and spread of luma', () => {
