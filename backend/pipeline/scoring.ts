@@ -29,7 +29,7 @@ export function faceScore(e: FaceEvidence): number {
     e.source === 'fused' ? 1 : e.source === 'detector' ? 0.75 + 0.2 * e.detectorScore : e.source === 'click' ? 0.85 : 0.65 + 0.2 * e.poseScore;
   const edge = e.imageEdge ? 0.7 : 1; // cut-off faces are often partial
   // profiles: the mesh misses the ear and the jaw behind the cheek
-  const turned = e.yaw === undefined ? 1 : 1 - 0.5 * clamp((e.yaw - 0.45) / 0.5, 0, 1);
+  const turned = e.yaw === undefined ? 1 : 1 - 0.3 * clamp((e.yaw - 0.35) / 0.2, 0, 1);
   return clamp(e.meshScore * size * light * detail * agree * edge * turned, 0, 1);
 }
 
@@ -60,7 +60,7 @@ export function exposure(s: ImageStats): number {
  */
 export function imageScore(e: ImageEvidence): number {
   const exp = exposure(e.stats);
-  const base = e.faceScores.length ? Math.min(...e.faceScores) * (0.6 + 0.4 * exp) : 0.85 * exp * exp;
+  const base = e.faceScores.length ? Math.min(...e.faceScores) * (0.3 + 0.7 * exp) : 0.85 * exp * exp;
   const people = Math.pow(0.55, e.unexplainedPeople);
   const doubts = e.rejected.reduce((a, s) => a * (1 - 0.4 * clamp(s, 0, 1)), 1);
   return clamp(base * people * doubts, 0, 1);
