@@ -59,7 +59,8 @@ export class ModelVersionSync {
   constructor(private readonly o: ModelVersionSyncOptions) {
     this.prefix = o.versionPrefix ?? 'faceseg-';
     this.delays = o.delaysMs ?? [1_000, 3_000, 10_000, 30_000];
-    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms).unref?.()));
+    // not unref'd: `faceseg predict` must not exit while it waits
+    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
   /** Fire and forget: called after predictions with `version` were sent for the project. */
