@@ -63,6 +63,9 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   colourDarkLuma: 1.5,
 };
 
+/** Clicks (points or boxes) of one request that get their own head search; later ones only select among those faces. */
+export const MAX_SEARCHED_CLICKS = 8;
+
 /** MediaPipe canonical mesh indices used for re-centring and keypoints. */
 const MESH = { rightEyeOuter: 33, rightEyeInner: 133, leftEyeOuter: 263, leftEyeInner: 362, noseTip: 1, rightCheek: 234, leftCheek: 454, chin: 152 };
 
@@ -232,7 +235,8 @@ export class FaceSegEngine implements FaceEngine {
     const sizes = found.map((c) => c.roi.size).sort((a, b) => a - b);
     const short = Math.min(img.width, img.height);
     const typical = sizes.length ? sizes[Math.floor(sizes.length / 2)] : 0.3 * short;
-    for (const h of hints) {
+    // a labeler clicks a few times; a context with thousands of points must not cost thousands of searches
+    for (const h of hints.slice(0, MAX_SEARCHED_CLICKS)) {
       if (h.kind === 'box') {
         const c = boxCenter(h.box);
         out.push(clickCandidate(c, Math.max(h.box.width, h.box.height) * 1.15));

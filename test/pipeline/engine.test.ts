@@ -1,7 +1,7 @@
 // The engine's flow (fusion, crops, re-centring, paste-back, hints) with model
 // doubles that "see" bright disks, so results can be checked exactly.
 import { describe, expect, it } from 'vitest';
-import { FaceSegEngine } from '../../backend/pipeline/engine.js';
+import { MAX_SEARCHED_CLICKS, FaceSegEngine } from '../../backend/pipeline/engine.js';
 import type { FaceDetection, LandmarkPort, MeshResult, PersonPose } from '../../backend/pipeline/ports.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 import { unionMask } from '../../backend/pipeline/warp.js';
@@ -237,6 +237,17 @@ describe('FaceSegEngine flow', () => {
     expect(res.faces[0].source).toBe('click');
     expect(iouWithDisks(unionMask([res.faces[0].mask], 320, 200), 320, 200, [small])).toBeGreaterThan(0.6);
     expect(calls.length).toBeGreaterThan(2); // the whole image, then windows around the click
+  });
+
+  it('interactive: thousands of clicks in one context cost a bounded number of searches', async () => {
+    let detects = 0;
+    const det = { detect: async () => (detects++, []) };
+    const mesh = new BlobMesh();
+    const engine = new FaceSegEngine({ faceDetector: det, faceLandmarks: mesh }, { fingerprint: 'x', provider: 'cpu' });
+    const hints = Array.from({ length: 5000 }, (_, i) => ({ kind: 'point' as const, point: { x: (i * 7) % 320, y: (i * 13) % 200 }, positive: true }));
+    const res = await engine.segment(img, { hints });
+    expect(detects).toBeLessThanOrEqual(1 + 4 * MAX_SEARCHED_CLICKS);
+    expect(res.faces.length).toBeLessThanOrEqual(MAX_SEARCHED_CLICKS * 3);
   });
 
   it('model version changes with settings and per-project parameters', () => {
