@@ -11,7 +11,7 @@ import { LabelStudioAuth } from './labelstudio/api-client.js';
 import { ProjectClient } from './labelstudio/project-client.js';
 import { createWebhookVerifier, type WebhookVerifier } from './labelstudio/webhook-verifier.js';
 
-/** onnxruntime-node ships the CUDA provider library only when installed with --onnxruntime-node-install=cuda12. */
+/** onnxruntime-node ships the CUDA provider library only after its install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12 (npm ci skips it). */
 export function cudaProviderInstalled(): boolean {
   try {
     const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');

@@ -342,12 +342,6 @@ export function isLoopbackUrl(url: string | undefined): boolean {
 /** Warnings worth logging at start-up (not errors: the server can still run). */
 export function configWarnings(c: Config): string[] {
   const w: string[] = [];
-  if (c.runningInDocker && isLoopbackUrl(c.labelStudioUrl)) {
-    w.push(
-      `LABEL_STUDIO_URL is ${c.labelStudioUrl}, but this backend runs in a container where localhost is the container itself: ` +
-        'use the Label Studio service name (e.g. http://label-studio:8080) or the host address (e.g. http://host.docker.internal:8080)',
-    );
-  }
   if (!c.labelStudioUrl) w.push('LABEL_STUDIO_URL is not set: only absolute http(s) and data: image URLs can be fetched');
   else if (!c.labelStudioApiKey) w.push('LABEL_STUDIO_API_KEY is not set: uploaded, local-files and cloud images will fail with 401');
   if (c.learning.enabled && !c.webhook.secret) {
@@ -357,4 +351,20 @@ export function configWarnings(c: Config): string[] {
     w.push('WEBHOOK_VERIFY=true needs LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY: every annotation webhook will be dropped');
   }
   return w;
+}
+
+/**
+ * The start-up warning when Label Studio did not answer at LABEL_STUDIO_URL.
+ * Only then is a container worth mentioning: a container marker file alone
+ * (CI sandboxes have /.dockerenv) says nothing about where Label Studio runs.
+ */
+export function unreachableWarning(c: Config, reason: string): string {
+  const base = `Label Studio did not answer at ${c.labelStudioUrl} (${reason}): image downloads from it will fail until it does`;
+  if (c.runningInDocker && isLoopbackUrl(c.labelStudioUrl)) {
+    return (
+      `${base}. This looks like a container, where localhost is the container itself: ` +
+      'use the Label Studio service name (e.g. http://label-studio:8080) or the host address (e.g. http://host.docker.internal:8080)'
+    );
+  }
+  return base;
 }

@@ -5,8 +5,8 @@
 #
 # 1. prints the GPU (nvidia-smi), driver and CUDA version;
 # 2. makes sure onnxruntime-node has its CUDA provider library: when missing,
-#    runs onnxruntime-node's own install step for CUDA 12 (the one
-#    `npm ci --onnxruntime-node-install=cuda12` runs; it downloads from NuGet).
+#    runs onnxruntime-node's own install script for CUDA 12
+#    (ONNXRUNTIME_NODE_INSTALL=cuda12; it downloads from NuGet; `npm ci` skips it).
 #    Without network it only says so, and the bench then runs on the CPU;
 # 3. runs `npm run bench` with EXECUTION_PROVIDER=cuda (deface and the FASSEG
 #    quality pass are skipped: they measure the CPU peer, not the GPU), while
@@ -31,8 +31,8 @@ nvidia-smi | sed -n '1,4p' | grep -i 'cuda version' || true
 say "node $(node --version 2>/dev/null || echo missing), $(nproc) CPU cores"
 
 if [ ! -d node_modules/onnxruntime-node ]; then
-  say "node_modules missing: npm ci --onnxruntime-node-install=cuda12"
-  if ! timeout 900 npm ci --no-audit --no-fund --onnxruntime-node-install=cuda12; then
+  say "node_modules missing: npm ci"
+  if ! ONNXRUNTIME_NODE_INSTALL=skip timeout 900 npm ci --no-audit --no-fund; then
     say "npm ci failed (no registry access?): cannot run the bench here"
     exit 2
   fi
@@ -47,7 +47,7 @@ else
     ls -la "$ORT_BIN" | grep -i providers || true
   else
     say "could not install the CUDA provider (no network on this host?). The bench will fall back to the CPU."
-    say "To fix: on a host with network, npm ci --onnxruntime-node-install=cuda12, then copy node_modules/onnxruntime-node/bin here."
+    say "To fix: on a host with network, ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js, then copy node_modules/onnxruntime-node/bin here."
   fi
 fi
 # the CUDA provider also needs CUDA 12 runtime, cuBLAS and cuDNN 9 shared libraries

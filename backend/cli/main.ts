@@ -93,9 +93,11 @@ engineOptions(
     .addOption(new Option('--convention <name>', "with --learn: what the simulated labelers call a face").choices(['face', 'face+ears', 'head']).default('face'))
     .addOption(new Option('--split <kind>', 'with --learn: K random images, K images of two people (one fold per pair), or both').choices(['random', 'person', 'both']).default('both'))
     .option('--seed <n>', 'with --learn: seed of the random choices', (v) => Number.parseInt(v, 10), 1)
+    .option('--no-dark-copies', 'skip the darkened copies (task score AUROC on the originals only)')
     .option('-q, --quiet', 'no progress bar'),
-).action(async (opts: { data: string; json?: string; overlays?: string; sets?: string; quiet?: boolean; learn?: number; convention: string; split: string; seed: number } & EngineFlags) => {
+).action(async (opts: { data: string; json?: string; overlays?: string; sets?: string; quiet?: boolean; darkCopies?: boolean; learn?: number; convention: string; split: string; seed: number } & EngineFlags) => {
   const { runEval, formatTable } = await import('../eval/run-eval.js');
+  const { formatUncertainty } = await import('../eval/uncertainty.js');
   const engine = await engineFrom(opts);
   try {
     if (opts.learn !== undefined) {
@@ -113,8 +115,8 @@ engineOptions(
       if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));
       return;
     }
-    const report = await runEval(engine, opts.data, { overlays: opts.overlays, sets: opts.sets?.split(',').map((s) => s.trim()), quiet: opts.quiet });
-    process.stdout.write(`model_version ${report.modelVersion}\n${formatTable(report.summary)}\n`);
+    const report = await runEval(engine, opts.data, { overlays: opts.overlays, sets: opts.sets?.split(',').map((s) => s.trim()), quiet: opts.quiet, darkCopies: opts.darkCopies });
+    process.stdout.write(`model_version ${report.modelVersion}\n${formatTable(report.summary)}\n\n${formatUncertainty(report.uncertainty.figures)}\n`);
     if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));
   } finally {
     await engine.close();
@@ -200,7 +202,7 @@ engineOptions(
           'so running the same command again continues where it stopped.',
       )
       .option('--url <url>', 'Label Studio address, e.g. http://localhost:8080 (default: $LABEL_STUDIO_URL)')
-      .option('--token <key>', 'API key: a personal access token or a legacy token (default: $LABEL_STUDIO_API_KEY)')
+      .option('--token <key>', 'API key (default and preferred: $LABEL_STUDIO_API_KEY; a token on the command line shows in ps and in npm\'s echo of the command)')
       .requiredOption('--project <id>', 'project id: the number in /projects/ID/ in the browser address', positiveInt('--project'))
       .addOption(
         new Option('--tasks <which>', 'missing: only tasks without a prediction of this model version; all: every task (adds another prediction)')
@@ -212,12 +214,12 @@ engineOptions(
       .option('--page-size <n>', 'tasks per page when listing the project', positiveInt('--page-size'), 100)
       .option('--shard <i/n>', 'only tasks whose id % n == i, to split a project across machines (e.g. 0/2 and 1/2)')
       .option('--json <file>', 'also write the summary, with every failed task, as JSON')
-      .option('-q, --quiet', 'no progress bar')
+      .option('-q, --quiet', 'no progress (a bar on a terminal, a line every 10 s otherwise)')
       .addHelpText(
         'after',
         `
 Examples:
-  faceseg predict --url http://localhost:8080 --token $TOKEN --project 3
+  LABEL_STUDIO_API_KEY=... faceseg predict --url http://localhost:8080 --project 3
   LABEL_STUDIO_URL=http://localhost:8080 LABEL_STUDIO_API_KEY=... faceseg predict --project 3 --shard 0/2
 
 Failed tasks (image missing, download refused, corrupt file) are listed at the end and
@@ -261,6 +263,7 @@ BrushLabels), 130 interrupted.`,
       batch: opts.batch,
       pageSize: opts.pageSize,
       shard,
+      setProjectVersion: true,
       faceLabel: config.faceLabel,
       maxImageBytes: config.limits.maxImageBytes,
       maxImagePixels: config.limits.maxImagePixels,

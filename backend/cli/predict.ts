@@ -13,6 +13,7 @@ import { LabelStudioAuth } from '../labelstudio/api-client.js';
 import { parseLabelConfig, type FaceLabelConfig } from '../labelstudio/label-config.js';
 import { ProjectClient, taskModelVersions, type LsTask, type PredictionPayload } from '../labelstudio/project-client.js';
 import { FaceSegModel } from '../model/faceseg-model.js';
+import { ModelVersionSync, type SyncOutcome } from '../labelstudio/model-version-sync.js';
 import { decodeImage, ImageDecodeError } from '../media/decode.js';
 import { createImageSource, ImageFetchError, type ImageSource } from '../media/image-source.js';
 import type { FaceEngine, RgbImage } from '../pipeline/types.js';
@@ -54,6 +55,10 @@ export interface PredictOptions {
   signal?: AbortSignal;
   /** Warnings (retries) go here; default stderr when not quiet. */
   warn?: (line: string) => void;
+  /** Afterwards, point the project's model version at these predictions (see model-version-sync.ts). */
+  setProjectVersion?: boolean;
+  /** Waits before the tries of that, ms. Default [0, 2000]. */
+  setProjectVersionDelaysMs?: number[];
 }
 
 export interface PredictDeps {
@@ -73,6 +78,8 @@ export interface TaskFailure {
 export interface PredictSummary {
   project: number;
   modelVersion: string;
+  /** Whether the project's model version now points at these predictions (score column, uncertainty sampling). */
+  projectModelVersion?: SyncOutcome;
   /** Tasks listed (all shards). */
   seen: number;
   /** Predictions written. */
@@ -119,9 +126,61 @@ export interface CountingBar {
   stop(): void;
 }
 
-/** A cli-progress bar with rate, ETA and counters; silent when not a TTY or quiet. */
-export function countingBar(label: string, counters: string, initial: Record<string, string | number>, quiet = false): CountingBar {
-  if (quiet || !process.stderr.isTTY) return { setTotal: () => undefined, increment: () => undefined, stop: () => undefined };
+export interface ProgressLineOptions {
+  /** Default: process.stderr.isTTY. */
+  tty?: boolean;
+  /** Where progress lines go when not a TTY (default: stderr). */
+  write?: (line: string) => void;
+  /** At most one line per this many ms (default 10 s), plus one at the end. */
+  everyMs?: number;
+  now?: () => number;
+}
+
+function eta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  return s < 90 ? `${s}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`;
+}
+
+/**
+ * A cli-progress bar with rate, ETA and counters on a terminal; elsewhere (CI,
+ * nohup, a log file) one plain line every `everyMs`; nothing when quiet.
+ */
+export function countingBar(label: string, counters: string, initial: Record<string, string | number>, quiet = false, o: ProgressLineOptions = {}): CountingBar {
+  if (quiet) return { setTotal: () => undefined, increment: () => undefined, stop: () => undefined };
+  const now = o.now ?? Date.now;
+  if (!(o.tty ?? process.stderr.isTTY)) {
+    const write = o.write ?? ((l: string) => void process.stderr.write(`${l}\n`));
+    const every = o.everyMs ?? 10_000;
+    const t0 = now();
+    let total = 0;
+    let n = 0;
+    let last = t0;
+    let payload = { ...initial };
+    const line = (): string => {
+      const secs = Math.max(0.001, (now() - t0) / 1000);
+      const rate = n / secs;
+      const pct = total > 0 ? ` (${Math.min(100, Math.round((n / total) * 100))}%)` : '';
+      const fields = counters.replace(/\{(\w+)\}/g, (_, k: string) => String(payload[k] ?? ''));
+      return `${label}: ${n}/${total || '?'}${pct}, ${rate.toFixed(1)}/s, ETA ${total > 0 && n > 0 ? eta((total - n) / rate) : '?'}, ${fields}`;
+    };
+    return {
+      setTotal(t) {
+        total = t;
+      },
+      increment(p) {
+        n++;
+        payload = { ...payload, ...p };
+        if (now() - last >= every) {
+          last = now();
+          write(line());
+        }
+      },
+      stop() {
+        if (n > 0) write(line());
+      },
+    };
+  }
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} | ${counters}`,
@@ -131,7 +190,7 @@ export function countingBar(label: string, counters: string, initial: Record<str
     },
     cliProgress.Presets.shades_classic,
   );
-  const t0 = Date.now();
+  const t0 = now();
   let n = 0;
   let started = false;
   return {
@@ -144,7 +203,7 @@ export function countingBar(label: string, counters: string, initial: Record<str
     increment(payload) {
       if (!started) this.setTotal(1);
       n++;
-      bar.increment(1, { ...payload, rate: (n / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(1) });
+      bar.increment(1, { ...payload, rate: (n / Math.max(0.001, (now() - t0) / 1000)).toFixed(1) });
     },
     stop() {
       if (started) bar.stop();
@@ -314,6 +373,15 @@ export async function runPredict(engineOrModel: FaceEngine | FaceSegModel, opts:
   }
   summary.fatal = fatal;
   summary.interrupted = opts.signal?.aborted ?? false;
+  // the Data Manager's score column shows only the project's model version (model-version-sync.ts)
+  if (opts.setProjectVersion && summary.done > 0 && !fatal && !summary.interrupted) {
+    const note = (l: string) => (opts.warn ?? ((x: string) => void (opts.quiet ? undefined : process.stderr.write(`${x}\n`))))(l);
+    summary.projectModelVersion = await new ModelVersionSync({
+      client,
+      logger: { info: () => undefined, debug: () => undefined, warn: (m: string) => note(m) } as never,
+      delaysMs: opts.setProjectVersionDelaysMs ?? [0, 2000],
+    }).sync(opts.project, modelVersion);
+  }
   summary.elapsedMs = Date.now() - t0;
   return summary;
 }

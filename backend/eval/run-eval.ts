@@ -7,6 +7,8 @@ import { progressBar } from '../cli/progress.js';
 import { iou } from '../pipeline/geometry.js';
 import type { Box, FaceEngine, Point } from '../pipeline/types.js';
 import { chinRow, classMask, FASSEG_FACE, maskScores, meanOf, precisionOn } from './metrics.js';
+import { darken, fassegTask, peopleTask, uncertaintyFigures, type UncertaintyFigure, type UncertaintyRow } from './uncertainty.js';
+import type { RgbImage } from '../pipeline/types.js';
 
 export interface FassegRow {
   set: string;
@@ -29,6 +31,7 @@ export interface PeopleRow {
   found: number;
   predicted: number;
   unmatched: number;
+  score: number;
 }
 
 export interface EvalReport {
@@ -36,6 +39,8 @@ export interface EvalReport {
   fasseg: FassegRow[];
   people: PeopleRow[];
   summary: Record<string, Record<string, number>>;
+  /** Task score against "needs a fix", original images and dark copies. */
+  uncertainty: { rows: UncertaintyRow[]; figures: UncertaintyFigure[] };
 }
 
 interface FassegEntry {
@@ -44,12 +49,13 @@ interface FassegEntry {
   yaw: string;
 }
 
-export async function evalFasseg(engine: FaceEngine, dir: string, set: string, overlayDir?: string, quiet = false): Promise<FassegRow[]> {
+export async function evalFasseg(engine: FaceEngine, dir: string, set: string, overlayDir?: string, quiet = false, transform?: (img: RgbImage) => RgbImage): Promise<FassegRow[]> {
   const entries = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as FassegEntry[];
   const rows: FassegRow[] = [];
   const bar = progressBar(entries.length, set, quiet);
   for (const e of entries) {
-    const img = await readImageFile(path.join(dir, e.image));
+    const read = await readImageFile(path.join(dir, e.image));
+    const img = transform ? transform(read) : read;
     const label = await readLabelMap(path.join(dir, e.label));
     if (label.width !== img.width || label.height !== img.height) throw new Error(`${e.label}: size differs from ${e.image}`);
     const t0 = performance.now();
@@ -130,12 +136,13 @@ function inside(p: Point, b: Box, margin: number): boolean {
   return p.x >= b.x - mx && p.x <= b.x + b.width + mx && p.y >= b.y - my && p.y <= b.y + b.height + my;
 }
 
-export async function evalPeople(engine: FaceEngine, dir: string, overlayDir?: string, quiet = false): Promise<PeopleRow[]> {
+export async function evalPeople(engine: FaceEngine, dir: string, overlayDir?: string, quiet = false, transform?: (img: RgbImage) => RgbImage): Promise<PeopleRow[]> {
   const truth = await peopleTruth(dir);
   const rows: PeopleRow[] = [];
   const bar = progressBar(truth.length, 'people', quiet);
   for (const t of truth) {
-    const img = await readImageFile(t.file);
+    const read = await readImageFile(t.file);
+    const img = transform ? transform(read) : read;
     const res = await engine.segment(img);
     const used = new Set<number>();
     let found = 0;
@@ -146,7 +153,7 @@ export async function evalPeople(engine: FaceEngine, dir: string, overlayDir?: s
         found++;
       }
     }
-    rows.push({ set: t.set, image: path.basename(t.file), present: t.heads.length, found, predicted: res.faces.length, unmatched: res.faces.length - used.size });
+    rows.push({ set: t.set, image: path.basename(t.file), present: t.heads.length, found, predicted: res.faces.length, unmatched: res.faces.length - used.size, score: res.score });
     if (overlayDir) await writeOverlay(path.join(overlayDir, 'people', `${t.set}_${path.parse(t.file).name}.jpg`), img, binaryUnion(res));
     bar.increment();
   }
@@ -205,7 +212,7 @@ export function formatTable(summary: Record<string, Record<string, number>>): st
   return lines.join('\n');
 }
 
-export async function runEval(engine: FaceEngine, dataDir: string, opts: { overlays?: string; sets?: string[]; quiet?: boolean }): Promise<EvalReport> {
+export async function runEval(engine: FaceEngine, dataDir: string, opts: { overlays?: string; sets?: string[]; quiet?: boolean; darkCopies?: boolean }): Promise<EvalReport> {
   if (!(await stat(dataDir).catch(() => null))) {
     throw new Error(`Evaluation data not found at ${dataDir} (expected the shared data folder with fasseg/ and people/)`);
   }
@@ -215,6 +222,15 @@ export async function runEval(engine: FaceEngine, dataDir: string, opts: { overl
     const d = path.join(dataDir, 'fasseg', set);
     if (want(set) && (await stat(d).catch(() => null))) fasseg.push(...(await evalFasseg(engine, d, set, opts.overlays, opts.quiet)));
   }
-  const people = want('people') && (await stat(path.join(dataDir, 'people')).catch(() => null)) ? await evalPeople(engine, path.join(dataDir, 'people'), opts.overlays, opts.quiet) : [];
-  return { modelVersion: engine.modelVersion, fasseg, people, summary: summarise(fasseg, people) };
+  const peopleDir = want('people') && (await stat(path.join(dataDir, 'people')).catch(() => null)) ? path.join(dataDir, 'people') : undefined;
+  const people = peopleDir ? await evalPeople(engine, peopleDir, opts.overlays, opts.quiet) : [];
+  const rows = [...fasseg.map((r) => fassegTask(r, 'original')), ...people.map((r) => peopleTask(r, 'original'))];
+  if (opts.darkCopies !== false) {
+    for (const set of [...new Set(fasseg.map((r) => r.set))]) {
+      const dark = await evalFasseg(engine, path.join(dataDir, 'fasseg', set), `${set}`, undefined, opts.quiet, (img) => darken(img));
+      rows.push(...dark.map((r) => fassegTask(r, 'dark')));
+    }
+    if (peopleDir) rows.push(...(await evalPeople(engine, peopleDir, undefined, opts.quiet, (img) => darken(img))).map((r) => peopleTask(r, 'dark')));
+  }
+  return { modelVersion: engine.modelVersion, fasseg, people, summary: summarise(fasseg, people), uncertainty: { rows, figures: uncertaintyFigures(rows) } };
 }

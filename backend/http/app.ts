@@ -29,6 +29,9 @@ import { decodeImage, ImageDecodeError, probeImage } from '../media/decode.js';
 import { FaceSegModel } from '../model/faceseg-model.js';
 import { ByteBudget, type Release } from './byte-budget.js';
 import { QueueFullError, WorkQueue } from './work-queue.js';
+import { RecentFailures } from './recent-failures.js';
+import { taskLogFields, taskLogMessage } from './task-log.js';
+import { renderTeamPage, type TeamSummary } from './team-page.js';
 
 export const MODEL_CLASS = 'FaceSegBackend';
 
@@ -60,6 +63,12 @@ export interface AppDeps {
   verifyWebhook?: WebhookVerifier;
   /** Memory budget for decoded images across requests (defaults to one of DECODED_IMAGE_BUDGET_BYTES). */
   imageBudget?: ByteBudget;
+  /** Team page (GET /ui): per-project quality figures from the corrections. */
+  teamSummary?: () => Promise<TeamSummary>;
+  /** Told after a non-interactive /predict answered predictions of `modelVersion` for a project (model version sync). */
+  onPredictionsSent?: (projectId: string, modelVersion: string) => void;
+  /** The last task failures, shown on the team page (default: a ring of 50). */
+  failures?: RecentFailures;
 }
 
 declare module 'express-serve-static-core' {
@@ -240,6 +249,10 @@ export function createApp(deps: AppDeps): express.Express {
       registry: metrics.registry,
     });
 
+  const failures = deps.failures ?? new RecentFailures(50);
+  const taskCounts = { ok: 0, failed: 0 };
+  const startedAt = Date.now();
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -291,8 +304,40 @@ export function createApp(deps: AppDeps): express.Express {
   const health = (_req: Request, res: Response) => {
     res.json({ status: 'UP', model_class: MODEL_CLASS, model_version: engine.modelVersion });
   };
-  app.get('/', health);
+  // browsers get the team page; Label Studio (Accept */*) and scripts the JSON health body
+  app.get('/', (req, res) => {
+    if (req.accepts(['json', 'html']) === 'html') res.redirect(302, '/ui');
+    else health(req, res);
+  });
   app.get('/health', health);
+
+  app.get('/ui', async (req, res) => {
+    let team: TeamSummary | undefined;
+    let teamError: string | undefined;
+    if (deps.teamSummary) {
+      try {
+        team = await deps.teamSummary();
+      } catch (err) {
+        teamError = (err as Error).message ?? String(err);
+        req.log.warn('team page: learning figures failed', { error: teamError });
+      }
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(
+      renderTeamPage({
+        status: 'UP',
+        modelVersion: engine.modelVersion,
+        provider: engine.executionProvider,
+        startedAt,
+        now: Date.now(),
+        queue: queue.stats(),
+        tasks: { ...taskCounts },
+        failures: failures.list(),
+        team,
+        teamError,
+      }),
+    );
+  });
 
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', metrics.contentType);
@@ -333,6 +378,8 @@ export function createApp(deps: AppDeps): express.Express {
     error?: TaskError;
     /** Gives the image's share of the memory budget back. */
     release?: Release;
+    /** fetch and decode ms, for the per-task log line. */
+    ms?: Record<string, number>;
   }
 
   /** Per request: decodes run in task order, so a later task never holds budget an earlier one waits for. */
@@ -351,9 +398,11 @@ export function createApp(deps: AppDeps): express.Express {
   }
 
   async function prepare(task: Task, cfg: FaceLabelConfig, order: DecodeOrder): Promise<Prepared> {
+    const ms: Record<string, number> = {};
     const ref = task.data[cfg.image.dataKey];
     if (typeof ref !== 'string' || ref.trim() === '') {
       return {
+        ms,
         error: new TaskError(
           'missing_image_field',
           `Task has no image at data.${cfg.image.dataKey} (the label config's <Image name="${cfg.image.name}" value="${cfg.image.value}">)`,
@@ -361,11 +410,16 @@ export function createApp(deps: AppDeps): express.Express {
       };
     }
     try {
+      const t0 = performance.now();
       const bytes = await timed('fetch', () => imageSource.fetch(ref, { taskId: task.id, signal: order.signal }));
+      ms.fetch = performance.now() - t0;
       const turn = order.chain.then(async () => {
         const release = await imageBudget.acquire(await measure(bytes), order.signal);
         try {
-          return { image: await timed('decode', () => decode(bytes)), release };
+          const t1 = performance.now();
+          const image = await timed('decode', () => decode(bytes));
+          ms.decode = performance.now() - t1;
+          return { image, release, ms };
         } catch (err) {
           release();
           throw err;
@@ -374,9 +428,9 @@ export function createApp(deps: AppDeps): express.Express {
       order.chain = turn.catch(() => undefined);
       return await turn;
     } catch (err) {
-      if (err instanceof ImageFetchError) return { error: new TaskError(err.code, err.message) };
-      if (err instanceof ImageDecodeError) return { error: new TaskError(`decode_${err.code}`, err.message) };
-      return { error: new TaskError('image', (err as Error).message ?? String(err)) };
+      if (err instanceof ImageFetchError) return { ms, error: new TaskError(err.code, err.message) };
+      if (err instanceof ImageDecodeError) return { ms, error: new TaskError(`decode_${err.code}`, err.message) };
+      return { ms, error: new TaskError('image', (err as Error).message ?? String(err)) };
     }
   }
 
@@ -428,6 +482,7 @@ export function createApp(deps: AppDeps): express.Express {
       if (i < tasks.length && pending[i] === undefined) pending[i] = prepare(tasks[i], cfg, order);
     };
     const results: Prediction[] = [];
+    let predicted = 0;
     for (let i = 0; i < tasks.length; i++) {
       if (gone) {
         log.warn('client went away: stopping', { done: i, tasks: tasks.length });
@@ -452,13 +507,23 @@ export function createApp(deps: AppDeps): express.Express {
         metrics.observeTimings(seg.timings ?? {});
         metrics.tasks.inc({ outcome: 'ok' });
         metrics.faces.inc(seg.faces.length);
-        log.debug('task predicted', { taskId: task.id, faces: seg.faces.length, score: prediction.score, interactive: hints.length > 0 });
+        const clicks = hints.filter((h) => h.kind === 'box' || h.positive);
+        if (clicks.length > 0 && seg.faces.length === 0) {
+          const where = clicks.map((h) => (h.kind === 'box' ? `box at ${Math.round(h.box.x)},${Math.round(h.box.y)}` : `${Math.round(h.point.x)},${Math.round(h.point.y)}`));
+          log.info(`positive click found no face at ${where.join('; ')}: nothing returned`, { taskId: task.id });
+        }
+        const line = taskLogFields(task.id, seg, prediction.score, { ...prepared.ms, rle: seg.timings.rle ?? 0 }, context !== null);
+        log.info(taskLogMessage(line), { project: key, ...line });
+        taskCounts.ok++;
+        predicted++;
         results.push(prediction);
       } catch (err) {
         const e = err instanceof TaskError ? err : new TaskError('internal', (err as Error).message ?? String(err));
         metrics.tasks.inc({ outcome: 'error' });
         metrics.taskErrors.inc({ reason: e.reason });
         log.warn('task failed', { taskId: task.id, reason: e.reason, error: e.message });
+        taskCounts.failed++;
+        failures.add({ at: Date.now(), taskId: String(task.id ?? '?'), project: key, reason: e.reason, message: e.message });
         results.push(emptyPrediction(modelVersion));
       } finally {
         prepared.release?.();
@@ -466,6 +531,13 @@ export function createApp(deps: AppDeps): express.Express {
     }
     ticket.release();
     res.json({ results });
+    if (context === null && key !== undefined && /^\d+$/.test(key) && deps.onPredictionsSent && predicted > 0) {
+      try {
+        deps.onPredictionsSent(key, modelVersion);
+      } catch (err) {
+        log.warn('model version sync failed', { error: (err as Error).message ?? String(err) });
+      }
+    }
   });
 
   app.post('/webhook', async (req, res) => {

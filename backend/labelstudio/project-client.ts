@@ -15,6 +15,11 @@
 //   POST /api/predictions/                         {task, result, score, model_version} -> 201
 //   GET  /api/annotations/{id}/                    -> {id, result, task, project?, ...} (404 once deleted)
 //   GET  /api/tasks/{id}/                          -> {id, data, project, ...}
+//   PATCH /api/projects/{id}/                      {model_version} -> 200; refused (400) unless the
+//        version is an ML backend's title or predictions with it exist (projects/serializers.py
+//        validate_model_version)
+//   GET  /api/ml?project={id}                      -> [{id, title, model_version, ...}] (asks every
+//        connected backend's /health and /setup first: project.update_ml_backends_state)
 //
 // Every call retries network errors, 429 and 5xx with exponential backoff;
 // other 4xx are not retried. A 401 with a personal access token refreshes the
@@ -39,6 +44,14 @@ export interface LsProject {
   id: number;
   title?: string;
   label_config: string;
+  /** The version whose predictions the Data Manager's score column and uncertainty sampling use. */
+  model_version?: string | null;
+}
+
+export interface LsMlBackend {
+  id: number;
+  title?: string | null;
+  model_version?: string | null;
 }
 
 export interface LsTask {
@@ -140,7 +153,7 @@ export class ProjectClient {
   }
 
   /** One HTTP call with retries. Returns the response for 2xx, throws LabelStudioApiError otherwise. */
-  private async call<T>(method: 'GET' | 'POST', path: string, what: string, body?: unknown): Promise<AxiosResponse<T>> {
+  private async call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, what: string, body?: unknown): Promise<AxiosResponse<T>> {
     const url = `${this.baseUrl}${path}`;
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
@@ -320,5 +333,18 @@ export class ProjectClient {
       }
     }
     return errors;
+  }
+
+  /** The ML backends connected to a project (title = what the project's model_version is set to on connect). */
+  async listMlBackends(projectId: number): Promise<LsMlBackend[]> {
+    const res = await this.call<unknown>('GET', `/api/ml?project=${projectId}`, `listing the ML backends of project ${projectId}`);
+    const d = res.data;
+    const list = Array.isArray(d) ? d : d && typeof d === 'object' && Array.isArray((d as { results?: unknown }).results) ? (d as { results: unknown[] }).results : [];
+    return list.filter((b): b is LsMlBackend => !!b && typeof b === 'object' && typeof (b as { id?: unknown }).id === 'number');
+  }
+
+  /** What Settings -> Annotation -> Prelabeling does when a version is picked by hand. */
+  async setProjectModelVersion(projectId: number, modelVersion: string): Promise<void> {
+    await this.call('PATCH', `/api/projects/${projectId}/`, `setting the model version of project ${projectId}`, { model_version: modelVersion });
   }
 }

@@ -13,6 +13,7 @@ import type { EngineParams } from '../pipeline/types.js';
 import { WebhookInbox } from './inbox.js';
 import { LearningService } from './service.js';
 import { openStore, redactDbUrl, type LearningStore } from './store.js';
+import { teamSummary } from './team-summary.js';
 
 export { WebhookInbox } from './inbox.js';
 export { LearningService } from './service.js';
@@ -22,7 +23,7 @@ export interface Learning {
   service: LearningService;
   store: LearningStore;
   inbox: WebhookInbox;
-  deps: Pick<AppDeps, 'onWebhook' | 'webhookInbox' | 'projectSettings' | 'onPredicted' | 'projectQuality'>;
+  deps: Pick<AppDeps, 'onWebhook' | 'webhookInbox' | 'projectSettings' | 'onPredicted' | 'projectQuality' | 'teamSummary'>;
   /** Stops the inbox (unprocessed events stay stored) and closes the store. */
   close(): Promise<void>;
 }
@@ -32,9 +33,33 @@ export function defaultParams(): EngineParams {
   return { boxScale, minRadius, keypointThreshold, detectorThreshold, maskThreshold, dilate };
 }
 
-/** The deps createApp needs for a service (tests build the service themselves); with an inbox, /webhook commits before 201. */
-export function learningDeps(service: LearningService, inbox?: WebhookInbox): Learning['deps'] {
+/**
+ * The deps createApp needs for a service (tests build the service themselves); with an inbox, /webhook
+ * commits before 201; `team`: what the team page (GET /ui) needs beyond the service: the store to list projects.
+ */
+export function learningDeps(
+  service: LearningService,
+  inbox?: WebhookInbox,
+  team?: { store: LearningStore; baseVersion: string; defaults: EngineParams; minCorrections: number },
+): Learning['deps'] {
   return {
+    ...(team
+      ? {
+          teamSummary: async () => {
+            const projects = (await team.store.listProjects()).slice(0, 50);
+            const records = [];
+            for (const project of projects) {
+              records.push({
+                project,
+                corrections: await team.store.listCorrections(project),
+                calibration: await team.store.getCalibration(project),
+                modelVersion: (await service.projectSettings(project))?.modelVersion ?? team.baseVersion,
+              });
+            }
+            return teamSummary(records, team.defaults, team.minCorrections);
+          },
+        }
+      : {}),
     onWebhook: (e) => service.onWebhook(e),
     ...(inbox ? { webhookInbox: inbox } : {}),
     projectSettings: (id) => service.projectSettings(id),
@@ -93,7 +118,7 @@ export async function openLearning(
     service,
     store,
     inbox,
-    deps: learningDeps(service, inbox),
+    deps: learningDeps(service, inbox, { store, baseVersion: engine.modelVersion, defaults, minCorrections: c.minCorrections }),
     close: async () => {
       await inbox.stop();
       await store.close();

@@ -221,7 +221,7 @@ export function createImageSource(options: ImageSourceOptions): ImageSource {
     if (isLs(url) && options.runningInDocker && isLoopbackUrl(ls)) {
       return new ImageFetchError(
         'network',
-        `Cannot reach Label Studio at ${ls} (${code}): this backend runs in a container, where localhost is the container itself. ` +
+        `Cannot reach Label Studio at ${ls} (${code}): this looks like a container, where localhost is the container itself. ` +
           'Set LABEL_STUDIO_URL to the Label Studio service name (e.g. http://label-studio:8080) or the host address (e.g. http://host.docker.internal:8080)',
       );
     }

@@ -29,7 +29,7 @@ ort.env.logLevel = 'error';
 
 /**
  * Whether onnxruntime-node has its CUDA provider library (it is only
- * installed with ONNXRUNTIME_NODE_INSTALL_CUDA / on GPU images). Checking first
+ * its install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12, as on the GPU image). Checking first
  * avoids a native error line on every CPU-only start.
  */
 export function cudaProviderInstalled(): boolean {
@@ -81,7 +81,7 @@ export class SessionFactory {
     if (this.opts.provider === 'cuda' && !this.cudaFailed && !cudaProviderInstalled()) {
       this.cudaFailed = true;
       log.warn('models: CUDA requested but onnxruntime-node has no CUDA provider library ' +
-        '(reinstall it with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 on a GPU host); falling back to CPU');
+        '(on a GPU host run ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js); falling back to CPU');
     }
     if (this.opts.provider === 'cuda' && !this.cudaFailed) {
       try {

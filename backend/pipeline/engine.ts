@@ -1,12 +1,13 @@
 // The face engine: locate heads (keypoints + detector), segment each face
 // crop (mesh region or a user face parser), paste masks back, score them.
 import { createHash } from 'node:crypto';
-import { boxCenter, iou, seedHeadBox } from './geometry.js';
+import { boxCenter, clipBox, iou, seedHeadBox } from './geometry.js';
 import { DEFAULT_COLOUR_REFINE, refineWithColour } from './colour-refine.js';
 import { fallbackField, meshPoints, meshRegionField, probabilityField, type RegionMethod } from './face-region.js';
-import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
-import type { EnginePorts, MeshResult, PersonPose } from './ports.js';
-import { faceScore, imageScore, meanLuminance } from './scoring.js';
+import { candidateFromDetection, fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
+import { cropResize } from './image-ops.js';
+import type { EnginePorts, FaceDetection, MeshResult, PersonPose } from './ports.js';
+import { faceScore, imageScore, regionStats, yawFromMesh, type FaceEvidence } from './scoring.js';
 import type {
   Box,
   EngineParams,
@@ -62,6 +63,9 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   retryScales: [0.7, 1.2],
   colourDarkLuma: 1.5,
 };
+
+/** Clicks (points or boxes) of one request that get their own head search; later ones only select among those faces. */
+export const MAX_SEARCHED_CLICKS = 8;
 
 /** MediaPipe canonical mesh indices used for re-centring and keypoints. */
 const MESH = { rightEyeOuter: 33, rightEyeInner: 133, leftEyeOuter: 263, leftEyeInner: 362, noseTip: 1, rightCheek: 234, leftCheek: 454, chin: 152 };
@@ -165,7 +169,7 @@ export class FaceSegEngine implements FaceEngine {
     if (this.ports.faceDetector && s.locator !== 'seed') timings.detector = performance.now() - t0;
     let cands = s.locator === 'seed' ? seedCandidates(poses, s) : fuseCandidates(poses, dets, hp);
     const hints = options.hints ?? [];
-    if (hints.length > 0) cands = cands.concat(this.clickCandidates(hints, cands, img, hp));
+    if (hints.length > 0) cands = cands.concat(await this.clickCandidates(hints, cands, img, hp, s));
     return { img, s, hints, poses, cands, timings, options };
   }
 
@@ -173,11 +177,17 @@ export class FaceSegEngine implements FaceEngine {
     const { img, s, cands, hints, poses, timings, options } = l;
     const t0 = performance.now();
     let faces: Face[] = [];
+    const evidence = new Map<Face, FaceEvidence>();
+    const rejected: HeadCandidate[] = [];
     for (let i = 0; i < cands.length; i++) {
       const c = cands[i];
       const seg = segs[i];
       const meshScore = seg.mesh ? seg.mesh.faceScore : 0;
-      if (seg.fallback && c.source !== 'click' && !(c.detectorScore >= Math.max(0.7, s.detectorThreshold))) continue;
+      // a click where the mesh sees no face gets nothing (not a blob on a coat)
+      if (seg.fallback && (c.source === 'click' || !(c.detectorScore >= Math.max(0.7, s.detectorThreshold)))) {
+        if (c.source !== 'click') rejected.push(c);
+        continue;
+      }
       await yieldToEventLoop();
       const faceSize = seg.roi.size / s.roiScale;
       let mask = pasteDistanceField(seg.field, seg.fieldSize, seg.roi, img.width, img.height, (s.dilate * faceSize) / 100);
@@ -190,46 +200,106 @@ export class FaceSegEngine implements FaceEngine {
       if (refined) mask = pasteDistanceField(refined.field, refined.size, refined.roi, img.width, img.height, 0);
       if (mask.width === 0) continue;
       const box = maskBox(mask);
-      const lum = meanLuminance(img, box);
-      faces.push({
+      const local = regionStats(img, box);
+      const ev: FaceEvidence = {
+        meshScore: seg.fallback ? 0.3 : meshScore,
+        faceSize: Math.min(box.width, box.height),
+        luminance: local.luminance,
+        contrast: local.contrast,
+        source: c.source,
+        detectorScore: c.detectorScore,
+        poseScore: c.poseScore,
+        imageEdge: touchesEdge(box, img.width, img.height),
+        yaw: seg.fallback ? undefined : meshYaw(seg.mesh),
+      };
+      const face: Face = {
         box,
         mask,
         source: c.source,
         keypoints: c.keypoints.length > 0 ? c.keypoints : seg.mesh ? meshKeypoints(seg) : [],
-        score: faceScore({
-          meshScore: seg.fallback ? 0.3 : meshScore,
-          faceSize: Math.min(box.width, box.height),
-          luminance: lum,
-          source: c.source,
-          detectorScore: c.detectorScore,
-          poseScore: c.poseScore,
-          imageEdge: touchesEdge(box, img.width, img.height),
-        }),
+        score: faceScore(ev),
         faceSize,
         ...(options.captureSamples && sample ? { sample } : {}),
-      });
+      };
+      evidence.set(face, ev);
+      faces.push(face);
     }
     timings.paste = performance.now() - t0;
     faces = dedupe(faces);
+    const auto = faces.filter((f) => f.source !== 'click');
     if (hints.length > 0) faces = selectByHints(faces, hints);
     faces.sort((a, b) => a.box.x - b.box.x || a.box.y - b.box.y);
-    const unexplainedHeads = poses.filter((p) => p.keypoints.slice(0, 3).some((k) => k.score >= 0.5) && !faces.some((f) => contains(expand(f.box, 0.5), p.keypoints[0]))).length;
-    return { width: img.width, height: img.height, faces, score: imageScore(faces.map((f) => f.score), unexplainedHeads), timings };
+    const near = (p: Point): boolean => auto.some((f) => contains(expand(f.box, 0.5), p));
+    const doubts = rejected.filter((c) => !near(boxCenter(c.headBox))).map((c) => Math.max(c.detectorScore, c.poseScore, c.earsOnly ? 0.6 : 0));
+    const unexplainedPeople = poses.filter((p) => {
+      const head = personHead(p, s.keypointThreshold);
+      return head !== undefined && !near(head);
+    }).length;
+    const stats = regionStats(img, { x: 0, y: 0, width: img.width, height: img.height });
+    const image = { unexplainedPeople, rejected: doubts, stats };
+    return {
+      width: img.width,
+      height: img.height,
+      faces,
+      score: imageScore({ faceScores: faces.map((f) => f.score), ...image }),
+      timings,
+      scoreEvidence: { faces: faces.map((f) => ({ ...evidence.get(f), score: f.score })), image: { unexplainedPeople, rejected: doubts, luminance: stats.luminance, contrast: stats.contrast } },
+    };
   }
 
-  private clickCandidates(hints: InteractiveHint[], found: HeadCandidate[], img: RgbImage, hp: HeadParams): HeadCandidate[] {
+  /**
+   * Interactive mode: a positive click that no found head covers is searched
+   * for with the face detector on windows around it (small faces become
+   * detectable once the window is scaled up), plus mesh crops of a few sizes
+   * centred on it; the face mesh then keeps only crops that hold a face.
+   */
+  private async clickCandidates(hints: InteractiveHint[], found: HeadCandidate[], img: RgbImage, hp: HeadParams, s: EngineSettings): Promise<HeadCandidate[]> {
     const out: HeadCandidate[] = [];
     const sizes = found.map((c) => c.roi.size).sort((a, b) => a - b);
-    const typical = sizes.length ? sizes[Math.floor(sizes.length / 2)] : 0.3 * Math.min(img.width, img.height);
-    for (const h of hints) {
+    const short = Math.min(img.width, img.height);
+    const typical = sizes.length ? sizes[Math.floor(sizes.length / 2)] : 0.3 * short;
+    // a labeler clicks a few times; a context with thousands of points must not cost thousands of searches
+    for (const h of hints.slice(0, MAX_SEARCHED_CLICKS)) {
       if (h.kind === 'box') {
         const c = boxCenter(h.box);
         out.push(clickCandidate(c, Math.max(h.box.width, h.box.height) * 1.15));
-      } else if (h.positive && !found.some((c) => contains(c.headBox, h.point))) {
-        for (const f of [1, 0.6, 1.6]) out.push(clickCandidate(h.point, Math.max(2 * hp.minRadius, typical * f)));
+        continue;
       }
+      if (!h.positive || found.some((c) => contains(c.headBox, h.point))) continue;
+      if (this.ports.faceDetector) {
+        const hit = await this.detectAround(h.point, img, [0.15, 0.3, 0.6].map((f) => f * short).concat([4 * typical]), s.detectorThreshold * 0.5);
+        if (hit) out.push({ ...candidateFromDetection(hit, hp), source: 'click' });
+      }
+      for (const f of [1, 0.6, 1.6]) out.push(clickCandidate(h.point, Math.max(2 * hp.minRadius, typical * f)));
     }
     return out;
+  }
+
+  /** The best detection covering `p` in square windows of the given sides around it, in image pixels. */
+  private async detectAround(p: Point, img: RgbImage, sides: number[], threshold: number): Promise<FaceDetection | undefined> {
+    const detector = this.ports.faceDetector!;
+    let best: FaceDetection | undefined;
+    const seen = new Set<string>();
+    for (const side of sides) {
+      const win = clipBox({ x: p.x - side / 2, y: p.y - side / 2, width: side, height: side }, img.width, img.height);
+      if (win.width < 8 || win.height < 8) continue;
+      const key = [win.x, win.y, win.width, win.height].map(Math.round).join(',');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      // up to 320 px on the long side: what the detector sees of a small face grows
+      const k = 320 / Math.max(win.width, win.height);
+      const w = Math.max(8, Math.round(win.width * k));
+      const h = Math.max(8, Math.round(win.height * k));
+      const dets = await detector.detect(cropResize(img, win, w, h), threshold);
+      const sx = win.width / w;
+      const sy = win.height / h;
+      for (const d of dets) {
+        const box = { x: win.x + d.box.x * sx, y: win.y + d.box.y * sy, width: d.box.width * sx, height: d.box.height * sy };
+        if (!contains(expand(box, 0.3), p)) continue;
+        if (!best || d.score > best.score) best = { box, score: d.score, landmarks: d.landmarks.map((q) => ({ x: win.x + q.x * sx, y: win.y + q.y * sy })) };
+      }
+    }
+    return best;
   }
 
   private async segmentJobs(jobs: CropJob[]): Promise<Segmented[]> {
@@ -409,6 +479,29 @@ export function roiFromMesh(roi: Roi, n: number, mesh: MeshResult, roiScale: num
   return { center: { x: (minX + maxX) / 2, y: (minY + maxY) / 2 }, size: Math.max(8, ext * roiScale), angle };
 }
 
+/** 0 frontal .. 1 profile: the cheek-to-cheek line's angle out of the image plane. */
+function meshYaw(m: MeshResult | null): number | undefined {
+  if (!m || m.count <= MESH.leftCheek) return undefined;
+  const r = MESH.rightCheek * 3;
+  const l = MESH.leftCheek * 3;
+  return yawFromMesh(m.points[l] - m.points[r], m.points[l + 2] - m.points[r + 2]);
+}
+
+/**
+ * Where a person's head is: a visible head keypoint, else (a back view) a
+ * point above the shoulders. Undefined for poses too weak to count as a person.
+ */
+export function personHead(p: PersonPose, threshold: number): Point | undefined {
+  const head = p.keypoints.slice(0, 5).filter((k) => k.score >= Math.max(0.5, threshold));
+  if (head.length > 0) return { x: head.reduce((a, k) => a + k.x, 0) / head.length, y: head.reduce((a, k) => a + k.y, 0) / head.length };
+  const [ls, rs] = [p.keypoints[5], p.keypoints[6]];
+  if (p.score >= 0.35 && ls && rs && ls.score >= 0.5 && rs.score >= 0.5) {
+    const w = Math.hypot(ls.x - rs.x, ls.y - rs.y);
+    return { x: (ls.x + rs.x) / 2, y: (ls.y + rs.y) / 2 - 0.6 * w };
+  }
+  return undefined;
+}
+
 function meshKeypoints(seg: Segmented): NamedKeypoint[] {
   const m = seg.mesh;
   if (!m || m.count <= MESH.leftCheek) return [];
@@ -473,24 +566,33 @@ function maskHas(m: RegionMask, p: Point): boolean {
   return x >= 0 && y >= 0 && x < m.width && y < m.height && m.data[y * m.width + x] >= 128;
 }
 
-/** Interactive mode: keep the faces the labeler pointed at, drop the ones marked negative. */
+/** The face a click points at: the one whose mask holds it, else the nearest whose box (grown by half) holds it. */
+function faceAt(faces: readonly Face[], p: Point): Face | undefined {
+  const inMask = faces.filter((f) => maskHas(f.mask, p)).sort((a, b) => b.score - a.score)[0];
+  if (inMask) return inMask;
+  return faces
+    .filter((f) => contains(expand(f.box, 0.5), p))
+    .sort((a, b) => Math.hypot(boxCenter(a.box).x - p.x, boxCenter(a.box).y - p.y) - Math.hypot(boxCenter(b.box).x - p.x, boxCenter(b.box).y - p.y))[0];
+}
+
+/**
+ * Interactive mode. Only positive clicks (or boxes): the faces they point at,
+ * nothing where there is no face. Any negative click: the whole prediction
+ * (plus faces found at positive clicks) less the faces clicked negative.
+ */
 export function selectByHints(faces: Face[], hints: InteractiveHint[]): Face[] {
   const pos = hints.filter((h) => h.kind === 'box' || h.positive);
   const neg = hints.filter((h): h is Extract<InteractiveHint, { kind: 'point' }> => h.kind === 'point' && !h.positive);
-  let out = faces.filter((f) => !neg.some((h) => maskHas(f.mask, h.point)));
-  if (pos.length > 0) {
-    out = out.filter((f) =>
-      pos.some((h) => (h.kind === 'box' ? iou(h.box, f.box) > 0.2 || contains(h.box, boxCenter(f.box)) : maskHas(f.mask, h.point) || contains(f.box, h.point))),
-    );
-    // one face per hint: the best-scored one
-    const picked = new Set<Face>();
-    for (const h of pos) {
-      const hit = out
-        .filter((f) => (h.kind === 'box' ? contains(h.box, boxCenter(f.box)) || iou(h.box, f.box) > 0.2 : contains(f.box, h.point)))
-        .sort((a, b) => b.score - a.score)[0];
-      if (hit) picked.add(hit);
-    }
-    out = [...picked];
+  const picked = new Set<Face>();
+  for (const h of pos) {
+    const hit =
+      h.kind === 'box'
+        ? faces.filter((f) => contains(h.box, boxCenter(f.box)) || iou(h.box, f.box) > 0.2).sort((a, b) => b.score - a.score)[0]
+        : faceAt(faces, h.point);
+    if (hit) picked.add(hit);
   }
-  return out;
+  if (neg.length === 0) return faces.filter((f) => picked.has(f));
+  const removed = new Set(neg.map((h) => faceAt(faces, h.point)).filter((f): f is Face => f !== undefined));
+  // the rest of the current prediction: every automatic face, and the clicked ones
+  return faces.filter((f) => !removed.has(f) && (f.source !== 'click' || picked.has(f)));
 }

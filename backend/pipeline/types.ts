@@ -112,6 +112,8 @@ export interface SegmentResult {
   score: number;
   /** Milliseconds per stage (decode, keypoints, detector, segmenter, paste...). */
   timings: Record<string, number>;
+  /** What the score was made of (for eval and tuning; not sent to Label Studio). */
+  scoreEvidence?: { faces: Record<string, number | string | boolean | undefined>[]; image: Record<string, number | number[]> };
 }
 
 /** The engine as the HTTP layer and the CLI see it. */

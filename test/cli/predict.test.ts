@@ -4,7 +4,7 @@
 import nock from 'nock';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { formatPredictSummary, parseShard, runPredict, type PredictOptions } from '../../backend/cli/predict.js';
+import { countingBar, formatPredictSummary, parseShard, runPredict, type PredictOptions } from '../../backend/cli/predict.js';
 import { rleToMask } from '../../backend/labelstudio/brush-rle.js';
 import { taskModelVersions } from '../../backend/labelstudio/project-client.js';
 import { BRUSH_XML, SquareFaceEngine } from '../http/helpers.js';
@@ -99,6 +99,21 @@ describe('faceseg predict', () => {
     expect(text).toContain('skipped: 2');
     expect(text).toContain('not_found (1)');
     expect(text).toContain('task 3:');
+  });
+
+  it('afterwards points the project\'s model version (the connection title) at the written predictions, so the score column shows them', async () => {
+    page(1, {}).reply(200, { total: 1, tasks: [task(1)] });
+    projectAndImages([1]);
+    nock(LS).post('/api/predictions/').reply(201, { id: 1 });
+    nock(LS).get(`/api/projects/${PROJECT}/`).reply(200, { id: PROJECT, label_config: BRUSH_XML, model_version: 'faceseg' });
+    nock(LS).get('/api/ml').query({ project: String(PROJECT) }).reply(200, [{ id: 4, title: 'faceseg', model_version: 'faceseg-aaaa-bbbb' }]);
+    const patched: unknown[] = [];
+    nock(LS).patch(`/api/projects/${PROJECT}/`, (b) => patched.push(b) > 0).reply(200, { id: PROJECT, model_version: VERSION });
+    // the test engine's version does not start with faceseg-: Label Studio's title belongs to a faceseg connection
+    const s = await runPredict(new SquareFaceEngine(), options({ tasks: 'all', setProjectVersion: true, setProjectVersionDelaysMs: [0] }));
+    expect(s, JSON.stringify(s)).toMatchObject({ done: 1, projectModelVersion: 'set' });
+    expect(patched).toEqual([{ model_version: VERSION }]);
+    expect(nock.isDone()).toBe(true);
   });
 
   it('--tasks all predicts tasks that already hold our model_version, without fields=all', async () => {
@@ -229,5 +244,30 @@ describe('faceseg predict', () => {
     expect([...taskModelVersions({ id: 1, data: {}, predictions_model_versions: 'a,b' })]).toEqual(['a', 'b']);
     expect([...taskModelVersions({ id: 1, data: {}, predictions_model_versions: ['x'] })]).toEqual(['x']);
     expect(taskModelVersions({ id: 1, data: {} }).size).toBe(0);
+  });
+});
+
+describe('progress without a terminal (CI, nohup)', () => {
+  it('prints a plain line at most every interval and one at the end; nothing when quiet', () => {
+    let t = 0;
+    const lines: string[] = [];
+    const bar = countingBar('predict', 'done {done} failed {failed}', { done: 0, failed: 0 }, false, { tty: false, write: (l) => lines.push(l), everyMs: 10_000, now: () => t });
+    bar.setTotal(100);
+    for (let i = 1; i <= 30; i++) {
+      t = i * 1000;
+      bar.increment({ done: i, failed: 0 });
+    }
+    bar.stop();
+    expect(lines).toEqual([
+      'predict: 10/100 (10%), 1.0/s, ETA 2m, done 10 failed 0',
+      'predict: 20/100 (20%), 1.0/s, ETA 80s, done 20 failed 0',
+      'predict: 30/100 (30%), 1.0/s, ETA 70s, done 30 failed 0',
+      'predict: 30/100 (30%), 1.0/s, ETA 70s, done 30 failed 0',
+    ]);
+    const quiet: string[] = [];
+    const q = countingBar('predict', '', {}, true, { tty: false, write: (l) => quiet.push(l) });
+    q.increment({});
+    q.stop();
+    expect(quiet).toEqual([]);
   });
 });

@@ -142,7 +142,9 @@ describe('Dockerfiles', () => {
     expect(read('docker/Dockerfile')).toMatch(/node:20-bookworm-slim/);
     const gpu = read('docker/Dockerfile.gpu');
     expect(gpu).toMatch(/nvidia\/cuda:12[\d.]*-cudnn-runtime/);
-    expect(gpu).toMatch(/--onnxruntime-node-install=cuda12/);
+    // npm ci skips onnxruntime-node's script (allowScripts); the GPU image runs it on purpose
+    expect(gpu).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js/);
+    expect(read('docker/Dockerfile')).toMatch(/ONNXRUNTIME_NODE_INSTALL=skip npm ci/);
     expect(gpu).toMatch(/EXECUTION_PROVIDER=cuda/);
   });
 });

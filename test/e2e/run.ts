@@ -16,6 +16,7 @@ import { LabelStudio } from './lib/ls.js';
 import { freePort, run, sleep, start, stopAll, waitForHttp, type Managed } from './lib/proc.js';
 import { browserCheck } from './lib/browser.js';
 import { learningScenario } from './learning.js';
+import { missedFaceClickCheck, scoreColumnCheck, teamPageCheck } from './checks-ux.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -387,6 +388,9 @@ async function main() {
     expect(seen, `no successful "POST /webhook" in ${backendA.log}`);
   });
 
+  // issue 14: the score column fills and sorts right after connecting, with no manual step
+  if (BACKEND === 'real') await scoreColumnCheck(ls, { backendUrl: urlA, basic: BASIC, cfg: cfg1, fixture: FIXTURE, tmp, artifacts: ARTIFACTS, modelVersion });
+
   // ---- Project 3: no BrushLabels -> the setup error users see
   let noBrushMessage = '';
   await check('label config without BrushLabels: connecting the model fails with a setup error', async () => {
@@ -467,6 +471,7 @@ async function main() {
     }
   }
   await interactiveCheck(ls, urlB);
+  if (BACKEND === 'real') await missedFaceClickCheck(ls, { backendUrl: urlB, cfg: await readLabelConfig('brush-interactive.xml', ''), fixture: FIXTURE, tmp, artifacts: ARTIFACTS });
   // the CLI always runs the real engine: compare its model_version with the backend's only when that is real too
   await cliPredictCheck(ls, { token: pat!, cfg: cfg1, goodUrl, modelVersion: BACKEND === 'real' ? modelVersion : undefined });
   if (BACKEND === 'real') {
@@ -475,6 +480,7 @@ async function main() {
       learningScenario({ ls, backendUrl: urlB, dataDir: process.env.E2E_DATA ?? path.resolve(ROOT, '../shared/data'), artifacts: ARTIFACTS, labelConfig: cfg1 }),
     );
   }
+  if (BACKEND === 'real' && !process.env.E2E_SKIP_BROWSER) await teamPageCheck({ backendUrl: urlA, basic: BASIC, out: path.join(ARTIFACTS, 'team-page.png') });
 }
 
 /** Project 4: label-config/brush-interactive.xml, a click on the face through LS's interactive endpoint. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { ConfigError, configWarnings, isLoopbackUrl, loadConfig } from '../../backend/config.js';
+import { ConfigError, configWarnings, isLoopbackUrl, loadConfig, unreachableWarning } from '../../backend/config.js';
 
 const noDocker = { exists: () => false };
 
@@ -160,9 +160,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ RUNNING_IN_DOCKER: 'false' }, { exists: () => true }).runningInDocker).toBe(false);
   });
 
-  it('warns about localhost inside a container', () => {
+  it('mentions containers only when Label Studio did not answer at a localhost URL inside one', () => {
     const c = loadConfig({ LABEL_STUDIO_URL: 'http://localhost:8080', LABEL_STUDIO_API_KEY: 'k', RUNNING_IN_DOCKER: '1' }, noDocker);
-    expect(configWarnings(c).join('\n')).toMatch(/service name/);
+    // a marker file alone is no reason to warn: nothing about containers at start-up
+    expect(configWarnings(c).join('\n')).not.toMatch(/container/);
+    expect(unreachableWarning(c, 'ECONNREFUSED')).toMatch(/ECONNREFUSED.*container.*service name/);
+    const bare = loadConfig({ LABEL_STUDIO_URL: 'http://localhost:8080', LABEL_STUDIO_API_KEY: 'k', RUNNING_IN_DOCKER: 'false' }, noDocker);
+    expect(unreachableWarning(bare, 'ECONNREFUSED')).not.toMatch(/container/);
     expect(isLoopbackUrl('http://127.0.0.1:8080')).toBe(true);
     expect(isLoopbackUrl('http://label-studio:8080')).toBe(false);
   });

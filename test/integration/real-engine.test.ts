@@ -85,11 +85,17 @@ describe('real engine on the bundled photo', () => {
     expect(r2.faces).toHaveLength(1);
   });
 
-  it('finds nothing in a plain image and says it is sure', async () => {
-    const blank: RgbImage = { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3).fill(128) };
-    const res = await engine.segment(blank);
+  it('finds nothing in a well-exposed image without people and says it is sure; a flat one it cannot read scores low', async () => {
+    const w = 320;
+    const h = 240;
+    const striped = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) striped.fill(((x >> 3) + (y >> 3)) % 2 ? 200 : 50, (y * w + x) * 3, (y * w + x) * 3 + 3);
+    const res = await engine.segment({ width: w, height: h, data: striped });
     expect(res.faces).toHaveLength(0);
     expect(res.score).toBeGreaterThan(0.5);
+    const flat = await engine.segment({ width: w, height: h, data: new Uint8Array(w * h * 3).fill(128) });
+    expect(flat.faces).toHaveLength(0);
+    expect(flat.score).toBeLessThan(0.3);
   });
 
   it('/predict on an EXIF-rotated JPEG returns a brush mask of the oriented size covering the face', async () => {

@@ -298,7 +298,7 @@ describe('localhost inside a container', () => {
     const src = source({ labelStudioUrl: ls, runningInDocker: true });
     const e = await fetchError(src.fetch('/data/upload/1/a.jpg'));
     expect(e.code).toBe('network');
-    expect(e.message).toMatch(/runs in a container.*localhost.*service name.*host\.docker\.internal/);
+    expect(e.message).toMatch(/looks like a container.*localhost.*service name.*host\.docker\.internal/);
   });
 
   it('outside a container the plain network error is reported', async () => {

@@ -1,7 +1,7 @@
 // The engine's flow (fusion, crops, re-centring, paste-back, hints) with model
 // doubles that "see" bright disks, so results can be checked exactly.
 import { describe, expect, it } from 'vitest';
-import { FaceSegEngine } from '../../backend/pipeline/engine.js';
+import { MAX_SEARCHED_CLICKS, FaceSegEngine } from '../../backend/pipeline/engine.js';
 import type { FaceDetection, LandmarkPort, MeshResult, PersonPose } from '../../backend/pipeline/ports.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 import { unionMask } from '../../backend/pipeline/warp.js';
@@ -13,6 +13,13 @@ function scene(w: number, h: number, disks: Disk[]): RgbImage {
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
     if (disks.some((d) => Math.hypot(x + 0.5 - d.x, y + 0.5 - d.y) <= d.r)) data.fill(220, (y * w + x) * 3, (y * w + x) * 3 + 3);
   }
+  return { width: w, height: h, data };
+}
+
+/** A striped scene without faces: luma between lo and hi (no blob the mesh double would call a face). */
+function textured(w: number, h: number, lo: number, hi: number): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(((x >> 2) + (y >> 2)) % 2 ? hi : lo, (y * w + x) * 3, (y * w + x) * 3 + 3);
   return { width: w, height: h, data };
 }
 
@@ -33,6 +40,31 @@ class BlobMesh implements LandmarkPort {
       return { points: Float32Array.from(pts), count: pts.length / 3, faceScore: 0.95 };
     });
   }
+}
+
+/** Bright connected blobs of an image as disks (centre, equivalent radius); 4-connected flood fill. */
+function blobs(c: RgbImage): Disk[] {
+  const seen = new Uint8Array(c.width * c.height);
+  const out: Disk[] = [];
+  for (let i = 0; i < seen.length; i++) {
+    if (seen[i] || c.data[i * 3] <= 120) continue;
+    const stack = [i];
+    seen[i] = 1;
+    let n = 0, sx = 0, sy = 0;
+    while (stack.length) {
+      const j = stack.pop()!;
+      const x = j % c.width, y = Math.floor(j / c.width);
+      n++; sx += x + 0.5; sy += y + 0.5;
+      for (const k of [j - 1, j + 1, j - c.width, j + c.width]) {
+        if (k < 0 || k >= seen.length || seen[k] || c.data[k * 3] <= 120) continue;
+        if ((k === j - 1 || k === j + 1) && Math.floor(k / c.width) !== y) continue;
+        seen[k] = 1;
+        stack.push(k);
+      }
+    }
+    out.push({ x: sx / n, y: sy / n, r: Math.sqrt(n / Math.PI) });
+  }
+  return out;
 }
 
 function detectorFor(disks: Disk[]): { detect: () => Promise<FaceDetection[]> } {
@@ -119,11 +151,30 @@ describe('FaceSegEngine flow', () => {
     expect(iouWithDisks(unionMask([res.faces[0].mask], 320, 200), 320, 200, [d])).toBeGreaterThan(0.85);
   });
 
-  it('returns no faces and a high image score on an empty scene', async () => {
+  it('an empty well-exposed scene scores high; an empty dark or flat one low (there may be people we cannot see)', async () => {
     const engine = new FaceSegEngine({ faceDetector: { detect: async () => [] }, faceLandmarks: new BlobMesh() }, { fingerprint: 'x', provider: 'cpu' });
-    const res = await engine.segment(scene(100, 80, []));
+    const bright = textured(100, 80, 40, 200);
+    const res = await engine.segment(bright);
     expect(res.faces).toEqual([]);
     expect(res.score).toBeGreaterThan(0.5);
+    const dark = await engine.segment(textured(100, 80, 2, 30));
+    expect(dark.faces).toEqual([]);
+    expect(dark.score).toBeLessThan(0.2);
+    const flat = await engine.segment(scene(100, 80, []));
+    expect(flat.score).toBeLessThan(0.2);
+  });
+
+  it('a person the keypoint model sees from behind (shoulders, no face) pulls the score down', async () => {
+    const bright = textured(320, 200, 40, 200);
+    const pose: PersonPose = { box: { x: 100, y: 60, width: 120, height: 140 }, score: 0.7, keypoints: Array.from({ length: 17 }, () => ({ x: 0, y: 0, score: 0 })) };
+    pose.keypoints[5] = { x: 190, y: 130, score: 0.8 };
+    pose.keypoints[6] = { x: 130, y: 130, score: 0.8 };
+    const alone = new FaceSegEngine({ faceDetector: { detect: async () => [] }, faceLandmarks: new BlobMesh() }, { fingerprint: 'x', provider: 'cpu' });
+    const withPerson = new FaceSegEngine({ keypoints: { detect: async () => [pose] }, faceDetector: { detect: async () => [] }, faceLandmarks: new BlobMesh() }, { fingerprint: 'x', provider: 'cpu' });
+    const a = await alone.segment(bright);
+    const b = await withPerson.segment(bright);
+    expect(b.faces).toEqual([]);
+    expect(b.score).toBeLessThan(a.score * 0.6);
   });
 
   it('interactive: a click keeps the face under it; a click elsewhere segments there', async () => {
@@ -138,6 +189,65 @@ describe('FaceSegEngine flow', () => {
     expect(iouWithDisks(unionMask([onSecond.faces[0].mask], 320, 200), 320, 200, [disks[1]])).toBeGreaterThan(0.8);
     const negative = await engine.segment(img, { hints: [{ kind: 'point', point: { x: 80, y: 70 }, positive: false }] });
     expect(negative.faces).toHaveLength(0);
+  });
+
+  it('interactive: a positive click where there is no face returns nothing (no blob on a coat)', async () => {
+    const engine = new FaceSegEngine({ faceDetector: detectorFor([disks[0]]), faceLandmarks: new BlobMesh() }, { fingerprint: 'x', provider: 'cpu' });
+    const res = await engine.segment(img, { hints: [{ kind: 'point', point: { x: 170, y: 20 }, positive: true }] });
+    expect(res.faces).toEqual([]);
+  });
+
+  it('interactive: a negative click removes that face and keeps the rest; with a positive click on a missed face, that one joins', async () => {
+    const three = [...disks, { x: 290, y: 40, r: 14 }];
+    const img3 = scene(320, 200, three);
+    const engine = new FaceSegEngine({ faceDetector: detectorFor(disks), faceLandmarks: new BlobMesh() }, { fingerprint: 'x', provider: 'cpu' });
+    const neg = await engine.segment(img3, { hints: [{ kind: 'point', point: { x: 230, y: 120 }, positive: false }] });
+    expect(neg.faces).toHaveLength(1);
+    expect(iouWithDisks(unionMask(neg.faces.map((f) => f.mask), 320, 200), 320, 200, [disks[0]])).toBeGreaterThan(0.85);
+    // a click on the face's hair (outside its mask, inside its head box) still removes it
+    const nearMiss = await engine.segment(img3, { hints: [{ kind: 'point', point: { x: 230, y: 98 }, positive: false }] });
+    expect(nearMiss.faces).toHaveLength(1);
+    const both = await engine.segment(img3, {
+      hints: [
+        { kind: 'point', point: { x: 230, y: 120 }, positive: false },
+        { kind: 'point', point: { x: 290, y: 40 }, positive: true },
+      ],
+    });
+    expect(both.faces).toHaveLength(2);
+    expect(iouWithDisks(unionMask(both.faces.map((f) => f.mask), 320, 200), 320, 200, [disks[0], three[2]])).toBeGreaterThan(0.85);
+  });
+
+  it('interactive: a click on a face too small for the detector finds it in an enlarged window around the click', async () => {
+    const small = { x: 250, y: 60, r: 7 };
+    const big = { x: 80, y: 120, r: 30 };
+    const im = scene(320, 200, [big, small]);
+    // sees bright disks of radius >= 12 px in whatever image it is given, like a detector blind to small faces
+    const calls: number[] = [];
+    const det = {
+      detect: async (c: RgbImage) => {
+        calls.push(c.width);
+        return blobs(c).filter((b) => b.r >= 12).map((b) => ({ box: { x: b.x - b.r, y: b.y - b.r, width: 2 * b.r, height: 2 * b.r }, score: 0.9, landmarks: [] }));
+      },
+    };
+    const engine = new FaceSegEngine({ faceDetector: det, faceLandmarks: new BlobMesh() }, { fingerprint: 'x', provider: 'cpu' });
+    const auto = await engine.segment(im);
+    expect(auto.faces).toHaveLength(1);
+    const res = await engine.segment(im, { hints: [{ kind: 'point', point: { x: 251, y: 61 }, positive: true }] });
+    expect(res.faces).toHaveLength(1);
+    expect(res.faces[0].source).toBe('click');
+    expect(iouWithDisks(unionMask([res.faces[0].mask], 320, 200), 320, 200, [small])).toBeGreaterThan(0.6);
+    expect(calls.length).toBeGreaterThan(2); // the whole image, then windows around the click
+  });
+
+  it('interactive: thousands of clicks in one context cost a bounded number of searches', async () => {
+    let detects = 0;
+    const det = { detect: async () => (detects++, []) };
+    const mesh = new BlobMesh();
+    const engine = new FaceSegEngine({ faceDetector: det, faceLandmarks: mesh }, { fingerprint: 'x', provider: 'cpu' });
+    const hints = Array.from({ length: 5000 }, (_, i) => ({ kind: 'point' as const, point: { x: (i * 7) % 320, y: (i * 13) % 200 }, positive: true }));
+    const res = await engine.segment(img, { hints });
+    expect(detects).toBeLessThanOrEqual(1 + 4 * MAX_SEARCHED_CLICKS);
+    expect(res.faces.length).toBeLessThanOrEqual(MAX_SEARCHED_CLICKS * 3);
   });
 
   it('model version changes with settings and per-project parameters', () => {

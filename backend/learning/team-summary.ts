@@ -1,0 +1,47 @@
+// The learning figures of the team page (GET /ui), per project: corrections,
+// task IoU over time and what the last calibration changed. Pure: the caller
+// reads the store.
+import type { ProjectQuality, TeamSummary } from '../http/team-page.js';
+import type { EngineParams } from '../pipeline/types.js';
+import { qualityFigures, taskIou } from './calibrate.js';
+import type { CalibrationRecord, CorrectionRecord } from './store.js';
+
+export interface ProjectRecords {
+  project: string;
+  corrections: readonly CorrectionRecord[];
+  calibration?: CalibrationRecord;
+  modelVersion: string;
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+export function projectQuality(r: ProjectRecords, defaults: EngineParams): ProjectQuality {
+  const f = qualityFigures(r.corrections);
+  const cal = r.calibration;
+  return {
+    project: r.project,
+    modelVersion: r.modelVersion,
+    corrections: f.corrections,
+    changed: f.changed,
+    facesMissed: f.facesMissed,
+    facesFalse: f.facesFalse,
+    meanFaceIou: f.meanFaceIou,
+    iouSeries: r.corrections.map((c) => ({ at: c.receivedAt, iou: taskIou(c) })),
+    calibration: cal
+      ? {
+          fittedAt: cal.fittedAt,
+          corrections: cal.corrections,
+          modelVersion: cal.modelVersion,
+          changes: (Object.keys(cal.params) as Array<keyof EngineParams>)
+            .filter((k) => typeof cal.params[k] === 'number')
+            .map((k) => ({ name: k, from: defaults[k], to: cal.params[k] as number })),
+          iouBefore: num(cal.report.meanIouDefault),
+          iouAfter: num(cal.report.meanIouFitted),
+        }
+      : null,
+  };
+}
+
+export function teamSummary(records: readonly ProjectRecords[], defaults: EngineParams, minCorrections: number): TeamSummary {
+  return { projects: records.map((r) => projectQuality(r, defaults)), minCorrections };
+}

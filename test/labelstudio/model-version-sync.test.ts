@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { isReplaceable, ModelVersionSync, type VersionSyncClient } from '../../backend/labelstudio/model-version-sync.js';
+import { LabelStudioApiError, type LsMlBackend } from '../../backend/labelstudio/project-client.js';
+
+/** A fake Label Studio: validates PATCH like projects/serializers.py (version must be a title or a stored prediction's). */
+class FakeLs implements VersionSyncClient {
+  modelVersion: string | null = 'faceseg';
+  backends: LsMlBackend[] = [{ id: 1, title: 'faceseg', model_version: 'faceseg-1111-2222' }];
+  storedVersions = new Set<string>();
+  patches: string[] = [];
+  /** Versions become "stored" after this many getProject calls (Label Studio saving after our answer). */
+  storeAfterReads = 0;
+  pending?: string;
+  reads = 0;
+  failWith?: LabelStudioApiError;
+
+  async getProject(): Promise<{ model_version?: string | null }> {
+    this.reads++;
+    if (this.pending && this.reads > this.storeAfterReads) this.storedVersions.add(this.pending);
+    return { model_version: this.modelVersion };
+  }
+  async listMlBackends(): Promise<LsMlBackend[]> {
+    return this.backends;
+  }
+  async setProjectModelVersion(_id: number, v: string): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.patches.push(v);
+    if (!this.storedVersions.has(v) && !this.backends.some((b) => b.title === v)) {
+      throw new LabelStudioApiError("Model version doesn't exist either as live model or as static predictions.", 400);
+    }
+    this.modelVersion = v;
+  }
+}
+
+const quiet = { info: () => {}, warn: () => {}, debug: () => {} } as never;
+const make = (ls: FakeLs) => new ModelVersionSync({ client: ls, logger: quiet, delaysMs: [0, 0, 0], sleep: async () => {} });
+
+describe('isReplaceable', () => {
+  const ours = [{ id: 1, title: 'My model', model_version: 'faceseg-1-2' }];
+  it('replaces unset, our own older versions and our connection title; leaves the rest', () => {
+    expect(isReplaceable('', [], 'faceseg-')).toBe(true);
+    expect(isReplaceable(null, [], 'faceseg-')).toBe(true);
+    expect(isReplaceable('faceseg-old-version', [], 'faceseg-')).toBe(true);
+    expect(isReplaceable('My model', ours, 'faceseg-')).toBe(true);
+    expect(isReplaceable('yolo-v8', ours, 'faceseg-')).toBe(false);
+    expect(isReplaceable('Other', [{ id: 2, title: 'Other', model_version: 'sam-1' }], 'faceseg-')).toBe(false);
+  });
+});
+
+describe('ModelVersionSync', () => {
+  it('moves the project from the connection title to our version once the predictions are stored', async () => {
+    const ls = new FakeLs();
+    ls.pending = 'faceseg-1111-2222';
+    ls.storeAfterReads = 1; // the first try is too early: 400
+    const sync = make(ls);
+    expect(await sync.sync(3, 'faceseg-1111-2222')).toBe('set');
+    expect(ls.modelVersion).toBe('faceseg-1111-2222');
+    expect(ls.patches.length).toBe(2);
+    // the same version again costs no call
+    const reads = ls.reads;
+    expect(await sync.sync(3, 'faceseg-1111-2222')).toBe('already');
+    expect(ls.reads).toBe(reads);
+  });
+
+  it('follows a new version (calibration) from our previous one', async () => {
+    const ls = new FakeLs();
+    ls.modelVersion = 'faceseg-1111-2222';
+    ls.storedVersions.add('faceseg-1111-2222-pabcd');
+    expect(await make(ls).sync(3, 'faceseg-1111-2222-pabcd')).toBe('set');
+    expect(ls.modelVersion).toBe('faceseg-1111-2222-pabcd');
+  });
+
+  it('leaves a version a person picked for another model alone', async () => {
+    const ls = new FakeLs();
+    ls.modelVersion = 'imported-v3';
+    expect(await make(ls).sync(3, 'faceseg-1111-2222')).toBe('foreign');
+    expect(ls.patches).toEqual([]);
+  });
+
+  it('gives up at once on 403 and after its tries on 400, and tries again on the next notify', async () => {
+    const ls = new FakeLs();
+    ls.failWith = new LabelStudioApiError('forbidden', 403);
+    const sync = make(ls);
+    expect(await sync.sync(3, 'faceseg-x')).toBe('failed');
+    expect(ls.reads).toBe(1);
+    ls.failWith = undefined;
+    expect(await sync.sync(3, 'faceseg-x')).toBe('failed'); // never stored: 400 three times
+    expect(ls.patches.length).toBe(3);
+    ls.storedVersions.add('faceseg-x');
+    expect(await sync.sync(3, 'faceseg-x')).toBe('set');
+  });
+
+  it('runs one sync per project at a time', async () => {
+    const ls = new FakeLs();
+    ls.storedVersions.add('faceseg-a');
+    const sync = make(ls);
+    const [a, b] = await Promise.all([sync.sync(3, 'faceseg-a'), sync.sync(3, 'faceseg-a')]);
+    expect([a, b]).toEqual(['set', 'already']);
+    expect(ls.patches).toEqual(['faceseg-a']);
+  });
+});
