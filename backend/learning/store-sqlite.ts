@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS predictions (
 );
 CREATE INDEX IF NOT EXISTS predictions_age ON predictions (project, created_at);
 ${CORRECTIONS_TABLE('corrections')}
-CREATE INDEX IF NOT EXISTS corrections_age ON corrections (project, received_at);
+CREATE INDEX IF NOT EXISTS corrections_age ON corrections (project, received_at, annotation);
 CREATE TABLE IF NOT EXISTS calibrations (
   project TEXT PRIMARY KEY,
   params TEXT NOT NULL,
@@ -195,12 +195,15 @@ export class SqliteStore implements LearningStore {
     this.tx(() => {
       this.touchProject(r.project);
       this.db.prepare(`INSERT OR REPLACE INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`).run(...values);
-      this.db
-        .prepare(
-          `DELETE FROM predictions WHERE project = ? AND task = ? AND model_version NOT IN
-             (SELECT model_version FROM predictions WHERE project = ? AND task = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
-        )
-        .run(r.project, r.task, r.project, r.task, keep);
+      // the task's few versions through the primary key, sorted here: an ORDER BY would let the
+      // planner walk the whole project by age (every row read on each insert)
+      const versions = this.db.prepare('SELECT rowid AS id, created_at FROM predictions WHERE project = ? AND task = ?').all(r.project, r.task) as Array<{
+        id: number;
+        created_at: number;
+      }>;
+      versions.sort((x, y) => y.created_at - x.created_at || y.id - x.id);
+      const drop = this.db.prepare('DELETE FROM predictions WHERE rowid = ?');
+      for (const v of versions.slice(Math.max(0, keep))) drop.run(v.id);
       this.db
         .prepare(
           `DELETE FROM predictions WHERE rowid IN
