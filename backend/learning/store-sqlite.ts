@@ -28,6 +28,7 @@ import {
 } from './store-codec.js';
 import {
   InboxFullError,
+  TrimSchedule,
   type CalibrationRecord,
   type CorrectionRecord,
   type InboxEvent,
@@ -125,6 +126,7 @@ export class SqliteStore implements LearningStore {
   readonly location: string;
   private readonly db: Database.Database;
   private readonly owner = randomUUID();
+  private readonly trims: TrimSchedule;
 
   /** `file` = a path (its folder is created), or ':memory:'. Creates or migrates the tables. */
   constructor(
@@ -132,6 +134,7 @@ export class SqliteStore implements LearningStore {
     private readonly o: ResolvedStoreOptions,
   ) {
     this.location = file;
+    this.trims = new TrimSchedule(o.predictionTrimEvery);
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
     try {
@@ -204,6 +207,7 @@ export class SqliteStore implements LearningStore {
       versions.sort((x, y) => y.created_at - x.created_at || y.id - x.id);
       const drop = this.db.prepare('DELETE FROM predictions WHERE rowid = ?');
       for (const v of versions.slice(Math.max(0, keep))) drop.run(v.id);
+      if (!this.trims.due(r.project)) return;
       this.db
         .prepare(
           `DELETE FROM predictions WHERE rowid IN
