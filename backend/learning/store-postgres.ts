@@ -22,6 +22,7 @@ import {
 import {
   InboxFullError,
   redactDbUrl,
+  TrimSchedule,
   type CalibrationRecord,
   type CorrectionRecord,
   type InboxEvent,
@@ -119,6 +120,7 @@ export class PostgresStore implements LearningStore {
   readonly kind = 'postgres' as const;
   readonly location: string;
   private readonly owner = randomUUID();
+  private readonly trims: TrimSchedule;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -126,6 +128,7 @@ export class PostgresStore implements LearningStore {
     url: string,
   ) {
     this.location = redactDbUrl(url);
+    this.trims = new TrimSchedule(o.predictionTrimEvery);
   }
 
   /** Connect (retrying while the server is not up, up to connectTimeoutMs) and create the tables. */
@@ -226,11 +229,13 @@ export class PostgresStore implements LearningStore {
          ON CONFLICT (project, task, model_version) DO UPDATE SET ${updateAll(PREDICTION_COLUMNS, ['project', 'task', 'model_version'])}, seq = DEFAULT`,
         values,
       );
-      await c.query(
-        `DELETE FROM faceseg_predictions WHERE project = $1 AND task = $2 AND model_version NOT IN
-           (SELECT model_version FROM faceseg_predictions WHERE project = $1 AND task = $2 ORDER BY created_at DESC, seq DESC LIMIT $3)`,
-        [r.project, r.task, keep],
-      );
+      // the task's few versions through the primary key, sorted here (as in store-sqlite.ts)
+      const versions = (await c.query<{ seq: number; created_at: number }>('SELECT seq, created_at FROM faceseg_predictions WHERE project = $1 AND task = $2', [r.project, r.task]))
+        .rows;
+      versions.sort((x, y) => y.created_at - x.created_at || y.seq - x.seq);
+      const extra = versions.slice(Math.max(0, keep)).map((v) => v.seq);
+      if (extra.length) await c.query('DELETE FROM faceseg_predictions WHERE project = $1 AND seq = ANY($2::bigint[])', [r.project, extra]);
+      if (!this.trims.due(r.project)) return;
       await c.query(
         `DELETE FROM faceseg_predictions WHERE project = $1 AND seq IN
            (SELECT seq FROM faceseg_predictions WHERE project = $1 ORDER BY created_at DESC, seq DESC OFFSET $2)`,

@@ -28,6 +28,7 @@ import {
 } from './store-codec.js';
 import {
   InboxFullError,
+  TrimSchedule,
   type CalibrationRecord,
   type CorrectionRecord,
   type InboxEvent,
@@ -71,7 +72,7 @@ CREATE TABLE IF NOT EXISTS predictions (
 );
 CREATE INDEX IF NOT EXISTS predictions_age ON predictions (project, created_at);
 ${CORRECTIONS_TABLE('corrections')}
-CREATE INDEX IF NOT EXISTS corrections_age ON corrections (project, received_at);
+CREATE INDEX IF NOT EXISTS corrections_age ON corrections (project, received_at, annotation);
 CREATE TABLE IF NOT EXISTS calibrations (
   project TEXT PRIMARY KEY,
   params TEXT NOT NULL,
@@ -125,6 +126,7 @@ export class SqliteStore implements LearningStore {
   readonly location: string;
   private readonly db: Database.Database;
   private readonly owner = randomUUID();
+  private readonly trims: TrimSchedule;
 
   /** `file` = a path (its folder is created), or ':memory:'. Creates or migrates the tables. */
   constructor(
@@ -132,6 +134,7 @@ export class SqliteStore implements LearningStore {
     private readonly o: ResolvedStoreOptions,
   ) {
     this.location = file;
+    this.trims = new TrimSchedule(o.predictionTrimEvery);
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
     try {
@@ -195,12 +198,16 @@ export class SqliteStore implements LearningStore {
     this.tx(() => {
       this.touchProject(r.project);
       this.db.prepare(`INSERT OR REPLACE INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`).run(...values);
-      this.db
-        .prepare(
-          `DELETE FROM predictions WHERE project = ? AND task = ? AND model_version NOT IN
-             (SELECT model_version FROM predictions WHERE project = ? AND task = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
-        )
-        .run(r.project, r.task, r.project, r.task, keep);
+      // the task's few versions through the primary key, sorted here: an ORDER BY would let the
+      // planner walk the whole project by age (every row read on each insert)
+      const versions = this.db.prepare('SELECT rowid AS id, created_at FROM predictions WHERE project = ? AND task = ?').all(r.project, r.task) as Array<{
+        id: number;
+        created_at: number;
+      }>;
+      versions.sort((x, y) => y.created_at - x.created_at || y.id - x.id);
+      const drop = this.db.prepare('DELETE FROM predictions WHERE rowid = ?');
+      for (const v of versions.slice(Math.max(0, keep))) drop.run(v.id);
+      if (!this.trims.due(r.project)) return;
       this.db
         .prepare(
           `DELETE FROM predictions WHERE rowid IN

@@ -114,6 +114,12 @@ export interface StoreOptions {
   maxCorrectionsPerProject?: number;
   /** Prediction records kept per project, the oldest dropped first. Default 20000. */
   maxPredictionsPerProject?: number;
+  /**
+   * Trim a project's predictions to the cap on every Nth insert by this store
+   * object (the trim walks the project's index), so a project holds at most
+   * cap + N - 1 per replica. Default 50; 1 = exact.
+   */
+  predictionTrimEvery?: number;
   /** Unprocessed inbox events; putEvent throws InboxFullError past it. Default 10000. */
   maxInboxEvents?: number;
   /** Bytes of unprocessed inbox events; putEvent throws InboxFullError past it. Default 256 MiB. */
@@ -132,11 +138,29 @@ export const STORE_DEFAULTS: Omit<ResolvedStoreOptions, 'now'> = {
   maxProjects: 1000,
   maxCorrectionsPerProject: 2000,
   maxPredictionsPerProject: 20000,
+  predictionTrimEvery: 50,
   maxInboxEvents: 10000,
   maxInboxBytes: 256 * 1024 ** 2,
   inboxLeaseMs: 30_000,
   connectTimeoutMs: 30_000,
 };
+
+/** Counts inserts per project; says when the Nth since the last trim (or the first) comes. */
+export class TrimSchedule {
+  private readonly since = new Map<string, number>();
+  constructor(private readonly every: number) {}
+  due(project: string): boolean {
+    const n = this.since.get(project);
+    if (n !== undefined && n + 1 < this.every) {
+      this.since.set(project, n + 1);
+      return false;
+    }
+    // bounded: forgetting a project only means an early trim
+    if (this.since.size >= 10_000) this.since.clear();
+    this.since.set(project, 0);
+    return true;
+  }
+}
 
 export function resolveStoreOptions(o: StoreOptions = {}): ResolvedStoreOptions {
   const r = { ...STORE_DEFAULTS, now: Date.now } as ResolvedStoreOptions;

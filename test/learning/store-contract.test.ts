@@ -151,7 +151,7 @@ for (const b of backends) {
     });
 
     it('caps corrections and predictions per project, the oldest dropped first', async () => {
-      const s = await open(await b.fresh(), { maxCorrectionsPerProject: 5, maxPredictionsPerProject: 4 });
+      const s = await open(await b.fresh(), { maxCorrectionsPerProject: 5, maxPredictionsPerProject: 4, predictionTrimEvery: 1 });
       for (let i = 1; i <= 8; i++) await s.putCorrection(correction('p', `a${i}`, { receivedAt: 100 + i }));
       expect((await s.listCorrections('p')).map((c) => c.annotation)).toEqual(['a4', 'a5', 'a6', 'a7', 'a8']);
       // an update makes a correction the newest: a5 survives the next one, a4 goes
@@ -166,6 +166,23 @@ for (const b of backends) {
       for (let i = 1; i <= 7; i++) await s.putPrediction(prediction('p', `t${i}`, { createdAt: 1000 + i }));
       expect(await s.getPrediction('p', 't3')).toBeUndefined();
       for (const t of ['t4', 't5', 't6', 't7']) expect(await s.getPrediction('p', t), t).toBeDefined();
+    });
+
+    it('trims predictions on every Nth insert: at most cap + N - 1 records, the oldest dropped', async () => {
+      const s = await open(await b.fresh(), { maxPredictionsPerProject: 4, predictionTrimEvery: 3 });
+      const held = async (n: number) => {
+        const out: string[] = [];
+        for (let i = 1; i <= n; i++) if (await s.getPrediction('p', `t${i}`)) out.push(`t${i}`);
+        return out;
+      };
+      // inserts 1 (first: trimmed), 4, 7, 10 trim
+      for (let i = 1; i <= 6; i++) await s.putPrediction(prediction('p', `t${i}`, { createdAt: i }));
+      expect(await held(6)).toEqual(['t1', 't2', 't3', 't4', 't5', 't6']);
+      await s.putPrediction(prediction('p', 't7', { createdAt: 7 }));
+      expect(await held(7)).toEqual(['t4', 't5', 't6', 't7']);
+      for (let i = 8; i <= 20; i++) await s.putPrediction(prediction('p', `t${i}`, { createdAt: i }));
+      expect((await held(20)).length).toBeLessThanOrEqual(4 + 3 - 1);
+      expect(await held(20)).toContain('t20');
     });
 
     it('caps projects: a new project past the limit drops the least recently written project whole', async () => {
