@@ -7,7 +7,8 @@
 // rate: against a server that makes callers wait it would slow down with it
 // and never overload it). Prints throughput, latency
 // percentiles (200s and 503s apart), the 503 count, errors other than 503
-// (must be zero: exit code 1 otherwise), /health latency under load, and RSS
+// (must be zero: exit code 1 otherwise), /health latency under load (every probe
+// within 1 s, else exit code 1), and RSS
 // over the run (must level off).
 //
 //   npm run load -- [--duration 60] [--factor 2] [--predict-timeout 100000]
@@ -251,4 +252,6 @@ if (opt.json) {
 await server.close(5000);
 await new Promise<void>((r) => files.close(() => r()));
 await engine.close();
-process.exit(nonBusyErrors === 0 ? 0 : 1);
+// /health must answer within 1 s all the way (its probes time out at 1 s and count as failures)
+if (healthFailures > 0) L(`FAIL: ${healthFailures} /health probe(s) took 1 s or more, or failed`);
+process.exit(nonBusyErrors === 0 && healthFailures === 0 ? 0 : 1);
