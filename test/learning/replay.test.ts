@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../backend/util/random.js';
 import { createApp } from '../../backend/http/app.js';
 import { learningDeps, LearningService, openStore, WebhookInbox } from '../../backend/learning/index.js';
 import { defaultParams } from '../../backend/learning/index.js';
@@ -21,17 +22,7 @@ const PROJECT = 7;
 const W = 160;
 const H = 120;
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 interface TaskCase {
   id: number;
