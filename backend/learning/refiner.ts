@@ -59,10 +59,15 @@ export const DEFAULT_FIT: FitOptions = { train: DEFAULT_TRAIN, maxRows: 120_000,
 
 const FEATURES_ID = FEATURE_NAMES.join(',');
 
-/** Training rows of one example: pixels near the engine's edge or where the labeler disagrees, the rest thinned. */
-function exampleRows(e: RefinerExample, rnd: () => number, keepFar: number): { x: Float32Array; y: number[]; w: number[]; idx: number[] } {
+/**
+ * Training rows of one example: pixels near the engine's edge or where the
+ * labeler disagrees, the rest thinned (and everything thinned by `keep`).
+ * Only the chosen rows' features are kept, so memory grows with maxRows, not
+ * with the number of examples.
+ */
+function exampleRows(e: RefinerExample, rnd: () => number, keepFar: number, keep: number): { x: Float32Array; y: number[]; w: number[] } {
   const valid = validMask(e.sample);
-  const x = sampleFeatures(e.sample, valid);
+  const all = sampleFeatures(e.sample, valid);
   const idx: number[] = [];
   const y: number[] = [];
   const w: number[] = [];
@@ -72,33 +77,38 @@ function exampleRows(e: RefinerExample, rnd: () => number, keepFar: number): { x
     const sd = e.sample.sd[i];
     const informative = Math.abs(sd) < 0.3 || (t >= 0.5) !== (sd > 0);
     if (!informative && rnd() >= keepFar) continue;
+    if (keep < 1 && rnd() >= keep) continue;
     idx.push(i);
     y.push(t);
-    w.push(informative ? 1 : 1 / keepFar);
+    w.push((informative ? 1 : 1 / keepFar) / keep);
   }
-  return { x, y, w, idx };
+  const x = new Float32Array(idx.length * FEATURES);
+  idx.forEach((i, r) => x.set(all.subarray(i * FEATURES, (i + 1) * FEATURES), r * FEATURES));
+  return { x, y, w };
 }
+
+/** Most examples a fit uses (the latest): bounds time and memory whatever a project holds. */
+export const MAX_EXAMPLES = 400;
 
 function buildSet(examples: readonly RefinerExample[], maxRows: number, seed: number) {
   const rnd = seededRandom(seed);
-  const parts = examples.map((e) => exampleRows(e, rnd, 0.25));
-  const total = parts.reduce((a, p) => a + p.idx.length, 0);
-  const keep = Math.min(1, maxRows / Math.max(1, total));
-  const rows: number[] = [];
-  const set = { x: new Float32Array(Math.ceil(total * keep + examples.length) * FEATURES), y: [] as number[], w: [] as number[] };
+  const used = examples.slice(-MAX_EXAMPLES);
+  // about 45 % of a frame's pixels are kept before thinning (measured on FASSEG frames)
+  const perExample = used.length ? 0.45 * used[0].sample.size * used[0].sample.size : 1;
+  const keep = Math.min(1, maxRows / Math.max(1, used.length * perExample));
+  const parts = used.map((e) => exampleRows(e, rnd, 0.25, keep));
+  const rows = parts.reduce((a, p) => a + p.y.length, 0);
+  const x = new Float32Array(rows * FEATURES);
+  const y = new Float32Array(rows);
+  const w = new Float32Array(rows);
   let r = 0;
   for (const p of parts) {
-    for (let k = 0; k < p.idx.length; k++) {
-      if (keep < 1 && rnd() >= keep) continue;
-      if ((r + 1) * FEATURES > set.x.length) break;
-      set.x.set(p.x.subarray(p.idx[k] * FEATURES, (p.idx[k] + 1) * FEATURES), r * FEATURES);
-      set.y.push(p.y[k]);
-      set.w.push(p.w[k] / keep);
-      rows.push(r);
-      r++;
-    }
+    x.set(p.x, r * FEATURES);
+    y.set(p.y, r);
+    w.set(p.w, r);
+    r += p.y.length;
   }
-  return { x: set.x.subarray(0, r * FEATURES), y: Float32Array.from(set.y), w: Float32Array.from(set.w), rows: r };
+  return { x, y, w, rows };
 }
 
 export function trainRefiner(examples: readonly RefinerExample[], opts: FitOptions = DEFAULT_FIT, deadline = Infinity): RefinerModel {
