@@ -88,14 +88,24 @@ engineOptions(
     .requiredOption('--data <dir>', 'the evaluation data folder (with fasseg/ and people/), e.g. ../shared/data')
     .option('--json <file>', 'write the full report here')
     .option('--overlays <dir>', 'write overlays: green = right, red = extra, blue = missed')
-    .option('--sets <names>', 'comma-separated: frontal02-train, multipose01-train, people')
+    .option('--sets <names>', 'comma-separated: frontal02-train, multipose01-train, cihp, people, small')
+    .addOption(new Option('--split <part>', 'tune / held-out split of the data (see backend/eval/split.ts)').choices(['heldout', 'tune', 'all']).default('heldout'))
+    .option('--no-dark', 'skip the darkened copies (exposure x 0.03 plus sensor noise)')
+    .option('--no-small', 'skip the rendered scenes of 20-pixel faces in 1920x1080')
     .option('-q, --quiet', 'no progress bar'),
-).action(async (opts: { data: string; json?: string; overlays?: string; sets?: string; quiet?: boolean } & EngineFlags) => {
+).action(async (opts: { data: string; json?: string; overlays?: string; sets?: string; quiet?: boolean; split: 'heldout' | 'tune' | 'all'; dark: boolean; small: boolean } & EngineFlags) => {
   const { runEval, formatTable } = await import('../eval/run-eval.js');
   const engine = await engineFrom(opts);
   try {
-    const report = await runEval(engine, opts.data, { overlays: opts.overlays, sets: opts.sets?.split(',').map((s) => s.trim()), quiet: opts.quiet });
-    process.stdout.write(`model_version ${report.modelVersion}\n${formatTable(report.summary)}\n`);
+    const report = await runEval(engine, opts.data, {
+      overlays: opts.overlays,
+      sets: opts.sets?.split(',').map((s) => s.trim()),
+      quiet: opts.quiet,
+      split: opts.split,
+      dark: opts.dark,
+      small: opts.small,
+    });
+    process.stdout.write(`model_version ${report.modelVersion}  split ${report.split}\n${formatTable(report.summary)}\n`);
     if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));
   } finally {
     await engine.close();
