@@ -7,6 +7,8 @@ import { fallbackField, meshPoints, meshRegionField, probabilityField, type Regi
 import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
 import type { EnginePorts, MeshResult, PersonPose } from './ports.js';
 import { faceScore, imageScore, meanLuminance } from './scoring.js';
+import { normaliseForModels } from './low-light.js';
+import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from './tiles.js';
 import type {
   Box,
   EngineParams,
@@ -41,6 +43,10 @@ export interface EngineSettings extends EngineParams {
   colourDarkLuma: number;
   /** ROI scales tried, upright, when the mesh rejects a crop. */
   retryScales: number[];
+  /** Dark or flat images: the models see a tone-normalised copy (masks stay on the original grid). */
+  lowLight: boolean;
+  /** Large images where the whole-image pass finds no or only tiny faces: detect again on full-resolution tiles. */
+  tiles: boolean;
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = {
@@ -60,6 +66,8 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   colourAdd: 0.2,
   retryScales: [0.7, 1.2],
   colourDarkLuma: 1.5,
+  lowLight: true,
+  tiles: true,
 };
 
 /** MediaPipe canonical mesh indices used for re-centring and keypoints. */
@@ -124,7 +132,7 @@ export class FaceSegEngine implements FaceEngine {
   async segmentBatch(items: readonly { image: RgbImage; options?: SegmentOptions }[]): Promise<SegmentResult[]> {
     const located = [];
     for (const item of items) located.push(await this.locate(item.image, item.options ?? {}));
-    const jobs: CropJob[] = located.flatMap((l) => l.cands.map((cand) => ({ img: l.img, cand, s: l.s })));
+    const jobs: CropJob[] = located.flatMap((l) => l.cands.map((cand) => ({ img: l.view, cand, s: l.s })));
     const t0 = performance.now();
     const segs = await this.segmentJobs(jobs);
     const segMs = performance.now() - t0;
@@ -150,15 +158,28 @@ export class FaceSegEngine implements FaceEngine {
       minRadius: s.minRadius,
     };
     let t0 = performance.now();
-    const poses = this.ports.keypoints ? await this.ports.keypoints.detect(img) : [];
+    const view = s.lowLight ? normaliseForModels(img).image : img;
+    if (view !== img) timings.normalise = performance.now() - t0;
+    t0 = performance.now();
+    const poses = this.ports.keypoints ? await this.ports.keypoints.detect(view) : [];
     if (this.ports.keypoints) timings.keypoints = performance.now() - t0;
     t0 = performance.now();
-    const dets = this.ports.faceDetector && s.locator !== 'seed' ? await this.ports.faceDetector.detect(img, s.detectorThreshold) : [];
-    if (this.ports.faceDetector && s.locator !== 'seed') timings.detector = performance.now() - t0;
+    const det = this.ports.faceDetector;
+    let dets = det && s.locator !== 'seed' ? await det.detect(view, s.detectorThreshold) : [];
+    if (det && s.locator !== 'seed') timings.detector = performance.now() - t0;
+    if (det?.inputSide && s.locator !== 'seed' && s.tiles && needsTiles(view.width, view.height, det.inputSide, dets)) {
+      t0 = performance.now();
+      const extra: typeof dets = [];
+      for (const t of tileGrid(view.width, view.height, det.inputSide, DEFAULT_TILES.overlap)) {
+        for (const d of await det.detect(cropImage(view, t), s.detectorThreshold)) extra.push(shiftDetection(d, t.x, t.y));
+      }
+      dets = mergeDetections(dets, extra);
+      timings.tiles = performance.now() - t0;
+    }
     let cands = s.locator === 'seed' ? seedCandidates(poses, s) : fuseCandidates(poses, dets, hp);
     const hints = options.hints ?? [];
     if (hints.length > 0) cands = cands.concat(this.clickCandidates(hints, cands, img, hp));
-    return { img, s, hints, poses, cands, timings };
+    return { img, view, s, hints, poses, cands, timings };
   }
 
   private async finish(l: Located, segs: Segmented[]): Promise<SegmentResult> {
@@ -313,6 +334,8 @@ interface CropJob {
 /** An image after head finding, before segmentation. */
 interface Located {
   img: RgbImage;
+  /** What the models see: `img`, or its normalised copy when `img` is dark. */
+  view: RgbImage;
   s: EngineSettings;
   hints: InteractiveHint[];
   poses: PersonPose[];
