@@ -8,6 +8,7 @@ import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from 
 import type { EnginePorts, MeshResult, PersonPose } from './ports.js';
 import { faceScore, imageScore, meanLuminance } from './scoring.js';
 import { normaliseForModels } from './low-light.js';
+import { beardZone, meshYawRatio } from './head-pose.js';
 import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from './tiles.js';
 import type {
   Box,
@@ -41,8 +42,21 @@ export interface EngineSettings extends EngineParams {
   colourAdd: number;
   /** Luma tolerance below the skin median (robust SDs) for colour refinement. */
   colourDarkLuma: number;
+  /** Texture tolerance above the skin's local contrast (robust SDs) for colour refinement; 0 = colour only. */
+  colourTexture: number;
   /** ROI scales tried, upright, when the mesh rejects a crop. */
   retryScales: number[];
+  /** |meshYawRatio| from which a head counts as turned (0.98: about 50 degrees and beyond). */
+  turnedYaw: number;
+  /** Colour refinement on turned heads: skin likelihood to add a band pixel, and below which one inside is removed. */
+  turnedColourAdd: number;
+  turnedColourRemove: number;
+  /**
+   * What counts as face below the nose, inside the jaw line from the mesh:
+   * 'include' keeps beard and stubble in the mask (anonymisation must cover
+   * them), 'exclude' lets the skin colour model take them out.
+   */
+  beard: 'include' | 'exclude';
   /** Dark or flat images: the models see a tone-normalised copy (masks stay on the original grid). */
   lowLight: boolean;
   /** Large images where the whole-image pass finds no or only tiny faces: detect again on full-resolution tiles. */
@@ -66,6 +80,11 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   colourAdd: 0.2,
   retryScales: [0.7, 1.2],
   colourDarkLuma: 1.5,
+  colourTexture: 0,
+  beard: 'include',
+  turnedYaw: 0.98,
+  turnedColourAdd: 0.1,
+  turnedColourRemove: 0.06,
   lowLight: true,
   tiles: true,
 };
@@ -314,7 +333,14 @@ export class FaceSegEngine implements FaceEngine {
         out.push({ roi, mesh, field: probabilityField(probs[i], probSize, probSize, s.maskThreshold), fieldSize: probSize, fallback: !ok });
       } else if (ok) {
         let field = meshRegionField(meshPoints(mesh.points, mesh.count), n, s.regionMethod);
-        if (s.colourRefine && mesh.count > MESH.chin) field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1], { ...DEFAULT_COLOUR_REFINE, band: s.colourBand, addAbove: s.colourAdd, darkLuma: s.colourDarkLuma });
+        if (s.colourRefine && mesh.count > MESH.chin) {
+          // turned heads: hair behind the cheek passes the loose frontal rule, so remove more, and add the ear more readily
+          const turned = Math.abs(meshYawRatio(mesh.points, mesh.count)) >= s.turnedYaw;
+          const keep = s.beard === 'include' ? beardZone(mesh.points, mesh.count, n) : undefined;
+          const base = { ...DEFAULT_COLOUR_REFINE, band: s.colourBand, addAbove: s.colourAdd, darkLuma: s.colourDarkLuma, texture: s.colourTexture, keep };
+          const params = turned ? { ...base, addAbove: s.turnedColourAdd, removeBelow: s.turnedColourRemove } : base;
+          field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1], params);
+        }
         out.push({ roi, mesh, field, fieldSize: n, fallback: false });
       } else {
         out.push({ roi, mesh, field: fallbackField(n, s.roiScale), fieldSize: n, fallback: true });
