@@ -46,7 +46,7 @@ export interface EngineSettings extends EngineParams {
   colourTexture: number;
   /** ROI scales tried, upright, when the mesh rejects a crop. */
   retryScales: number[];
-  /** |meshYawRatio| from which a head counts as turned (0.98: about 50 degrees and beyond). */
+  /** |meshYawRatio| from which a head counts as turned (1.15: most heads at 60 degrees and beyond, few at 45). */
   turnedYaw: number;
   /** Colour refinement on turned heads: skin likelihood to add a band pixel, and below which one inside is removed. */
   turnedColourAdd: number;
@@ -82,7 +82,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   colourDarkLuma: 1.5,
   colourTexture: 0,
   beard: 'include',
-  turnedYaw: 0.98,
+  turnedYaw: 1.15,
   turnedColourAdd: 0.1,
   turnedColourRemove: 0.06,
   lowLight: true,
@@ -338,8 +338,11 @@ export class FaceSegEngine implements FaceEngine {
           const turned = Math.abs(meshYawRatio(mesh.points, mesh.count)) >= s.turnedYaw;
           const keep = s.beard === 'include' ? beardZone(mesh.points, mesh.count, n) : undefined;
           const base = { ...DEFAULT_COLOUR_REFINE, band: s.colourBand, addAbove: s.colourAdd, darkLuma: s.colourDarkLuma, texture: s.colourTexture, keep };
-          const params = turned ? { ...base, addAbove: s.turnedColourAdd, removeBelow: s.turnedColourRemove } : base;
-          field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1], params);
+          const chinY = mesh.points[MESH.chin * 3 + 1];
+          let refined = turned ? refineWithColour(crops[i], field, chinY, { ...base, addAbove: s.turnedColourAdd, removeBelow: s.turnedColourRemove }) : field;
+          // the looser adding rule can leak into a skin-coloured background (refinement then returns the landmark field): fall back to the frontal rule
+          if (refined === field) refined = refineWithColour(crops[i], field, chinY, base);
+          field = refined;
         }
         out.push({ roi, mesh, field, fieldSize: n, fallback: false });
       } else {

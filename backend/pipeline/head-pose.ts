@@ -10,8 +10,9 @@ const RIGHT_CHEEK = 234;
 const LEFT_CHEEK = 454;
 
 /**
- * Signed yaw proxy in [-1, 1] (0 frontal, +-1 full profile; sign = side the
- * nose points to in the crop), or 0 when the mesh lacks the points.
+ * Signed yaw proxy in [-2, 2]: 0 frontal, about 0.5 at 30 degrees, 1 at 45,
+ * 1.5 and beyond at 60-90 (FASSEG multipose, tune split); the sign is the
+ * side the nose points to in the crop. 0 when the mesh lacks the points.
  */
 export function meshYawRatio(points: Float32Array, count: number): number {
   if (count <= LEFT_CHEEK) return 0;
@@ -25,7 +26,7 @@ export function meshYawRatio(points: Float32Array, count: number): number {
   // the cheek-to-nose depth stands in for half the face width when the cheeks fold together
   const scale = Math.max(half, 0.5 * Math.hypot(nx - (lx + rx) / 2, ny - (ly + ry) / 2), 1e-6);
   const r = (nx - (lx + rx) / 2) / scale;
-  return Math.max(-1, Math.min(1, r));
+  return Math.max(-2, Math.min(2, r));
 }
 
 /** MediaPipe's face-oval ring (forehead, temples, jaw line, chin), in order. */

@@ -34,7 +34,8 @@ describe('mesh yaw ratio', () => {
     expect(meshYawRatio(mesh(50), 468)).toBeCloseTo(0, 6);
     expect(meshYawRatio(mesh(65), 468)).toBeCloseTo(0.5, 6);
     expect(meshYawRatio(mesh(35), 468)).toBeCloseTo(-0.5, 6);
-    expect(meshYawRatio(mesh(95), 468)).toBe(1);
+    expect(meshYawRatio(mesh(95), 468)).toBeCloseTo(1.5, 6);
+    expect(meshYawRatio(mesh(200), 468)).toBe(2);
     expect(meshYawRatio(mesh(65), 100)).toBe(0);
   });
 });
