@@ -35,7 +35,9 @@ describe('mesh yaw ratio', () => {
     expect(meshYawRatio(mesh(65), 468)).toBeCloseTo(0.5, 6);
     expect(meshYawRatio(mesh(35), 468)).toBeCloseTo(-0.5, 6);
     expect(meshYawRatio(mesh(95), 468)).toBeCloseTo(1.5, 6);
-    expect(meshYawRatio(mesh(200), 468)).toBe(2);
+    // the nose far past the cheeks: the depth term takes over and the ratio tends to 2
+    expect(meshYawRatio(mesh(200), 468)).toBeGreaterThan(1.99);
+    expect(meshYawRatio(mesh(200), 468)).toBeLessThanOrEqual(2);
     expect(meshYawRatio(mesh(65), 100)).toBe(0);
   });
 });
