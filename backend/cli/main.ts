@@ -88,14 +88,19 @@ engineOptions(
     .requiredOption('--data <dir>', 'the evaluation data folder (with fasseg/ and people/), e.g. ../shared/data')
     .option('--json <file>', 'write the full report here')
     .option('--overlays <dir>', 'write overlays: green = right, red = extra, blue = missed')
-    .option('--sets <names>', 'comma-separated: frontal02-train, multipose01-train, people')
+    .option('--sets <names>', 'comma-separated: frontal02-train, multipose01-train, cihp, people, small')
+    .addOption(new Option('--split <part>', 'tune / held-out split of the data (see backend/eval/split.ts)').choices(['heldout', 'tune', 'all']).default('heldout'))
+    .option('--no-dark', 'skip the darkened copies (exposure x 0.03 plus sensor noise)')
+    .option('--no-small', 'skip the rendered scenes of 20-pixel faces in 1920x1080')
     .option('--learn <k>', 'simulate active learning instead: learn from K labelled images per set, score the rest before and after', (v) => Number.parseInt(v, 10))
-    .addOption(new Option('--convention <name>', "with --learn: what the simulated labelers call a face").choices(['face', 'face+ears', 'head']).default('face'))
-    .addOption(new Option('--split <kind>', 'with --learn: K random images, K images of two people (one fold per pair), or both').choices(['random', 'person', 'both']).default('both'))
+    .addOption(new Option('--convention <name>', 'with --learn: what the simulated labelers call a face').choices(['face', 'face+ears', 'head']).default('face'))
+    .addOption(new Option('--learn-split <kind>', 'with --learn: K random images, K images of two people (one fold per pair), or both').choices(['random', 'person', 'both']).default('both'))
     .option('--seed <n>', 'with --learn: seed of the random choices', (v) => Number.parseInt(v, 10), 1)
-    .option('--no-dark-copies', 'skip the darkened copies (task score AUROC on the originals only)')
     .option('-q, --quiet', 'no progress bar'),
-).action(async (opts: { data: string; json?: string; overlays?: string; sets?: string; quiet?: boolean; darkCopies?: boolean; learn?: number; convention: string; split: string; seed: number } & EngineFlags) => {
+).action(
+  async (
+    opts: { data: string; json?: string; overlays?: string; sets?: string; quiet?: boolean; split: 'heldout' | 'tune' | 'all'; dark: boolean; small: boolean; learn?: number; convention: string; learnSplit: string; seed: number } & EngineFlags,
+  ) => {
   const { runEval, formatTable } = await import('../eval/run-eval.js');
   const { formatUncertainty } = await import('../eval/uncertainty.js');
   const engine = await engineFrom(opts);
@@ -106,7 +111,7 @@ engineOptions(
       const report = await runLearnSim(engine, opts.data, {
         k: opts.learn,
         convention: opts.convention as 'face' | 'face+ears' | 'head',
-        splits: opts.split === 'both' ? ['random', 'person'] : [opts.split as 'random' | 'person'],
+        splits: opts.learnSplit === 'both' ? ['random', 'person'] : [opts.learnSplit as 'random' | 'person'],
         seed: opts.seed,
         sets: opts.sets?.split(',').map((s) => s.trim()),
         quiet: opts.quiet,
@@ -115,8 +120,15 @@ engineOptions(
       if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));
       return;
     }
-    const report = await runEval(engine, opts.data, { overlays: opts.overlays, sets: opts.sets?.split(',').map((s) => s.trim()), quiet: opts.quiet, darkCopies: opts.darkCopies });
-    process.stdout.write(`model_version ${report.modelVersion}\n${formatTable(report.summary)}\n\n${formatUncertainty(report.uncertainty.figures)}\n`);
+    const report = await runEval(engine, opts.data, {
+      overlays: opts.overlays,
+      sets: opts.sets?.split(',').map((s) => s.trim()),
+      quiet: opts.quiet,
+      split: opts.split,
+      dark: opts.dark,
+      small: opts.small,
+    });
+    process.stdout.write(`model_version ${report.modelVersion}  split ${report.split}\n${formatTable(report.summary)}\n\n${formatUncertainty(report.uncertainty.figures)}\n`);
     if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));
   } finally {
     await engine.close();

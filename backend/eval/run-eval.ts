@@ -6,9 +6,29 @@ import { binaryUnion } from '../cli/segment.js';
 import { progressBar } from '../cli/progress.js';
 import { iou } from '../pipeline/geometry.js';
 import type { Box, FaceEngine, Point } from '../pipeline/types.js';
-import { chinRow, classMask, FASSEG_FACE, maskScores, meanOf, precisionOn } from './metrics.js';
-import { darken, fassegTask, peopleTask, uncertaintyFigures, type UncertaintyFigure, type UncertaintyRow } from './uncertainty.js';
 import type { RgbImage } from '../pipeline/types.js';
+import { chinRow, classMask, FASSEG_FACE, maskScores, meanOf, precisionOn } from './metrics.js';
+import { darken } from './darken.js';
+import { fassegTask, peopleTask, uncertaintyFigures, type UncertaintyFigure, type UncertaintyRow } from './uncertainty.js';
+import { headDiscMask, itaSummary } from './ita-report.js';
+import { maskIta } from './ita.js';
+import { evalSmallFaces, type SmallFaceRow } from './small-face-eval.js';
+import { evalCihp } from './cihp-eval.js';
+import { inSplit, type SplitChoice } from './split.js';
+
+/** Low-light copies: 3 % of normal exposure in linear light, plus sensor noise. */
+export const DARK_EXPOSURE = 0.03;
+
+/** An image as the eval feeds it: the photo itself, or its darkened copy. */
+export type Prep = (img: RgbImage, key: string) => RgbImage;
+
+export const darkPrep: Prep = (img, key) => darken(img, { exposure: DARK_EXPOSURE, seed: seedOf(key) });
+
+function seedOf(key: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
 
 export interface FassegRow {
   set: string;
@@ -20,6 +40,8 @@ export interface FassegRow {
   precision: number;
   recall: number;
   precisionWithNeck: number;
+  /** Skin tone of the truth face (ITA, degrees; higher = lighter). */
+  ita: number;
   score: number;
   ms: number;
 }
@@ -31,6 +53,9 @@ export interface PeopleRow {
   found: number;
   predicted: number;
   unmatched: number;
+  /** Per truth head: its ITA and whether it was found. */
+  heads: { ita: number; found: boolean }[];
+  /** The task score the engine gave the image. */
   score: number;
 }
 
@@ -38,9 +63,12 @@ export interface EvalReport {
   modelVersion: string;
   fasseg: FassegRow[];
   people: PeopleRow[];
-  summary: Record<string, Record<string, number>>;
-  /** Task score against "needs a fix", original images and dark copies. */
+  dark: { fasseg: FassegRow[]; people: PeopleRow[] };
+  /** Does the task score find the tasks that need a fix (originals and dark copies)? */
   uncertainty: { rows: UncertaintyRow[]; figures: UncertaintyFigure[] };
+  smallFaces: SmallFaceRow[];
+  split: SplitChoice;
+  summary: Record<string, Record<string, number>>;
 }
 
 interface FassegEntry {
@@ -49,21 +77,35 @@ interface FassegEntry {
   yaw: string;
 }
 
-export async function evalFasseg(engine: FaceEngine, dir: string, set: string, overlayDir?: string, quiet = false, transform?: (img: RgbImage) => RgbImage): Promise<FassegRow[]> {
-  const entries = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as FassegEntry[];
+export interface FassegOptions {
+  overlayDir?: string;
+  quiet?: boolean;
+  split?: SplitChoice;
+  prep?: Prep;
+  /** Name the rows get (default: the set). */
+  as?: string;
+}
+
+export async function evalFasseg(engine: FaceEngine, dir: string, set: string, opts: FassegOptions = {}): Promise<FassegRow[]> {
+  const all = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as FassegEntry[];
+  const entries = all.filter((e) => inSplit(opts.split ?? 'all', set, e.image));
+  const name = opts.as ?? set;
   const rows: FassegRow[] = [];
-  const bar = progressBar(entries.length, set, quiet);
+  const bar = progressBar(entries.length, name, opts.quiet);
   for (const e of entries) {
-    const read = await readImageFile(path.join(dir, e.image));
-    const img = transform ? transform(read) : read;
+    const photo = await readImageFile(path.join(dir, e.image));
     const label = await readLabelMap(path.join(dir, e.label));
-    if (label.width !== img.width || label.height !== img.height) throw new Error(`${e.label}: size differs from ${e.image}`);
+    if (label.width !== photo.width || label.height !== photo.height) throw new Error(`${e.label}: size differs from ${e.image}`);
+    const img = opts.prep ? opts.prep(photo, `${set}/${e.image}`) : photo;
     const t0 = performance.now();
     const res = await engine.segment(img);
     const ms = performance.now() - t0;
     const pred = binaryUnion(res);
     const truth = classMask(label.data, FASSEG_FACE);
     const chin = chinRow(label.data, label.width, label.height);
+    // tone from the photo's skin above the chin (not the darkened copy)
+    const skin = new Uint8Array(label.data.length);
+    for (let i = 0; i < skin.length; i++) skin[i] = label.data[i] === 1 && i < chin * label.width ? 1 : 0;
     const s = maskScores(pred, truth, img.width, chin);
     // a face counts as found when its own mask mostly lies on face or hair-free skin
     let found = false;
@@ -75,7 +117,7 @@ export async function evalFasseg(engine: FaceEngine, dir: string, set: string, o
       else falseFaces++;
     }
     rows.push({
-      set,
+      set: name,
       image: e.image,
       yaw: Number(e.yaw),
       found,
@@ -84,10 +126,11 @@ export async function evalFasseg(engine: FaceEngine, dir: string, set: string, o
       precision: s.precision,
       recall: s.recall,
       precisionWithNeck: precisionOn(pred, label.data, FASSEG_FACE),
+      ita: maskIta(photo, skin),
       score: res.score,
       ms,
     });
-    if (overlayDir) await writeOverlay(path.join(overlayDir, set, `${path.parse(e.image).name}.jpg`), img, pred, truth);
+    if (opts.overlayDir) await writeOverlay(path.join(opts.overlayDir, name, `${path.parse(e.image).name}.jpg`), img, pred, truth);
     bar.increment();
   }
   bar.stop();
@@ -100,24 +143,35 @@ interface CocoLike {
 }
 
 /** Ground-truth faces per image: COCO head keypoints (>= 2 visible) or face boxes. */
-async function peopleTruth(dir: string): Promise<{ set: string; file: string; heads: { center: Point; box?: Box }[] }[]> {
-  const out: { set: string; file: string; heads: { center: Point; box?: Box }[] }[] = [];
+interface TruthHead {
+  center: Point;
+  box?: Box;
+  /** Radius of the disc whose pixels give the head's skin tone. */
+  toneRadius: number;
+}
+
+async function peopleTruth(dir: string): Promise<{ set: string; file: string; heads: TruthHead[] }[]> {
+  const out: { set: string; file: string; heads: TruthHead[] }[] = [];
   const add = async (set: string, json: string, kind: 'coco' | 'face_box' | 'bbox'): Promise<void> => {
     const p = path.join(dir, set, json);
     if (!(await stat(p).catch(() => null))) return;
     const d = JSON.parse(await readFile(p, 'utf8')) as CocoLike;
     for (const im of d.images) {
-      const heads: { center: Point; box?: Box }[] = [];
+      const heads: TruthHead[] = [];
       for (const a of d.annotations.filter((x) => x.image_id === im.id && !x.iscrowd)) {
         if (kind === 'coco' && a.keypoints) {
           const vis: Point[] = [];
           for (let k = 0; k < 5; k++) if (a.keypoints[k * 3 + 2] > 0) vis.push({ x: a.keypoints[k * 3], y: a.keypoints[k * 3 + 1] });
-          if (vis.length >= 2) heads.push({ center: { x: meanOf(vis.map((v) => v.x)), y: meanOf(vis.map((v) => v.y)) } });
+          if (vis.length < 2) continue;
+          const center = { x: meanOf(vis.map((v) => v.x)), y: meanOf(vis.map((v) => v.y)) };
+          // eyes, nose and ears lie about half a face width apart: half their spread stays on the face
+          const spread = Math.max(...vis.map((v) => Math.hypot(v.x - center.x, v.y - center.y)));
+          heads.push({ center, toneRadius: Math.max(2, 0.5 * spread) });
         } else {
           const b = kind === 'face_box' ? a.face_box : a.bbox;
           if (!b || b[2] <= 0 || b[3] <= 0) continue;
           const box = { x: b[0], y: b[1], width: b[2], height: b[3] };
-          heads.push({ center: { x: b[0] + b[2] / 2, y: b[1] + b[3] / 2 }, box });
+          heads.push({ center: { x: b[0] + b[2] / 2, y: b[1] + b[3] / 2 }, box, toneRadius: Math.max(2, 0.25 * Math.min(b[2], b[3])) });
         }
       }
       out.push({ set, file: path.join(dir, set, im.file_name), heads });
@@ -136,32 +190,36 @@ function inside(p: Point, b: Box, margin: number): boolean {
   return p.x >= b.x - mx && p.x <= b.x + b.width + mx && p.y >= b.y - my && p.y <= b.y + b.height + my;
 }
 
-export async function evalPeople(engine: FaceEngine, dir: string, overlayDir?: string, quiet = false, transform?: (img: RgbImage) => RgbImage): Promise<PeopleRow[]> {
+export async function evalPeople(engine: FaceEngine, dir: string, opts: { overlayDir?: string; quiet?: boolean; prep?: Prep; as?: string } = {}): Promise<PeopleRow[]> {
   const truth = await peopleTruth(dir);
   const rows: PeopleRow[] = [];
-  const bar = progressBar(truth.length, 'people', quiet);
+  const name = opts.as ?? 'people';
+  const bar = progressBar(truth.length, name, opts.quiet);
   for (const t of truth) {
-    const read = await readImageFile(t.file);
-    const img = transform ? transform(read) : read;
+    const photo = await readImageFile(t.file);
+    const img = opts.prep ? opts.prep(photo, t.file) : photo;
     const res = await engine.segment(img);
     const used = new Set<number>();
     let found = 0;
+    const heads: PeopleRow['heads'] = [];
     for (const h of t.heads) {
       const idx = res.faces.findIndex((f, i) => !used.has(i) && (inside(h.center, f.box, 0.25) || (h.box !== undefined && iou(h.box, f.box) > 0.3)));
       if (idx >= 0) {
         used.add(idx);
         found++;
       }
+      heads.push({ ita: maskIta(photo, headDiscMask(photo.width, photo.height, h.center, h.toneRadius)), found: idx >= 0 });
     }
-    rows.push({ set: t.set, image: path.basename(t.file), present: t.heads.length, found, predicted: res.faces.length, unmatched: res.faces.length - used.size, score: res.score });
-    if (overlayDir) await writeOverlay(path.join(overlayDir, 'people', `${t.set}_${path.parse(t.file).name}.jpg`), img, binaryUnion(res));
+    const set = opts.prep ? `${t.set} ${name}` : t.set;
+    rows.push({ set, image: path.basename(t.file), present: t.heads.length, found, predicted: res.faces.length, unmatched: res.faces.length - used.size, heads, score: res.score });
+    if (opts.overlayDir) await writeOverlay(path.join(opts.overlayDir, name, `${t.set}_${path.parse(t.file).name}.jpg`), img, binaryUnion(res));
     bar.increment();
   }
   bar.stop();
   return rows;
 }
 
-export function summarise(f: FassegRow[], p: PeopleRow[]): Record<string, Record<string, number>> {
+export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] = []): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   const group = (key: string, rows: FassegRow[]): void => {
     if (rows.length === 0) return;
@@ -182,6 +240,12 @@ export function summarise(f: FassegRow[], p: PeopleRow[]): Record<string, Record
       for (const yaw of [...new Set(rows.map((r) => Math.abs(r.yaw)))].sort((a, b) => a - b)) group(`${set} |yaw|=${yaw}`, rows.filter((r) => Math.abs(r.yaw) === yaw));
       group(`${set} |yaw|<=60`, rows.filter((r) => Math.abs(r.yaw) <= 60));
     }
+    const ita = itaSummary(rows.map((r) => ({ ita: r.ita, value: r.iou })));
+    if (ita) out[`ita/${set} IoU`] = ita;
+    if (set.endsWith(' dark')) {
+      const normal = f.filter((r) => r.set === set.slice(0, -' dark'.length)).filter((r) => r.found).length;
+      out[set].foundVsNormal = normal ? rows.filter((r) => r.found).length / normal : NaN;
+    }
   }
   for (const set of [...new Set(p.map((r) => r.set))]) {
     const rows = p.filter((r) => r.set === set);
@@ -192,45 +256,119 @@ export function summarise(f: FassegRow[], p: PeopleRow[]): Record<string, Record
       unmatchedFaces: rows.reduce((a, r) => a + r.unmatched, 0),
     };
   }
+  // people sets are a few images each: tone thirds over all of them together
+  for (const dark of [false, true]) {
+    const rows = p.filter((r) => r.set.endsWith(' dark') === dark);
+    const all = rows.reduce((a, r) => a + r.found, 0);
+    if (rows.length) out[`people/all${dark ? ' dark' : ''}`] = { images: rows.length, present: rows.reduce((a, r) => a + r.present, 0), found: all, unmatchedFaces: rows.reduce((a, r) => a + r.unmatched, 0) };
+    const ita = itaSummary(rows.flatMap((r) => r.heads.map((h) => ({ ita: h.ita, value: h.found ? 1 : 0 }))));
+    if (ita) out[`ita/people${dark ? ' dark' : ''} found`] = ita;
+  }
+  const darkAll = out['people/all dark'];
+  if (darkAll && out['people/all']) darkAll.foundVsNormal = out['people/all'].found ? darkAll.found / out['people/all'].found : NaN;
+  if (small.length) {
+    const faces = small.reduce((a, r) => a + r.faces, 0);
+    const found = small.reduce((a, r) => a + r.found, 0);
+    out['small/20px faces, 1920x1080'] = {
+      images: small.length,
+      faces,
+      found,
+      foundRate: found / faces,
+      falsePerImage: small.reduce((a, r) => a + r.falseFaces, 0) / small.length,
+      msPerImage: meanOf(small.map((r) => r.ms)),
+    };
+  }
   return out;
 }
 
 export function formatTable(summary: Record<string, Record<string, number>>): string {
   const lines: string[] = [];
   const fmt = (v: number | undefined, d = 3): string => (v === undefined || Number.isNaN(v) ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(d));
-  lines.push(['set', 'images', 'found', 'false', 'IoU', 'prec', 'recall', 'ms/img'].map((h, i) => (i === 0 ? h.padEnd(32) : h.padStart(8))).join(''));
+  const row = (cells: string[], first = 36): string => cells.map((s, i) => (i === 0 ? s.padEnd(first) : s.padStart(9))).join('');
+  const section = (prefix: string): [string, Record<string, number>][] => Object.entries(summary).filter(([k]) => k.startsWith(prefix));
+  lines.push(row(['set', 'images', 'found', 'false', 'IoU', 'prec', 'recall', 'ms/img', 'found/nrm']));
   for (const [k, v] of Object.entries(summary)) {
-    if (k.startsWith('people/')) continue;
-    lines.push([k.padEnd(32), fmt(v.images), fmt(v.found), fmt(v.falseFaces), fmt(v.meanIoU), fmt(v.precision), fmt(v.recall), fmt(v.msPerImage, 0)].map((s, i) => (i === 0 ? s : s.padStart(8))).join(''));
+    if (/^(people|ita|small)\//.test(k)) continue;
+    lines.push(row([k, fmt(v.images), fmt(v.found), fmt(v.falseFaces), fmt(v.meanIoU), fmt(v.precision), fmt(v.recall), fmt(v.msPerImage, 0), fmt(v.foundVsNormal)]));
   }
-  const people = Object.entries(summary).filter(([k]) => k.startsWith('people/'));
+  const people = section('people/');
   if (people.length) {
     lines.push('');
-    lines.push(['people set', 'images', 'faces', 'found', 'extra'].map((h, i) => (i === 0 ? h.padEnd(32) : h.padStart(8))).join(''));
-    for (const [k, v] of people) lines.push([k.padEnd(32), fmt(v.images), fmt(v.present), fmt(v.found), fmt(v.unmatchedFaces)].map((s, i) => (i === 0 ? s : s.padStart(8))).join(''));
+    lines.push(row(['people set', 'images', 'faces', 'found', 'extra', 'found/nrm']));
+    for (const [k, v] of people) lines.push(row([k, fmt(v.images), fmt(v.present), fmt(v.found), fmt(v.unmatchedFaces), fmt(v.foundVsNormal)]));
+  }
+  const ita = section('ita/');
+  if (ita.length) {
+    lines.push('');
+    lines.push(row(['by ITA third (value, n, max ITA)', 'darker', 'n', 'ITA<=', 'middle', 'n', 'ITA<=', 'lighter', 'n', 'gap']));
+    for (const [k, v] of ita) {
+      lines.push(row([k.slice(4), fmt(v.darker), fmt(v.darkerN), fmt(v.darkerIta, 0), fmt(v.middle), fmt(v.middleN), fmt(v.middleIta, 0), fmt(v.lighter), fmt(v.lighterN), fmt(v.gap)]));
+    }
+  }
+  const small = section('small/');
+  if (small.length) {
+    lines.push('');
+    lines.push(row(['small faces', 'images', 'faces', 'found', 'rate', 'false/img', 'ms/img']));
+    for (const [k, v] of small) lines.push(row([k.slice(6), fmt(v.images), fmt(v.faces), fmt(v.found), fmt(v.foundRate), fmt(v.falsePerImage, 2), fmt(v.msPerImage, 0)]));
   }
   return lines.join('\n');
 }
 
-export async function runEval(engine: FaceEngine, dataDir: string, opts: { overlays?: string; sets?: string[]; quiet?: boolean; darkCopies?: boolean }): Promise<EvalReport> {
+export interface EvalOptions {
+  overlays?: string;
+  sets?: string[];
+  quiet?: boolean;
+  /** Which part of the tune / held-out split (default held-out). */
+  split?: SplitChoice;
+  /** Also run darkened copies (default true). */
+  dark?: boolean;
+  /** Also run the rendered small-face scenes (default true). */
+  small?: boolean;
+}
+
+export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOptions): Promise<EvalReport> {
   if (!(await stat(dataDir).catch(() => null))) {
     throw new Error(`Evaluation data not found at ${dataDir} (expected the shared data folder with fasseg/ and people/)`);
   }
+  const split = opts.split ?? 'heldout';
   const want = (s: string): boolean => !opts.sets || opts.sets.length === 0 || opts.sets.includes(s);
   const fasseg: FassegRow[] = [];
+  const dark: EvalReport['dark'] = { fasseg: [], people: [] };
+  const base = { overlayDir: opts.overlays, quiet: opts.quiet, split };
   for (const set of ['frontal02-train', 'multipose01-train']) {
     const d = path.join(dataDir, 'fasseg', set);
-    if (want(set) && (await stat(d).catch(() => null))) fasseg.push(...(await evalFasseg(engine, d, set, opts.overlays, opts.quiet)));
+    if (!want(set) || !(await stat(d).catch(() => null))) continue;
+    fasseg.push(...(await evalFasseg(engine, d, set, base)));
+    if (opts.dark !== false) dark.fasseg.push(...(await evalFasseg(engine, d, set, { ...base, prep: darkPrep, as: `${set} dark` })));
   }
-  const peopleDir = want('people') && (await stat(path.join(dataDir, 'people')).catch(() => null)) ? path.join(dataDir, 'people') : undefined;
-  const people = peopleDir ? await evalPeople(engine, peopleDir, opts.overlays, opts.quiet) : [];
-  const rows = [...fasseg.map((r) => fassegTask(r, 'original')), ...people.map((r) => peopleTask(r, 'original'))];
-  if (opts.darkCopies !== false) {
-    for (const set of [...new Set(fasseg.map((r) => r.set))]) {
-      const dark = await evalFasseg(engine, path.join(dataDir, 'fasseg', set), `${set}`, undefined, opts.quiet, (img) => darken(img));
-      rows.push(...dark.map((r) => fassegTask(r, 'dark')));
-    }
-    if (peopleDir) rows.push(...(await evalPeople(engine, peopleDir, undefined, opts.quiet, (img) => darken(img))).map((r) => peopleTask(r, 'dark')));
+  const cihpDir = path.join(dataDir, 'cihp');
+  if (want('cihp') && split !== 'tune' && (await stat(cihpDir).catch(() => null))) {
+    fasseg.push(...(await evalCihp(engine, cihpDir, base)));
+    if (opts.dark !== false) dark.fasseg.push(...(await evalCihp(engine, cihpDir, { ...base, prep: darkPrep, as: 'cihp dark' })));
   }
-  return { modelVersion: engine.modelVersion, fasseg, people, summary: summarise(fasseg, people), uncertainty: { rows, figures: uncertaintyFigures(rows) } };
+  const peopleDir = path.join(dataDir, 'people');
+  const hasPeople = want('people') && split !== 'tune' && (await stat(peopleDir).catch(() => null)) !== null;
+  const people = hasPeople ? await evalPeople(engine, peopleDir, base) : [];
+  if (hasPeople && opts.dark !== false) dark.people.push(...(await evalPeople(engine, peopleDir, { ...base, prep: darkPrep, as: 'dark' })));
+  const smallFaces = want('small') && opts.small !== false ? await evalSmallFaces(engine, dataDir, split) : [];
+  return {
+    modelVersion: engine.modelVersion,
+    split,
+    fasseg,
+    people,
+    dark,
+    smallFaces,
+    uncertainty: uncertaintyOf(fasseg, people, dark),
+    summary: summarise([...fasseg, ...dark.fasseg], [...people, ...dark.people], smallFaces),
+  };
+}
+
+function uncertaintyOf(fasseg: readonly FassegRow[], people: readonly PeopleRow[], dark: EvalReport['dark']): EvalReport['uncertainty'] {
+  const rows = [
+    ...fasseg.map((r) => fassegTask(r, 'original')),
+    ...people.map((r) => peopleTask(r, 'original')),
+    ...dark.fasseg.map((r) => fassegTask(r, 'dark')),
+    ...dark.people.map((r) => peopleTask(r, 'dark')),
+  ];
+  return { rows, figures: uncertaintyFigures(rows) };
 }

@@ -85,6 +85,10 @@ export class CenterFaceDetector implements FaceDetectorPort {
     if (this.outNames.length !== 4) throw new Error(`centerface model ${entry.id} must have 4 outputs`);
   }
 
+  get inputSide(): number {
+    return this.maxSide;
+  }
+
   static async create(session: ort.InferenceSession, entry: ModelEntry, opts: FaceDetectorOptions = {}): Promise<CenterFaceDetector> {
     const d = new CenterFaceDetector(session, entry, opts);
     await d.detect(EMPTY(64));
@@ -178,6 +182,10 @@ export class BlazeFaceDetector implements FaceDetectorPort {
       }
     }
     this.anchors = Float32Array.from(a);
+  }
+
+  get inputSide(): number {
+    return this.size;
   }
 
   static async create(session: ort.InferenceSession, entry: ModelEntry, opts: FaceDetectorOptions = {}): Promise<BlazeFaceDetector> {

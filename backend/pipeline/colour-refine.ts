@@ -16,9 +16,35 @@ export interface ColourRefineParams {
   maxGrowth: number;
   /** Luma tolerance below the skin median, in robust standard deviations. */
   darkLuma: number;
+  /**
+   * Texture tolerance above the skin's median local contrast, in robust
+   * standard deviations (0 = colour only). Hair in shadow can match skin's
+   * colour; its strands do not match skin's smoothness.
+   */
+  texture: number;
+  /** Crop pixels (1) inside the landmark region that colour never removes: the beard zone. */
+  keep?: Uint8Array;
 }
 
-export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.25, addAbove: 0.2, removeBelow: 0.02, maxGrowth: 1.5, darkLuma: 1.5 };
+export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.25, addAbove: 0.2, removeBelow: 0.02, maxGrowth: 1.5, darkLuma: 1.5, texture: 0 };
+
+/**
+ * Local contrast per pixel: mean absolute luma step to the right and down
+ * neighbours over a 5x5 window. Skin is smooth at this scale, hair is not.
+ */
+export function localTexture(img: RgbImage): Float32Array {
+  const { width: w, height: h, data } = img;
+  const luma = new Float32Array(w * h);
+  for (let i = 0; i < luma.length; i++) luma[i] = 0.299 * data[i * 3] + 0.587 * data[i * 3 + 1] + 0.114 * data[i * 3 + 2];
+  const g = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      g[i] = (x + 1 < w ? Math.abs(luma[i + 1] - luma[i]) : 0) + (y + 1 < h ? Math.abs(luma[i + w] - luma[i]) : 0);
+    }
+  }
+  return boxMean(g, w, h, 2);
+}
 
 interface Stats {
   m: number;
@@ -80,6 +106,13 @@ export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: num
     crs.push(cr);
   }
   if (ys.length < 30) return field;
+  const tex = p.texture > 0 ? localTexture(crop) : null;
+  let st: Stats = { m: 0, s: 1 };
+  if (tex) {
+    const ts: number[] = [];
+    for (let i = 0; i < field.length; i += stride) if (field[i] > core) ts.push(tex[i]);
+    st = robust(ts);
+  }
   const sy = robust(ys);
   const scb = robust(cbs);
   const scr = robust(crs);
@@ -99,8 +132,10 @@ export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: num
     // luma varies with shading far more than chroma: a loose bound
     // and hair is darker than skin far more often than lighter: darker counts double
     const dy = y < sy.m ? ((sy.m - y) / (p.darkLuma * sy.s + 10)) ** 2 : ((y - sy.m) / (4 * sy.s + 20)) ** 2;
-    const like = Math.exp(-0.5 * (dc + dy) * 4);
-    if (f > 0) mask[i] = like < p.removeBelow ? 0 : 1;
+    // texture only guards additions: inside the mesh, shading edges of real skin would be lost
+    const dt = tex && f <= 0 && tex[i] > st.m ? ((tex[i] - st.m) / (p.texture * st.s + 2)) ** 2 : 0;
+    const like = Math.exp(-0.5 * (dc + dy + dt) * 4);
+    if (f > 0) mask[i] = like < p.removeBelow && !p.keep?.[i] ? 0 : 1;
     else mask[i] = like > p.addAbove && y0 < chinY ? 1 : 0;
   }
   // keep only what connects to the core, then close pinholes
@@ -114,9 +149,13 @@ export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: num
 
 /** 5x5 box blur of a distance field: rounds the jagged per-pixel colour decisions. */
 function smoothField(f: Float32Array, w: number, h: number): Float32Array {
+  return boxMean(f, w, h, 2);
+}
+
+/** Mean over a (2r+1)^2 window, clipped at the edges; separable. */
+function boxMean(f: Float32Array, w: number, h: number, r: number): Float32Array {
   const tmp = new Float32Array(f.length);
   const out = new Float32Array(f.length);
-  const r = 2;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let s = 0;

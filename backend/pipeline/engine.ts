@@ -8,6 +8,9 @@ import { candidateFromDetection, fuseCandidates, HEAD_NAMES, type HeadCandidate,
 import { cropResize } from './image-ops.js';
 import type { EnginePorts, FaceDetection, MeshResult, PersonPose } from './ports.js';
 import { faceScore, imageScore, regionStats, yawFromMesh, type FaceEvidence } from './scoring.js';
+import { normaliseForModels } from './low-light.js';
+import { beardZone, meshYawRatio } from './head-pose.js';
+import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from './tiles.js';
 import type {
   Box,
   EngineParams,
@@ -41,8 +44,25 @@ export interface EngineSettings extends EngineParams {
   colourAdd: number;
   /** Luma tolerance below the skin median (robust SDs) for colour refinement. */
   colourDarkLuma: number;
+  /** Texture tolerance above the skin's local contrast (robust SDs) for colour refinement; 0 = colour only. */
+  colourTexture: number;
   /** ROI scales tried, upright, when the mesh rejects a crop. */
   retryScales: number[];
+  /** |meshYawRatio| from which a head counts as turned (1.15: most heads at 60 degrees and beyond, few at 45). */
+  turnedYaw: number;
+  /** Colour refinement on turned heads: skin likelihood to add a band pixel, and below which one inside is removed. */
+  turnedColourAdd: number;
+  turnedColourRemove: number;
+  /**
+   * What counts as face below the nose, inside the jaw line from the mesh:
+   * 'include' keeps beard and stubble in the mask (anonymisation must cover
+   * them), 'exclude' lets the skin colour model take them out.
+   */
+  beard: 'include' | 'exclude';
+  /** Dark or flat images: the models see a tone-normalised copy (masks stay on the original grid). */
+  lowLight: boolean;
+  /** Large images where the whole-image pass finds no or only tiny faces: detect again on full-resolution tiles. */
+  tiles: boolean;
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = {
@@ -62,6 +82,13 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   colourAdd: 0.2,
   retryScales: [0.7, 1.2],
   colourDarkLuma: 1.5,
+  colourTexture: 0,
+  beard: 'include',
+  turnedYaw: 1.15,
+  turnedColourAdd: 0.1,
+  turnedColourRemove: 0.06,
+  lowLight: true,
+  tiles: true,
 };
 
 /** Clicks (points or boxes) of one request that get their own head search; later ones only select among those faces. */
@@ -83,7 +110,7 @@ interface Segmented {
  * is part of model_version, so Label Studio re-predicts, bulk runs do not
  * resume on stale predictions, and projects refit what they learned.
  */
-export const ENGINE_CODE_VERSION = 2;
+export const ENGINE_CODE_VERSION = 3;
 
 function hashSettings(s: EngineSettings): string {
   return createHash('sha256').update(JSON.stringify({ code: ENGINE_CODE_VERSION, ...s })).digest('hex').slice(0, 8);
@@ -136,7 +163,7 @@ export class FaceSegEngine implements FaceEngine {
   async segmentBatch(items: readonly { image: RgbImage; options?: SegmentOptions }[]): Promise<SegmentResult[]> {
     const located = [];
     for (const item of items) located.push(await this.locate(item.image, item.options ?? {}));
-    const jobs: CropJob[] = located.flatMap((l) => l.cands.map((cand) => ({ img: l.img, cand, s: l.s })));
+    const jobs: CropJob[] = located.flatMap((l) => l.cands.map((cand) => ({ img: l.view, cand, s: l.s })));
     const t0 = performance.now();
     const segs = await this.segmentJobs(jobs);
     const segMs = performance.now() - t0;
@@ -162,15 +189,28 @@ export class FaceSegEngine implements FaceEngine {
       minRadius: s.minRadius,
     };
     let t0 = performance.now();
-    const poses = this.ports.keypoints ? await this.ports.keypoints.detect(img) : [];
+    const view = s.lowLight ? normaliseForModels(img).image : img;
+    if (view !== img) timings.normalise = performance.now() - t0;
+    t0 = performance.now();
+    const poses = this.ports.keypoints ? await this.ports.keypoints.detect(view) : [];
     if (this.ports.keypoints) timings.keypoints = performance.now() - t0;
     t0 = performance.now();
-    const dets = this.ports.faceDetector && s.locator !== 'seed' ? await this.ports.faceDetector.detect(img, s.detectorThreshold) : [];
-    if (this.ports.faceDetector && s.locator !== 'seed') timings.detector = performance.now() - t0;
+    const det = this.ports.faceDetector;
+    let dets = det && s.locator !== 'seed' ? await det.detect(view, s.detectorThreshold) : [];
+    if (det && s.locator !== 'seed') timings.detector = performance.now() - t0;
+    if (det?.inputSide && s.locator !== 'seed' && s.tiles && needsTiles(view.width, view.height, det.inputSide, dets)) {
+      t0 = performance.now();
+      const extra: typeof dets = [];
+      for (const t of tileGrid(view.width, view.height, det.inputSide, DEFAULT_TILES.overlap)) {
+        for (const d of await det.detect(cropImage(view, t), s.detectorThreshold)) extra.push(shiftDetection(d, t.x, t.y));
+      }
+      dets = mergeDetections(dets, extra);
+      timings.tiles = performance.now() - t0;
+    }
     let cands = s.locator === 'seed' ? seedCandidates(poses, s) : fuseCandidates(poses, dets, hp);
     const hints = options.hints ?? [];
-    if (hints.length > 0) cands = cands.concat(await this.clickCandidates(hints, cands, img, hp, s));
-    return { img, s, hints, poses, cands, timings, options };
+    if (hints.length > 0) cands = cands.concat(await this.clickCandidates(hints, cands, view, hp, s));
+    return { img, view, s, hints, poses, cands, timings, options };
   }
 
   private async finish(l: Located, segs: Segmented[]): Promise<SegmentResult> {
@@ -380,7 +420,17 @@ export class FaceSegEngine implements FaceEngine {
         out.push({ roi, mesh, field: probabilityField(probs[i], probSize, probSize, s.maskThreshold), fieldSize: probSize, fallback: !ok });
       } else if (ok) {
         let field = meshRegionField(meshPoints(mesh.points, mesh.count), n, s.regionMethod);
-        if (s.colourRefine && mesh.count > MESH.chin) field = refineWithColour(crops[i], field, mesh.points[MESH.chin * 3 + 1], { ...DEFAULT_COLOUR_REFINE, band: s.colourBand, addAbove: s.colourAdd, darkLuma: s.colourDarkLuma });
+        if (s.colourRefine && mesh.count > MESH.chin) {
+          // turned heads: hair behind the cheek passes the loose frontal rule, so remove more, and add the ear more readily
+          const turned = Math.abs(meshYawRatio(mesh.points, mesh.count)) >= s.turnedYaw;
+          const keep = s.beard === 'include' ? beardZone(mesh.points, mesh.count, n) : undefined;
+          const base = { ...DEFAULT_COLOUR_REFINE, band: s.colourBand, addAbove: s.colourAdd, darkLuma: s.colourDarkLuma, texture: s.colourTexture, keep };
+          const chinY = mesh.points[MESH.chin * 3 + 1];
+          let refined = turned ? refineWithColour(crops[i], field, chinY, { ...base, addAbove: s.turnedColourAdd, removeBelow: s.turnedColourRemove }) : field;
+          // the looser adding rule can leak into a skin-coloured background (refinement then returns the landmark field): fall back to the frontal rule
+          if (refined === field) refined = refineWithColour(crops[i], field, chinY, base);
+          field = refined;
+        }
         out.push({ roi, mesh, field, fieldSize: n, fallback: false });
       } else {
         out.push({ roi, mesh, field: fallbackField(n, s.roiScale), fieldSize: n, fallback: true });
@@ -400,6 +450,8 @@ interface CropJob {
 /** An image after head finding, before segmentation. */
 interface Located {
   img: RgbImage;
+  /** What the models see: `img`, or its normalised copy when `img` is dark. */
+  view: RgbImage;
   s: EngineSettings;
   hints: InteractiveHint[];
   poses: PersonPose[];

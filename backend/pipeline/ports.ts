@@ -35,6 +35,8 @@ export interface KeypointPort {
 }
 
 export interface FaceDetectorPort {
+  /** Longest side (pixels) images are scaled to for the model; tiling needs it. */
+  readonly inputSide?: number;
   /** `threshold` overrides the adapter's own score threshold. */
   detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]>;
 }

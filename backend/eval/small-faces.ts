@@ -1,0 +1,101 @@
+// Eval scenes with small faces: many FASSEG heads shrunk so the face (not the
+// whole head cut-out) is about `facePx` pixels tall, scattered without overlap
+// over a generated 1920x1080 background. Scoring: a predicted face counts
+// when its box centre lies in an unused head box; the rest are false faces.
+import sharp from 'sharp';
+import type { Box, RgbImage } from '../pipeline/types.js';
+import { seededRandom } from './darken.js';
+import { backgroundSvg, cutHead, type Cutout, type FassegEntry } from './scenes.js';
+
+/** A head cut-out runs from the hair to the neck cut: about 1.6 face heights. */
+export const HEAD_PER_FACE = 1.6;
+
+export interface SmallFaceScene {
+  image: RgbImage;
+  heads: Box[];
+}
+
+/**
+ * Non-overlapping spots for `n` boxes of w x h in a W x H image: a jittered
+ * grid, so no two heads share a cell. Pure.
+ */
+export function scatter(n: number, w: number, h: number, W: number, H: number, r: () => number): Box[] {
+  const cols = Math.ceil(Math.sqrt((n * W) / H));
+  const rows = Math.ceil(n / cols);
+  const cw = W / cols;
+  const ch = H / rows;
+  if (cw < w || ch < h) throw new RangeError(`${n} boxes of ${w}x${h} do not fit in ${W}x${H}`);
+  const cells = Array.from({ length: cols * rows }, (_, i) => i);
+  // seeded shuffle: which cells stay empty varies by scene
+  for (let i = cells.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [cells[i], cells[j]] = [cells[j], cells[i]];
+  }
+  return cells.slice(0, n).map((c) => ({
+    x: Math.round((c % cols) * cw + r() * (cw - w)),
+    y: Math.round(Math.floor(c / cols) * ch + r() * (ch - h)),
+    width: w,
+    height: h,
+  }));
+}
+
+/** Found heads and false faces: each box centre claims at most one head. Pure. */
+export function matchHeads(heads: readonly Box[], boxes: readonly Box[], margin = 0.25): { found: number; falseFaces: number } {
+  const used = new Set<number>();
+  let falseFaces = 0;
+  for (const b of boxes) {
+    const cx = b.x + b.width / 2;
+    const cy = b.y + b.height / 2;
+    const i = heads.findIndex((hd, j) => {
+      const mx = hd.width * margin;
+      const my = hd.height * margin;
+      return !used.has(j) && cx >= hd.x - mx && cx <= hd.x + hd.width + mx && cy >= hd.y - my && cy <= hd.y + hd.height + my;
+    });
+    if (i >= 0) used.add(i);
+    else falseFaces++;
+  }
+  return { found: used.size, falseFaces };
+}
+
+export async function renderSmallFaceScenes(
+  sources: readonly { dir: string; e: FassegEntry }[],
+  opts: { scenes: number; facesPerScene: number; facePx: number; width?: number; height?: number; seed: number },
+): Promise<SmallFaceScene[]> {
+  const W = opts.width ?? 1920;
+  const H = opts.height ?? 1080;
+  if (sources.length === 0) return [];
+  const r = seededRandom(opts.seed);
+  const cache = new Map<string, Cutout>();
+  const out: SmallFaceScene[] = [];
+  const headH = Math.round(opts.facePx * HEAD_PER_FACE);
+  for (let s = 0; s < opts.scenes; s++) {
+    const picks: Cutout[] = [];
+    for (let k = 0; k < opts.facesPerScene; k++) {
+      const src = sources[Math.floor(r() * sources.length)];
+      const key = `${src.dir}/${src.e.image}`;
+      let c = cache.get(key);
+      if (!c) {
+        c = await cutHead(src.dir, src.e);
+        cache.set(key, c);
+      }
+      picks.push(c);
+    }
+    const maxW = Math.max(...picks.map((c) => Math.round((c.width * headH) / c.height)));
+    const spots = scatter(opts.facesPerScene, maxW, headH, W, H, r);
+    const layers: { input: Buffer; left: number; top: number }[] = [];
+    const heads: Box[] = [];
+    for (let k = 0; k < picks.length; k++) {
+      const c = picks[k];
+      const hw = Math.max(4, Math.round((c.width * headH) / c.height));
+      const spot = spots[k];
+      const input = await sharp(c.rgba, { raw: { width: c.width, height: c.height, channels: 4 } }).resize(hw, headH, { kernel: 'lanczos3' }).png().toBuffer();
+      layers.push({ input, left: spot.x, top: spot.y });
+      heads.push({ x: spot.x, y: spot.y, width: hw, height: headH });
+    }
+    // JPEG round trip as a camera would deliver it
+    const jpeg = await sharp(Buffer.from(backgroundSvg(W, H, r))).resize(W, H).composite(layers).flatten({ background: '#808080' }).jpeg({ quality: 90 }).toBuffer();
+    const raw = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    out.push({ image: { width: raw.info.width, height: raw.info.height, data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length) }, heads });
+  }
+  return out;
+}

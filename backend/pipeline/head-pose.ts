@@ -1,0 +1,51 @@
+// Head yaw from face-mesh landmarks: how far the nose tip sits from the
+// midpoint of the two cheek contour points, relative to half their distance.
+// The mesh keeps its topology on a profile (the far cheek folds behind the
+// nose), so the ratio grows monotonically with yaw. Pure.
+import { fillPolygon } from './mask-raster.js';
+
+/** MediaPipe canonical mesh: nose tip, right and left cheek contour points. */
+const NOSE_TIP = 1;
+const RIGHT_CHEEK = 234;
+const LEFT_CHEEK = 454;
+
+/**
+ * Signed yaw proxy in [-2, 2]: 0 frontal, about 0.5 at 30 degrees, 1 at 45,
+ * 1.5 and beyond at 60-90 (FASSEG multipose, tune split); the sign is the
+ * side the nose points to in the crop. 0 when the mesh lacks the points.
+ */
+export function meshYawRatio(points: Float32Array, count: number): number {
+  if (count <= LEFT_CHEEK) return 0;
+  const nx = points[NOSE_TIP * 3];
+  const rx = points[RIGHT_CHEEK * 3];
+  const lx = points[LEFT_CHEEK * 3];
+  const half = Math.abs(lx - rx) / 2;
+  const ry = points[RIGHT_CHEEK * 3 + 1];
+  const ly = points[LEFT_CHEEK * 3 + 1];
+  const ny = points[NOSE_TIP * 3 + 1];
+  // the cheek-to-nose depth stands in for half the face width when the cheeks fold together
+  const scale = Math.max(half, 0.5 * Math.hypot(nx - (lx + rx) / 2, ny - (ly + ry) / 2), 1e-6);
+  const r = (nx - (lx + rx) / 2) / scale;
+  return Math.max(-2, Math.min(2, r));
+}
+
+/** MediaPipe's face-oval ring (forehead, temples, jaw line, chin), in order. */
+export const FACE_OVAL = [
+  10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127,
+  162, 21, 54, 103, 67, 109,
+] as const;
+const SUBNASALE = 2;
+
+/**
+ * Where a beard grows, as a size x size crop mask: inside the face oval (the
+ * jaw line, not the convex hull, which on a profile bridges past the lips
+ * into the background) and below the nose. Null without a full mesh.
+ */
+export function beardZone(points: Float32Array, count: number, size: number): Uint8Array | undefined {
+  if (count <= 454) return undefined;
+  const ring = FACE_OVAL.map((i) => ({ x: points[i * 3], y: points[i * 3 + 1] }));
+  const zone = fillPolygon(ring, size, size);
+  const top = Math.max(0, Math.ceil(points[SUBNASALE * 3 + 1]));
+  zone.fill(0, 0, Math.min(zone.length, top * size));
+  return zone;
+}

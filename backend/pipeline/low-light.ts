@@ -1,0 +1,107 @@
+// Low light and low contrast: the models were trained on well-exposed photos
+// and see nothing in an image whose brightest faces sit at 10-40 of 255. A
+// normalised copy (gain + gamma on a tone curve, then a light blur against
+// the amplified sensor noise) goes to the detectors and the face mesh; masks
+// are still pasted onto the original image's grid. Pure functions.
+import type { RgbImage } from './types.js';
+
+export interface LightStats {
+  /** Luma percentiles 0..255 over a subsample. */
+  p1: number;
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+/** Luma statistics from about `samples` pixels spread over the image. */
+export function lightStats(img: RgbImage, samples = 40_000): LightStats {
+  const n = img.width * img.height;
+  const step = Math.max(1, Math.floor(n / samples));
+  const hist = new Uint32Array(256);
+  let count = 0;
+  let sum = 0;
+  const d = img.data;
+  for (let i = 0; i < n; i += step) {
+    const y = (54 * d[i * 3] + 183 * d[i * 3 + 1] + 19 * d[i * 3 + 2]) >> 8;
+    hist[y]++;
+    sum += y;
+    count++;
+  }
+  const pct = (q: number): number => {
+    const target = q * count;
+    let acc = 0;
+    for (let v = 0; v < 256; v++) {
+      acc += hist[v];
+      if (acc >= target) return v;
+    }
+    return 255;
+  };
+  return { p1: pct(0.01), p50: pct(0.5), p99: pct(0.99), mean: count ? sum / count : 0 };
+}
+
+export interface NormaliseOptions {
+  /** Normalise when the 99th luma percentile is below this (dark image). */
+  darkP99: number;
+  /** ...or when p99 - p1 is below this (flat, low-contrast image). */
+  minRange: number;
+  /** Where the median luma lands after the tone curve, 0..1. */
+  targetMid: number;
+}
+
+export const DEFAULT_NORMALISE: NormaliseOptions = { darkP99: 110, minRange: 60, targetMid: 0.4 };
+
+export function needsNormalising(s: LightStats, o: NormaliseOptions = DEFAULT_NORMALISE): boolean {
+  return s.p99 < o.darkP99 || s.p99 - s.p1 < o.minRange;
+}
+
+/**
+ * The tone curve as a lookup table: black point p1, white point p99 (so 1 %
+ * of pixels clip), then the gamma that puts the median at `targetMid`.
+ * Monotone, 0 -> 0 side, 255 -> 255 side.
+ */
+export function toneCurve(s: LightStats, o: NormaliseOptions = DEFAULT_NORMALISE): Uint8Array {
+  const lo = Math.min(s.p1, s.p50);
+  const hi = Math.max(s.p99, lo + 4);
+  const mid = Math.min(0.95, Math.max(0.05, (s.p50 - lo) / (hi - lo)));
+  // mid^g = target  ->  g = ln(target) / ln(mid), bounded so noise is not blown up without limit
+  const g = Math.min(1.6, Math.max(0.35, Math.log(o.targetMid) / Math.log(mid)));
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) {
+    const t = Math.min(1, Math.max(0, (v - lo) / (hi - lo)));
+    lut[v] = Math.round(255 * t ** g);
+  }
+  return lut;
+}
+
+/** 3x3 box blur per channel, edges clamped: the amplified noise of a dark photo is pixel-scale. */
+export function boxBlur3(img: RgbImage): RgbImage {
+  const { width: w, height: h, data } = img;
+  const tmp = new Uint16Array(data.length);
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) {
+    const row = y * w * 3;
+    for (let x = 0; x < w; x++) {
+      const l = row + Math.max(0, x - 1) * 3;
+      const c = row + x * 3;
+      const r = row + Math.min(w - 1, x + 1) * 3;
+      for (let k = 0; k < 3; k++) tmp[c + k] = data[l + k] + data[c + k] + data[r + k];
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    const u = Math.max(0, y - 1) * w * 3;
+    const c = y * w * 3;
+    const dn = Math.min(h - 1, y + 1) * w * 3;
+    for (let i = 0; i < w * 3; i++) out[c + i] = Math.round((tmp[u + i] + tmp[c + i] + tmp[dn + i]) / 9);
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** The copy the models should see: the image itself when it is well exposed. */
+export function normaliseForModels(img: RgbImage, o: NormaliseOptions = DEFAULT_NORMALISE): { image: RgbImage; normalised: boolean; stats: LightStats } {
+  const stats = lightStats(img);
+  if (!needsNormalising(stats, o)) return { image: img, normalised: false, stats };
+  const lut = toneCurve(stats, o);
+  const data = new Uint8Array(img.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = lut[img.data[i]];
+  return { image: boxBlur3({ width: img.width, height: img.height, data }), normalised: true, stats };
+}

@@ -1,0 +1,77 @@
+// Small faces in large images: the detector shrinks a 1920x1080 photo to its
+// 640-pixel input, where a 20-pixel face is 7 pixels and lost. When the whole-
+// image pass suggests small faces may be there, the detector runs again on
+// overlapping tiles of its own input size, at full resolution. Pure functions.
+import { iou } from './geometry.js';
+import type { FaceDetection } from './ports.js';
+import type { Box, RgbImage } from './types.js';
+
+export interface TileOptions {
+  /** Tile only when the longest side is at least this many detector inputs. */
+  minScale: number;
+  /**
+   * ...and no face was found, or the smallest one is under this many pixels
+   * at the detector's scale (faces near the detector's limit hint at more
+   * beyond it).
+   */
+  smallAtInput: number;
+  /** Overlap of neighbouring tiles in pixels: a small face cut by one tile lies whole in the next. */
+  overlap: number;
+}
+
+export const DEFAULT_TILES: TileOptions = { minScale: 1.9, smallAtInput: 16, overlap: 96 };
+
+export function needsTiles(w: number, h: number, inputSide: number, dets: readonly FaceDetection[], o: TileOptions = DEFAULT_TILES): boolean {
+  const longest = Math.max(w, h);
+  if (longest < o.minScale * inputSide) return false;
+  if (dets.length === 0) return true;
+  const scale = inputSide / longest;
+  const smallest = Math.min(...dets.map((d) => Math.min(d.box.width, d.box.height)));
+  return smallest * scale < o.smallAtInput;
+}
+
+/** Tiles of side `tile` (or the image side when smaller) covering w x h, neighbours overlapping by at least `overlap`. */
+export function tileGrid(w: number, h: number, tile: number, overlap: number): Box[] {
+  const starts = (len: number): number[] => {
+    if (len <= tile) return [0];
+    const n = Math.ceil((len - overlap) / (tile - overlap));
+    const step = (len - tile) / (n - 1);
+    return Array.from({ length: n }, (_, i) => Math.round(i * step));
+  };
+  const out: Box[] = [];
+  for (const y of starts(h)) for (const x of starts(w)) out.push({ x, y, width: Math.min(tile, w), height: Math.min(tile, h) });
+  return out;
+}
+
+export function cropImage(img: RgbImage, b: Box): RgbImage {
+  const data = new Uint8Array(b.width * b.height * 3);
+  for (let y = 0; y < b.height; y++) {
+    const src = ((b.y + y) * img.width + b.x) * 3;
+    data.set(img.data.subarray(src, src + b.width * 3), y * b.width * 3);
+  }
+  return { width: b.width, height: b.height, data };
+}
+
+export function shiftDetection(d: FaceDetection, dx: number, dy: number): FaceDetection {
+  return {
+    box: { x: d.box.x + dx, y: d.box.y + dy, width: d.box.width, height: d.box.height },
+    score: d.score,
+    landmarks: d.landmarks.map((p) => ({ x: p.x + dx, y: p.y + dy })),
+  };
+}
+
+/** Whole-image detections first, then tile detections that overlap none already kept (highest score first). */
+export function mergeDetections(base: readonly FaceDetection[], extra: readonly FaceDetection[], maxIou = 0.3): FaceDetection[] {
+  const kept = [...base];
+  for (const d of [...extra].sort((a, b) => b.score - a.score)) {
+    if (kept.every((k) => iou(k.box, d.box) < maxIou && !within(d.box, k.box))) kept.push(d);
+  }
+  return kept;
+}
+
+/** A tile-cut part of a big face: its centre lies inside a kept box. */
+function within(a: Box, b: Box): boolean {
+  const cx = a.x + a.width / 2;
+  const cy = a.y + a.height / 2;
+  return cx >= b.x && cx <= b.x + b.width && cy >= b.y && cy <= b.y + b.height;
+}

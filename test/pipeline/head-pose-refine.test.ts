@@ -1,0 +1,94 @@
+// Head yaw from the mesh, the beard zone, and the colour refinement's beard
+// and texture rules, on synthetic meshes and crops made here.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_COLOUR_REFINE, localTexture, refineWithColour } from '../../backend/pipeline/colour-refine.js';
+import { beardZone, FACE_OVAL, meshYawRatio } from '../../backend/pipeline/head-pose.js';
+import { ellipseField } from '../../backend/pipeline/mask-raster.js';
+import type { RgbImage } from '../../backend/pipeline/types.js';
+
+/** A 468-point mesh: oval ring on an ellipse, nose tip at `noseX`, subnasale at `subY`. */
+function mesh(noseX: number, subY = 60, cx = 50, cy = 50, rx = 30, ry = 40): Float32Array {
+  const p = new Float32Array(468 * 3);
+  for (let i = 0; i < 468; i++) {
+    p[i * 3] = cx;
+    p[i * 3 + 1] = cy;
+  }
+  FACE_OVAL.forEach((idx, k) => {
+    // the ring starts at the forehead (10) and runs clockwise in image terms
+    const a = -Math.PI / 2 + (k / FACE_OVAL.length) * 2 * Math.PI;
+    p[idx * 3] = cx + rx * Math.cos(a);
+    p[idx * 3 + 1] = cy + ry * Math.sin(a);
+  });
+  p[234 * 3] = cx - rx;
+  p[454 * 3] = cx + rx;
+  p[234 * 3 + 1] = p[454 * 3 + 1] = cy;
+  p[1 * 3] = noseX;
+  p[1 * 3 + 1] = cy + 5;
+  p[2 * 3] = noseX;
+  p[2 * 3 + 1] = subY;
+  return p;
+}
+
+describe('mesh yaw ratio', () => {
+  it('0 when the nose is centred, growing and signed as it moves to a cheek', () => {
+    expect(meshYawRatio(mesh(50), 468)).toBeCloseTo(0, 6);
+    expect(meshYawRatio(mesh(65), 468)).toBeCloseTo(0.5, 6);
+    expect(meshYawRatio(mesh(35), 468)).toBeCloseTo(-0.5, 6);
+    expect(meshYawRatio(mesh(95), 468)).toBeCloseTo(1.5, 6);
+    // the nose far past the cheeks: the depth term takes over and the ratio tends to 2
+    expect(meshYawRatio(mesh(200), 468)).toBeGreaterThan(1.99);
+    expect(meshYawRatio(mesh(200), 468)).toBeLessThanOrEqual(2);
+    expect(meshYawRatio(mesh(65), 100)).toBe(0);
+  });
+});
+
+describe('beard zone', () => {
+  it('inside the face oval and below the nose only', () => {
+    const z = beardZone(mesh(50, 60), 468, 100)!;
+    expect(z[80 * 100 + 50]).toBe(1); // chin area
+    expect(z[55 * 100 + 50]).toBe(0); // above the subnasale
+    expect(z[80 * 100 + 5]).toBe(0); // outside the jaw line
+    expect(beardZone(mesh(50), 300, 100)).toBeUndefined();
+  });
+});
+
+/** Skin-coloured disc face with a dark (beard-coloured) lower part inside it. */
+function bearded(): { crop: RgbImage; field: Float32Array } {
+  const n = 100;
+  const data = new Uint8Array(n * n * 3);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const o = (y * n + x) * 3;
+      const inFace = ((x - 50) / 30) ** 2 + ((y - 50) / 40) ** 2 <= 1;
+      const beard = inFace && y > 70;
+      data.set(beard ? [40, 30, 25] : inFace ? [200, 150, 120] : [30, 90, 200], o);
+    }
+  }
+  return { crop: { width: n, height: n, data }, field: ellipseField(50, 50, 30, 40, n, n) };
+}
+
+describe('colour refinement: beard rule', () => {
+  const inside = (f: Float32Array, x: number, y: number): boolean => f[y * 100 + x] > 0;
+  it('a dark beard inside the mesh is cut by colour, and kept in the beard zone', () => {
+    const { crop, field } = bearded();
+    const cut = refineWithColour(crop, field, 95, DEFAULT_COLOUR_REFINE);
+    expect(inside(cut, 50, 86)).toBe(false);
+    const keep = beardZone(mesh(50, 65), 468, 100);
+    const kept = refineWithColour(crop, field, 95, { ...DEFAULT_COLOUR_REFINE, keep });
+    expect(inside(kept, 50, 86)).toBe(true);
+    // skin stays either way
+    expect(inside(cut, 50, 50)).toBe(true);
+  });
+});
+
+describe('local texture', () => {
+  it('zero on a flat image, high on stripes', () => {
+    const n = 20;
+    const flat: RgbImage = { width: n, height: n, data: new Uint8Array(n * n * 3).fill(120) };
+    expect(localTexture(flat).every((v) => v === 0)).toBe(true);
+    const stripes = new Uint8Array(n * n * 3);
+    for (let i = 0; i < n * n; i++) stripes.fill(i % 2 ? 200 : 40, i * 3, i * 3 + 3);
+    const t = localTexture({ width: n, height: n, data: stripes });
+    expect(t[10 * n + 10]).toBeGreaterThan(100);
+  });
+});

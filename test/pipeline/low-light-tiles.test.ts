@@ -1,0 +1,100 @@
+// Low-light normalisation and detector tiling: the maths, on images made here.
+import { describe, expect, it } from 'vitest';
+import { boxBlur3, lightStats, needsNormalising, normaliseForModels, toneCurve } from '../../backend/pipeline/low-light.js';
+import { cropImage, mergeDetections, needsTiles, shiftDetection, tileGrid } from '../../backend/pipeline/tiles.js';
+import type { FaceDetection } from '../../backend/pipeline/ports.js';
+import type { RgbImage } from '../../backend/pipeline/types.js';
+
+/** Horizontal ramp of grey from `lo` to `hi`. */
+function ramp(w: number, h: number, lo: number, hi: number): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(Math.round(lo + ((hi - lo) * x) / (w - 1)), (y * w + x) * 3, (y * w + x) * 3 + 3);
+  return { width: w, height: h, data };
+}
+
+const det = (x: number, y: number, s: number, score = 0.9): FaceDetection => ({ box: { x, y, width: s, height: s }, score, landmarks: [{ x: x + s / 2, y: y + s / 2 }] });
+
+describe('low light', () => {
+  it('percentiles of a ramp', () => {
+    const s = lightStats(ramp(256, 4, 0, 255));
+    expect(s.p1).toBeLessThanOrEqual(3);
+    expect(Math.abs(s.p50 - 128)).toBeLessThanOrEqual(2);
+    expect(s.p99).toBeGreaterThanOrEqual(252);
+  });
+
+  it('a well-exposed image is left alone (same object), a dark one is normalised', () => {
+    const bright = ramp(200, 20, 10, 240);
+    expect(needsNormalising(lightStats(bright))).toBe(false);
+    expect(normaliseForModels(bright).image).toBe(bright);
+    const dark = ramp(200, 20, 0, 30);
+    const n = normaliseForModels(dark);
+    expect(n.normalised).toBe(true);
+    const after = lightStats(n.image);
+    expect(after.p99).toBeGreaterThan(200);
+    // the median lands near the target (0.4 of the range)
+    expect(Math.abs(after.p50 / 255 - 0.4)).toBeLessThan(0.08);
+  });
+
+  it('the tone curve is monotone and spans the range', () => {
+    const lut = toneCurve({ p1: 2, p50: 10, p99: 40, mean: 12 });
+    for (let v = 1; v < 256; v++) expect(lut[v]).toBeGreaterThanOrEqual(lut[v - 1]);
+    expect(lut[2]).toBe(0);
+    expect(lut[40]).toBe(255);
+    expect(lut[255]).toBe(255);
+  });
+
+  it('a flat (low-contrast) image is normalised too', () => {
+    expect(needsNormalising(lightStats(ramp(100, 10, 120, 150)))).toBe(true);
+  });
+
+  it('box blur keeps a flat image and averages a spike', () => {
+    const img = ramp(5, 5, 50, 50);
+    expect(boxBlur3(img).data).toEqual(img.data);
+    img.data.fill(140, (2 * 5 + 2) * 3, (2 * 5 + 2) * 3 + 3);
+    expect(boxBlur3(img).data[(2 * 5 + 2) * 3]).toBe(60);
+  });
+});
+
+describe('tiles', () => {
+  it('only large images with no or tiny faces are tiled', () => {
+    expect(needsTiles(640, 480, 640, [])).toBe(false);
+    expect(needsTiles(1920, 1080, 640, [])).toBe(true);
+    // a 300-px face is 100 px at the detector's scale: no tiles
+    expect(needsTiles(1920, 1080, 640, [det(100, 100, 300)])).toBe(false);
+    // a 30-px face is 10 px there: smaller ones are likely missed
+    expect(needsTiles(1920, 1080, 640, [det(100, 100, 300), det(900, 500, 30)])).toBe(true);
+  });
+
+  it('the grid covers the image with the asked overlap', () => {
+    const tiles = tileGrid(1920, 1080, 640, 96);
+    const covered = new Uint8Array(1920 * 1080);
+    for (const t of tiles) {
+      expect(t.x + t.width).toBeLessThanOrEqual(1920);
+      expect(t.y + t.height).toBeLessThanOrEqual(1080);
+      for (let y = t.y; y < t.y + t.height; y++) covered.fill(1, y * 1920 + t.x, y * 1920 + t.x + t.width);
+    }
+    expect(covered.every((v) => v === 1)).toBe(true);
+    const xs = [...new Set(tiles.map((t) => t.x))].sort((a, b) => a - b);
+    for (let i = 1; i < xs.length; i++) expect(xs[i - 1] + 640 - xs[i]).toBeGreaterThanOrEqual(96);
+    expect(tileGrid(300, 200, 640, 96)).toEqual([{ x: 0, y: 0, width: 300, height: 200 }]);
+  });
+
+  it('crop and shift are inverse placements', () => {
+    const img = ramp(50, 10, 0, 49);
+    const c = cropImage(img, { x: 20, y: 3, width: 5, height: 2 });
+    expect(c.data[0]).toBe(20);
+    expect(c.data[(1 * 5 + 4) * 3]).toBe(24);
+    const d = shiftDetection(det(1, 2, 3), 20, 3);
+    expect(d.box).toEqual({ x: 21, y: 5, width: 3, height: 3 });
+    expect(d.landmarks[0]).toEqual({ x: 22.5, y: 6.5 });
+  });
+
+  it('merge keeps whole-image detections and drops tile duplicates and tile-cut parts', () => {
+    const base = [det(0, 0, 200)];
+    const extra = [det(5, 5, 190, 0.95), det(60, 60, 40, 0.8), det(500, 500, 20, 0.6), det(502, 501, 20, 0.5)];
+    const m = mergeDetections(base, extra);
+    expect(m).toHaveLength(2);
+    expect(m[0]).toBe(base[0]);
+    expect(m[1].box.x).toBe(500);
+  });
+});
