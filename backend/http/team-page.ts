@@ -24,6 +24,8 @@ export interface ProjectQuality {
     /** Mean IoU on the corrections before and after, when the fit reports them. */
     iouBefore?: number;
     iouAfter?: number;
+    /** The mask refiner's last fit: held-out IoU of the model in use and of the candidate, and whether it was kept. */
+    refiner?: { kept: boolean; heldOut: number; iouBefore: number; iouAfter: number; reason: string };
   } | null;
 }
 
@@ -136,7 +138,10 @@ function projectSection(p: ProjectQuality, minCorrections: number): string {
             .map((c) => `<tr><td>${escapeHtml(c.name)}</td><td>${fmt(c.from, 2)}</td><td>${fmt(c.to, 2)}</td></tr>`)
             .join('')}</table>`
         : '<p>The fit kept the default parameters.</p>') +
-      (cal.iouBefore !== undefined || cal.iouAfter !== undefined ? `<p>Mean IoU on those corrections: ${fmt(cal.iouBefore)} before, ${fmt(cal.iouAfter)} after.</p>` : '')
+      (cal.iouBefore !== undefined || cal.iouAfter !== undefined ? `<p>Mean IoU on those corrections: ${fmt(cal.iouBefore)} before, ${fmt(cal.iouAfter)} after.</p>` : '') +
+      (cal.refiner
+        ? `<p>Mask refiner ${cal.refiner.kept ? '<b>kept</b>' : 'not kept'}: IoU on ${cal.refiner.heldOut} held-out corrections ${fmt(cal.refiner.iouBefore)} with the masks in use, ${fmt(cal.refiner.iouAfter)} with the new refiner (${escapeHtml(cal.refiner.reason)}).</p>`
+        : '')
     : `<p>Not calibrated yet${minCorrections > 0 ? `: calibration after ${minCorrections} corrections (${Math.max(0, minCorrections - p.corrections)} to go)` : ' (Start Training calibrates)'}.</p>`;
   return `<section class="project">
 <h3>Project ${escapeHtml(p.project)} <small><code>${escapeHtml(p.modelVersion)}</code></small></h3>

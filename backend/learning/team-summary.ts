@@ -37,6 +37,7 @@ export function projectQuality(r: ProjectRecords, defaults: EngineParams): Proje
             .map((k) => ({ name: k, from: defaults[k], to: cal.params[k] as number })),
           iouBefore: num(cal.report.meanIouDefault),
           iouAfter: num(cal.report.meanIouFitted),
+          ...refinerOf(cal.report.refiner),
         }
       : null,
   };
@@ -44,4 +45,14 @@ export function projectQuality(r: ProjectRecords, defaults: EngineParams): Proje
 
 export function teamSummary(records: readonly ProjectRecords[], defaults: EngineParams, minCorrections: number): TeamSummary {
   return { projects: records.map((r) => projectQuality(r, defaults)), minCorrections };
+}
+
+/** The refiner's part of a calibration report (service.ts writes it), when there is one. */
+function refinerOf(r: unknown): { refiner?: NonNullable<ProjectQuality['calibration']>['refiner'] } {
+  if (typeof r !== 'object' || r === null) return {};
+  const o = r as Record<string, unknown>;
+  const before = num(o.iouCurrent);
+  const after = num(o.iouCandidate);
+  if (before === undefined || after === undefined) return {};
+  return { refiner: { kept: o.accepted === true, heldOut: num(o.heldOut) ?? 0, iouBefore: before, iouAfter: after, reason: typeof o.reason === 'string' ? o.reason : '' } };
 }

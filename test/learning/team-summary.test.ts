@@ -37,6 +37,29 @@ describe('team summary', () => {
     expect(q.calibration?.iouAfter).toBe(0.75);
   });
 
+  it('shows what the refiner fit did: held-out IoU of the masks in use and of the candidate, kept or not', () => {
+    const q = projectQuality(
+      {
+        project: '5',
+        modelVersion: 'v-r1',
+        corrections: [correction('1', '5', [0.6], 10)],
+        calibration: {
+          project: '5',
+          params: {},
+          modelVersion: 'v-r1',
+          engineVersion: 'v',
+          corrections: 1,
+          fittedAt: 25,
+          report: { refiner: { accepted: true, heldOut: 4, iouCurrent: 0.55, iouCandidate: 0.93, reason: 'beat the current model' } },
+        },
+      },
+      defaultParams(),
+    );
+    expect(q.calibration?.refiner).toEqual({ kept: true, heldOut: 4, iouBefore: 0.55, iouAfter: 0.93, reason: 'beat the current model' });
+    const none = projectQuality({ project: '5', modelVersion: 'v', corrections: [], calibration: { project: '5', params: {}, modelVersion: 'v', engineVersion: 'v', corrections: 0, fittedAt: 1, report: { refiner: null } } }, defaultParams());
+    expect(none.calibration?.refiner).toBeUndefined();
+  });
+
   it('the store lists projects, most recently active first', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'faceseg-team-'));
     const s = await openStore(path.join(dir, 'l.sqlite'));
