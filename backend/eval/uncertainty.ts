@@ -88,6 +88,6 @@ export function formatUncertainty(figs: readonly UncertaintyFigure[]): string {
         .join(''),
     );
   }
-  lines.push('tune = FASSEG multipose01 persons 1-4 (+ dark copies); report = persons 5-7, frontal02, people/ (+ dark copies)');
+  lines.push('tune = FASSEG multipose01 persons 1-4 (+ dark copies); report = every other task this eval ran (by default its held-out part: multipose01 persons 6-7, frontal02 11-20, people/, cihp/, + dark copies)');
   return lines.join('\n');
 }

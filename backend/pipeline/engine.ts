@@ -214,7 +214,7 @@ export class FaceSegEngine implements FaceEngine {
   }
 
   private async finish(l: Located, segs: Segmented[]): Promise<SegmentResult> {
-    const { img, s, cands, hints, poses, timings, options } = l;
+    const { img, view, s, cands, hints, poses, timings, options } = l;
     const t0 = performance.now();
     let faces: Face[] = [];
     const evidence = new Map<Face, FaceEvidence>();
@@ -234,13 +234,14 @@ export class FaceSegEngine implements FaceEngine {
       // the sample holds the engine's own mask (no dilate), the same whatever the project's settings
       const sample =
         options.refiner || options.captureSamples
-          ? captureSample({ image: img, roi: seg.roi, field: seg.field, fieldSize: seg.fieldSize, grow: 0, faceSize, mesh: seg.mesh })
+          ? captureSample({ image: view, roi: seg.roi, field: seg.field, fieldSize: seg.fieldSize, grow: 0, faceSize, mesh: seg.mesh })
           : undefined;
       const refined = sample && options.refiner?.refine(sample);
       if (refined) mask = pasteDistanceField(refined.field, refined.size, refined.roi, img.width, img.height, 0);
       if (mask.width === 0) continue;
       const box = maskBox(mask);
-      const local = regionStats(img, box);
+      // how well the models could see this face: the copy they were given (tone-normalised when the photo is dark)
+      const local = regionStats(view, box);
       const ev: FaceEvidence = {
         meshScore: seg.fallback ? 0.3 : meshScore,
         faceSize: Math.min(box.width, box.height),
@@ -275,7 +276,9 @@ export class FaceSegEngine implements FaceEngine {
       const head = personHead(p, s.keypointThreshold);
       return head !== undefined && !near(head);
     }).length;
-    const stats = regionStats(img, { x: 0, y: 0, width: img.width, height: img.height });
+    // faces found: how well the models saw the photo (their copy); none found: how dark the photo itself is
+    // ("found nothing, but there may be people")
+    const stats = regionStats(faces.length ? view : img, { x: 0, y: 0, width: img.width, height: img.height });
     const image = { unexplainedPeople, rejected: doubts, stats };
     return {
       width: img.width,
