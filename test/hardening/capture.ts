@@ -9,8 +9,8 @@ export interface Entry {
   [key: string]: unknown;
 }
 
-export function captureLogger(): { logger: Logger; entries: Entry[] } {
-  const entries: Entry[] = [];
+/** A winston transport that appends every entry to `entries`. */
+export function keepingTransport(entries: Entry[]): winston.transport {
   const stream = new Writable({
     objectMode: true,
     write(info: Entry, _enc, cb) {
@@ -18,7 +18,12 @@ export function captureLogger(): { logger: Logger; entries: Entry[] } {
       cb();
     },
   });
-  return { logger: winston.createLogger({ level: 'debug', transports: [new winston.transports.Stream({ stream })] }), entries };
+  return new winston.transports.Stream({ stream });
+}
+
+export function captureLogger(): { logger: Logger; entries: Entry[] } {
+  const entries: Entry[] = [];
+  return { logger: winston.createLogger({ level: 'debug', transports: [keepingTransport(entries)] }), entries };
 }
 
 /** taskId -> reason of the 'task failed' log lines. */

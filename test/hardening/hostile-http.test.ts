@@ -15,22 +15,13 @@ import { createMetrics } from '../../backend/metrics.js';
 import { createImageSource } from '../../backend/media/image-source.js';
 import type { WebhookEvent } from '../../backend/labelstudio/schemas.js';
 import { BRUSH_XML, SquareFaceEngine, testConfig } from '../http/helpers.js';
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { createLogger } from '../../backend/logging.js';
-import { failures, type Entry } from './capture.js';
+import { failures, keepingTransport, type Entry } from './capture.js';
 
 /** The production logger (with its redaction and truncation), keeping entries. */
 function captureLogger() {
   const entries: Entry[] = [];
-  const stream = new Writable({
-    objectMode: true,
-    write(info: Entry, _enc, cb) {
-      entries.push(info);
-      cb();
-    },
-  });
-  return { logger: createLogger({ logLevel: 'debug', logFormat: 'json' }, { transports: [new winston.transports.Stream({ stream })] }), entries };
+  return { logger: createLogger({ logLevel: 'debug', logFormat: 'json' }, { transports: [keepingTransport(entries)] }), entries };
 }
 
 const SECRET = 'test-secret-0123456789abcdef';
