@@ -10,6 +10,9 @@ export interface LightStats {
   p1: number;
   p50: number;
   p99: number;
+  /** 0.1 and 99.9 percentiles: small high-contrast content (a photo on a plain wall) shows here. */
+  p01: number;
+  p999: number;
   mean: number;
 }
 
@@ -36,7 +39,7 @@ export function lightStats(img: RgbImage, samples = 40_000): LightStats {
     }
     return 255;
   };
-  return { p1: pct(0.01), p50: pct(0.5), p99: pct(0.99), mean: count ? sum / count : 0 };
+  return { p1: pct(0.01), p50: pct(0.5), p99: pct(0.99), p01: pct(0.001), p999: pct(0.999), mean: count ? sum / count : 0 };
 }
 
 export interface NormaliseOptions {
@@ -51,7 +54,8 @@ export interface NormaliseOptions {
 export const DEFAULT_NORMALISE: NormaliseOptions = { darkP99: 110, minRange: 60, targetMid: 0.4 };
 
 export function needsNormalising(s: LightStats, o: NormaliseOptions = DEFAULT_NORMALISE): boolean {
-  return s.p99 < o.darkP99 || s.p99 - s.p1 < o.minRange;
+  // flat: also no small part with real contrast, which the tone curve (clipping at p1/p99) would wash out
+  return s.p99 < o.darkP99 || (s.p99 - s.p1 < o.minRange && s.p999 - s.p01 < 2 * o.minRange);
 }
 
 /**

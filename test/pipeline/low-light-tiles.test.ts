@@ -36,7 +36,7 @@ describe('low light', () => {
   });
 
   it('the tone curve is monotone and spans the range', () => {
-    const lut = toneCurve({ p1: 2, p50: 10, p99: 40, mean: 12 });
+    const lut = toneCurve({ p1: 2, p50: 10, p99: 40, p01: 1, p999: 45, mean: 12 });
     for (let v = 1; v < 256; v++) expect(lut[v]).toBeGreaterThanOrEqual(lut[v - 1]);
     expect(lut[2]).toBe(0);
     expect(lut[40]).toBe(255);
@@ -45,6 +45,13 @@ describe('low light', () => {
 
   it('a flat (low-contrast) image is normalised too', () => {
     expect(needsNormalising(lightStats(ramp(100, 10, 120, 150)))).toBe(true);
+  });
+
+  it('a plain bright wall with a small high-contrast photo on it is left alone (clipping would wash the photo out)', () => {
+    const img = ramp(200, 100, 120, 150);
+    // a 14x14 black-and-white patch: under 1 % of the pixels
+    for (let y = 10; y < 24; y++) for (let x = 10; x < 24; x++) img.data.fill((x + y) % 2 ? 250 : 5, (y * 200 + x) * 3, (y * 200 + x) * 3 + 3);
+    expect(needsNormalising(lightStats(img, 1e9))).toBe(false);
   });
 
   it('box blur keeps a flat image and averages a spike', () => {
