@@ -1,5 +1,5 @@
 // File-system helpers for the CLI: find images, read them oriented, write masks.
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../pipeline/types.js';
@@ -26,12 +26,19 @@ export async function findImages(inputs: readonly string[]): Promise<FoundImage[
       out.push({ file: abs, relDir: '', name: path.parse(abs).name });
       continue;
     }
+    // datasets are often folders of symbolic links: links are followed, each real folder walked once (no loops)
+    const seen = new Set<string>();
     const walk = async (dir: string): Promise<void> => {
+      const real = await realpath(dir).catch(() => null);
+      if (real === null || seen.has(real)) return;
+      seen.add(real);
       const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
       for (const e of entries) {
         const p = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) {
+        const target = e.isSymbolicLink() ? await stat(p).catch(() => null) : e;
+        if (!target) continue; // a dangling link
+        if (target.isDirectory()) await walk(p);
+        else if (target.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) {
           out.push({ file: p, relDir: path.relative(abs, dir), name: path.parse(e.name).name });
         }
       }

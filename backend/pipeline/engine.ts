@@ -110,7 +110,7 @@ interface Segmented {
  * is part of model_version, so Label Studio re-predicts, bulk runs do not
  * resume on stale predictions, and projects refit what they learned.
  */
-export const ENGINE_CODE_VERSION = 3;
+export const ENGINE_CODE_VERSION = 4;
 
 function hashSettings(s: EngineSettings): string {
   return createHash('sha256').update(JSON.stringify({ code: ENGINE_CODE_VERSION, ...s })).digest('hex').slice(0, 8);
@@ -563,12 +563,11 @@ function meshKeypoints(seg: Segmented): NamedKeypoint[] {
   const at = (i: number): Point => cropToImage(seg.roi, seg.fieldSize, m.points[i * 3], m.points[i * 3 + 1]);
   const mid = (a: Point, b: Point): Point => ({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 });
   const sc = m.faceScore;
+  // the face mesh has no ear points (234/454 lie on the cheek contour): ears come from the keypoint model only
   return [
     { name: 'nose', ...at(MESH.noseTip), score: sc },
     { name: 'left_eye', ...mid(at(MESH.leftEyeOuter), at(MESH.leftEyeInner)), score: sc },
     { name: 'right_eye', ...mid(at(MESH.rightEyeOuter), at(MESH.rightEyeInner)), score: sc },
-    { name: 'left_ear', ...at(MESH.leftCheek), score: sc * 0.5 },
-    { name: 'right_ear', ...at(MESH.rightCheek), score: sc * 0.5 },
   ];
 }
 
