@@ -6,7 +6,7 @@
 import { FRAME_SIZE } from '../backend/pipeline/face-sample.js';
 import { encodeSample, encodeTarget } from '../backend/learning/sample-codec.js';
 import { trainInWorker } from '../backend/learning/train-runner.js';
-import { syntheticFace } from '../test/helpers/synthetic-face.js';
+import { syntheticFace } from '../backend/eval/synthetic-face.js';
 import { mib } from './stats.js';
 
 export interface LearningBenchRow {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatLearnSim, splitsOf, type Item } from '../../backend/eval/learn-sim.js';
-import { syntheticFace } from '../helpers/synthetic-face.js';
+import { syntheticFace } from '../../backend/eval/synthetic-face.js';
 
 function item(person: string, k: number): Item {
   const f = syntheticFace(k, 24);

@@ -16,7 +16,7 @@ import { pasteDistanceField, unionMask } from '../../backend/pipeline/warp.js';
 import { rleToMask } from '../../backend/labelstudio/brush-rle.js';
 import { DEFAULT_FIT } from '../../backend/learning/refiner.js';
 import { BRUSH_XML, testConfig } from '../http/helpers.js';
-import { syntheticFace, type SyntheticFace } from '../helpers/synthetic-face.js';
+import { syntheticFace, type SyntheticFace } from '../../backend/eval/synthetic-face.js';
 import { brushItem } from './helpers.js';
 
 const N = 48;

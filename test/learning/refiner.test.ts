@@ -4,7 +4,7 @@ import { predictMlp, trainMlp } from '../../backend/learning/mlp.js';
 import { decodeSample, decodeTarget, encodeSample, encodeTarget, targetInFrame } from '../../backend/learning/sample-codec.js';
 import { fromFullMask } from '../../backend/learning/masks.js';
 import { trainInWorker } from '../../backend/learning/train-runner.js';
-import { syntheticFace } from '../helpers/synthetic-face.js';
+import { syntheticFace } from '../../backend/eval/synthetic-face.js';
 
 const fast = { ...DEFAULT_FIT, train: { ...DEFAULT_FIT.train, hidden: 12, epochs: 5 }, maxRows: 20_000 };
 

@@ -1,8 +1,8 @@
-// Synthetic face samples for refiner tests: a skin-coloured ellipse (the face,
+// Synthetic face samples (refiner tests, training-cost bench): a skin-coloured ellipse (the face,
 // which the "engine" mask covers), dark hair above it, a grey background. The
 // labeler's target is the face with or without the hair.
-import { FRAME_SIZE, type FaceSample } from '../../backend/pipeline/face-sample.js';
-import { seededRandom } from '../../backend/util/random.js';
+import { FRAME_SIZE, type FaceSample } from '../pipeline/face-sample.js';
+import { seededRandom } from '../util/random.js';
 
 export interface SyntheticFace {
   sample: FaceSample;
