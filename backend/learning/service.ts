@@ -18,7 +18,7 @@ import { bestDilate, decodeBrush, groupRegions, iouCurve, matchFaces, type BitMa
 import type { FaceRefiner } from '../pipeline/types.js';
 import { asFaceRefiner, type FitOptions, type RefinerModel } from './refiner.js';
 import { decodeSample, encodeTarget, targetInFrame } from './sample-codec.js';
-import { trainInWorker, type TrainJob, type TrainOutcome } from './train-runner.js';
+import { trainInWorker, type TrainOutcome } from './train-runner.js';
 import type { CalibrationRecord, CorrectionRecord, FaceCorrection, LearningStore, PredictedFace, PredictionRecord } from './store.js';
 
 export interface LearningOptions {
@@ -37,8 +37,7 @@ export interface LearningOptions {
   now?: () => number;
   /** How long a replica trusts its cached calibration before checking the store's stamp (LEARNING_REFRESH_MS). Default 5000. */
   refreshMs?: number;
-  /** Refiner training (default: a worker thread); tests may run it inline. */
-  train?: (job: Omit<TrainJob, 'options'> & { options?: FitOptions }) => Promise<TrainOutcome>;
+  /** Refiner fit options (tests make them small). */
   fitOptions?: FitOptions;
 }
 
@@ -432,7 +431,7 @@ export class LearningService {
     const faces = cs.flatMap((c) => c.faces.filter((f) => f.sample && f.target).map((f) => ({ sample: f.sample!, target: f.target!, group: c.task })));
     if (faces.length === 0) return undefined;
     try {
-      const out = await (this.opts.train ?? trainInWorker)({ faces, current, ...(this.opts.fitOptions ? { options: this.opts.fitOptions } : {}) });
+      const out = await trainInWorker({ faces, current, ...(this.opts.fitOptions ? { options: this.opts.fitOptions } : {}) });
       this.log.info(`learning: refiner ${out.report.accepted ? 'kept' : 'not kept'}: ${out.report.reason}`, { project: projectId, ...out.report });
       return out;
     } catch (err) {
