@@ -189,6 +189,19 @@ describe('retries', () => {
     }
   });
 
+  it('starts no new attempt once the caller aborts during the backoff', async () => {
+    const controller = new AbortController();
+    let hits = 0;
+    nock(LS).get('/data/upload/1/a.jpg').times(3).reply(() => {
+      hits++;
+      return [503, 'busy'];
+    });
+    const src = source({ sleep: async () => controller.abort() });
+    const e = await fetchError(src.fetch('/data/upload/1/a.jpg', { signal: controller.signal }));
+    expect(e.status).toBe(503);
+    expect(hits).toBe(1);
+  });
+
   it('gives up on persistent 5xx with the status in the message', async () => {
     nock(LS).get('/data/upload/1/a.jpg').times(3).reply(500, 'Internal Server Error');
     const e = await fetchError(source().fetch('/data/upload/1/a.jpg'));
