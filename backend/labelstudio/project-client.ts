@@ -21,24 +21,12 @@
 //   GET  /api/ml?project={id}                      -> [{id, title, model_version, ...}] (asks every
 //        connected backend's /health and /setup first: project.update_ml_backends_state)
 //
-// Every call retries network errors, 429 and 5xx with exponential backoff;
-// other 4xx are not retried. A 401 with a personal access token refreshes the
-// access token once.
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { LabelStudioAuth, LabelStudioAuthError } from './api-client.js';
+// Every call goes through rest-call.ts (retries, auth, error messages).
+import type { AxiosResponse } from 'axios';
+import { LabelStudioApiError, LabelStudioRest, type RestCallOptions, type RestMethod } from './rest-call.js';
 import type { Region } from './results.js';
 
-export class LabelStudioApiError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-    /** True for errors a later attempt may not see (network, 429, 5xx). */
-    readonly retryable = false,
-  ) {
-    super(message);
-    this.name = 'LabelStudioApiError';
-  }
-}
+export { LabelStudioApiError } from './rest-call.js';
 
 export interface LsProject {
   id: number;
@@ -84,25 +72,6 @@ export interface PredictionPayload {
   model_version: string;
 }
 
-export interface ProjectClientOptions {
-  /** Label Studio base URL, e.g. http://localhost:8080 (no trailing slash needed). */
-  baseUrl: string;
-  auth: LabelStudioAuth;
-  http?: AxiosInstance;
-  /** Extra attempts after a retryable failure. Default 4. */
-  retries?: number;
-  /** First backoff delay in ms; doubles each attempt, with jitter. Default 500. */
-  backoffMs?: number;
-  /** Per-request timeout in ms. Default 120 s (bulk imports of brush masks are large). */
-  timeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  /** Called before each retry (for logging). */
-  onRetry?: (info: { what: string; attempt: number; error: LabelStudioApiError; delayMs: number }) => void;
-}
-
-const RETRY_STATUS = (s: number) => s === 429 || s >= 500;
-const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** Model versions of the predictions a task already holds (from whichever field the server sent). */
 export function taskModelVersions(task: LsTask): Set<string> {
   const out = new Set<string>();
@@ -121,93 +90,21 @@ export function taskModelVersions(task: LsTask): Set<string> {
   return out;
 }
 
-function bodySnippet(data: unknown): string {
-  if (data === undefined || data === null || data === '') return '';
-  let s: string;
-  if (typeof data === 'string') s = data;
-  else {
-    const d = data as { detail?: unknown; validation_errors?: unknown };
-    s = JSON.stringify(d.validation_errors ?? d.detail ?? data);
-  }
-  s = s.replace(/\s+/g, ' ').trim();
-  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
-}
+export type ProjectClientOptions = RestCallOptions;
 
 export class ProjectClient {
   readonly baseUrl: string;
-  private readonly http: AxiosInstance;
-  private readonly retries: number;
-  private readonly backoff: number;
-  private readonly timeout: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly rest: LabelStudioRest;
   /** False once the server showed it has no bulk prediction import. */
   private bulkImport = true;
 
-  constructor(private readonly options: ProjectClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.http = options.http ?? axios.create();
-    this.retries = options.retries ?? 4;
-    this.backoff = options.backoffMs ?? 500;
-    this.timeout = options.timeoutMs ?? 120_000;
-    this.sleep = options.sleep ?? sleepMs;
+  constructor(options: ProjectClientOptions) {
+    this.rest = new LabelStudioRest(options);
+    this.baseUrl = this.rest.baseUrl;
   }
 
-  /** One HTTP call with retries. Returns the response for 2xx, throws LabelStudioApiError otherwise. */
-  private async call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, what: string, body?: unknown): Promise<AxiosResponse<T>> {
-    const url = `${this.baseUrl}${path}`;
-    let refreshed = false;
-    for (let attempt = 0; ; attempt++) {
-      let error: LabelStudioApiError;
-      try {
-        const headers: Record<string, string> = { Accept: 'application/json' };
-        const auth = this.options.auth;
-        if (auth.kind !== 'none') headers.Authorization = await auth.authorization();
-        const res = await this.http.request<T>({
-          method,
-          url,
-          data: body,
-          headers,
-          timeout: this.timeout,
-          validateStatus: () => true,
-          maxRedirects: 0,
-          maxBodyLength: Infinity,
-          maxContentLength: Infinity,
-        });
-        if (res.status >= 200 && res.status < 300) return res;
-        if (res.status === 401 && auth.kind === 'pat' && !refreshed) {
-          refreshed = true;
-          auth.invalidate();
-          attempt--;
-          continue;
-        }
-        error = this.statusError(res.status, what, res.data);
-      } catch (err) {
-        if (err instanceof LabelStudioApiError) throw err;
-        if (err instanceof LabelStudioAuthError) throw new LabelStudioApiError(err.message, err.status, false);
-        const code = (err as { code?: string }).code ?? 'network error';
-        error = new LabelStudioApiError(`${what}: cannot reach Label Studio at ${this.baseUrl} (${code})`, undefined, true);
-      }
-      if (!error.retryable || attempt >= this.retries) throw error;
-      const delayMs = Math.round(this.backoff * 2 ** attempt * (0.75 + Math.random() * 0.5));
-      this.options.onRetry?.({ what, attempt: attempt + 1, error, delayMs });
-      await this.sleep(delayMs);
-    }
-  }
-
-  private statusError(status: number, what: string, data: unknown): LabelStudioApiError {
-    const detail = bodySnippet(data);
-    const tail = detail ? `: ${detail}` : '';
-    if (status === 401) {
-      return new LabelStudioApiError(
-        `${what}: Label Studio answered 401 Unauthorized${tail}. Check --token / LABEL_STUDIO_API_KEY ` +
-          '(a personal access token from Account & Settings, or a legacy token if the organisation allows them)',
-        status,
-      );
-    }
-    if (status === 403) {
-      return new LabelStudioApiError(`${what}: Label Studio answered 403 Forbidden${tail} (does this user have access to the project?)`, status);
-    }
-    return new LabelStudioApiError(`${what}: Label Studio answered HTTP ${status}${tail}`, status, RETRY_STATUS(status));
+  private call<T>(method: RestMethod, path: string, what: string, body?: unknown): Promise<AxiosResponse<T>> {
+    return this.rest.call<T>(method, path, what, body);
   }
 
   /** GET /api/annotations/{id}/, or undefined when Label Studio answers 404 (no such annotation, or deleted). */
