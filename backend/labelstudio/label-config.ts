@@ -3,7 +3,7 @@
 // plus optional RectangleLabels (face box) and KeyPointLabels (head keypoints)
 // on the same image.
 import { createHash } from 'node:crypto';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { attr, maxDepth, parseXml, walk, xmlProblem, type XmlNode } from './label-config-xml.js';
 import type { HeadKeypointName } from '../pipeline/types.js';
 
 export interface ImageTag {
@@ -69,42 +69,6 @@ export interface LabelConfigOptions {
   faceLabel?: string;
 }
 
-interface XmlNode {
-  tag: string;
-  attrs: Record<string, string>;
-  children: XmlNode[];
-}
-
-type RawNode = Record<string, unknown>;
-
-function toNodes(raw: unknown): XmlNode[] {
-  if (!Array.isArray(raw)) return [];
-  const out: XmlNode[] = [];
-  for (const item of raw as RawNode[]) {
-    const tag = Object.keys(item).find((k) => k !== ':@');
-    if (!tag || tag.startsWith('#')) continue; // text, comments
-    const attrs = (item[':@'] ?? {}) as Record<string, unknown>;
-    out.push({
-      tag,
-      attrs: Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, String(v)])),
-      children: toNodes(item[tag]),
-    });
-  }
-  return out;
-}
-
-function* walk(nodes: XmlNode[]): Generator<XmlNode> {
-  for (const n of nodes) {
-    yield n;
-    yield* walk(n.children);
-  }
-}
-
-function attr(n: XmlNode, name: string): string | undefined {
-  const key = Object.keys(n.attrs).find((k) => k.toLowerCase() === name.toLowerCase());
-  return key === undefined ? undefined : n.attrs[key];
-}
-
 interface LabelNode {
   value: string;
   predicted: string[];
@@ -167,61 +131,12 @@ function keypointLabels(labels: LabelNode[]): Partial<Record<HeadKeypointName, s
   return out;
 }
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  allowBooleanAttributes: true,
-  parseAttributeValue: false,
-  parseTagValue: false,
-  trimValues: true,
-});
-
-/** Deepest element nesting, by one linear scan of the tags (quotes, comments and CDATA skipped). */
-function maxDepth(xml: string): number {
-  let depth = 0;
-  let max = 0;
-  let i = xml.indexOf('<');
-  while (i >= 0 && i < xml.length) {
-    let end: number;
-    const after = (close: string, from: number) => {
-      const k = xml.indexOf(close, from);
-      return k < 0 ? -1 : k + close.length - 1;
-    };
-    if (xml.startsWith('<!--', i)) end = after('-->', i + 4);
-    else if (xml.startsWith('<![CDATA[', i)) end = after(']]>', i + 9);
-    else if (xml[i + 1] === '!' || xml[i + 1] === '?') end = xml.indexOf('>', i);
-    else if (xml[i + 1] === '/') {
-      depth--;
-      end = xml.indexOf('>', i);
-    } else {
-      let quote = '';
-      end = -1;
-      for (let j = i + 1; j < xml.length; j++) {
-        const c = xml[j];
-        if (quote) {
-          if (c === quote) quote = '';
-        } else if (c === '"' || c === "'") quote = c;
-        else if (c === '>') {
-          end = j;
-          break;
-        }
-      }
-      if (end > 0 && xml[end - 1] !== '/') depth++;
-      if (depth > max) max = depth;
-    }
-    if (end < 0) break; // unterminated: the validator says where
-    i = xml.indexOf('<', end + 1);
-  }
-  return max;
-}
-
 function boundTo(control: XmlNode): string | undefined {
   return attr(control, 'toName')?.split(',')[0]?.trim();
 }
 
-/** Parse a label config. Throws LabelConfigError with a message that says what to fix. */
-export function parseLabelConfig(xml: string, options: LabelConfigOptions = {}): FaceLabelConfig {
+/** Refuse what is empty, too big, has a DTD or nests too deep, before any XML parsing. */
+function checkBounds(xml: string): void {
   if (typeof xml !== 'string' || xml.trim() === '') {
     throw new LabelConfigError('empty', `The label config is empty. Use for example:\n${EXAMPLE_CONFIG}`);
   }
@@ -239,37 +154,31 @@ export function parseLabelConfig(xml: string, options: LabelConfigOptions = {}):
   if (depth > MAX_LABEL_CONFIG_DEPTH) {
     throw new LabelConfigError('invalid_xml', `The label config nests tags ${depth} deep; the limit is ${MAX_LABEL_CONFIG_DEPTH}`);
   }
-  let raw: unknown;
+}
+
+/** Every element of the config, in document order. */
+function parseNodes(xml: string): XmlNode[] {
   try {
-    const valid = XMLValidator.validate(xml, { allowBooleanAttributes: true });
-    if (valid !== true) {
-      throw new LabelConfigError(
-        'invalid_xml',
-        `The label config is not valid XML (line ${valid.err.line}, col ${valid.err.col}): ${valid.err.msg}`,
-      );
+    const problem = xmlProblem(xml);
+    if (problem) {
+      throw new LabelConfigError('invalid_xml', `The label config is not valid XML (line ${problem.line}, col ${problem.col}): ${problem.msg}`);
     }
-    raw = parser.parse(xml);
+    return parseXml(xml);
   } catch (err) {
     // anything the XML library throws is a problem with this XML, never a server error
     if (err instanceof LabelConfigError) throw err;
     throw new LabelConfigError('invalid_xml', `The label config cannot be read as XML: ${(err as Error).message ?? String(err)}`);
   }
-  const nodes = [...walk(toNodes(raw))];
-  const images = nodes.filter((n) => n.tag.toLowerCase() === 'image' && attr(n, 'name'));
-  if (images.length === 0) {
-    throw new LabelConfigError(
-      'no_image',
-      `The label config has no <Image name="..." value="$..."/> tag, so there is nothing to segment. Use for example:\n${EXAMPLE_CONFIG}`,
-    );
-  }
-  const controls = (tag: string) => nodes.filter((n) => n.tag.toLowerCase() === tag && attr(n, 'name'));
-  // smartOnly controls exist only for interactive clicks: never write predictions into them
-  const outputControls = (tag: string) =>
-    controls(tag).filter((c) => boundTo(c) && (attr(c, 'smartOnly') ?? '').toLowerCase() !== 'true');
-  const brushes = controls('brushlabels');
-  const imageNames = new Set(images.map((i) => attr(i, 'name')!));
-  const boundBrushes = brushes.filter((b) => imageNames.has(boundTo(b) ?? ''));
-  if (boundBrushes.length === 0) {
+}
+
+/** The named controls of one tag (lower case). */
+const controlsOf = (nodes: XmlNode[], tag: string) => nodes.filter((n) => n.tag.toLowerCase() === tag && attr(n, 'name'));
+
+/** The BrushLabels bound to an Image and its face label; throws what to add when there is none. */
+function chooseBrush(nodes: XmlNode[], imageNames: Set<string>, faceLabel: string | undefined): { brush: XmlNode; label: string } {
+  const brushes = controlsOf(nodes, 'brushlabels');
+  const bound = brushes.filter((b) => imageNames.has(boundTo(b) ?? ''));
+  if (bound.length === 0) {
     const why =
       brushes.length === 0
         ? 'The label config has no <BrushLabels> tag, so face masks cannot be returned.'
@@ -279,56 +188,67 @@ export function parseLabelConfig(xml: string, options: LabelConfigOptions = {}):
       `${why} Add a BrushLabels control bound to the image with a "Face" label, for example:\n${EXAMPLE_CONFIG}`,
     );
   }
-  let chosen: { brush: XmlNode; label: string } | undefined;
-  for (const b of boundBrushes) {
-    const label = chooseFaceLabel(labelsOf(b), options.faceLabel);
-    if (label !== undefined) {
-      chosen = { brush: b, label };
-      break;
-    }
+  for (const brush of bound) {
+    const label = chooseFaceLabel(labelsOf(brush), faceLabel);
+    if (label !== undefined) return { brush, label };
   }
-  if (!chosen) {
-    const b = boundBrushes[0];
-    const values = labelsOf(b).map((l) => l.value);
-    const detail =
-      values.length === 0
-        ? `<BrushLabels name="${attr(b, 'name')}"> has no <Label> children.`
-        : options.faceLabel
-          ? `FACE_LABEL="${options.faceLabel}" is not one of the labels of <BrushLabels name="${attr(b, 'name')}"> (${values.join(', ')}).`
-          : `<BrushLabels name="${attr(b, 'name')}"> has several labels (${values.join(', ')}) and none is called "Face".`;
+  const b = bound[0];
+  const values = labelsOf(b).map((l) => l.value);
+  const detail =
+    values.length === 0
+      ? `<BrushLabels name="${attr(b, 'name')}"> has no <Label> children.`
+      : faceLabel
+        ? `FACE_LABEL="${faceLabel}" is not one of the labels of <BrushLabels name="${attr(b, 'name')}"> (${values.join(', ')}).`
+        : `<BrushLabels name="${attr(b, 'name')}"> has several labels (${values.join(', ')}) and none is called "Face".`;
+  throw new LabelConfigError(
+    'no_face_label',
+    `${detail} Add <Label value="Face"/>, mark one with predicted_values="face", or set FACE_LABEL to the label to use.`,
+  );
+}
+
+/** Controls of `tag` that predictions may fill for the image `toName` (smartOnly ones exist only for interactive clicks). */
+const outputControls = (nodes: XmlNode[], tag: string, toName: string) =>
+  controlsOf(nodes, tag).filter((c) => boundTo(c) === toName && (attr(c, 'smartOnly') ?? '').toLowerCase() !== 'true');
+
+function findRectangle(nodes: XmlNode[], toName: string, faceLabel: string | undefined): LabelChoice | undefined {
+  for (const r of outputControls(nodes, 'rectanglelabels', toName)) {
+    const labels = labelsOf(r);
+    const label = chooseFaceLabel(labels, faceLabel);
+    if (label !== undefined) return { fromName: attr(r, 'name')!, toName, label, labels: labels.map((l) => l.value) };
+  }
+  return undefined;
+}
+
+function findKeypoints(nodes: XmlNode[], toName: string): KeypointChoice | undefined {
+  for (const k of outputControls(nodes, 'keypointlabels', toName)) {
+    const labels = keypointLabels(labelsOf(k));
+    if (Object.keys(labels).length > 0) return { fromName: attr(k, 'name')!, toName, labels };
+  }
+  return undefined;
+}
+
+/** Parse a label config. Throws LabelConfigError with a message that says what to fix. */
+export function parseLabelConfig(xml: string, options: LabelConfigOptions = {}): FaceLabelConfig {
+  checkBounds(xml);
+  const nodes = parseNodes(xml);
+  const images = controlsOf(nodes, 'image');
+  if (images.length === 0) {
     throw new LabelConfigError(
-      'no_face_label',
-      `${detail} Add <Label value="Face"/>, mark one with predicted_values="face", or set FACE_LABEL to the label to use.`,
+      'no_image',
+      `The label config has no <Image name="..." value="$..."/> tag, so there is nothing to segment. Use for example:\n${EXAMPLE_CONFIG}`,
     );
   }
-
+  const chosen = chooseBrush(nodes, new Set(images.map((i) => attr(i, 'name')!)), options.faceLabel);
   const toName = boundTo(chosen.brush)!;
-  const image = images.find((i) => attr(i, 'name') === toName)!;
-  const value = attr(image, 'value') ?? '';
+  const value = attr(images.find((i) => attr(i, 'name') === toName)!, 'value') ?? '';
   const result: FaceLabelConfig = {
     image: { name: toName, value, dataKey: value.startsWith('$') ? value.slice(1) : value },
-    brush: {
-      fromName: attr(chosen.brush, 'name')!,
-      toName,
-      label: chosen.label,
-      labels: labelsOf(chosen.brush).map((l) => l.value),
-    },
+    brush: { fromName: attr(chosen.brush, 'name')!, toName, label: chosen.label, labels: labelsOf(chosen.brush).map((l) => l.value) },
   };
-  for (const r of outputControls('rectanglelabels').filter((c) => boundTo(c) === toName)) {
-    const labels = labelsOf(r);
-    const label = chooseFaceLabel(labels, options.faceLabel);
-    if (label !== undefined) {
-      result.rectangle = { fromName: attr(r, 'name')!, toName, label, labels: labels.map((l) => l.value) };
-      break;
-    }
-  }
-  for (const k of outputControls('keypointlabels').filter((c) => boundTo(c) === toName)) {
-    const labels = keypointLabels(labelsOf(k));
-    if (Object.keys(labels).length > 0) {
-      result.keypoints = { fromName: attr(k, 'name')!, toName, labels };
-      break;
-    }
-  }
+  const rectangle = findRectangle(nodes, toName, options.faceLabel);
+  if (rectangle) result.rectangle = rectangle;
+  const keypoints = findKeypoints(nodes, toName);
+  if (keypoints) result.keypoints = keypoints;
   return result;
 }
 
