@@ -1,6 +1,7 @@
 // Turns an engine result into one Label Studio prediction: a brush region per
 // face, plus a face box and head keypoints when the label config has them.
 import type { Face, SegmentResult } from '../pipeline/types.js';
+import { clamp, roundTo } from '../util/num.js';
 import { regionsToRle } from './brush-rle.js';
 import type { FaceLabelConfig } from './label-config.js';
 
@@ -51,13 +52,8 @@ export interface Prediction {
 /** Keypoint marker size in percent of the image width. */
 export const KEYPOINT_WIDTH = 0.5;
 
-const round = (v: number, digits: number) => {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
-};
-const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
-const pct = (v: number, total: number) => round(clamp((v / total) * 100, 0, 100), 4);
-export const roundScore = (s: number) => (Number.isFinite(s) ? round(clamp(s, 0, 1), 4) : 0);
+const pct = (v: number, total: number) => roundTo(clamp((v / total) * 100, 0, 100), 4);
+export const roundScore = (s: number) => (Number.isFinite(s) ? roundTo(clamp(s, 0, 1), 4) : 0);
 
 export interface BuildOptions {
   /** Id prefix to keep region ids unique across tasks (e.g. the task id). */
