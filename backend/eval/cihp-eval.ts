@@ -3,7 +3,7 @@
 // class stops at the jaw, so no chin cut is needed).
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { readImageFile, readLabelMap, writeOverlay } from '../cli/image-files.js';
+import { readImageFile, readLabelMap, writeOverlay } from '../io/image-files.js';
 import { binaryUnion } from '../cli/segment.js';
 import type { FaceEngine } from '../pipeline/types.js';
 import { maskIta } from './ita.js';

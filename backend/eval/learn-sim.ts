@@ -6,8 +6,8 @@
 // engine runs once per image; the refiner reuses the captured face samples.
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { readImageFile, readLabelMap } from '../cli/image-files.js';
-import { progressBar } from '../cli/progress.js';
+import { readImageFile, readLabelMap } from '../io/image-files.js';
+import { progressBar } from '../io/progress.js';
 import { fromFullMask } from '../learning/masks.js';
 import { DEFAULT_FIT, fitRefiner, refinedField, type FitReport, type RefinerExample, type RefinerModel } from '../learning/refiner.js';
 import { targetInFrame } from '../learning/sample-codec.js';
@@ -77,7 +77,7 @@ const personOf = (image: string): string => /personne(\d\d)/.exec(image)?.[1] ??
 
 export async function loadSet(engine: FaceEngine, dir: string, set: string, convention: Convention, quiet: boolean): Promise<Item[]> {
   const entries = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as { image: string; label: string; yaw: string }[];
-  const bar = progressBar(entries.length, `${set} (engine)`, quiet);
+  const bar = progressBar(`${set} (engine)`, { total: entries.length, quiet });
   const items: Item[] = [];
   for (const e of entries) {
     const img = await readImageFile(path.join(dir, e.image));

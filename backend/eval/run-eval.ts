@@ -1,9 +1,9 @@
 // `faceseg eval`: mask quality on FASSEG and face finding on the people sets.
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { readImageFile, readLabelMap, writeOverlay } from '../cli/image-files.js';
+import { readImageFile, readLabelMap, writeOverlay } from '../io/image-files.js';
 import { binaryUnion } from '../cli/segment.js';
-import { progressBar } from '../cli/progress.js';
+import { progressBar } from '../io/progress.js';
 import { iou } from '../pipeline/geometry.js';
 import type { Box, FaceEngine, Point } from '../pipeline/types.js';
 import type { RgbImage } from '../pipeline/types.js';
@@ -91,7 +91,7 @@ export async function evalFasseg(engine: FaceEngine, dir: string, set: string, o
   const entries = all.filter((e) => inSplit(opts.split ?? 'all', set, e.image));
   const name = opts.as ?? set;
   const rows: FassegRow[] = [];
-  const bar = progressBar(entries.length, name, opts.quiet);
+  const bar = progressBar(name, { total: entries.length, quiet: opts.quiet });
   for (const e of entries) {
     const photo = await readImageFile(path.join(dir, e.image));
     const label = await readLabelMap(path.join(dir, e.label));
@@ -194,7 +194,7 @@ export async function evalPeople(engine: FaceEngine, dir: string, opts: { overla
   const truth = await peopleTruth(dir);
   const rows: PeopleRow[] = [];
   const name = opts.as ?? 'people';
-  const bar = progressBar(truth.length, name, opts.quiet);
+  const bar = progressBar(name, { total: truth.length, quiet: opts.quiet });
   for (const t of truth) {
     const photo = await readImageFile(t.file);
     const img = opts.prep ? opts.prep(photo, t.file) : photo;

@@ -4,7 +4,7 @@
 import nock from 'nock';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { countingBar, formatPredictSummary, parseShard, runPredict, type PredictOptions } from '../../backend/cli/predict.js';
+import { formatPredictSummary, parseShard, runPredict, type PredictOptions } from '../../backend/cli/predict.js';
 import { rleToMask } from '../../backend/labelstudio/brush-rle.js';
 import { taskModelVersions } from '../../backend/labelstudio/project-client.js';
 import { BRUSH_XML, SquareFaceEngine } from '../http/helpers.js';
@@ -244,30 +244,5 @@ describe('faceseg predict', () => {
     expect([...taskModelVersions({ id: 1, data: {}, predictions_model_versions: 'a,b' })]).toEqual(['a', 'b']);
     expect([...taskModelVersions({ id: 1, data: {}, predictions_model_versions: ['x'] })]).toEqual(['x']);
     expect(taskModelVersions({ id: 1, data: {} }).size).toBe(0);
-  });
-});
-
-describe('progress without a terminal (CI, nohup)', () => {
-  it('prints a plain line at most every interval and one at the end; nothing when quiet', () => {
-    let t = 0;
-    const lines: string[] = [];
-    const bar = countingBar('predict', 'done {done} failed {failed}', { done: 0, failed: 0 }, false, { tty: false, write: (l) => lines.push(l), everyMs: 10_000, now: () => t });
-    bar.setTotal(100);
-    for (let i = 1; i <= 30; i++) {
-      t = i * 1000;
-      bar.increment({ done: i, failed: 0 });
-    }
-    bar.stop();
-    expect(lines).toEqual([
-      'predict: 10/100 (10%), 1.0/s, ETA 2m, done 10 failed 0',
-      'predict: 20/100 (20%), 1.0/s, ETA 80s, done 20 failed 0',
-      'predict: 30/100 (30%), 1.0/s, ETA 70s, done 30 failed 0',
-      'predict: 30/100 (30%), 1.0/s, ETA 70s, done 30 failed 0',
-    ]);
-    const quiet: string[] = [];
-    const q = countingBar('predict', '', {}, true, { tty: false, write: (l) => quiet.push(l) });
-    q.increment({});
-    q.stop();
-    expect(quiet).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-// File-system helpers for the CLI: find images, read them oriented, write masks.
+// Local image files for the CLI, the eval and the bench: find them (following links), read them oriented, write masks and overlays.
 import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';

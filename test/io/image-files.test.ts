@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findImages } from '../../backend/cli/image-files.js';
+import { findImages } from '../../backend/io/image-files.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'faceseg-find-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
