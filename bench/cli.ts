@@ -1,4 +1,4 @@
-// Entry point of `npm run bench` (the same command as `faceseg bench`).
+// Entry point of `npm run bench`. Not a command of the product CLI: the benchmark needs the repository, its dev dependencies and the shared data.
 import { Command } from 'commander';
 import { addBenchOptions, type BenchOptions } from './options.js';
 

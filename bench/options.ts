@@ -1,5 +1,4 @@
-// The bench command's options, shared by `npm run bench` (bench/cli.ts) and
-// `faceseg bench` (backend/cli/main.ts). No heavy imports here.
+// The bench command's options (bench/cli.ts) and where it finds the repository and the data. No heavy imports here.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-// `npm run bench` / `faceseg bench`: speed, memory and scaling of the face
+// `npm run bench`: speed, memory and scaling of the face
 // engine in-process and over HTTP, next to the deface peer, in one run.
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,0 +1,82 @@
+// `faceseg eval`: flags and printing; the work is in backend/eval/.
+import { writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { FaceEngine } from '../../pipeline/types.js';
+import { engineFrom, engineOptions, type EngineFlags } from '../engine-flags.js';
+
+interface EvalFlags extends EngineFlags {
+  data: string;
+  json?: string;
+  overlays?: string;
+  sets?: string;
+  quiet?: boolean;
+  split: 'heldout' | 'tune' | 'all';
+  dark: boolean;
+  small: boolean;
+  learn?: number;
+  convention: 'face' | 'face+ears' | 'head';
+  learnSplit: 'random' | 'person' | 'both';
+  seed: number;
+}
+
+export function addEvalCommand(program: Command): void {
+  engineOptions(
+    program
+      .command('eval')
+      .description('mask IoU/precision on FASSEG (per yaw) and faces found on the people sets; prints a table, writes JSON')
+      .requiredOption('--data <dir>', 'the evaluation data folder (with fasseg/ and people/), e.g. ../shared/data')
+      .option('--json <file>', 'write the full report here')
+      .option('--overlays <dir>', 'write overlays: green = right, red = extra, blue = missed')
+      .option('--sets <names>', 'comma-separated: frontal02-train, multipose01-train, cihp, people, small')
+      .addOption(new Option('--split <part>', 'tune / held-out split of the data (see backend/eval/split.ts)').choices(['heldout', 'tune', 'all']).default('heldout'))
+      .option('--no-dark', 'skip the darkened copies (exposure x 0.03 plus sensor noise)')
+      .option('--no-small', 'skip the rendered scenes of 20-pixel faces in 1920x1080')
+      .option('--learn <k>', 'simulate active learning instead: learn from K labelled images per set, score the rest before and after', (v) => Number.parseInt(v, 10))
+      .addOption(new Option('--convention <name>', 'with --learn: what the simulated labelers call a face').choices(['face', 'face+ears', 'head']).default('face'))
+      .addOption(new Option('--learn-split <kind>', 'with --learn: K random images, K images of two people (one fold per pair), or both').choices(['random', 'person', 'both']).default('both'))
+      .option('--seed <n>', 'with --learn: seed of the random choices', (v) => Number.parseInt(v, 10), 1)
+      .option('-q, --quiet', 'no progress bar'),
+  ).action(async (opts: EvalFlags) => {
+    const engine = await engineFrom(opts);
+    try {
+      const report = opts.learn !== undefined ? await learnSim(engine, opts, opts.learn) : await evaluate(engine, opts);
+      if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));
+    } finally {
+      await engine.close();
+    }
+  });
+}
+
+const setList = (sets: string | undefined): string[] | undefined => sets?.split(',').map((s) => s.trim());
+
+/** The quality eval: prints its tables, returns the full report. */
+async function evaluate(engine: FaceEngine, opts: EvalFlags): Promise<object> {
+  const { runEval, formatTable } = await import('../../eval/run-eval.js');
+  const { formatUncertainty } = await import('../../eval/uncertainty.js');
+  const report = await runEval(engine, opts.data, {
+    overlays: opts.overlays,
+    sets: setList(opts.sets),
+    quiet: opts.quiet,
+    split: opts.split,
+    dark: opts.dark,
+    small: opts.small,
+  });
+  process.stdout.write(`model_version ${report.modelVersion}  split ${report.split}\n${formatTable(report.summary)}\n\n${formatUncertainty(report.uncertainty.figures)}\n`);
+  return report;
+}
+
+/** --learn K: the active-learning simulation; prints its table, returns the full report. */
+async function learnSim(engine: FaceEngine, opts: EvalFlags, k: number): Promise<object> {
+  if (!Number.isInteger(k) || k < 2) throw new InvalidArgumentError('--learn must be a whole number >= 2');
+  const { runLearnSim, formatLearnSim } = await import('../../eval/learn-sim.js');
+  const report = await runLearnSim(engine, opts.data, {
+    k,
+    convention: opts.convention,
+    splits: opts.learnSplit === 'both' ? ['random', 'person'] : [opts.learnSplit],
+    seed: opts.seed,
+    sets: setList(opts.sets),
+    quiet: opts.quiet,
+  });
+  process.stdout.write(`model_version ${report.modelVersion}\n${formatLearnSim(report)}\n`);
+  return report;
+}

@@ -1,0 +1,34 @@
+// The engine flags shared by segment, eval, predict and anonymize, and the
+// engine they build (configuration from the environment, as `serve` does).
+import { Option, type Command } from 'commander';
+import { buildEngine, loadConfig } from '../compose.js';
+import type { EngineSettings } from '../pipeline/engine.js';
+
+export interface EngineFlags {
+  baseline?: boolean;
+  region?: 'hull' | 'disks';
+  colour?: boolean;
+  passes?: number;
+}
+
+export function engineOptions(cmd: Command): Command {
+  return cmd
+    .option('--baseline', "use the original system's head-box rule (keypoints only, radius 3 x head-keypoint spread)")
+    .addOption(new Option('--region <method>', 'face region from landmarks').choices(['hull', 'disks']))
+    .option('--no-colour', 'skip the skin-colour refinement of the landmark region')
+    .option('--passes <n>', 'landmark passes (2 = re-centre once)', (v) => Number.parseInt(v, 10));
+}
+
+export function settingsFrom(f: EngineFlags): Partial<EngineSettings> {
+  const s: Partial<EngineSettings> = {};
+  if (f.baseline) Object.assign(s, { locator: 'seed', passes: 1, colourRefine: false, retryScales: [] });
+  if (f.region) s.regionMethod = f.region;
+  if (f.colour === false) s.colourRefine = false;
+  if (f.passes !== undefined && Number.isFinite(f.passes)) s.passes = f.passes;
+  return s;
+}
+
+export async function engineFrom(flags: EngineFlags) {
+  const config = loadConfig();
+  return buildEngine({ config, settings: settingsFrom(flags) });
+}
