@@ -10,11 +10,14 @@ import type { RgbImage } from '../pipeline/types.js';
 import { chinRow, classMask, FASSEG_FACE, maskScores, meanOf, precisionOn } from './metrics.js';
 import { darken } from './darken.js';
 import { fassegTask, peopleTask, uncertaintyFigures, type UncertaintyFigure, type UncertaintyRow } from './uncertainty.js';
-import { headDiscMask, itaSummary } from './ita-report.js';
+import { headDiscMask } from './ita-report.js';
 import { maskIta } from './ita.js';
 import { evalSmallFaces, type SmallFaceRow } from './small-face-eval.js';
 import { evalCihp } from './cihp-eval.js';
 import { inSplit, type SplitChoice } from './split.js';
+import { summarise } from './summary.js';
+
+export { formatTable, summarise } from './summary.js';
 
 /** Low-light copies: 3 % of normal exposure in linear light, plus sensor noise. */
 export const DARK_EXPOSURE = 0.03;
@@ -217,101 +220,6 @@ export async function evalPeople(engine: FaceEngine, dir: string, opts: { overla
   }
   bar.stop();
   return rows;
-}
-
-export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] = []): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
-  const group = (key: string, rows: FassegRow[]): void => {
-    if (rows.length === 0) return;
-    out[key] = {
-      images: rows.length,
-      found: rows.filter((r) => r.found).length,
-      falseFaces: rows.reduce((a, r) => a + r.falseFaces, 0),
-      meanIoU: meanOf(rows.map((r) => r.iou)),
-      precision: meanOf(rows.map((r) => r.precision)),
-      recall: meanOf(rows.map((r) => r.recall)),
-      msPerImage: meanOf(rows.map((r) => r.ms)),
-    };
-  };
-  for (const set of [...new Set(f.map((r) => r.set))]) {
-    const rows = f.filter((r) => r.set === set);
-    group(set, rows);
-    if (new Set(rows.map((r) => r.yaw)).size > 1) {
-      for (const yaw of [...new Set(rows.map((r) => Math.abs(r.yaw)))].sort((a, b) => a - b)) group(`${set} |yaw|=${yaw}`, rows.filter((r) => Math.abs(r.yaw) === yaw));
-      group(`${set} |yaw|<=60`, rows.filter((r) => Math.abs(r.yaw) <= 60));
-    }
-    const ita = itaSummary(rows.map((r) => ({ ita: r.ita, value: r.iou })));
-    if (ita) out[`ita/${set} IoU`] = ita;
-    if (set.endsWith(' dark')) {
-      const normal = f.filter((r) => r.set === set.slice(0, -' dark'.length)).filter((r) => r.found).length;
-      out[set].foundVsNormal = normal ? rows.filter((r) => r.found).length / normal : NaN;
-    }
-  }
-  for (const set of [...new Set(p.map((r) => r.set))]) {
-    const rows = p.filter((r) => r.set === set);
-    out[`people/${set}`] = {
-      images: rows.length,
-      present: rows.reduce((a, r) => a + r.present, 0),
-      found: rows.reduce((a, r) => a + r.found, 0),
-      unmatchedFaces: rows.reduce((a, r) => a + r.unmatched, 0),
-    };
-  }
-  // people sets are a few images each: tone thirds over all of them together
-  for (const dark of [false, true]) {
-    const rows = p.filter((r) => r.set.endsWith(' dark') === dark);
-    const all = rows.reduce((a, r) => a + r.found, 0);
-    if (rows.length) out[`people/all${dark ? ' dark' : ''}`] = { images: rows.length, present: rows.reduce((a, r) => a + r.present, 0), found: all, unmatchedFaces: rows.reduce((a, r) => a + r.unmatched, 0) };
-    const ita = itaSummary(rows.flatMap((r) => r.heads.map((h) => ({ ita: h.ita, value: h.found ? 1 : 0 }))));
-    if (ita) out[`ita/people${dark ? ' dark' : ''} found`] = ita;
-  }
-  const darkAll = out['people/all dark'];
-  if (darkAll && out['people/all']) darkAll.foundVsNormal = out['people/all'].found ? darkAll.found / out['people/all'].found : NaN;
-  if (small.length) {
-    const faces = small.reduce((a, r) => a + r.faces, 0);
-    const found = small.reduce((a, r) => a + r.found, 0);
-    out['small/20px faces, 1920x1080'] = {
-      images: small.length,
-      faces,
-      found,
-      foundRate: found / faces,
-      falsePerImage: small.reduce((a, r) => a + r.falseFaces, 0) / small.length,
-      msPerImage: meanOf(small.map((r) => r.ms)),
-    };
-  }
-  return out;
-}
-
-export function formatTable(summary: Record<string, Record<string, number>>): string {
-  const lines: string[] = [];
-  const fmt = (v: number | undefined, d = 3): string => (v === undefined || Number.isNaN(v) ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(d));
-  const row = (cells: string[], first = 36): string => cells.map((s, i) => (i === 0 ? s.padEnd(first) : s.padStart(9))).join('');
-  const section = (prefix: string): [string, Record<string, number>][] => Object.entries(summary).filter(([k]) => k.startsWith(prefix));
-  lines.push(row(['set', 'images', 'found', 'false', 'IoU', 'prec', 'recall', 'ms/img', 'found/nrm']));
-  for (const [k, v] of Object.entries(summary)) {
-    if (/^(people|ita|small)\//.test(k)) continue;
-    lines.push(row([k, fmt(v.images), fmt(v.found), fmt(v.falseFaces), fmt(v.meanIoU), fmt(v.precision), fmt(v.recall), fmt(v.msPerImage, 0), fmt(v.foundVsNormal)]));
-  }
-  const people = section('people/');
-  if (people.length) {
-    lines.push('');
-    lines.push(row(['people set', 'images', 'faces', 'found', 'extra', 'found/nrm']));
-    for (const [k, v] of people) lines.push(row([k, fmt(v.images), fmt(v.present), fmt(v.found), fmt(v.unmatchedFaces), fmt(v.foundVsNormal)]));
-  }
-  const ita = section('ita/');
-  if (ita.length) {
-    lines.push('');
-    lines.push(row(['by ITA third (value, n, max ITA)', 'darker', 'n', 'ITA<=', 'middle', 'n', 'ITA<=', 'lighter', 'n', 'gap']));
-    for (const [k, v] of ita) {
-      lines.push(row([k.slice(4), fmt(v.darker), fmt(v.darkerN), fmt(v.darkerIta, 0), fmt(v.middle), fmt(v.middleN), fmt(v.middleIta, 0), fmt(v.lighter), fmt(v.lighterN), fmt(v.gap)]));
-    }
-  }
-  const small = section('small/');
-  if (small.length) {
-    lines.push('');
-    lines.push(row(['small faces', 'images', 'faces', 'found', 'rate', 'false/img', 'ms/img']));
-    for (const [k, v] of small) lines.push(row([k.slice(6), fmt(v.images), fmt(v.faces), fmt(v.found), fmt(v.foundRate), fmt(v.falsePerImage, 2), fmt(v.msPerImage, 0)]));
-  }
-  return lines.join('\n');
 }
 
 export interface EvalOptions {

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { FassegRow, PeopleRow } from '../../backend/eval/run-eval.js';
+import { formatTable, summarise } from '../../backend/eval/summary.js';
+
+const mask = (set: string, yaw: number, found: boolean, iou: number): FassegRow => ({
+  set,
+  image: `${set}-${yaw}-${iou}.jpg`,
+  yaw,
+  found,
+  falseFaces: found ? 0 : 1,
+  iou,
+  precision: iou,
+  recall: 1,
+  precisionWithNeck: iou,
+  ita: 20,
+  score: 0.9,
+  ms: 10,
+});
+
+const people = (set: string, present: number, found: number): PeopleRow => ({
+  set,
+  image: `${set}.jpg`,
+  present,
+  found,
+  predicted: found,
+  unmatched: 0,
+  heads: [],
+  score: 0.9,
+});
+
+describe('eval summary', () => {
+  it('groups mask rows per set and |yaw|, and sets dark copies against the originals', () => {
+    const rows = [mask('m', 0, true, 0.8), mask('m', 30, true, 0.6), mask('m', -30, false, 0.2), mask('m dark', 0, true, 0.5), mask('m dark', 30, false, 0.1), mask('m dark', -30, false, 0)];
+    const s = summarise(rows, []);
+    expect(s.m).toMatchObject({ images: 3, found: 2, falseFaces: 1 });
+    expect(s.m.meanIoU).toBeCloseTo((0.8 + 0.6 + 0.2) / 3);
+    expect(s['m |yaw|=30']).toMatchObject({ images: 2, found: 1 });
+    expect(s['m |yaw|=30'].meanIoU).toBeCloseTo(0.4);
+    expect(s['m |yaw|<=60'].images).toBe(3);
+    expect(s['m dark'].foundVsNormal).toBeCloseTo(1 / 2);
+  });
+
+  it('adds the people sets per set and over all, the dark ones against the originals', () => {
+    const s = summarise([], [people('coco', 4, 3), people('mhp', 2, 1), people('coco dark', 4, 1), people('mhp dark', 2, 1)]);
+    expect(s['people/coco']).toEqual({ images: 1, present: 4, found: 3, unmatchedFaces: 0 });
+    expect(s['people/all']).toEqual({ images: 2, present: 6, found: 4, unmatchedFaces: 0 });
+    expect(s['people/all dark']).toMatchObject({ images: 2, found: 2, foundVsNormal: 0.5 });
+    expect(formatTable(s)).toContain('people/all dark');
+  });
+});
