@@ -28,6 +28,7 @@ import { startServer } from '../backend/http/server.js';
 import { createLogger } from '../backend/logging.js';
 import { imageSourceFromConfig } from '../backend/media/image-source.js';
 import { createMetrics } from '../backend/metrics.js';
+import { roundTo } from '../backend/util/num.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -209,7 +210,7 @@ const q = (i: number) => rss[Math.min(rss.length - 1, Math.floor((i * rss.length
 const report = {
   engine: engine.modelVersion,
   provider: engine.executionProvider,
-  capacityReqPerS: Math.round(capacity * 100) / 100,
+  capacityReqPerS: roundTo(capacity, 2),
   sequentialMs: summary(seq),
   offeredReqPerS: rate,
   durationS: duration,

@@ -1,12 +1,13 @@
 // Small numeric and formatting helpers for the benchmark: percentiles, a peak
 // RSS sampler, CPU use over a phase, and fixed-width tables.
+import { clamp } from '../backend/util/num.js';
 
 /** Nearest-rank percentile (p in 0..100) of unsorted values; NaN when empty. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
   const rank = Math.ceil((p / 100) * s.length);
-  return s[Math.min(s.length - 1, Math.max(0, rank - 1))];
+  return s[clamp(rank - 1, 0, s.length - 1)];
 }
 
 export function mean(values: readonly number[]): number {

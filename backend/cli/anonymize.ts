@@ -212,8 +212,8 @@ async function writeAnonymized(run: AnonymizeRun, im: FoundImage, dest: { image:
     feather: run.feather,
     model_version: run.engine.modelVersion,
     faces: seg.faces.map((f) => ({
-      box: { x: r3(f.box.x), y: r3(f.box.y), width: r3(f.box.width), height: r3(f.box.height) },
-      score: r3(f.score),
+      box: { x: roundTo(f.box.x, 3), y: roundTo(f.box.y, 3), width: roundTo(f.box.width, 3), height: roundTo(f.box.height, 3) },
+      score: roundTo(f.score, 3),
       source: f.source,
     })),
   };
@@ -223,8 +223,6 @@ async function writeAnonymized(run: AnonymizeRun, im: FoundImage, dest: { image:
   run.report.written++;
   if (seg.faces.length === 0) run.report.no_faces.push(rel);
 }
-
-const r3 = (v: number): number => roundTo(v, 3);
 
 /** The mask PNG (--mode mask) or the anonymized image in its own format. */
 async function encodeOutput(run: AnonymizeRun, img: Decoded, faces: readonly Face[], ext: string): Promise<Buffer> {

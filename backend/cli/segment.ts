@@ -21,15 +21,15 @@ export function faceListJson(image: string, res: SegmentResult, modelVersion: st
     image,
     width: res.width,
     height: res.height,
-    score: round(res.score),
+    score: roundTo(res.score, 3),
     model_version: modelVersion,
     faces: res.faces.map((f) => ({
-      box: { x: round(f.box.x), y: round(f.box.y), width: round(f.box.width), height: round(f.box.height) },
-      score: round(f.score),
+      box: { x: roundTo(f.box.x, 3), y: roundTo(f.box.y, 3), width: roundTo(f.box.width, 3), height: roundTo(f.box.height, 3) },
+      score: roundTo(f.score, 3),
       source: f.source,
-      keypoints: f.keypoints.map((k) => ({ name: k.name, x: round(k.x), y: round(k.y), score: round(k.score) })),
+      keypoints: f.keypoints.map((k) => ({ name: k.name, x: roundTo(k.x, 3), y: roundTo(k.y, 3), score: roundTo(k.score, 3) })),
     })),
-    timings_ms: Object.fromEntries(Object.entries(res.timings).map(([k, v]) => [k, round(v)])),
+    timings_ms: Object.fromEntries(Object.entries(res.timings).map(([k, v]) => [k, roundTo(v, 3)])),
   };
 }
 
@@ -38,8 +38,6 @@ export function binaryUnion(res: SegmentResult): Uint8Array {
   for (let i = 0; i < u.length; i++) u[i] = u[i] >= 128 ? 255 : 0;
   return u;
 }
-
-const round = (v: number): number => roundTo(v, 3);
 
 export async function runSegment(
   engine: FaceEngine & { segmentBatch?: FaceSegEngineBatch },
