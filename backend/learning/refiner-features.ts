@@ -3,6 +3,7 @@
 // mask), its colour against the face's skin, the frame's background and the
 // crown of the head, and local texture. Pure functions.
 import type { FaceSample } from '../pipeline/face-sample.js';
+import { clamp } from '../util/num.js';
 
 export const FEATURE_NAMES = [
   'sd',
@@ -64,8 +65,6 @@ function boxMean(src: Float32Array, n: number, r: number): Float32Array {
   }
   return out;
 }
-
-const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
 
 /**
  * Features of every frame pixel, row-major, FEATURES values each.

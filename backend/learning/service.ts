@@ -20,6 +20,7 @@ import { asFaceRefiner, type FitOptions, type RefinerModel } from './refiner.js'
 import { decodeSample, encodeTarget, targetInFrame } from './sample-codec.js';
 import { trainInWorker, type TrainOutcome } from './train-runner.js';
 import type { CalibrationRecord, CorrectionRecord, FaceCorrection, LearningStore, PredictedFace, PredictionRecord } from './store.js';
+import { roundTo } from '../util/num.js';
 
 export interface LearningOptions {
   store: LearningStore;
@@ -69,7 +70,6 @@ type Json = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const idOf = (v: unknown): string | undefined => (typeof v === 'number' || (typeof v === 'string' && v !== '') ? String(v) : isObj(v) ? idOf(v.id) : undefined);
-const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
 /** A project's settings as last read, with the calibration's fittedAt they came from. */
 interface CachedSettings {
@@ -310,7 +310,7 @@ export class LearningService {
       // the engine's own face size when it was recorded; the estimate from the mask is ~30 % off on some photos
       const curve = iouCurve(p, gts[mt.gt], pred.dilate, pred.width, pred.height, face.faceSize);
       const best = bestDilate(curve);
-      return { score: face.score, iou: r4(mt.iou), bestDilate: best.dilate, bestIou: r4(best.iou), curve, ...this.refinerPair(face.sample, gts[mt.gt]) };
+      return { score: face.score, iou: roundTo(mt.iou, 4), bestDilate: best.dilate, bestIou: roundTo(best.iou, 4), curve, ...this.refinerPair(face.sample, gts[mt.gt]) };
     });
     return {
       annotation: annId,
@@ -414,8 +414,8 @@ export class LearningService {
         faces: fit.faces,
         defaultDilate: defaults.dilate,
         fittedDilate: fit.dilate,
-        meanIouDefault: r4(fit.meanIouDefault),
-        meanIouFitted: r4(fit.meanIouFitted),
+        meanIouDefault: roundTo(fit.meanIouDefault, 4),
+        meanIouFitted: roundTo(fit.meanIouFitted, 4),
         refiner: refit ? { ...refit.report, peakRssMb: refit.peakRssMb } : ((previous?.report.refiner as Json | undefined) ?? null),
         ms: Math.round(performance.now() - t0),
       },
