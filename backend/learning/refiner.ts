@@ -236,3 +236,14 @@ export function fitRefiner(examples: readonly RefinerExample[], current: Refiner
   const model = trainRefiner(usable, opts, deadline);
   return { model, report: { ...report, accepted: true, reason: 'beat the current model on held-out corrections', trainMs: Math.round(performance.now() - t0) } };
 }
+
+/** A stored refiner, or null when there is none or it does not parse (then the engine's masks are used). */
+export function parseRefiner(text: string | undefined): RefinerModel | null {
+  if (!text) return null;
+  try {
+    const m = JSON.parse(text) as RefinerModel;
+    return m.kind === 'faceseg-refiner' && m.version === 1 ? m : null;
+  } catch {
+    return null;
+  }
+}
