@@ -34,21 +34,21 @@ export async function findClickCandidates(
     }
     if (!hint.positive || found.some((cand) => boxContains(cand.headBox, hint.point))) continue;
     if (detector) {
-      const sides = [0.15, 0.3, 0.6].map((f) => f * short).concat([4 * typical]);
+      const sides = [0.15, 0.3, 0.6].map((share) => share * short).concat([4 * typical]);
       const hit = await detectAround(detector, hint.point, image, sides, params.detectorThreshold * 0.5);
       if (hit) out.push({ ...candidateFromDetection(hit, params), source: 'click' });
     }
-    for (const f of [1, 0.6, 1.6]) out.push(clickCandidate(hint.point, Math.max(2 * params.minRadius, typical * f)));
+    for (const scale of [1, 0.6, 1.6]) out.push(clickCandidate(hint.point, Math.max(2 * params.minRadius, typical * scale)));
   }
   return out;
 }
 
-/** The best detection covering `p` in square windows of the given sides around it, in image pixels. */
-async function detectAround(detector: FaceDetectorPort, p: Point, image: RgbImage, sides: number[], threshold: number): Promise<FaceDetection | undefined> {
+/** The best detection covering `click` in square windows of the given sides around it, in image pixels. */
+async function detectAround(detector: FaceDetectorPort, click: Point, image: RgbImage, sides: number[], threshold: number): Promise<FaceDetection | undefined> {
   let best: FaceDetection | undefined;
   const seen = new Set<string>();
   for (const side of sides) {
-    const win = clipBox({ x: p.x - side / 2, y: p.y - side / 2, width: side, height: side }, image.width, image.height);
+    const win = clipBox({ x: click.x - side / 2, y: click.y - side / 2, width: side, height: side }, image.width, image.height);
     if (win.width < 8 || win.height < 8) continue;
     const key = [win.x, win.y, win.width, win.height].map(Math.round).join(',');
     if (seen.has(key)) continue;
@@ -62,8 +62,8 @@ async function detectAround(detector: FaceDetectorPort, p: Point, image: RgbImag
     const sy = win.height / height;
     for (const det of detections) {
       const box = { x: win.x + det.box.x * sx, y: win.y + det.box.y * sy, width: det.box.width * sx, height: det.box.height * sy };
-      if (!boxContains(expandBox(box, 0.3), p)) continue;
-      if (!best || det.score > best.score) best = { box, score: det.score, landmarks: det.landmarks.map((q) => ({ x: win.x + q.x * sx, y: win.y + q.y * sy })) };
+      if (!boxContains(expandBox(box, 0.3), click)) continue;
+      if (!best || det.score > best.score) best = { box, score: det.score, landmarks: det.landmarks.map((mark) => ({ x: win.x + mark.x * sx, y: win.y + mark.y * sy })) };
     }
   }
   return best;

@@ -8,25 +8,25 @@ export function dedupe(faces: Face[]): Face[] {
   const order = [...faces].sort((a, b) => b.score - a.score);
   const kept: Face[] = [];
   for (const face of order) {
-    const twin = kept.find((k) => iou(k.box, face.box) > 0.4);
+    const twin = kept.find((other) => iou(other.box, face.box) > 0.4);
     if (!twin) kept.push(face);
     else if (twin.keypoints.length === 0 && face.keypoints.length > 0) twin.keypoints = face.keypoints;
   }
   return kept;
 }
 
-function maskHas(mask: RegionMask, p: Point): boolean {
-  const x = Math.floor(p.x) - mask.x;
-  const y = Math.floor(p.y) - mask.y;
+function maskHas(mask: RegionMask, point: Point): boolean {
+  const x = Math.floor(point.x) - mask.x;
+  const y = Math.floor(point.y) - mask.y;
   return x >= 0 && y >= 0 && x < mask.width && y < mask.height && mask.data[y * mask.width + x] >= 128;
 }
 
 /** The face a click points at: the one whose mask holds it, else the nearest whose box (grown by half) holds it. */
-function faceAt(faces: readonly Face[], p: Point): Face | undefined {
-  const inMask = faces.filter((face) => maskHas(face.mask, p)).sort((a, b) => b.score - a.score)[0];
+function faceAt(faces: readonly Face[], click: Point): Face | undefined {
+  const inMask = faces.filter((face) => maskHas(face.mask, click)).sort((a, b) => b.score - a.score)[0];
   if (inMask) return inMask;
-  const away = (face: Face): number => Math.hypot(boxCenter(face.box).x - p.x, boxCenter(face.box).y - p.y);
-  return faces.filter((face) => boxContains(expandBox(face.box, 0.5), p)).sort((a, b) => away(a) - away(b))[0];
+  const away = (face: Face): number => Math.hypot(boxCenter(face.box).x - click.x, boxCenter(face.box).y - click.y);
+  return faces.filter((face) => boxContains(expandBox(face.box, 0.5), click)).sort((a, b) => away(a) - away(b))[0];
 }
 
 /**

@@ -25,11 +25,11 @@ export function roiFromMesh(roi: Roi, cropSize: number, mesh: MeshResult, roiSca
   let maxY = -Infinity;
   const pts = mesh.points;
   for (let i = 0; i < mesh.count; i++) {
-    const q = cropToImage(roi, cropSize, pts[i * 3], pts[i * 3 + 1]);
-    minX = Math.min(minX, q.x);
-    maxX = Math.max(maxX, q.x);
-    minY = Math.min(minY, q.y);
-    maxY = Math.max(maxY, q.y);
+    const point = cropToImage(roi, cropSize, pts[i * 3], pts[i * 3 + 1]);
+    minX = Math.min(minX, point.x);
+    maxX = Math.max(maxX, point.x);
+    minY = Math.min(minY, point.y);
+    maxY = Math.max(maxY, point.y);
   }
   let angle = roi.angle;
   if (mesh.count > MESH.leftEyeOuter) {
@@ -53,7 +53,7 @@ export function meshYaw(mesh: MeshResult): number | undefined {
 /** Nose and eye keypoints (image pixels) of a mesh found in the crop `roi` of side `cropSize`. */
 export function meshKeypoints(mesh: MeshResult, roi: Roi, cropSize: number): NamedKeypoint[] {
   if (mesh.count <= MESH.leftCheek) return [];
-  const at = (i: number): Point => cropToImage(roi, cropSize, mesh.points[i * 3], mesh.points[i * 3 + 1]);
+  const at = (index: number): Point => cropToImage(roi, cropSize, mesh.points[index * 3], mesh.points[index * 3 + 1]);
   const mid = (a: Point, b: Point): Point => ({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 });
   const score = mesh.faceScore;
   // the face mesh has no ear points (234/454 lie on the cheek contour): ears come from the keypoint model only

@@ -16,12 +16,12 @@ export async function finishImage(located: LocatedImage, regions: readonly FaceR
   const t0 = performance.now();
   const pasted = await pasteFaces(located, regions);
   timings.paste = performance.now() - t0;
-  const evidence = new Map<Face, FaceEvidence>(pasted.faces.map((p) => [p.face, p.evidence]));
-  let faces = dedupe(pasted.faces.map((p) => p.face));
+  const evidence = new Map<Face, FaceEvidence>(pasted.faces.map((one) => [one.face, one.evidence]));
+  let faces = dedupe(pasted.faces.map((one) => one.face));
   const automatic = faces.filter((face) => face.source !== 'click');
   if (hints.length > 0) faces = selectByHints(faces, hints);
   faces.sort((a, b) => a.box.x - b.box.x || a.box.y - b.box.y);
-  const explained = (p: Point): boolean => automatic.some((face) => boxContains(expandBox(face.box, 0.5), p));
+  const explained = (point: Point): boolean => automatic.some((face) => boxContains(expandBox(face.box, 0.5), point));
   const doubts = pasted.rejected
     .filter((cand) => !explained(boxCenter(cand.headBox)))
     .map((cand) => Math.max(cand.detectorScore, cand.poseScore, cand.earsOnly ? 0.6 : 0));

@@ -63,12 +63,12 @@ export async function tryRois(
   accept: (next: MeshResult, current: MeshResult) => boolean,
 ): Promise<MeshedFace[]> {
   if (proposals.length === 0) return [...faces];
-  const crops = proposals.map((p) => warpCrop(p.face.job.view, p.roi, landmarks.inputSize));
+  const crops = proposals.map((proposal) => warpCrop(proposal.face.job.view, proposal.roi, landmarks.inputSize));
   const meshes = await landmarks.run(crops);
   const taken = new Map<MeshedFace, MeshedFace>();
-  proposals.forEach((p, i) => {
-    const current = taken.get(p.face) ?? p.face;
-    if (accept(meshes[i], current.mesh)) taken.set(p.face, { ...current, roi: p.roi, crop: crops[i], mesh: meshes[i] });
+  proposals.forEach((proposal, i) => {
+    const current = taken.get(proposal.face) ?? proposal.face;
+    if (accept(meshes[i], current.mesh)) taken.set(proposal.face, { ...current, roi: proposal.roi, crop: crops[i], mesh: meshes[i] });
   });
   return faces.map((face) => taken.get(face) ?? face);
 }
@@ -88,7 +88,7 @@ export async function recentreFaces(landmarks: LandmarkPort, faces: readonly Mes
       .filter((face) => pass < face.job.settings.passes)
       .map((face) => ({ face, roi: centredRoi(face, landmarks.inputSize) }))
       // a crop that already sits on its landmarks gains nothing from another pass
-      .filter((p) => !sameRoi(p.face.roi, p.roi));
+      .filter((proposal) => !sameRoi(proposal.face.roi, proposal.roi));
     if (proposals.length === 0) break;
     current = await tryRois(landmarks, current, proposals, keepUnlessLost);
   }
@@ -106,7 +106,7 @@ export async function retryRejected(landmarks: LandmarkPort, faces: readonly Mes
   if (failed.size === 0) return [...faces];
   const alternatives = [...failed].flatMap((face) => {
     const scales = face.job.settings.retryScales;
-    const rois: Roi[] = scales.map((k) => ({ center: face.roi.center, size: face.roi.size * k, angle: 0 }));
+    const rois: Roi[] = scales.map((scale) => ({ center: face.roi.center, size: face.roi.size * scale, angle: 0 }));
     const anchor = face.job.candidate.anchor;
     if (anchor) rois.push({ center: anchor, size: face.roi.size * scales[0], angle: 0 });
     return rois.map((roi) => ({ face, roi }));

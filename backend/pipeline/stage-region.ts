@@ -33,7 +33,7 @@ export async function faceRegions(parser: SegmenterPort | undefined, faces: read
   let probabilitySize = 0;
   if (parser && faces.length) {
     const maps = await parser.run(faces.map((face) => warpCrop(face.job.view, face.roi, parser.inputSize)));
-    probabilities = maps.map((m) => m.data);
+    probabilities = maps.map((map) => map.data);
     probabilitySize = maps[0]?.width ?? 0;
   }
   const out: FaceRegion[] = [];
