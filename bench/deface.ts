@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { readImageFile, readLabelMap } from '../backend/io/image-files.js';
-import { binaryUnion } from '../backend/cli/segment.js';
+import { binaryUnion } from '../backend/pipeline/mask-ops.js';
 import { chinRow, classMask, FASSEG_FACE, maskScores, meanOf } from '../backend/eval/metrics.js';
 import type { FaceEngine } from '../backend/pipeline/types.js';
 import { fassegIndex, headsFound, type BenchImage } from './images.js';

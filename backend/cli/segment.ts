@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FaceEngine, RgbImage, SegmentResult } from '../pipeline/types.js';
-import { unionMask } from '../pipeline/warp.js';
+import { binaryUnion } from '../pipeline/mask-ops.js';
 import { findImages, readImageFile, writeGrayPng, writeOverlay } from '../io/image-files.js';
 import { progressBar } from '../io/progress.js';
 import { roundTo } from '../util/num.js';
@@ -33,11 +33,6 @@ export function faceListJson(image: string, res: SegmentResult, modelVersion: st
   };
 }
 
-export function binaryUnion(res: SegmentResult): Uint8Array {
-  const u = unionMask(res.faces.map((f) => f.mask), res.width, res.height);
-  for (let i = 0; i < u.length; i++) u[i] = u[i] >= 128 ? 255 : 0;
-  return u;
-}
 
 export async function runSegment(
   engine: FaceEngine & { segmentBatch?: FaceSegEngineBatch },

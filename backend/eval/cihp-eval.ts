@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { readImageFile, readLabelMap, writeOverlay } from '../io/image-files.js';
-import { binaryUnion } from '../cli/segment.js';
+import { binaryUnion } from '../pipeline/mask-ops.js';
 import type { FaceEngine } from '../pipeline/types.js';
 import { maskIta } from './ita.js';
 import { classMask, maskScores, precisionOn } from './metrics.js';

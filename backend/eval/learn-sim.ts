@@ -13,7 +13,8 @@ import { DEFAULT_FIT, fitRefiner, refinedField, type FitReport, type RefinerExam
 import { targetInFrame } from '../learning/sample-codec.js';
 import type { FaceSample } from '../pipeline/face-sample.js';
 import type { FaceEngine, RegionMask } from '../pipeline/types.js';
-import { pasteDistanceField, unionMask } from '../pipeline/warp.js';
+import { unionMask } from '../pipeline/mask-ops.js';
+import { pasteDistanceField } from '../pipeline/warp.js';
 import { seededRandom } from '../util/random.js';
 import { chinRow, classMask, maskScores, meanOf } from './metrics.js';
 

@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readImageFile, readLabelMap, writeOverlay } from '../io/image-files.js';
-import { binaryUnion } from '../cli/segment.js';
+import { binaryUnion } from '../pipeline/mask-ops.js';
 import { progressBar } from '../io/progress.js';
 import { iou } from '../pipeline/geometry.js';
 import type { Box, FaceEngine, Point } from '../pipeline/types.js';

@@ -2,6 +2,7 @@
 // Pure functions over CorrectionRecord; quick (arithmetic on IoU curves).
 import { iouAt } from './masks.js';
 import type { CorrectionRecord, ScoreMap } from './store.js';
+import { clamp, roundTo } from '../util/num.js';
 
 /** Below this IoU a face counts as changed by the labeler (an untouched mask gives 1). */
 export const CHANGED_IOU = 0.99;
@@ -43,7 +44,7 @@ export function fitDilate(corrections: readonly CorrectionRecord[], defaultDilat
   if (faces > 0) {
     for (let d = DILATE_GRID.lo; d <= DILATE_GRID.hi + 1e-9; d += DILATE_GRID.step) {
       const v = meanIouAt(corrections, d);
-      if (v > best.iou + 1e-12) best = { dilate: Math.round(d * 100) / 100, iou: v };
+      if (v > best.iou + 1e-12) best = { dilate: roundTo(d, 2), iou: v };
     }
   }
   if (best.iou < base + MIN_GAIN) best = { dilate: defaultDilate, iou: base };
@@ -81,7 +82,7 @@ export function spearman(a: readonly number[], b: readonly number[]): number | n
     db += (rb[i] - mb) ** 2;
   }
   if (da === 0 || db === 0) return null;
-  return Math.round((num / Math.sqrt(da * db)) * 1e4) / 1e4;
+  return roundTo(num / Math.sqrt(da * db), 4);
 }
 
 /**
@@ -106,8 +107,7 @@ export function fitScoreMap(pairs: ReadonlyArray<{ score: number; changed: boole
       blocks.splice(blocks.length - 2, 2, { sx: a.sx + b.sx, sy: a.sy + b.sy, w: a.w + b.w });
     }
   }
-  const round = (v: number) => Math.round(v * 1e4) / 1e4;
-  return { x: blocks.map((b) => round(b.sx / b.w)), p: blocks.map((b) => round(b.sy / b.w)) };
+  return { x: blocks.map((b) => roundTo(b.sx / b.w, 4)), p: blocks.map((b) => roundTo(b.sy / b.w, 4)) };
 }
 
 /** P(change) for a raw score (linear between block centres, flat beyond the ends). */
@@ -128,7 +128,7 @@ export function pChange(map: ScoreMap, score: number): number {
  */
 export function calibratedScore(map: ScoreMap, raw: number): number {
   const v = 0.99 * (1 - pChange(map, raw)) + 0.01 * raw;
-  return Math.round(Math.min(1, Math.max(0, v)) * 1e4) / 1e4;
+  return roundTo(clamp(v, 0, 1), 4);
 }
 
 /** Per-correction IoU: matched faces by IoU, removed and missed faces count 0. */
@@ -156,8 +156,6 @@ export interface QualityFigures {
   spearmanTaskScoreIou: number | null;
 }
 
-const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
-
 export function qualityFigures(cs: readonly CorrectionRecord[]): QualityFigures {
   const faces = cs.flatMap((c) => c.faces);
   const bests = faces.map((f) => f.bestDilate).sort((a, b) => a - b);
@@ -167,8 +165,8 @@ export function qualityFigures(cs: readonly CorrectionRecord[]): QualityFigures 
     facesMatched: faces.length,
     facesMissed: cs.reduce((a, c) => a + c.missed, 0),
     facesFalse: cs.reduce((a, c) => a + c.falseFaceScores.length, 0),
-    meanFaceIou: faces.length ? r4(faces.reduce((a, f) => a + f.iou, 0) / faces.length) : null,
-    meanTaskIou: cs.length ? r4(cs.reduce((a, c) => a + taskIou(c), 0) / cs.length) : null,
+    meanFaceIou: faces.length ? roundTo(faces.reduce((a, f) => a + f.iou, 0) / faces.length, 4) : null,
+    meanTaskIou: cs.length ? roundTo(cs.reduce((a, c) => a + taskIou(c), 0) / cs.length, 4) : null,
     medianBestDilate: bests.length ? bests[Math.floor(bests.length / 2)] : null,
     spearmanFaceScoreIou: spearman(
       faces.map((f) => f.score),

@@ -4,6 +4,8 @@
 // shrunk our mask (EngineParams.dilate), so calibration never needs the
 // images or the masks again.
 import { RleError, rleToMask } from '../labelstudio/brush-rle.js';
+import { roundTo } from '../util/num.js';
+import { cutWindow, onBounds, unionInto, type RectMask } from '../pipeline/mask-ops.js';
 import { signedDistance } from '../pipeline/mask-raster.js';
 
 /** A binary mask (non-zero = on) confined to a rectangle of a W x H image. */
@@ -44,34 +46,23 @@ export interface IouCurve {
   gt: number[];
 }
 
-/** Tight box of a full-image mask; undefined when empty. */
+/** Tight box of a full-image mask (non-zero = on); undefined when empty. */
 export function fromFullMask(mask: Uint8Array, width: number, height: number): BitMask | undefined {
-  let minX = width;
-  let minY = height;
-  let maxX = -1;
-  let maxY = -1;
+  const box = onBounds(mask, width, height, 1);
+  return box && toBits({ ...box, data: cutWindow(mask, width, box) });
+}
+
+/** A rectangle mask as a BitMask: 1 where non-zero, with its area. */
+function toBits(m: RectMask): BitMask {
+  const data = new Uint8Array(m.data.length);
   let area = 0;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      if (mask[row + x]) {
-        area++;
-        if (x < minX) minX = x;
-        if (x > maxX) maxX = x;
-        if (y < minY) minY = y;
-        if (y > maxY) maxY = y;
-      }
+  for (let i = 0; i < data.length; i++) {
+    if (m.data[i]) {
+      data[i] = 1;
+      area++;
     }
   }
-  if (area === 0) return undefined;
-  const w = maxX - minX + 1;
-  const h = maxY - minY + 1;
-  const data = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const src = (y + minY) * width + minX;
-    for (let x = 0; x < w; x++) data[y * w + x] = mask[src + x] ? 1 : 0;
-  }
-  return { x: minX, y: minY, width: w, height: h, data, area };
+  return { x: m.x, y: m.y, width: m.width, height: m.height, data, area };
 }
 
 /** Decode one brush RLE of a W x H image into a BitMask (undefined when empty). */
@@ -110,20 +101,8 @@ export function maskIou(a: BitMask, b: BitMask): number {
 export function union(masks: readonly BitMask[]): BitMask {
   const x0 = Math.min(...masks.map((m) => m.x));
   const y0 = Math.min(...masks.map((m) => m.y));
-  const x1 = Math.max(...masks.map((m) => m.x + m.width));
-  const y1 = Math.max(...masks.map((m) => m.y + m.height));
-  const w = x1 - x0;
-  const h = y1 - y0;
-  const data = new Uint8Array(w * h);
-  for (const m of masks) {
-    for (let y = 0; y < m.height; y++) {
-      const dst = (y + m.y - y0) * w + (m.x - x0);
-      for (let x = 0; x < m.width; x++) if (m.data[y * m.width + x]) data[dst + x] = 1;
-    }
-  }
-  let area = 0;
-  for (let i = 0; i < data.length; i++) area += data[i];
-  return { x: x0, y: y0, width: w, height: h, data, area };
+  const frame = { x: x0, y: y0, width: Math.max(...masks.map((m) => m.x + m.width)) - x0, height: Math.max(...masks.map((m) => m.y + m.height)) - y0 };
+  return toBits({ ...frame, data: unionInto(masks, frame) });
 }
 
 /**
@@ -268,7 +247,7 @@ export function bestDilate(c: IouCurve, lo = -20, hi = 40, step = 0.5): { dilate
     const v = iouAt(c, d);
     if (v > best.iou + 1e-9 || (Math.abs(v - best.iou) <= 1e-9 && Math.abs(d - c.d0) < Math.abs(best.dilate - c.d0))) best = { dilate: d, iou: v };
   }
-  return { dilate: Math.round(best.dilate * 100) / 100, iou: best.iou };
+  return { dilate: roundTo(best.dilate, 2), iou: best.iou };
 }
 
 export { RleError };

@@ -60,95 +60,120 @@ function standardise(set: TrainSet, inputs: number): { mean: number[]; std: numb
   return { mean: mean.map((m) => (n ? m / n : 0)), std };
 }
 
-export function trainMlp(set: TrainSet, inputs: number, opts: TrainOptions = DEFAULT_TRAIN): MlpWeights {
-  const H = opts.hidden;
-  const rnd = seededRandom(opts.seed);
-  const { mean, std } = standardise(set, inputs);
-  const w1 = new Float64Array(H * inputs).map(() => (rnd() * 2 - 1) * Math.sqrt(3 / inputs));
-  const b1 = new Float64Array(H);
-  const w2 = new Float64Array(H).map(() => (rnd() * 2 - 1) * Math.sqrt(3 / H));
-  let b2 = 0;
-  // Adam state
-  const params = [w1, b1, w2];
-  const m = params.map((p) => new Float64Array(p.length));
-  const v = params.map((p) => new Float64Array(p.length));
-  let mb2 = 0;
-  let vb2 = 0;
-  const g1 = new Float64Array(H * inputs);
-  const gb1 = new Float64Array(H);
-  const g2 = new Float64Array(H);
-  const beta1 = 0.9;
-  const beta2 = 0.999;
-  let t = 0;
+/** The trained tensors, biases of the output included (b2 as one value), in the order Adam walks them. */
+interface Tensors {
+  w1: Float64Array;
+  b1: Float64Array;
+  w2: Float64Array;
+  b2: Float64Array;
+}
 
-  const rows: number[] = [];
-  for (let r = 0; r < set.rows; r++) if (set.w[r] > 0) rows.push(r);
-  const xs = new Float64Array(inputs);
-  const h = new Float64Array(H);
-  outer: for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    // shuffle (Fisher-Yates)
-    for (let i = rows.length - 1; i > 0; i--) {
-      const j = Math.floor(rnd() * (i + 1));
-      const tmp = rows[i];
-      rows[i] = rows[j];
-      rows[j] = tmp;
+const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+function tensorList(t: Tensors): Float64Array[] {
+  return [t.w1, t.b1, t.w2, t.b2];
+}
+
+/** Uniform (Glorot-like) initial weights, zero biases: w1 then w2 from `rnd`. */
+function initialTensors(inputs: number, hidden: number, rnd: () => number): Tensors {
+  const w1 = new Float64Array(hidden * inputs).map(() => (rnd() * 2 - 1) * Math.sqrt(3 / inputs));
+  const b1 = new Float64Array(hidden);
+  const w2 = new Float64Array(hidden).map(() => (rnd() * 2 - 1) * Math.sqrt(3 / hidden));
+  return { w1, b1, w2, b2: new Float64Array(1) };
+}
+
+function zeroLike(t: Tensors): Tensors {
+  return { w1: new Float64Array(t.w1.length), b1: new Float64Array(t.b1.length), w2: new Float64Array(t.w2.length), b2: new Float64Array(1) };
+}
+
+/** Fisher-Yates shuffle in place. */
+function shuffle(rows: number[], rnd: () => number): void {
+  for (let i = rows.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    const tmp = rows[i];
+    rows[i] = rows[j];
+    rows[j] = tmp;
+  }
+}
+
+/** Work buffers of one training run: a standardised input row and the hidden activations. */
+interface Scratch {
+  xs: Float64Array;
+  h: Float64Array;
+}
+
+/** Gradients of the weighted logistic loss over rows[start..end) into `grad` (zeroed first); returns the rows' total weight. */
+function accumulateBatch(set: TrainSet, rows: readonly number[], start: number, end: number, net: Tensors, norm: { mean: number[]; std: number[] }, grad: Tensors, scratch: Scratch): number {
+  for (const g of tensorList(grad)) g.fill(0);
+  const { xs, h } = scratch;
+  const inputs = xs.length;
+  const hidden = h.length;
+  let wsum = 0;
+  for (let q = start; q < end; q++) {
+    const r = rows[q];
+    for (let k = 0; k < inputs; k++) xs[k] = (set.x[r * inputs + k] - norm.mean[k]) / norm.std[k];
+    let z = net.b2[0];
+    for (let j = 0; j < hidden; j++) {
+      let a = net.b1[j];
+      const o = j * inputs;
+      for (let k = 0; k < inputs; k++) a += net.w1[o + k] * xs[k];
+      h[j] = Math.tanh(a);
+      z += net.w2[j] * h[j];
     }
-    for (let start = 0; start < rows.length; start += opts.batch) {
-      if (opts.stop?.()) break outer;
-      g1.fill(0);
-      gb1.fill(0);
-      g2.fill(0);
-      let gb2 = 0;
-      let wsum = 0;
-      const end = Math.min(rows.length, start + opts.batch);
-      for (let q = start; q < end; q++) {
-        const r = rows[q];
-        for (let k = 0; k < inputs; k++) xs[k] = (set.x[r * inputs + k] - mean[k]) / std[k];
-        let z = b2;
-        for (let j = 0; j < H; j++) {
-          let a = b1[j];
-          const o = j * inputs;
-          for (let k = 0; k < inputs; k++) a += w1[o + k] * xs[k];
-          h[j] = Math.tanh(a);
-          z += w2[j] * h[j];
-        }
-        const p = 1 / (1 + Math.exp(-z));
-        const wt = set.w[r];
-        const dz = (p - set.y[r]) * wt;
-        wsum += wt;
-        gb2 += dz;
-        for (let j = 0; j < H; j++) {
-          g2[j] += dz * h[j];
-          const da = dz * w2[j] * (1 - h[j] * h[j]);
-          gb1[j] += da;
-          const o = j * inputs;
-          for (let k = 0; k < inputs; k++) g1[o + k] += da * xs[k];
-        }
-      }
-      if (wsum <= 0) continue;
-      t++;
-      const lrT = (opts.lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
-      const grads = [g1, gb1, g2];
-      for (let p = 0; p < params.length; p++) {
-        const P = params[p];
-        const G = grads[p];
-        const M = m[p];
-        const V = v[p];
-        const decay = p === 1 ? 0 : opts.l2;
-        for (let i = 0; i < P.length; i++) {
-          const g = G[i] / wsum + decay * P[i];
-          M[i] = beta1 * M[i] + (1 - beta1) * g;
-          V[i] = beta2 * V[i] + (1 - beta2) * g * g;
-          P[i] -= (lrT * M[i]) / (Math.sqrt(V[i]) + 1e-8);
-        }
-      }
-      const g = gb2 / wsum;
-      mb2 = beta1 * mb2 + (1 - beta1) * g;
-      vb2 = beta2 * vb2 + (1 - beta2) * g * g;
-      b2 -= (lrT * mb2) / (Math.sqrt(vb2) + 1e-8);
+    const p = 1 / (1 + Math.exp(-z));
+    const wt = set.w[r];
+    const dz = (p - set.y[r]) * wt;
+    wsum += wt;
+    grad.b2[0] += dz;
+    for (let j = 0; j < hidden; j++) {
+      grad.w2[j] += dz * h[j];
+      const da = dz * net.w2[j] * (1 - h[j] * h[j]);
+      grad.b1[j] += da;
+      const o = j * inputs;
+      for (let k = 0; k < inputs; k++) grad.w1[o + k] += da * xs[k];
     }
   }
-  return { inputs, hidden: H, mean, std, w1: Array.from(w1), b1: Array.from(b1), w2: Array.from(w2), b2 };
+  return wsum;
+}
+
+/** One Adam step (step number `t`, from 1) on the batch mean gradient; L2 decay on the weights, not the biases. */
+function adamStep(net: Tensors, grad: Tensors, m: Tensors, v: Tensors, wsum: number, t: number, opts: TrainOptions): void {
+  const { beta1, beta2, eps } = ADAM;
+  const lrT = (opts.lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+  const [params, grads, ms, vs] = [net, grad, m, v].map(tensorList);
+  for (let p = 0; p < params.length; p++) {
+    const [P, G, M, V] = [params[p], grads[p], ms[p], vs[p]];
+    const decay = P === net.w1 || P === net.w2 ? opts.l2 : 0;
+    for (let i = 0; i < P.length; i++) {
+      const g = G[i] / wsum + decay * P[i];
+      M[i] = beta1 * M[i] + (1 - beta1) * g;
+      V[i] = beta2 * V[i] + (1 - beta2) * g * g;
+      P[i] -= (lrT * M[i]) / (Math.sqrt(V[i]) + eps);
+    }
+  }
+}
+
+export function trainMlp(set: TrainSet, inputs: number, opts: TrainOptions = DEFAULT_TRAIN): MlpWeights {
+  const hidden = opts.hidden;
+  const rnd = seededRandom(opts.seed);
+  const norm = standardise(set, inputs);
+  const net = initialTensors(inputs, hidden, rnd);
+  const [grad, m, v] = [zeroLike(net), zeroLike(net), zeroLike(net)];
+  const scratch: Scratch = { xs: new Float64Array(inputs), h: new Float64Array(hidden) };
+  const rows: number[] = [];
+  for (let r = 0; r < set.rows; r++) if (set.w[r] > 0) rows.push(r);
+  let t = 0;
+  outer: for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    shuffle(rows, rnd);
+    for (let start = 0; start < rows.length; start += opts.batch) {
+      if (opts.stop?.()) break outer;
+      const wsum = accumulateBatch(set, rows, start, Math.min(rows.length, start + opts.batch), net, norm, grad, scratch);
+      if (wsum <= 0) continue;
+      adamStep(net, grad, m, v, wsum, ++t, opts);
+    }
+  }
+  const { w1, b1, w2, b2 } = net;
+  return { inputs, hidden, mean: norm.mean, std: norm.std, w1: Array.from(w1), b1: Array.from(b1), w2: Array.from(w2), b2: b2[0] };
 }
 
 /** Probabilities for rows x inputs features. */

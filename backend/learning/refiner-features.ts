@@ -3,6 +3,8 @@
 // mask), its colour against the face's skin, the frame's background and the
 // crown of the head, and local texture. Pure functions.
 import type { FaceSample } from '../pipeline/face-sample.js';
+import type { Point } from '../pipeline/types.js';
+import { clamp } from '../util/num.js';
 
 export const FEATURE_NAMES = [
   'sd',
@@ -65,23 +67,42 @@ function boxMean(src: Float32Array, n: number, r: number): Float32Array {
   return out;
 }
 
-const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
+/** Where the face lies in its frame, in frame pixels. */
+interface FaceFrame {
+  /** Frame side. */
+  n: number;
+  /** Face size in frame pixels. */
+  face: number;
+  eyes: Point;
+  /** Which way the face looks: the nose's offset from the middle of the cheeks, -2..2. */
+  yaw: number;
+  chinY: number;
+  foreheadY: number;
+  /** A patch above the forehead: hair or the top of the head. */
+  crown: Point;
+}
 
-/**
- * Features of every frame pixel, row-major, FEATURES values each.
- * `valid` = pixel centre inside the image (see validMask).
- */
-export function sampleFeatures(s: FaceSample, valid: Uint8Array): Float32Array {
+function faceFrame(s: FaceSample): FaceFrame {
   const n = s.size;
-  const N = n * n;
-  const face = (s.faceSize / s.frame.size) * n; // face size in frame pixels
+  const face = (s.faceSize / s.frame.size) * n;
   const lm = s.landmarks;
   const eyes = { x: (lm.leftEye.x + lm.rightEye.x) / 2, y: (lm.leftEye.y + lm.rightEye.y) / 2 };
   const cheekMid = (lm.leftCheek.x + lm.rightCheek.x) / 2;
   const cheekSpan = Math.max(0.2 * face, Math.abs(lm.leftCheek.x - lm.rightCheek.x));
-  // which way the face looks: the nose's offset from the middle of the cheeks
   const yaw = clamp((lm.nose.x - cheekMid) / cheekSpan, -1, 1) * 2;
+  return { n, face, eyes, yaw, chinY: lm.chin.y, foreheadY: lm.forehead.y, crown: { x: lm.forehead.x, y: lm.forehead.y - 0.15 * face } };
+}
 
+/** Luma, and the 3x3-smoothed luma and chroma, of every frame pixel. */
+interface Planes {
+  Y: Float32Array;
+  Ys: Float32Array;
+  Cbs: Float32Array;
+  Crs: Float32Array;
+}
+
+function colourPlanes(s: FaceSample): Planes {
+  const N = s.size * s.size;
   const Y = new Float32Array(N);
   const Cb = new Float32Array(N);
   const Cr = new Float32Array(N);
@@ -93,103 +114,137 @@ export function sampleFeatures(s: FaceSample, valid: Uint8Array): Float32Array {
     Cb[i] = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
     Cr[i] = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
   }
-  const Ys = boxMean(Y, n, 1);
-  const Cbs = boxMean(Cb, n, 1);
-  const Crs = boxMean(Cr, n, 1);
+  return { Y, Ys: boxMean(Y, s.size, 1), Cbs: boxMean(Cb, s.size, 1), Crs: boxMean(Cr, s.size, 1) };
+}
 
-  // skin: inside the engine's mask, between the eyes and the chin
-  const skinY: number[] = [];
-  const skinCb: number[] = [];
-  const skinCr: number[] = [];
-  const bg: number[] = [];
-  const crownY: number[] = [];
-  const crownCb: number[] = [];
-  const crownCr: number[] = [];
-  const crown = { x: lm.forehead.x, y: lm.forehead.y - 0.15 * face };
+/** A colour's robust centre and spread per channel. */
+interface ColourModel {
+  y: Robust;
+  cb: Robust;
+  cr: Robust;
+}
+
+/** What a pixel's colour is compared with: the face's skin, the crown of the head, and background pixels of the frame's border. */
+interface References {
+  skin: ColourModel;
+  crown: ColourModel;
+  /** Pixel indices of up to 48 background colours, spread over the border ring. */
+  background: number[];
+}
+
+function colourReferences(s: FaceSample, valid: Uint8Array, planes: Planes, frame: FaceFrame): References {
+  const { n, face, eyes, crown } = frame;
+  const { Ys, Cbs, Crs } = planes;
+  const skin: number[][] = [[], [], []];
+  const crownPx: number[][] = [[], [], []];
+  const border: number[] = [];
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
       const i = y * n + x;
       if (!valid[i]) continue;
-      if (s.sd[i] > 0.06 && y > eyes.y && y < lm.chin.y) {
-        skinY.push(Ys[i]);
-        skinCb.push(Cbs[i]);
-        skinCr.push(Crs[i]);
-      }
-      if (x < 3 || y < 3 || x >= n - 3 || y >= n - 3) bg.push(i);
-      if (Math.abs(x - crown.x) < 0.12 * face && Math.abs(y - crown.y) < 0.06 * face) {
-        crownY.push(Ys[i]);
-        crownCb.push(Cbs[i]);
-        crownCr.push(Crs[i]);
-      }
+      // skin: inside the engine's mask, between the eyes and the chin
+      if (s.sd[i] > 0.06 && y > eyes.y && y < frame.chinY) [Ys, Cbs, Crs].forEach((plane, c) => skin[c].push(plane[i]));
+      if (x < 3 || y < 3 || x >= n - 3 || y >= n - 3) border.push(i);
+      if (Math.abs(x - crown.x) < 0.12 * face && Math.abs(y - crown.y) < 0.06 * face) [Ys, Cbs, Crs].forEach((plane, c) => crownPx[c].push(plane[i]));
     }
   }
-  const sy = robust(Float64Array.from(skinY), 4);
-  const scb = robust(Float64Array.from(skinCb), 2);
-  const scr = robust(Float64Array.from(skinCr), 2);
-  const cy = robust(Float64Array.from(crownY), 4);
-  const ccb = robust(Float64Array.from(crownCb), 2);
-  const ccr = robust(Float64Array.from(crownCr), 2);
-  // up to 48 background colours, spread over the border ring
-  const bgStep = Math.max(1, Math.floor(bg.length / 48));
-  const bgIdx = bg.filter((_, k) => k % bgStep === 0);
+  const model = (px: number[][]): ColourModel => ({ y: robust(Float64Array.from(px[0]), 4), cb: robust(Float64Array.from(px[1]), 2), cr: robust(Float64Array.from(px[2]), 2) });
+  const step = Math.max(1, Math.floor(border.length / 48));
+  return { skin: model(skin), crown: model(crownPx), background: border.filter((_, k) => k % step === 0) };
+}
 
-  const skinDist = new Float32Array(N);
-  for (let i = 0; i < N; i++) {
-    const a = (Ys[i] - sy.m) / sy.s;
-    const b = (Cbs[i] - scb.m) / scb.s;
-    const c = (Crs[i] - scr.m) / scr.s;
+/** Per-pixel maps around the colour features: distance to the skin colour (and its local mean), local luma mean and mean square. */
+interface TextureMaps {
+  skinDist: Float32Array;
+  skinLocal: Float32Array;
+  Yl: Float32Array;
+  Y2: Float32Array;
+}
+
+function textureMaps(planes: Planes, skin: ColourModel, n: number): TextureMaps {
+  const { Y, Ys, Cbs, Crs } = planes;
+  const skinDist = new Float32Array(n * n);
+  for (let i = 0; i < skinDist.length; i++) {
+    const a = (Ys[i] - skin.y.m) / skin.y.s;
+    const b = (Cbs[i] - skin.cb.m) / skin.cb.s;
+    const c = (Crs[i] - skin.cr.m) / skin.cr.s;
     skinDist[i] = Math.min(8, Math.sqrt(a * a + b * b + c * c)) / 4;
   }
-  const skinLocal = boxMean(skinDist, n, 3);
-  const Yl = boxMean(Y, n, 2);
-  const Y2 = boxMean(
-    Y.map((v) => v * v),
-    n,
-    2,
-  );
+  return {
+    skinDist,
+    skinLocal: boxMean(skinDist, n, 3),
+    Yl: boxMean(Y, n, 2),
+    Y2: boxMean(
+      Y.map((v) => v * v),
+      n,
+      2,
+    ),
+  };
+}
 
-  const F = FEATURES;
-  const out = new Float32Array(N * F);
+/** Features 0-8: where pixel (x, y) lies relative to the engine's mask and the face's landmarks. */
+function writeGeometry(out: Float32Array, o: number, x: number, y: number, sd: number, frame: FaceFrame): void {
+  const px = x + 0.5;
+  const py = y + 0.5;
+  const dx = (px - frame.eyes.x) / frame.face;
+  const dy = (py - frame.eyes.y) / frame.face;
+  out[o] = clamp(sd, -1, 1) * 2;
+  out[o + 1] = Math.tanh(sd * 12);
+  out[o + 2] = dx;
+  out[o + 3] = dy;
+  out[o + 4] = (py - frame.chinY) / frame.face;
+  out[o + 5] = (py - frame.foreheadY) / frame.face;
+  out[o + 6] = Math.hypot(dx, dy);
+  out[o + 7] = frame.yaw;
+  out[o + 8] = dx * frame.yaw;
+}
+
+/** Features 9-20: pixel i's colour, against the skin, background and crown, and its texture. */
+function writeColour(out: Float32Array, o: number, x: number, y: number, n: number, planes: Planes, refs: References, maps: TextureMaps): void {
+  const { Ys, Cbs, Crs } = planes;
+  const { skin, crown } = refs;
+  const i = y * n + x;
+  let bgd = 1e9;
+  for (const j of refs.background) {
+    const d = Math.abs(Ys[i] - Ys[j]) + Math.abs(Cbs[i] - Cbs[j]) * 2 + Math.abs(Crs[i] - Crs[j]) * 2;
+    if (d < bgd) bgd = d;
+  }
+  if (refs.background.length === 0) bgd = 60;
+  const crownD = Math.sqrt(((Ys[i] - crown.y.m) / crown.y.s) ** 2 + ((Cbs[i] - crown.cb.m) / crown.cb.s) ** 2 + ((Crs[i] - crown.cr.m) / crown.cr.s) ** 2);
+  const gx = Ys[y * n + Math.min(n - 1, x + 1)] - Ys[y * n + Math.max(0, x - 1)];
+  const gy = Ys[Math.min(n - 1, y + 1) * n + x] - Ys[Math.max(0, y - 1) * n + x];
+  const variance = Math.max(0, maps.Y2[i] - maps.Yl[i] * maps.Yl[i]);
+  out[o + 9] = (Ys[i] - 128) / 64;
+  out[o + 10] = (Cbs[i] - 128) / 16;
+  out[o + 11] = (Crs[i] - 128) / 16;
+  out[o + 12] = clamp((Ys[i] - skin.y.m) / skin.y.s, -6, 6) / 3;
+  out[o + 13] = clamp((Cbs[i] - skin.cb.m) / skin.cb.s, -6, 6) / 3;
+  out[o + 14] = clamp((Crs[i] - skin.cr.m) / skin.cr.s, -6, 6) / 3;
+  out[o + 15] = maps.skinDist[i];
+  out[o + 16] = Math.min(60, bgd) / 20;
+  out[o + 17] = Math.min(8, crownD) / 4;
+  out[o + 18] = Math.sqrt(variance) / 16;
+  out[o + 19] = Math.min(80, Math.hypot(gx, gy)) / 20;
+  out[o + 20] = maps.skinLocal[i];
+}
+
+/**
+ * Features of every frame pixel, row-major, FEATURES values each.
+ * `valid` = pixel centre inside the image (see validMask).
+ */
+export function sampleFeatures(s: FaceSample, valid: Uint8Array): Float32Array {
+  const frame = faceFrame(s);
+  const { n } = frame;
+  const planes = colourPlanes(s);
+  const refs = colourReferences(s, valid, planes, frame);
+  const maps = textureMaps(planes, refs.skin, n);
+  const out = new Float32Array(n * n * FEATURES);
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
       const i = y * n + x;
-      const o = i * F;
-      const px = x + 0.5;
-      const py = y + 0.5;
-      const dx = (px - eyes.x) / face;
-      const dy = (py - eyes.y) / face;
-      const sd = s.sd[i];
-      let bgd = 1e9;
-      for (const j of bgIdx) {
-        const d = Math.abs(Ys[i] - Ys[j]) + Math.abs(Cbs[i] - Cbs[j]) * 2 + Math.abs(Crs[i] - Crs[j]) * 2;
-        if (d < bgd) bgd = d;
-      }
-      if (bgIdx.length === 0) bgd = 60;
-      const crownD = Math.sqrt(((Ys[i] - cy.m) / cy.s) ** 2 + ((Cbs[i] - ccb.m) / ccb.s) ** 2 + ((Crs[i] - ccr.m) / ccr.s) ** 2);
-      const gx = Ys[y * n + Math.min(n - 1, x + 1)] - Ys[y * n + Math.max(0, x - 1)];
-      const gy = Ys[Math.min(n - 1, y + 1) * n + x] - Ys[Math.max(0, y - 1) * n + x];
-      const variance = Math.max(0, Y2[i] - Yl[i] * Yl[i]);
-      out[o] = clamp(sd, -1, 1) * 2;
-      out[o + 1] = Math.tanh(sd * 12);
-      out[o + 2] = dx;
-      out[o + 3] = dy;
-      out[o + 4] = (py - lm.chin.y) / face;
-      out[o + 5] = (py - lm.forehead.y) / face;
-      out[o + 6] = Math.hypot(dx, dy);
-      out[o + 7] = yaw;
-      out[o + 8] = dx * yaw;
-      out[o + 9] = (Ys[i] - 128) / 64;
-      out[o + 10] = (Cbs[i] - 128) / 16;
-      out[o + 11] = (Crs[i] - 128) / 16;
-      out[o + 12] = clamp((Ys[i] - sy.m) / sy.s, -6, 6) / 3;
-      out[o + 13] = clamp((Cbs[i] - scb.m) / scb.s, -6, 6) / 3;
-      out[o + 14] = clamp((Crs[i] - scr.m) / scr.s, -6, 6) / 3;
-      out[o + 15] = skinDist[i];
-      out[o + 16] = Math.min(60, bgd) / 20;
-      out[o + 17] = Math.min(8, crownD) / 4;
-      out[o + 18] = Math.sqrt(variance) / 16;
-      out[o + 19] = Math.min(80, Math.hypot(gx, gy)) / 20;
-      out[o + 20] = skinLocal[i];
+      const o = i * FEATURES;
+      writeGeometry(out, o, x, y, s.sd[i], frame);
+      writeColour(out, o, x, y, n, planes, refs, maps);
       out[o + 21] = valid[i];
     }
   }

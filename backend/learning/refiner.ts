@@ -10,6 +10,7 @@ import type { FaceRefiner, RefinedField } from '../pipeline/types.js';
 import { FEATURE_NAMES, FEATURES, sampleFeatures } from './refiner-features.js';
 import { DEFAULT_TRAIN, predictMlp, trainMlp, type MlpWeights, type TrainOptions } from './mlp.js';
 import { seededRandom } from '../util/random.js';
+import { roundTo } from '../util/num.js';
 
 /** One corrected face: what the engine saw and what the labeler kept (0..1, -1 = don't care). */
 export interface RefinerExample {
@@ -228,7 +229,7 @@ export function fitRefiner(examples: readonly RefinerExample[], current: Refiner
   const candidate = trainRefiner(train, opts, t0 + opts.budgetMs / 2);
   const iouCurrent = meanFrameIou(current, test);
   const iouCandidate = meanFrameIou(candidate, test);
-  const report = { ...base, heldOut: test.length, iouCurrent: round4(iouCurrent), iouCandidate: round4(iouCandidate) };
+  const report = { ...base, heldOut: test.length, iouCurrent: roundTo(iouCurrent, 4), iouCandidate: roundTo(iouCandidate, 4) };
   if (!(iouCandidate >= iouCurrent + opts.minGain)) {
     return { model: current, report: { ...report, accepted: false, reason: 'the candidate did not beat the current model on held-out corrections', trainMs: Math.round(performance.now() - t0) } };
   }
@@ -236,4 +237,13 @@ export function fitRefiner(examples: readonly RefinerExample[], current: Refiner
   return { model, report: { ...report, accepted: true, reason: 'beat the current model on held-out corrections', trainMs: Math.round(performance.now() - t0) } };
 }
 
-const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
+/** A stored refiner, or null when there is none or it does not parse (then the engine's masks are used). */
+export function parseRefiner(text: string | undefined): RefinerModel | null {
+  if (!text) return null;
+  try {
+    const m = JSON.parse(text) as RefinerModel;
+    return m.kind === 'faceseg-refiner' && m.version === 1 ? m : null;
+  } catch {
+    return null;
+  }
+}

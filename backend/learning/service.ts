@@ -9,17 +9,18 @@
 // the labeler saw, byte for byte.
 import { createHash } from 'node:crypto';
 import type { Logger } from '../logging.js';
-import { LabelConfigCache, LabelConfigError } from '../labelstudio/label-config.js';
-import type { Prediction } from '../labelstudio/results.js';
+import { LabelConfigCache, LabelConfigError, type LabelChoice } from '../labelstudio/label-config.js';
 import type { WebhookEvent } from '../labelstudio/schemas.js';
 import type { EngineParams } from '../pipeline/types.js';
-import { calibratedScore, CHANGED_IOU, fitDilate, fitScoreMap, qualityFigures } from './calibrate.js';
-import { bestDilate, decodeBrush, groupRegions, iouCurve, matchFaces, type BitMask } from './masks.js';
 import type { FaceRefiner } from '../pipeline/types.js';
-import { asFaceRefiner, type FitOptions, type RefinerModel } from './refiner.js';
-import { decodeSample, encodeTarget, targetInFrame } from './sample-codec.js';
+import { roundTo } from '../util/num.js';
+import { calibratedScore, fitDilate, fitScoreMap, qualityFigures } from './calibrate.js';
+import { brushRegions, compareCorrection, idOf, isObj, predictionRecord, type Json, type RecordInput } from './records.js';
+import { groupRegions } from './masks.js';
+import { asFaceRefiner, parseRefiner, type FitOptions, type RefinerModel } from './refiner.js';
+import { SettingsCache } from './settings-cache.js';
 import { trainInWorker, type TrainOutcome } from './train-runner.js';
-import type { CalibrationRecord, CorrectionRecord, FaceCorrection, LearningStore, PredictedFace, PredictionRecord } from './store.js';
+import type { CalibrationRecord, CorrectionRecord, LearningStore, PredictionRecord } from './store.js';
 
 export interface LearningOptions {
   store: LearningStore;
@@ -51,44 +52,14 @@ export interface ProjectSettings {
   refiner?: FaceRefiner;
 }
 
-export interface RecordInput {
-  projectId: string;
-  taskId: string | number;
-  prediction: Prediction;
-  /** Prediction score before score calibration. */
-  rawScore: number;
-  /** Parameters the engine ran with (overrides only). */
-  params: Partial<EngineParams>;
-  width: number;
-  height: number;
-  /** Per face, in the order of the prediction's brush regions: the engine's face size and encoded FaceSample. */
-  faces?: { faceSize?: number; sample?: string }[];
-}
-
-type Json = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const idOf = (v: unknown): string | undefined => (typeof v === 'number' || (typeof v === 'string' && v !== '') ? String(v) : isObj(v) ? idOf(v.id) : undefined);
-const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
-
-/** A project's settings as last read, with the calibration's fittedAt they came from. */
-interface CachedSettings {
-  settings: ProjectSettings | null;
-  stamp: number | undefined;
-  checkedAt: number;
-}
-
-/** Projects whose settings are cached (the least recently read go first). */
-const CACHE_PROJECTS = 1000;
+export type { RecordInput } from './records.js';
 
 export class LearningService {
   private readonly store: LearningStore;
   private readonly log: Logger;
   private readonly configs: LabelConfigCache;
   private readonly now: () => number;
-  private readonly cache = new Map<string, CachedSettings>();
-  private readonly loading = new Map<string, Promise<ProjectSettings | undefined>>();
-  private readonly refreshMs: number;
+  private readonly settings: SettingsCache<ProjectSettings>;
   private readonly fits = new Map<string, { done: Promise<CalibrationRecord | undefined>; again?: string }>();
   private readonly staleSeen = new Set<string>();
 
@@ -97,7 +68,8 @@ export class LearningService {
     this.log = opts.logger;
     this.configs = new LabelConfigCache({ faceLabel: opts.faceLabel });
     this.now = opts.now ?? Date.now;
-    this.refreshMs = opts.refreshMs ?? 5000;
+    const settingsOf = (cal: CalibrationRecord): ProjectSettings | null => this.settingsFrom(cal);
+    this.settings = new SettingsCache({ store: this.store, log: this.log, now: this.now, refreshMs: opts.refreshMs ?? 5000, settingsOf });
   }
 
   /**
@@ -107,34 +79,7 @@ export class LearningService {
    */
   async projectSettings(projectId: string | undefined): Promise<ProjectSettings | undefined> {
     if (projectId === undefined) return undefined;
-    const hit = this.cache.get(projectId);
-    if (hit && this.now() - hit.checkedAt < this.refreshMs) return hit.settings ?? undefined;
-    let loading = this.loading.get(projectId);
-    if (!loading) {
-      loading = this.reload(projectId, hit).finally(() => this.loading.delete(projectId));
-      this.loading.set(projectId, loading);
-    }
-    return loading;
-  }
-
-  private async reload(projectId: string, hit: CachedSettings | undefined): Promise<ProjectSettings | undefined> {
-    try {
-      let stamp = await this.store.calibrationStamp(projectId);
-      let settings = hit?.settings ?? null;
-      if (!hit || stamp !== hit.stamp) {
-        const cal = stamp === undefined ? undefined : await this.store.getCalibration(projectId);
-        settings = cal ? this.settingsFrom(cal) : null;
-        stamp = cal?.fittedAt;
-      }
-      this.cache.delete(projectId);
-      this.cache.set(projectId, { settings, stamp, checkedAt: this.now() });
-      if (this.cache.size > CACHE_PROJECTS) this.cache.delete(this.cache.keys().next().value!);
-      return settings ?? undefined;
-    } catch (err) {
-      // the store is unreachable: keep predicting with what we had
-      this.log.warn(`learning: reading the calibration failed, using the last one read: ${(err as Error).message}`, { project: projectId });
-      return hit?.settings ?? undefined;
-    }
+    return this.settings.get(projectId);
   }
 
   private settingsFrom(cal: CalibrationRecord): ProjectSettings | null {
@@ -160,29 +105,7 @@ export class LearningService {
 
   /** Keep what we predicted for a task (called by /predict, not for interactive calls). */
   async recordPrediction(r: RecordInput): Promise<void> {
-    const faces: PredictedFace[] = [];
-    for (const region of r.prediction.result) {
-      if (region.type !== 'brushlabels') continue;
-      const extra = r.faces?.[faces.length];
-      faces.push({
-        score: region.score,
-        rle: region.value.rle,
-        ...(extra?.faceSize !== undefined ? { faceSize: extra.faceSize } : {}),
-        ...(extra?.sample !== undefined ? { sample: extra.sample } : {}),
-      });
-    }
-    await this.store.putPrediction({
-      project: r.projectId,
-      task: String(r.taskId),
-      modelVersion: r.prediction.model_version,
-      dilate: r.params.dilate ?? this.opts.defaults.dilate,
-      width: r.width,
-      height: r.height,
-      score: r.prediction.score,
-      rawScore: r.rawScore,
-      faces,
-      createdAt: this.now(),
-    });
+    await this.store.putPrediction(predictionRecord(r, this.opts.defaults.dilate, this.now()));
   }
 
   async onWebhook(event: WebhookEvent): Promise<void> {
@@ -231,7 +154,6 @@ export class LearningService {
     const ann = isObj(body.annotation) ? body.annotation : undefined;
     const annId = idOf(ann?.id);
     const taskId = idOf(ann?.task) ?? idOf(body.task);
-    const project = isObj(body.project) ? body.project : undefined;
     if (!ann || annId === undefined || taskId === undefined || projectId === undefined) {
       this.log.warn('learning: annotation webhook without annotation id, task id or project id: ignored');
       return;
@@ -241,50 +163,18 @@ export class LearningService {
       await this.store.deleteCorrection(annId, projectId);
       return;
     }
-    const xml = typeof project?.label_config === 'string' ? project.label_config : undefined;
-    if (!xml) {
-      this.log.warn('learning: webhook without project.label_config: ignored', { annotation: annId });
+    const brush = this.brushOf(body, projectId, annId);
+    if (!brush) return;
+    const pred = await this.predictionFor(annId, projectId, taskId);
+    if (!pred) return;
+    const regions = brushRegions(ann, annId, brush, pred);
+    if (!Array.isArray(regions)) {
+      if (regions.fields) this.log.warn(regions.problem, regions.fields);
+      else this.log.warn(regions.problem);
       return;
     }
-    let brush;
-    try {
-      brush = this.configs.get(xml).brush;
-    } catch (err) {
-      if (err instanceof LabelConfigError) {
-        this.log.warn(`learning: label config unusable: ${err.message}`, { project: projectId });
-        return;
-      }
-      throw err;
-    }
-    // an update compares with the prediction the annotation was first compared with, even if the
-    // task was re-predicted since (a calibration bumps the version and Label Studio re-predicts)
-    const earlier = await this.store.getCorrection(annId, projectId);
-    const pred = (earlier && (await this.store.getPrediction(projectId, taskId, earlier.modelVersion))) ?? (await this.store.getPrediction(projectId, taskId));
-    if (!pred) {
-      this.log.info('learning: no prediction of ours recorded for this task: annotation not used', { project: projectId, task: taskId, annotation: annId });
-      return;
-    }
-    const regions: BitMask[] = [];
-    for (const item of Array.isArray(ann.result) ? ann.result : []) {
-      if (!isObj(item) || item.type !== 'brushlabels' || item.from_name !== brush.fromName) continue;
-      const v = isObj(item.value) ? item.value : {};
-      const labels = Array.isArray(v.brushlabels) ? v.brushlabels : [];
-      if (!labels.includes(brush.label) || v.format !== 'rle' || !Array.isArray(v.rle)) continue;
-      const w = typeof item.original_width === 'number' ? item.original_width : pred.width;
-      const h = typeof item.original_height === 'number' ? item.original_height : pred.height;
-      if (w !== pred.width || h !== pred.height) {
-        this.log.warn('learning: annotation image size differs from the predicted one: ignored', { annotation: annId, size: `${w}x${h}`, predicted: `${pred.width}x${pred.height}` });
-        return;
-      }
-      try {
-        const m = decodeBrush(v.rle as number[], w, h);
-        if (m) regions.push(m);
-      } catch (err) {
-        this.log.warn(`learning: bad brush RLE in annotation ${annId}: ${(err as Error).message}`);
-        return;
-      }
-    }
-    const record = this.compare(annId, projectId, taskId, pred, groupRegions(regions));
+    const warn = (message: string): void => void this.log.warn(message);
+    const record = compareCorrection({ annotation: annId, project: projectId, task: taskId, pred, truths: groupRegions(regions), receivedAt: this.now(), warn });
     await this.store.putCorrection(record);
     this.log.info('learning: correction stored', {
       project: projectId,
@@ -297,44 +187,33 @@ export class LearningService {
     await this.maybeCalibrate(projectId);
   }
 
-  private compare(annId: string, projectId: string, taskId: string, pred: PredictionRecord, gts: BitMask[]): CorrectionRecord {
-    const decoded = pred.faces.map((f) => decodeBrush(f.rle, pred.width, pred.height));
-    const kept = decoded.map((m, i) => ({ m, i })).filter((x): x is { m: BitMask; i: number } => x.m !== undefined);
-    const { matches, falseFaces, missed } = matchFaces(
-      kept.map((k) => k.m),
-      gts,
-    );
-    const faces: FaceCorrection[] = matches.map((mt) => {
-      const p = kept[mt.pred].m;
-      const face = pred.faces[kept[mt.pred].i];
-      // the engine's own face size when it was recorded; the estimate from the mask is ~30 % off on some photos
-      const curve = iouCurve(p, gts[mt.gt], pred.dilate, pred.width, pred.height, face.faceSize);
-      const best = bestDilate(curve);
-      return { score: face.score, iou: r4(mt.iou), bestDilate: best.dilate, bestIou: r4(best.iou), curve, ...this.refinerPair(face.sample, gts[mt.gt]) };
-    });
-    return {
-      annotation: annId,
-      project: projectId,
-      task: taskId,
-      modelVersion: pred.modelVersion,
-      score: pred.rawScore,
-      faces,
-      falseFaceScores: falseFaces.map((i) => pred.faces[kept[i].i].score),
-      missed: missed.length,
-      changed: falseFaces.length > 0 || missed.length > 0 || faces.some((f) => f.iou < CHANGED_IOU),
-      receivedAt: this.now(),
-    };
+  /** The brush and label of the project's label config, as sent with the webhook; undefined (logged) when missing or unusable. */
+  private brushOf(body: Json, projectId: string, annId: string): LabelChoice | undefined {
+    const project = isObj(body.project) ? body.project : undefined;
+    const xml = typeof project?.label_config === 'string' ? project.label_config : undefined;
+    if (!xml) {
+      this.log.warn('learning: webhook without project.label_config: ignored', { annotation: annId });
+      return undefined;
+    }
+    try {
+      return this.configs.get(xml).brush;
+    } catch (err) {
+      if (!(err instanceof LabelConfigError)) throw err;
+      this.log.warn(`learning: label config unusable: ${err.message}`, { project: projectId });
+      return undefined;
+    }
   }
 
-  /** The refiner's input and target for one corrected face; nothing when the sample is missing or damaged. */
-  private refinerPair(sample: string | undefined, gt: BitMask): { sample?: string; target?: string } {
-    if (sample === undefined) return {};
-    try {
-      return { sample, target: encodeTarget(targetInFrame(decodeSample(sample), gt)) };
-    } catch (err) {
-      this.log.warn(`learning: unusable face sample in a prediction record: ${(err as Error).message}`);
-      return {};
-    }
+  /**
+   * The prediction an annotation corrects. An update compares with the
+   * prediction the annotation was first compared with, even if the task was
+   * re-predicted since (a calibration bumps the version and Label Studio re-predicts).
+   */
+  private async predictionFor(annId: string, projectId: string, taskId: string): Promise<PredictionRecord | undefined> {
+    const earlier = await this.store.getCorrection(annId, projectId);
+    const pred = (earlier && (await this.store.getPrediction(projectId, taskId, earlier.modelVersion))) ?? (await this.store.getPrediction(projectId, taskId));
+    if (!pred) this.log.info('learning: no prediction of ours recorded for this task: annotation not used', { project: projectId, task: taskId, annotation: annId });
+    return pred ?? undefined;
   }
 
   private async maybeCalibrate(projectId: string): Promise<void> {
@@ -414,14 +293,14 @@ export class LearningService {
         faces: fit.faces,
         defaultDilate: defaults.dilate,
         fittedDilate: fit.dilate,
-        meanIouDefault: r4(fit.meanIouDefault),
-        meanIouFitted: r4(fit.meanIouFitted),
+        meanIouDefault: roundTo(fit.meanIouDefault, 4),
+        meanIouFitted: roundTo(fit.meanIouFitted, 4),
         refiner: refit ? { ...refit.report, peakRssMb: refit.peakRssMb } : ((previous?.report.refiner as Json | undefined) ?? null),
         ms: Math.round(performance.now() - t0),
       },
     };
     await this.store.putCalibration(rec);
-    this.cache.delete(projectId);
+    this.settings.forget(projectId);
     this.log.info('learning: project calibrated', { project: projectId, params, modelVersion, ...rec.report });
     return rec;
   }
@@ -459,16 +338,5 @@ export class LearningService {
       training: this.fits.has(projectId),
       min_corrections: this.opts.minCorrections,
     };
-  }
-}
-
-/** A stored refiner, or null when there is none or it does not parse (then the engine's masks are used). */
-function parseRefiner(text: string | undefined): RefinerModel | null {
-  if (!text) return null;
-  try {
-    const m = JSON.parse(text) as RefinerModel;
-    return m.kind === 'faceseg-refiner' && m.version === 1 ? m : null;
-  } catch {
-    return null;
   }
 }

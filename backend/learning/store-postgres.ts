@@ -30,6 +30,7 @@ import {
   type PredictionRecord,
   type ResolvedStoreOptions,
 } from './store.js';
+import { PG_SCHEMA } from './store-postgres-schema.js';
 
 /** faceseg_meta.schema_version: 1 = first PostgreSQL release (same tables as SQLite schema 2). */
 export const PG_SCHEMA_VERSION = 1;
@@ -37,65 +38,6 @@ export const PG_SCHEMA_VERSION = 1;
 // arbitrary constants for pg_advisory_xact_lock
 const LOCK_SCHEMA = 7_241_530_001;
 const LOCK_INBOX = 7_241_530_002;
-
-// COLLATE "C": the same order as SQLite's BINARY, whatever the database's locale
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS faceseg_predictions (
-  project TEXT COLLATE "C" NOT NULL,
-  task TEXT COLLATE "C" NOT NULL,
-  model_version TEXT COLLATE "C" NOT NULL,
-  dilate DOUBLE PRECISION NOT NULL,
-  width INTEGER NOT NULL,
-  height INTEGER NOT NULL,
-  score DOUBLE PRECISION NOT NULL,
-  raw_score DOUBLE PRECISION NOT NULL,
-  faces TEXT NOT NULL,
-  created_at BIGINT NOT NULL,
-  seq BIGSERIAL NOT NULL,
-  PRIMARY KEY (project, task, model_version)
-);
-CREATE INDEX IF NOT EXISTS faceseg_predictions_age ON faceseg_predictions (project, created_at, seq);
-CREATE TABLE IF NOT EXISTS faceseg_corrections (
-  project TEXT COLLATE "C" NOT NULL,
-  annotation TEXT COLLATE "C" NOT NULL,
-  task TEXT COLLATE "C" NOT NULL,
-  model_version TEXT COLLATE "C" NOT NULL,
-  score DOUBLE PRECISION NOT NULL,
-  faces TEXT NOT NULL,
-  false_faces TEXT NOT NULL,
-  missed INTEGER NOT NULL,
-  changed BOOLEAN NOT NULL,
-  received_at BIGINT NOT NULL,
-  PRIMARY KEY (project, annotation)
-);
-CREATE INDEX IF NOT EXISTS faceseg_corrections_age ON faceseg_corrections (project, received_at, annotation);
-CREATE TABLE IF NOT EXISTS faceseg_calibrations (
-  project TEXT COLLATE "C" PRIMARY KEY,
-  params TEXT NOT NULL,
-  model_version TEXT NOT NULL,
-  score_map TEXT,
-  corrections INTEGER NOT NULL,
-  fitted_at BIGINT NOT NULL,
-  report TEXT NOT NULL,
-  engine_version TEXT NOT NULL DEFAULT '',
-  refiner TEXT
-);
-CREATE TABLE IF NOT EXISTS faceseg_projects (
-  project TEXT COLLATE "C" PRIMARY KEY,
-  last_seen BIGINT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS faceseg_projects_seen ON faceseg_projects (last_seen);
-CREATE TABLE IF NOT EXISTS faceseg_inbox (
-  id BIGSERIAL PRIMARY KEY,
-  size INTEGER NOT NULL,
-  received_at BIGINT NOT NULL,
-  claimed_until BIGINT NOT NULL DEFAULT 0,
-  owner TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  event TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS faceseg_inbox_claimed ON faceseg_inbox (claimed_until);
-`;
 
 /** Errors worth waiting out at start-up: the server is not up (yet). Bad passwords and missing databases fail at once. */
 function transient(err: unknown): boolean {
@@ -157,7 +99,7 @@ export class PostgresStore implements LearningStore {
           if (found > PG_SCHEMA_VERSION) {
             throw new Error(`${store.location} was written by a newer version (schema ${found}, this one reads ${PG_SCHEMA_VERSION})`);
           }
-          await c.query(SCHEMA);
+          await c.query(PG_SCHEMA);
           await c.query(
             "INSERT INTO faceseg_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             [String(PG_SCHEMA_VERSION)],

@@ -4,6 +4,7 @@ import { toInt32Nhwc } from '../pipeline/image-ops.js';
 import type { KeypointPort, PersonPose } from '../pipeline/ports.js';
 import type { Box, RgbImage, ScoredPoint } from '../pipeline/types.js';
 import type { ModelEntry } from './manifest.js';
+import { clamp } from '../util/num.js';
 import { floatOutput, RUN_OPTIONS } from './sessions.js';
 import { letterboxFast } from './letterbox-native.js';
 
@@ -76,8 +77,4 @@ export class MoveNetKeypoints implements KeypointPort {
     poses.sort((a, b) => b.score - a.score);
     return poses;
   }
-}
-
-function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
 }

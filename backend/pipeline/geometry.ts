@@ -158,3 +158,18 @@ export function suppress<T>(
   }
   return groups;
 }
+
+/** Whether `p` lies in `b` (edges included). */
+export function boxContains(b: Box, p: Point): boolean {
+  return p.x >= b.x && p.x <= b.x + b.width && p.y >= b.y && p.y <= b.y + b.height;
+}
+
+/** `b` grown by the share `f` of its size, about its centre. */
+export function expandBox(b: Box, f: number): Box {
+  return { x: b.x - (b.width * f) / 2, y: b.y - (b.height * f) / 2, width: b.width * (1 + f), height: b.height * (1 + f) };
+}
+
+/** Whether `b` reaches within a pixel of the edge of a w x h image. */
+export function touchesEdge(b: Box, w: number, h: number): boolean {
+  return b.x <= 1 || b.y <= 1 || b.x + b.width >= w - 1 || b.y + b.height >= h - 1;
+}

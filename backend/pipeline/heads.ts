@@ -66,7 +66,7 @@ export function candidateFromPose(pose: PersonPose, p: HeadParams): HeadCandidat
   const centre = mean(visible);
   const eyesOk = kp[COCO.leftEye].score >= thr && kp[COCO.rightEye].score >= thr;
   const angle = eyesOk && distance(kp[COCO.leftEye], kp[COCO.rightEye]) > 2 ? rollFromEyes(kp[COCO.rightEye], kp[COCO.leftEye]) : 0;
-  // A face is about 0.8 x the ear-to-ear head width.
+  // A face is about 0.9 x the ear-to-ear head width.
   const faceSize = Math.max(2 * p.minRadius / p.roiScale, width * 0.9);
   const meanScore = visible.reduce((s, k) => s + k.score, 0) / visible.length;
   const earsOnly = visible.every((k) => k.name === 'left_ear' || k.name === 'right_ear');

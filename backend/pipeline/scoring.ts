@@ -1,6 +1,7 @@
 // Scores that rank how likely a labeler is to change a task (lower = check
 // first). Measured by `faceseg eval` (AUROC of 1 - score for "the task needs a
 // fix"); the constants were set on the tuning split named there.
+import { clamp } from '../util/num.js';
 import type { Box, FaceSource, RgbImage } from './types.js';
 
 export interface FaceEvidence {
@@ -18,8 +19,6 @@ export interface FaceEvidence {
   /** 0 frontal .. 1 full profile (yaw angle / 90 degrees, from the mesh). */
   yaw?: number;
 }
-
-export const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 
 export function faceScore(e: FaceEvidence): number {
   const size = clamp((e.faceSize - 10) / 50, 0.25, 1); // tiny faces: coarse masks

@@ -1,4 +1,5 @@
 // Rotated square crops and their inverse (paste-back). Pure functions.
+import { tightenMask } from './mask-ops.js';
 import type { Box, Point, RegionMask, RgbImage } from './types.js';
 
 /** A square region of interest, rotated by `angle` radians (clockwise in image space). */
@@ -36,6 +37,30 @@ export function roiBounds(roi: Roi): Box {
   return { x: roi.center.x - ext, y: roi.center.y - ext, width: 2 * ext, height: 2 * ext };
 }
 
+/** Image position of crop coordinate (u, v): origin (ox, oy) + u * (ux, uy) + v * (vx, vy); `taps` samples per axis. */
+interface CropAxes {
+  ux: number;
+  uy: number;
+  vx: number;
+  vy: number;
+  ox: number;
+  oy: number;
+  taps: number;
+}
+
+function cropAxes(roi: Roi, outSize: number): CropAxes {
+  const step = roi.size / outSize;
+  const c = Math.cos(roi.angle);
+  const s = Math.sin(roi.angle);
+  const ux = c * step;
+  const uy = s * step;
+  const vx = -s * step;
+  const vy = c * step;
+  const ox = roi.center.x - 0.5 * (ux * outSize + vx * outSize) - 0.5;
+  const oy = roi.center.y - 0.5 * (uy * outSize + vy * outSize) - 0.5;
+  return { ux, uy, vx, vy, ox, oy, taps: step > 2 ? 2 : 1 };
+}
+
 /**
  * Bilinear crop of a rotated square ROI to outSize x outSize RGB; pixels
  * outside the image are black, as MediaPipe pads. When the ROI is much larger
@@ -44,17 +69,7 @@ export function roiBounds(roi: Roi): Box {
 export function warpCrop(img: RgbImage, roi: Roi, outSize: number): RgbImage {
   const out = new Uint8Array(outSize * outSize * 3);
   const { width: W, height: H, data } = img;
-  const step = roi.size / outSize;
-  const taps = step > 2 ? 2 : 1;
-  const c = Math.cos(roi.angle);
-  const s = Math.sin(roi.angle);
-  // image position of crop coordinate (u, v): origin + u * (ux, uy) + v * (vx, vy)
-  const ux = c * step;
-  const uy = s * step;
-  const vx = -s * step;
-  const vy = c * step;
-  const ox = roi.center.x - 0.5 * (ux * outSize + vx * outSize) - 0.5;
-  const oy = roi.center.y - 0.5 * (uy * outSize + vy * outSize) - 0.5;
+  const { ux, uy, vx, vy, ox, oy, taps } = cropAxes(roi, outSize);
   const inv = 1 / (taps * taps);
   for (let v = 0; v < outSize; v++) {
     for (let u = 0; u < outSize; u++) {
@@ -165,47 +180,4 @@ export function pasteDistanceField(
     }
   }
   return tightenMask({ x: x0, y: y0, width: w, height: h, data });
-}
-
-/** Crop a RegionMask to the bounding box of its non-zero pixels. */
-export function tightenMask(m: RegionMask): RegionMask {
-  let minX = m.width;
-  let minY = m.height;
-  let maxX = -1;
-  let maxY = -1;
-  for (let y = 0; y < m.height; y++) {
-    for (let x = 0; x < m.width; x++) {
-      if (m.data[y * m.width + x] > 0) {
-        if (x < minX) minX = x;
-        if (x > maxX) maxX = x;
-        if (y < minY) minY = y;
-        if (y > maxY) maxY = y;
-      }
-    }
-  }
-  if (maxX < 0) return { x: m.x, y: m.y, width: 0, height: 0, data: new Uint8Array(0) };
-  const w = maxX - minX + 1;
-  const h = maxY - minY + 1;
-  const data = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) data.set(m.data.subarray((minY + y) * m.width + minX, (minY + y) * m.width + minX + w), y * w);
-  return { x: m.x + minX, y: m.y + minY, width: w, height: h, data };
-}
-
-/** Union of region masks (max of alpha) into a full-image W*H mask. */
-export function unionMask(masks: readonly RegionMask[], width: number, height: number): Uint8Array {
-  const out = new Uint8Array(width * height);
-  for (const m of masks) {
-    for (let y = 0; y < m.height; y++) {
-      const iy = m.y + y;
-      if (iy < 0 || iy >= height) continue;
-      for (let x = 0; x < m.width; x++) {
-        const ix = m.x + x;
-        if (ix < 0 || ix >= width) continue;
-        const v = m.data[y * m.width + x];
-        const o = iy * width + ix;
-        if (v > out[o]) out[o] = v;
-      }
-    }
-  }
-  return out;
 }

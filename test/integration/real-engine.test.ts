@@ -14,7 +14,7 @@ import type { FaceSegEngine } from '../../backend/pipeline/engine.js';
 import type { RgbImage, SegmentResult } from '../../backend/pipeline/types.js';
 import { FRAME_SIZE, type FaceSample } from '../../backend/pipeline/face-sample.js';
 import { bestDilate, fromFullMask, iouCurve, maskIou } from '../../backend/learning/masks.js';
-import { unionMask } from '../../backend/pipeline/warp.js';
+import { unionMask } from '../../backend/pipeline/mask-ops.js';
 import { BRUSH_BOX_KP_XML, BRUSH_XML, testConfig } from '../http/helpers.js';
 
 const ASTRONAUT = new URL('../fixtures/astronaut.png', import.meta.url);

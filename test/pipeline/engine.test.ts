@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_SEARCHED_CLICKS, FaceSegEngine } from '../../backend/pipeline/engine.js';
 import type { FaceDetection, LandmarkPort, MeshResult, PersonPose } from '../../backend/pipeline/ports.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
-import { unionMask } from '../../backend/pipeline/warp.js';
+import { unionMask } from '../../backend/pipeline/mask-ops.js';
 
 interface Disk { x: number; y: number; r: number }
 
@@ -103,7 +103,7 @@ describe('FaceSegEngine flow', () => {
     expect(iouWithDisks(full, 320, 200, disks)).toBeGreaterThan(0.9);
     expect(res.score).toBeGreaterThan(0);
     expect(res.score).toBeLessThanOrEqual(1);
-    expect(Object.keys(res.timings)).toEqual(expect.arrayContaining(['detector', 'segmenter', 'paste']));
+    expect(Object.keys(res.timings)).toEqual(expect.arrayContaining(['detector', 'crop', 'landmarks', 'recentre', 'retry', 'region', 'refine', 'paste']));
   });
 
   it('re-centres a crop that the detector placed off the face', async () => {

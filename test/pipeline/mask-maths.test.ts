@@ -10,7 +10,8 @@ import {
   rasterizeDisks,
   signedDistance,
 } from '../../backend/pipeline/mask-raster.js';
-import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, tightenMask, unionMask, warpCrop } from '../../backend/pipeline/warp.js';
+import { tightenMask, unionMask } from '../../backend/pipeline/mask-ops.js';
+import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, warpCrop } from '../../backend/pipeline/warp.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
 describe('distance fields', () => {

@@ -1,0 +1,92 @@
+// Stage 1, per image: find the heads. Body keypoints and the face detector
+// (on tiles too for big images with small faces) give head candidates; the
+// labeler's clicks add their own (click-search.ts).
+import { findClickCandidates } from './click-search.js';
+import type { EngineSettings } from './engine-settings.js';
+import { boxCenter, seedHeadBox } from './geometry.js';
+import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
+import { normaliseForModels } from './low-light.js';
+import type { EnginePorts, FaceDetection, PersonPose } from './ports.js';
+import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from './tiles.js';
+import type { InteractiveHint, RgbImage, SegmentOptions } from './types.js';
+
+/** An image after head finding, before its faces are segmented. */
+export interface LocatedImage {
+  image: RgbImage;
+  /** What the models see: `image`, or its tone-normalised copy when `image` is dark. */
+  view: RgbImage;
+  settings: EngineSettings;
+  hints: InteractiveHint[];
+  poses: PersonPose[];
+  candidates: HeadCandidate[];
+  /** Milliseconds per stage of this image. */
+  timings: Record<string, number>;
+  options: SegmentOptions;
+}
+
+export function headParams(settings: EngineSettings): HeadParams {
+  return {
+    keypointThreshold: settings.keypointThreshold,
+    detectorThreshold: settings.detectorThreshold,
+    roiScale: settings.roiScale,
+    minRadius: settings.minRadius,
+  };
+}
+
+/** Head candidates of one image, with its settings (the engine's, overridden by the request's parameters). */
+export async function locateHeads(ports: EnginePorts, image: RgbImage, options: SegmentOptions, engineSettings: EngineSettings): Promise<LocatedImage> {
+  const settings: EngineSettings = { ...engineSettings, ...(options.params ?? {}) };
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  const view = settings.lowLight ? normaliseForModels(image).image : image;
+  if (view !== image) timings.normalise = performance.now() - t0;
+  t0 = performance.now();
+  const poses = ports.keypoints ? await ports.keypoints.detect(view) : [];
+  if (ports.keypoints) timings.keypoints = performance.now() - t0;
+  const detections = await detectFaces(ports, view, settings, timings);
+  const params = headParams(settings);
+  let candidates = settings.locator === 'seed' ? seedCandidates(poses, settings) : fuseCandidates(poses, detections, params);
+  const hints = options.hints ?? [];
+  if (hints.length > 0) candidates = candidates.concat(await findClickCandidates(ports.faceDetector, hints, candidates, view, params));
+  return { image, view, settings, hints, poses, candidates, timings, options };
+}
+
+/** Face detections on the whole image, then on full-resolution tiles when its faces are too small for the detector's input. */
+async function detectFaces(ports: EnginePorts, view: RgbImage, settings: EngineSettings, timings: Record<string, number>): Promise<FaceDetection[]> {
+  const detector = ports.faceDetector;
+  if (!detector || settings.locator === 'seed') return [];
+  let t0 = performance.now();
+  let detections = await detector.detect(view, settings.detectorThreshold);
+  timings.detector = performance.now() - t0;
+  if (detector.inputSide && settings.tiles && needsTiles(view.width, view.height, detector.inputSide, detections)) {
+    t0 = performance.now();
+    const extra: FaceDetection[] = [];
+    for (const tile of tileGrid(view.width, view.height, detector.inputSide, DEFAULT_TILES.overlap)) {
+      for (const found of await detector.detect(cropImage(view, tile), settings.detectorThreshold)) extra.push(shiftDetection(found, tile.x, tile.y));
+    }
+    detections = mergeDetections(detections, extra);
+    timings.tiles = performance.now() - t0;
+  }
+  return detections;
+}
+
+/** The original system: square box of radius k * max head-keypoint distance, no detector, no re-centring. */
+export function seedCandidates(poses: readonly PersonPose[], settings: EngineSettings): HeadCandidate[] {
+  const out: HeadCandidate[] = [];
+  for (const pose of poses) {
+    const head = pose.keypoints.slice(0, 5);
+    const box = seedHeadBox(head, { k: settings.boxScale, minRadius: settings.minRadius, threshold: settings.keypointThreshold });
+    if (!box) continue;
+    const visible = head.map((kp, i) => ({ name: HEAD_NAMES[i], ...kp })).filter((kp) => kp.score >= settings.keypointThreshold);
+    out.push({
+      roi: { center: boxCenter(box), size: box.width, angle: 0 },
+      headBox: box,
+      source: 'keypoints',
+      detectorScore: 0,
+      poseScore: visible.reduce((a, kp) => a + kp.score, 0) / visible.length,
+      keypoints: visible,
+      earsOnly: false,
+    });
+  }
+  return out;
+}

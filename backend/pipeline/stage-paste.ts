@@ -1,0 +1,87 @@
+// Face stage 7, per image: paste each face's field back into the image as a
+// mask (or a project's learned refinement of it) and gather the evidence its
+// score is made of.
+import { yieldToEventLoop } from './event-loop.js';
+import { captureSample } from './face-sample.js';
+import { touchesEdge } from './geometry.js';
+import type { HeadCandidate } from './heads.js';
+import { maskBox } from './mask-ops.js';
+import { meshKeypoints, meshYaw } from './mesh-geometry.js';
+import { faceScore, regionStats, type FaceEvidence } from './scoring.js';
+import type { LocatedImage } from './stage-locate.js';
+import type { FaceRegion } from './stage-region.js';
+import type { Face } from './types.js';
+import { pasteDistanceField } from './warp.js';
+
+/** A face in image pixels with what its score was made of. */
+export interface PastedFace {
+  face: Face;
+  evidence: FaceEvidence;
+}
+
+export interface PastedImage {
+  faces: PastedFace[];
+  /** Candidates (not clicks) the landmark model rejected and no detector vouched for: doubts for the image score. */
+  rejected: HeadCandidate[];
+}
+
+/** Stage "paste": the image's faces from its regions, in candidate order (`regions[i]` belongs to `located.candidates[i]`). */
+export async function pasteFaces(located: LocatedImage, regions: readonly FaceRegion[]): Promise<PastedImage> {
+  const faces: PastedFace[] = [];
+  const rejected: HeadCandidate[] = [];
+  const { settings } = located;
+  for (let i = 0; i < located.candidates.length; i++) {
+    const candidate = located.candidates[i];
+    const region = regions[i];
+    // a click where the mesh sees no face gets nothing (not a blob on a coat)
+    if (region.fallback && (candidate.source === 'click' || !(candidate.detectorScore >= Math.max(0.7, settings.detectorThreshold)))) {
+      if (candidate.source !== 'click') rejected.push(candidate);
+      continue;
+    }
+    await yieldToEventLoop();
+    const pasted = pasteFace(located, candidate, region);
+    if (pasted) faces.push(pasted);
+  }
+  return { faces, rejected };
+}
+
+/** One face's mask, box, keypoints and score; undefined when its mask is empty. */
+export function pasteFace(located: LocatedImage, candidate: HeadCandidate, region: FaceRegion): PastedFace | undefined {
+  const { image, view, settings, options } = located;
+  const { roi, mesh } = region.face;
+  const faceSize = roi.size / settings.roiScale;
+  let mask = pasteDistanceField(region.field, region.fieldSize, roi, image.width, image.height, (settings.dilate * faceSize) / 100);
+  // the sample holds the engine's own mask (no dilate), the same whatever the project's settings
+  const sample =
+    options.refiner || options.captureSamples
+      ? captureSample({ image: view, roi, field: region.field, fieldSize: region.fieldSize, grow: 0, faceSize, mesh })
+      : undefined;
+  const refined = sample && options.refiner?.refine(sample);
+  if (refined) mask = pasteDistanceField(refined.field, refined.size, refined.roi, image.width, image.height, 0);
+  if (mask.width === 0) return undefined;
+  const box = maskBox(mask);
+  // how well the models could see this face: the copy they were given (tone-normalised when the photo is dark)
+  const local = regionStats(view, box);
+  const evidence: FaceEvidence = {
+    meshScore: region.fallback ? 0.3 : mesh.faceScore,
+    faceSize: Math.min(box.width, box.height),
+    luminance: local.luminance,
+    contrast: local.contrast,
+    source: candidate.source,
+    detectorScore: candidate.detectorScore,
+    poseScore: candidate.poseScore,
+    imageEdge: touchesEdge(box, image.width, image.height),
+    yaw: region.fallback ? undefined : meshYaw(mesh),
+  };
+  const face: Face = {
+    box,
+    mask,
+    source: candidate.source,
+    // NB the mesh is in landmark-crop pixels: with a face parser, fieldSize is the parser's size and these keypoints land off the face (kept as it was)
+    keypoints: candidate.keypoints.length > 0 ? candidate.keypoints : meshKeypoints(mesh, roi, region.fieldSize),
+    score: faceScore(evidence),
+    faceSize,
+    ...(options.captureSamples && sample ? { sample } : {}),
+  };
+  return { face, evidence };
+}

@@ -1,0 +1,252 @@
+// Each engine stage on its own, with tiny synthetic images and a landmark
+// double that "sees" one bright disk per crop.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, type EngineSettings } from '../../backend/pipeline/engine-settings.js';
+import { FACE_STAGES, runFaceStages } from '../../backend/pipeline/face-stages.js';
+import type { HeadCandidate } from '../../backend/pipeline/heads.js';
+import type { LandmarkPort, MeshResult, SegmenterPort } from '../../backend/pipeline/ports.js';
+import { personHead } from '../../backend/pipeline/stage-finish.js';
+import { cropFaces, meshFaces, recentreFaces, retryRejected, tryRois, type CropJob, type MeshedFace } from '../../backend/pipeline/stage-landmarks.js';
+import { locateHeads, seedCandidates } from '../../backend/pipeline/stage-locate.js';
+import { pasteFace, pasteFaces } from '../../backend/pipeline/stage-paste.js';
+import { faceRegions, refineRegions, type FaceRegion } from '../../backend/pipeline/stage-region.js';
+import type { RgbImage } from '../../backend/pipeline/types.js';
+import type { Roi } from '../../backend/pipeline/warp.js';
+
+const W = 160;
+const H = 120;
+const DISK = { x: 60, y: 50, r: 14 };
+
+function scene(): RgbImage {
+  const data = new Uint8Array(W * H * 3).fill(20);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    if (Math.hypot(x + 0.5 - DISK.x, y + 0.5 - DISK.y) <= DISK.r) data.fill(220, (y * W + x) * 3, (y * W + x) * 3 + 3);
+  }
+  return { width: W, height: H, data };
+}
+
+/** Rim of the bright blob in a crop as "landmarks"; its score falls with how little of the crop the blob fills, unless `score` is given. */
+class DiskMesh implements LandmarkPort {
+  readonly inputSize = 48;
+  calls = 0;
+  crops = 0;
+  constructor(private readonly score?: (fill: number) => number) {}
+  async run(crops: RgbImage[]): Promise<MeshResult[]> {
+    this.calls++;
+    this.crops += crops.length;
+    return crops.map((c) => {
+      let sx = 0, sy = 0, n = 0;
+      for (let i = 0; i < c.width * c.height; i++) if (c.data[i * 3] > 120) { sx += (i % c.width) + 0.5; sy += Math.floor(i / c.width) + 0.5; n++; }
+      const faceScore = this.score ? this.score(n / (c.width * c.height)) : n >= 10 ? 0.95 : 0.01;
+      if (n < 10) return { points: new Float32Array(9), count: 3, faceScore };
+      const cx = sx / n, cy = sy / n, r = Math.sqrt(n / Math.PI);
+      const pts: number[] = [];
+      for (let k = 0; k < 60; k++) pts.push(cx + r * Math.cos((k / 60) * 2 * Math.PI), cy + r * Math.sin((k / 60) * 2 * Math.PI), 0);
+      return { points: Float32Array.from(pts), count: 60, faceScore };
+    });
+  }
+}
+
+function candidate(roi: Roi, extra: Partial<HeadCandidate> = {}): HeadCandidate {
+  const half = roi.size / 2;
+  const headBox = { x: roi.center.x - half, y: roi.center.y - half, width: roi.size, height: roi.size };
+  return { roi, headBox, source: 'detector', detectorScore: 0.9, poseScore: 0, keypoints: [], earsOnly: false, ...extra };
+}
+
+function job(roi: Roi, settings: Partial<EngineSettings> = {}, extra: Partial<HeadCandidate> = {}): CropJob {
+  return { view: scene(), candidate: candidate(roi, extra), settings: { ...DEFAULT_SETTINGS, colourRefine: false, ...settings } };
+}
+
+const onDisk: Roi = { center: { x: DISK.x, y: DISK.y }, size: 42, angle: 0 };
+const offDisk: Roi = { center: { x: DISK.x + 9, y: DISK.y - 7 }, size: 42, angle: 0 };
+
+async function meshed(landmarks: LandmarkPort, jobs: CropJob[]): Promise<MeshedFace[]> {
+  return meshFaces(landmarks, cropFaces(jobs, landmarks.inputSize));
+}
+
+describe('stage crop', () => {
+  it('crops each candidate ROI at the landmark size, centred on the candidate', () => {
+    const [face] = cropFaces([job(onDisk)], 48);
+    expect(face.crop.width).toBe(48);
+    expect(face.roi).toBe(onDisk);
+    // the disk sits in the middle of the crop, the corners are background
+    expect(face.crop.data[(24 * 48 + 24) * 3]).toBe(220);
+    expect(face.crop.data[0]).toBe(20);
+  });
+});
+
+describe('stage landmarks', () => {
+  it('runs the landmark model once for all crops, and not at all for none', async () => {
+    const mesh = new DiskMesh();
+    expect(await meshed(mesh, [])).toEqual([]);
+    expect(mesh.calls).toBe(0);
+    const faces = await meshed(mesh, [job(onDisk), job({ ...onDisk, center: { x: 140, y: 100 } })]);
+    expect(mesh.calls).toBe(1);
+    expect(faces.map((f) => f.mesh.faceScore)).toEqual([0.95, 0.01]);
+  });
+
+  it('tryRois: a face takes a proposal only when its rule prefers it, judged against its crop as it stands by then', async () => {
+    const mesh = new DiskMesh((fill) => fill);
+    const [face, other] = await meshed(mesh, [job({ ...onDisk, size: 80 }), job(onDisk)]);
+    const tighter = { ...onDisk, size: 40 };
+    const tightest = { ...onDisk, size: 36 };
+    const wider = { ...onDisk, size: 60 };
+    const out = await tryRois(mesh, [face, other], [{ face, roi: tightest }, { face, roi: wider }, { face, roi: tighter }], (next, cur) => next.faceScore > cur.faceScore);
+    expect(out[0].roi).toBe(tightest);
+    expect(out[0].crop.width).toBe(48);
+    expect(out[1]).toBe(other);
+    // the faces given in are not changed
+    expect(face.roi.size).toBe(80);
+  });
+});
+
+describe('stage recentre', () => {
+  it('moves an off-centre crop onto the landmarks, only while the face has passes left', async () => {
+    const mesh = new DiskMesh();
+    const [centred] = await recentreFaces(mesh, await meshed(mesh, [job(offDisk)]));
+    expect(Math.hypot(centred.roi.center.x - DISK.x, centred.roi.center.y - DISK.y)).toBeLessThan(1.5);
+    expect(centred.roi.size).toBeCloseTo(2 * DISK.r * DEFAULT_SETTINGS.roiScale, -1);
+    const onePass = new DiskMesh();
+    const [kept] = await recentreFaces(onePass, await meshed(onePass, [job(offDisk, { passes: 1 })]));
+    expect(kept.roi).toBe(offDisk);
+    expect(onePass.calls).toBe(1);
+  });
+
+  it('stops once the crops sit on their landmarks', async () => {
+    const mesh = new DiskMesh();
+    await recentreFaces(mesh, await meshed(mesh, [job(offDisk, { passes: 6 })]));
+    // first pass + at most two re-centrings before the ROI stops moving
+    expect(mesh.calls).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('stage retry', () => {
+  it('gives a rejected crop other scales, upright, and keeps the best; accepted faces are left alone', async () => {
+    // only a crop the disk fills well enough counts as a face
+    const mesh = new DiskMesh((fill) => (fill > 0.2 ? 0.9 : 0.1));
+    const tooWide = { center: { x: DISK.x, y: DISK.y }, size: 70, angle: 0.3 };
+    const faces = await meshed(mesh, [job(tooWide), job(onDisk)]);
+    expect(faces[0].mesh.faceScore).toBe(0.1);
+    const out = await retryRejected(mesh, faces);
+    expect(out[0].mesh.faceScore).toBe(0.9);
+    expect(out[0].roi.angle).toBe(0);
+    expect(out[1]).toBe(faces[1]);
+  });
+
+  it('does nothing without retry scales', async () => {
+    const mesh = new DiskMesh(() => 0.1);
+    const faces = await meshed(mesh, [job(onDisk, { retryScales: [] })]);
+    expect(await retryRejected(mesh, faces)).toEqual(faces);
+    expect(mesh.calls).toBe(1);
+  });
+});
+
+function fieldAt(region: FaceRegion, u: number, v: number): number {
+  return region.field[Math.floor(v) * region.fieldSize + Math.floor(u)];
+}
+
+describe('stage region', () => {
+  it('landmark region inside the mesh, an ellipse for a rejected crop, the parser map when there is a parser', async () => {
+    const mesh = new DiskMesh();
+    const faces = await meshed(mesh, [job(onDisk), job({ ...onDisk, center: { x: 140, y: 100 } })]);
+    const [onFace, rejected] = await faceRegions(undefined, faces);
+    expect(onFace).toMatchObject({ source: 'mesh', fallback: false, fieldSize: 48 });
+    expect(fieldAt(onFace, 24, 24)).toBeGreaterThan(0);
+    expect(fieldAt(onFace, 2, 2)).toBeLessThan(0);
+    expect(rejected).toMatchObject({ source: 'ellipse', fallback: true });
+    const parser: SegmenterPort = {
+      inputSize: 16,
+      run: async (crops) => crops.map(() => ({ width: 8, height: 8, data: new Float32Array(64).map((_, i) => (i % 8 < 4 ? 0.9 : 0.1)) })),
+    };
+    const parsed = await faceRegions(parser, faces);
+    expect(parsed.map((r) => [r.source, r.fieldSize, r.fallback])).toEqual([['parser', 8, false], ['parser', 8, true]]);
+    expect(fieldAt(parsed[0], 1, 4)).toBeGreaterThan(0);
+    expect(fieldAt(parsed[0], 6, 4)).toBeLessThan(0);
+  });
+
+  it('refine leaves alone what it must not touch: colour refinement off, ellipses, meshes without a chin point', async () => {
+    const mesh = new DiskMesh();
+    const regions = await faceRegions(undefined, await meshed(mesh, [job(onDisk, { colourRefine: true }), job({ ...onDisk, center: { x: 140, y: 100 } }, { colourRefine: true })]));
+    // the double's 60-point mesh has no chin point (152): nothing to anchor the colour model on
+    const out = await refineRegions(regions);
+    expect(out[0]).toBe(regions[0]);
+    expect(out[1]).toBe(regions[1]);
+  });
+});
+
+describe('stage paste', () => {
+  const located = (extra: Partial<HeadCandidate> = {}) => ({
+    image: scene(),
+    view: scene(),
+    settings: { ...DEFAULT_SETTINGS, colourRefine: false },
+    hints: [],
+    poses: [],
+    candidates: [candidate(onDisk, extra)],
+    timings: {},
+    options: {},
+  });
+
+  it('pastes the landmark region back over the disk, with its evidence', async () => {
+    const mesh = new DiskMesh();
+    const image = located();
+    const [region] = await faceRegions(undefined, await meshed(mesh, [job(onDisk)]));
+    const pasted = pasteFace(image, image.candidates[0], region)!;
+    const { box } = pasted.face;
+    expect(Math.abs(box.x + box.width / 2 - DISK.x)).toBeLessThan(1.5);
+    expect(Math.abs(box.width - 2 * DISK.r)).toBeLessThan(3);
+    expect(pasted.evidence.meshScore).toBe(0.95);
+    expect(pasted.face.score).toBeGreaterThan(0);
+  });
+
+  it('drops rejected crops: clicks silently, weak candidates as doubts, strong detections with a low mesh score', async () => {
+    const mesh = new DiskMesh(() => 0.1);
+    const regions = await faceRegions(undefined, await meshed(mesh, [job(onDisk)]));
+    expect(await pasteFaces(located({ source: 'click', detectorScore: 0 }), regions)).toEqual({ faces: [], rejected: [] });
+    const weak = await pasteFaces(located({ detectorScore: 0.5 }), regions);
+    expect(weak.faces).toHaveLength(0);
+    expect(weak.rejected).toHaveLength(1);
+    const strong = await pasteFaces(located({ detectorScore: 0.9 }), regions);
+    expect(strong.faces).toHaveLength(1);
+    expect(strong.faces[0].evidence.meshScore).toBe(0.3);
+  });
+});
+
+describe('the chain', () => {
+  it('runs every stage once per batch, in order, with a timing entry each', async () => {
+    const mesh = new DiskMesh();
+    const out = await runFaceStages({ faceLandmarks: mesh }, [job(offDisk), job(onDisk)]);
+    expect(out.regions.map((r) => r.source)).toEqual(['mesh', 'mesh']);
+    expect(Object.keys(out.timings)).toEqual([...FACE_STAGES]);
+    expect(Object.values(out.timings).every((ms) => ms >= 0)).toBe(true);
+  });
+});
+
+describe('stage locate', () => {
+  const pose = (score: number) => ({
+    score: 0.9,
+    box: { x: 0, y: 0, width: 10, height: 10 },
+    keypoints: Array.from({ length: 17 }, (_, i) => ({ x: 50 + 4 * (i % 5), y: 40 + (i < 5 ? 0 : 30 + i), score: i < 5 ? score : 0.9 })),
+  });
+
+  it('fuses keypoints and detections; the seed locator ignores the detector', async () => {
+    let detects = 0;
+    const ports = {
+      faceLandmarks: new DiskMesh(),
+      keypoints: { detect: async () => [pose(0.9)] },
+      faceDetector: { detect: async () => (detects++, [{ box: { x: 46, y: 32, width: 28, height: 28 }, score: 0.9, landmarks: [] }]) },
+    };
+    const fused = await locateHeads(ports, scene(), {}, DEFAULT_SETTINGS);
+    expect(fused.candidates.length).toBeGreaterThan(0);
+    expect(Object.keys(fused.timings)).toEqual(expect.arrayContaining(['keypoints', 'detector']));
+    const seed = await locateHeads(ports, scene(), { params: {} }, { ...DEFAULT_SETTINGS, locator: 'seed' });
+    expect(detects).toBe(1);
+    expect(seed.candidates).toEqual(seedCandidates([pose(0.9)], seed.settings));
+    expect(seed.candidates[0].source).toBe('keypoints');
+  });
+
+  it('personHead: the mean of the visible head keypoints, else a point above the shoulders', () => {
+    expect(personHead(pose(0.9), 0.3)).toEqual({ x: 58, y: 40 });
+    const back = personHead(pose(0.1), 0.3)!;
+    expect(back.y).toBeLessThan(40 + 35);
+  });
+});
