@@ -45,35 +45,43 @@ export function imageRef(task: Pick<Task, 'data'>, cfg: FaceLabelConfig): string
   );
 }
 
-/** A loader for one batch: fetches start at once, decodes wait for the previous task's. `signal` aborts waits. */
+/**
+ * A loader for one batch: fetches start at once; decodes run in the order of
+ * the calls (task order), each after the previous task's image is decoded or
+ * failed, whichever fetch finishes first. `signal` aborts fetches and waits.
+ */
 export function batchImageLoader(reader: TaskImageReader, signal: AbortSignal): TaskImageLoader {
-  let chain: Promise<unknown> = Promise.resolve();
-  const decodeInTurn = (bytes: Buffer, ms: Record<string, number>): Promise<TaskImage> => {
-    const turn = chain.then(async () => {
-      const release = await reader.budget.acquire(await reader.measure(bytes), signal);
-      try {
-        const t0 = performance.now();
-        const image = await reader.timed('decode', () => reader.decode(bytes));
-        ms.decode = performance.now() - t0;
-        return { image, release, ms };
-      } catch (err) {
-        release();
-        throw err;
-      }
-    });
-    chain = turn.catch(() => undefined);
-    return turn;
-  };
+  let chain: Promise<void> = Promise.resolve();
   return async (task, cfg) => {
     const ms: Record<string, number> = {};
+    const previous = chain;
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    chain = previous.then(() => mine);
     try {
       const ref = imageRef(task, cfg);
       const t0 = performance.now();
       const bytes = await reader.timed('fetch', () => reader.source.fetch(ref, { taskId: task.id, signal }));
       ms.fetch = performance.now() - t0;
-      return await decodeInTurn(bytes, ms);
+      await previous;
+      return await decodeBudgeted(reader, bytes, ms, signal);
     } catch (err) {
       return { ms, error: taskErrorOf(err, 'image') };
+    } finally {
+      done();
     }
   };
+}
+
+async function decodeBudgeted(reader: TaskImageReader, bytes: Buffer, ms: Record<string, number>, signal: AbortSignal): Promise<TaskImage> {
+  const release = await reader.budget.acquire(await reader.measure(bytes), signal);
+  try {
+    const t0 = performance.now();
+    const image = await reader.timed('decode', () => reader.decode(bytes));
+    ms.decode = performance.now() - t0;
+    return { image, release, ms };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
