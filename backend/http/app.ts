@@ -1,7 +1,7 @@
 // The express app of the Label Studio ML backend protocol: middleware (auth,
 // request ids, body limits, error mapping) and the routes in ./routes. What a
 // prediction does is the model object's (backend/model); the face engine and
-// the image source are injected, so this folder knows nothing about models.
+// the image source are injected, so this folder knows no ONNX model.
 import express from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config.js';
