@@ -81,9 +81,14 @@ async function predictOne(model: Predictor, input: BatchInput, task: Task, loade
   if (loaded.error) throw loaded.error;
   const image = loaded.image!;
   const hints = hintsFromContext(input.context, image.width, image.height);
+  const out = await predictImage(model, { project: input.project, taskId: task.id, image, cfg: input.cfg, hints, run });
+  return { out, hints };
+}
+
+/** model.predict, with a failure as TaskError('engine') (the HTTP batch and `faceseg predict` report it so). */
+export async function predictImage(model: Predictor, input: PredictInput): Promise<PredictOutput> {
   try {
-    const out = await model.predict({ project: input.project, taskId: task.id, image, cfg: input.cfg, hints, run });
-    return { out, hints };
+    return await model.predict(input);
   } catch (err) {
     throw new TaskError('engine', `Face engine failed: ${(err as Error).message ?? String(err)}`);
   }
