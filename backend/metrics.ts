@@ -24,55 +24,45 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
+/** Seconds buckets of HTTP requests (Label Studio's /predict timeout is 100 s). */
+const HTTP_BUCKETS = [0.005, 0.02, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 100];
+/** Seconds buckets of one processing stage. */
+const STAGE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Declares metrics named `${prefix}${name}` on one registry. */
+function declare(registry: Registry, prefix: string) {
+  const base = <L extends string>(name: string, help: string, labelNames: readonly L[]) => ({
+    name: `${prefix}${name}`,
+    help,
+    labelNames,
+    registers: [registry],
+  });
+  return {
+    counter: <L extends string>(name: string, help: string, labels: readonly L[] = []) => new Counter<L>(base(name, help, labels)),
+    gauge: <L extends string>(name: string, help: string, labels: readonly L[] = []) => new Gauge<L>(base(name, help, labels)),
+    histogram: <L extends string>(name: string, help: string, labels: readonly L[], buckets: number[]) =>
+      new Histogram<L>({ ...base(name, help, labels), buckets }),
+  };
+}
+
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const prefix = options.prefix ?? 'faceseg_';
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix });
-
-  const httpRequests = new Counter({
-    name: `${prefix}http_requests_total`,
-    help: 'HTTP requests by route and status code',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [registry],
-  });
-  const httpDuration = new Histogram({
-    name: `${prefix}http_request_duration_seconds`,
-    help: 'HTTP request duration by route',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.005, 0.02, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 100],
-    registers: [registry],
-  });
-  const tasks = new Counter({
-    name: `${prefix}tasks_total`,
-    help: 'Tasks predicted, by outcome (ok, error)',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-  const taskErrors = new Counter({
-    name: `${prefix}task_errors_total`,
-    help: 'Tasks that got an empty prediction because of an error, by reason',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
-  const faces = new Counter({
-    name: `${prefix}faces_total`,
-    help: 'Faces returned in predictions',
-    registers: [registry],
-  });
-  const stageSeconds = new Histogram({
-    name: `${prefix}stage_duration_seconds`,
-    help: 'Time per processing stage (fetch, decode, keypoints, detector, segmenter, paste, rle...)',
-    labelNames: ['stage'] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
-  const modelsLoaded = new Gauge({
-    name: `${prefix}models_loaded`,
-    help: 'Models loaded in this process, by kind',
-    labelNames: ['kind'] as const,
-    registers: [registry],
-  });
-
+  const m = declare(registry, prefix);
+  // declared in exposition order
+  const httpRequests = m.counter('http_requests_total', 'HTTP requests by route and status code', ['method', 'route', 'status'] as const);
+  const httpDuration = m.histogram('http_request_duration_seconds', 'HTTP request duration by route', ['method', 'route'] as const, HTTP_BUCKETS);
+  const tasks = m.counter('tasks_total', 'Tasks predicted, by outcome (ok, error)', ['outcome'] as const);
+  const taskErrors = m.counter('task_errors_total', 'Tasks that got an empty prediction because of an error, by reason', ['reason'] as const);
+  const faces = m.counter('faces_total', 'Faces returned in predictions');
+  const stageSeconds = m.histogram(
+    'stage_duration_seconds',
+    'Time per processing stage (fetch, decode, keypoints, detector, segmenter, paste, rle...)',
+    ['stage'] as const,
+    STAGE_BUCKETS,
+  );
+  const modelsLoaded = m.gauge('models_loaded', 'Models loaded in this process, by kind', ['kind'] as const);
   return {
     registry,
     httpRequests,

@@ -12,9 +12,12 @@ import { LabelStudioAuth } from '../labelstudio/api-client.js';
 import { parseLabelConfig, type FaceLabelConfig } from '../labelstudio/label-config.js';
 import { ProjectClient, taskModelVersions, type LsTask, type PredictionPayload } from '../labelstudio/project-client.js';
 import { FaceSegModel } from '../model/faceseg-model.js';
+import { predictImage } from '../model/predict-tasks.js';
+import { taskErrorOf } from '../model/task-error.js';
+import { imageRef } from '../model/task-images.js';
 import { ModelVersionSync, type SyncOutcome } from '../labelstudio/model-version-sync.js';
-import { decodeImage, ImageDecodeError } from '../media/decode.js';
-import { createImageSource, ImageFetchError, type ImageSource } from '../media/image-source.js';
+import { decodeImage } from '../media/decode.js';
+import { createImageSource, type ImageSource } from '../media/image-source.js';
 import type { FaceEngine, RgbImage } from '../pipeline/types.js';
 import { progressBar, type Progress } from '../io/progress.js';
 import { runPool, serializer } from './pool.js';
@@ -106,22 +109,6 @@ export function parseShard(s: string): Shard {
   const count = Number(m[2]);
   if (count < 1 || index >= count) throw new Error(`--shard ${s}: need 0 <= i < n`);
   return { index, count };
-}
-
-function failureOf(task: number, err: unknown): TaskFailure {
-  if (err instanceof ImageFetchError) return { task, reason: err.code, error: err.message };
-  if (err instanceof ImageDecodeError) return { task, reason: `decode_${err.code}`, error: err.message };
-  const e = err as Error & { reason?: string };
-  return { task, reason: e.reason ?? 'error', error: e.message ?? String(err) };
-}
-
-class TaskError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** What one run works with; built once by runPredict, read by the steps below. */
@@ -272,18 +259,13 @@ async function predictTask(run: PredictRun, task: LsTask): Promise<PredictionPay
     return undefined;
   }
   try {
-    const ref = task.data?.[cfg.image.dataKey];
-    if (typeof ref !== 'string' || ref.trim() === '') {
-      throw new TaskError('missing_image_field', `Task has no image at data.${cfg.image.dataKey} (the label config's <Image name="${cfg.image.name}" value="${cfg.image.value}">)`);
-    }
-    const image = await run.decode(await run.source.fetch(ref, { taskId: task.id }));
-    const { seg, prediction: pred } = await run.model.predict({ project: String(opts.project), taskId: task.id, image, cfg, run: run.engineSerial }).catch((e: unknown) => {
-      throw new TaskError('engine', `Face engine failed: ${(e as Error).message ?? String(e)}`);
-    });
+    const image = await run.decode(await run.source.fetch(imageRef({ data: task.data ?? {} }, cfg), { taskId: task.id }));
+    const { seg, prediction: pred } = await predictImage(run.model, { project: String(opts.project), taskId: task.id, image, cfg, run: run.engineSerial });
     run.faceCount.set(task.id, seg.faces.length);
     return { task: task.id, result: pred.result, score: pred.score, model_version: pred.model_version };
   } catch (e) {
-    summary.failed.push(failureOf(task.id, e));
+    const { reason, message } = taskErrorOf(e, 'error');
+    summary.failed.push({ task: task.id, reason, error: message });
     return undefined;
   }
 }

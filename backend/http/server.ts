@@ -41,19 +41,28 @@ export async function startServer(app: RequestListener, options: StartOptions): 
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
+  await listen(server, options.port, options.host);
+  const port = (server.address() as AddressInfo).port;
+  options.logger?.info(`listening on http://${options.host}:${port}`);
+  const close = closer(server, options);
+  if (options.handleSignals !== false) closeOnSignals(close, options);
+  return { server, port, close };
+}
 
-  await new Promise<void>((resolve, reject) => {
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
-  options.logger?.info(`listening on http://${options.host}:${port}`);
+}
 
+/** close(): once, however often it is called; open connections are dropped at the deadline. */
+function closer(server: http.Server, options: StartOptions): RunningServer['close'] {
   let closing: Promise<void> | undefined;
-  const close = (deadlineMs = options.shutdownDeadlineMs ?? 110_000): Promise<void> => {
+  return (deadlineMs = options.shutdownDeadlineMs ?? 110_000): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         options.logger?.warn(`shutdown deadline of ${deadlineMs} ms reached: dropping open connections`);
@@ -69,32 +78,31 @@ export async function startServer(app: RequestListener, options: StartOptions): 
     });
     return closing;
   };
+}
 
-  if (options.handleSignals !== false) {
-    const exit = options.exit ?? ((code: number) => process.exit(code));
-    const onSignal = (signal: NodeJS.Signals) => {
-      options.logger?.info(`${signal}: finishing in-flight requests, then stopping`);
-      if (options.exitOnShutdown) {
-        const hardMs = (options.shutdownDeadlineMs ?? 110_000) + (options.shutdownGraceMs ?? 10_000);
-        setTimeout(() => {
-          options.logger?.error(`still running ${hardMs} ms after ${signal} (a stuck native call?): exiting now`);
-          exit(1);
-        }, hardMs).unref();
-      }
-      void close()
-        .then(async () => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          await options.onShutdown?.();
-        })
-        .catch((err: unknown) => options.logger?.error(`shutdown failed: ${(err as Error).message ?? String(err)}`))
-        .finally(() => {
-          if (options.exitOnShutdown) exit(0);
-        });
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  }
-
-  return { server, port, close };
+/** SIGTERM / SIGINT: close, then onShutdown, then (exitOnShutdown) exit, hard if closing hangs. */
+function closeOnSignals(close: RunningServer['close'], options: StartOptions): void {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const onSignal = (signal: NodeJS.Signals) => {
+    options.logger?.info(`${signal}: finishing in-flight requests, then stopping`);
+    if (options.exitOnShutdown) {
+      const hardMs = (options.shutdownDeadlineMs ?? 110_000) + (options.shutdownGraceMs ?? 10_000);
+      setTimeout(() => {
+        options.logger?.error(`still running ${hardMs} ms after ${signal} (a stuck native call?): exiting now`);
+        exit(1);
+      }, hardMs).unref();
+    }
+    void close()
+      .then(async () => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        await options.onShutdown?.();
+      })
+      .catch((err: unknown) => options.logger?.error(`shutdown failed: ${(err as Error).message ?? String(err)}`))
+      .finally(() => {
+        if (options.exitOnShutdown) exit(0);
+      });
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
 }

@@ -1,6 +1,7 @@
 // The one info line per predicted task: enough to spot a slow or failing task
 // in the log without /metrics.
 import type { SegmentResult } from '../pipeline/types.js';
+import { roundTo } from '../util/num.js';
 
 export interface TaskLogFields {
   taskId: string | number | null | undefined;
@@ -25,7 +26,7 @@ export function taskLogFields(
   return {
     taskId,
     faces: seg.faces.length,
-    score: Math.round(score * 1000) / 1000,
+    score: roundTo(score, 3),
     ms,
     totalMs: Object.values(ms).reduce((a, b) => a + b, 0),
     interactive,

@@ -1,6 +1,7 @@
 // GET /ui: one HTML page for the labeling team. Everything is rendered here,
 // plots included (inline SVG), so helmet's CSP needs no exception: no script,
 // no external resource.
+import { clamp } from '../util/num.js';
 import type { TaskFailure } from './recent-failures.js';
 
 /** One project's figures from the corrections (built by backend/learning). */
@@ -78,7 +79,7 @@ export function iouPlot(series: ReadonlyArray<{ at: number; iou: number }>, cali
   const pts = series.slice(-MAX_POINTS);
   const n = pts.length;
   const x = (i: number): number => L + (n <= 1 ? (W - L - 10) / 2 : (i / (n - 1)) * (W - L - 10));
-  const y = (v: number): number => 8 + (1 - Math.min(1, Math.max(0, v))) * (H - B - 8);
+  const y = (v: number): number => 8 + (1 - clamp(v, 0, 1)) * (H - B - 8);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="IoU of each correction">`);
   parts.push(`<rect x="${L}" y="8" width="${W - L - 10}" height="${H - B - 8}" fill="#fafafa" stroke="#ccc"/>`);

@@ -3,6 +3,7 @@
 // project's learned state. One place decides which refiner, parameters, score
 // map and model_version a project's prediction gets, and records it so the
 // labelers' corrections can be learned from, whichever way it was made.
+// predictTasks runs a /predict batch (predict-tasks.ts).
 import type { ProjectSettings, RecordInput } from '../learning/service.js';
 import { encodeSample } from '../learning/sample-codec.js';
 import type { FaceLabelConfig } from '../labelstudio/label-config.js';
@@ -10,6 +11,7 @@ import { buildPrediction, type Prediction } from '../labelstudio/results.js';
 import type { WebhookEvent } from '../labelstudio/schemas.js';
 import type { Logger } from '../logging.js';
 import type { FaceEngine, InteractiveHint, RgbImage, SegmentResult } from '../pipeline/types.js';
+import { predictTasks, type BatchInput, type BatchOptions, type BatchOutcome } from './predict-tasks.js';
 
 export interface PredictInput {
   /** Label Studio project id ("12"), when known. */
@@ -102,6 +104,16 @@ export class FaceSegModel {
     // samples are for the store, not for callers
     for (const f of seg.faces) delete f.sample;
     return { prediction, seg, rawScore };
+  }
+
+  /** A batch of tasks (a /predict request): images read ahead, one prediction per task, an empty one for a task that fails. */
+  predictTasks(input: BatchInput, opts: BatchOptions): Promise<BatchOutcome> {
+    return predictTasks(this, input, opts);
+  }
+
+  /** Whether fit() learns anything (active learning is on). */
+  get learns(): boolean {
+    return this.learning?.onWebhook !== undefined;
   }
 
   /** Webhook events (annotations, START_TRAINING). */

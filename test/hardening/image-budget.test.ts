@@ -133,3 +133,32 @@ describe('peak RSS follows the budget (child process, 4 x 5000x5000 at once)', (
     expect(one).toBeLessThan(four * 0.75);
   });
 });
+
+describe('one request whose images arrive out of order', () => {
+  it('decodes in task order: a later task never holds the budget the first one waits for (no deadlock)', async () => {
+    const png = await sharp({ create: { width: 100, height: 100, channels: 3, background: '#a87' } }).png().toBuffer();
+    // task 0's image arrives last; the budget holds one image
+    const source: ImageSource = { fetch: async (ref) => (ref.endsWith('/0.png') && (await new Promise((r) => setTimeout(r, 100))), png) };
+    const app = createApp({
+      config: testConfig(),
+      logger: silentLogger(),
+      metrics: createMetrics({ defaultMetrics: false }),
+      engine: new SquareFaceEngine(),
+      imageSource: source,
+      imageBudget: new ByteBudget(100 * 100 * 3),
+    });
+    const server = http.createServer(app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/predict`;
+      const tasks = [0, 1, 2].map((i) => ({ id: i, data: { image: `http://img/${i}.png` } }));
+      const res = await fetch(url, { method: 'POST', body: JSON.stringify({ tasks, label_config: BRUSH_XML }), signal: AbortSignal.timeout(5000) });
+      const body = (await res.json()) as { results: Array<{ result: unknown[] }> };
+      expect(res.status).toBe(200);
+      expect(body.results.map((r) => r.result.length > 0)).toEqual([true, true, true]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

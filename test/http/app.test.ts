@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import nock from 'nock';
 import request from 'supertest';
 import sharp from 'sharp';
-import { createApp, hintsFromContext } from '../../backend/http/app.js';
+import { createApp } from '../../backend/http/app.js';
+import { hintsFromContext } from '../../backend/model/interactive-hints.js';
 import { silentLogger } from '../../backend/logging.js';
 import { createMetrics } from '../../backend/metrics.js';
 import { createImageSource } from '../../backend/media/image-source.js';

@@ -1,0 +1,95 @@
+// One batch of tasks (a /predict request): images are read a few tasks ahead,
+// the model predicts the tasks in order, and a task that fails gets an empty
+// prediction with a reason instead of failing the batch.
+import type { FaceLabelConfig } from '../labelstudio/label-config.js';
+import { emptyPrediction, type Prediction } from '../labelstudio/results.js';
+import type { ContextRegion, Task } from '../labelstudio/schemas.js';
+import type { InteractiveHint } from '../pipeline/types.js';
+import type { PredictInput, PredictOutput } from './faceseg-model.js';
+import { hintsFromContext } from './interactive-hints.js';
+import { TaskError, taskErrorOf } from './task-error.js';
+import type { TaskImage, TaskImageLoader } from './task-images.js';
+
+export interface BatchInput {
+  /** Label Studio project id ("12"), when known. */
+  project?: string;
+  tasks: readonly Task[];
+  cfg: FaceLabelConfig;
+  /** The labeler's interactive regions; null when the request is not interactive. */
+  context: readonly ContextRegion[] | null;
+  /** model_version of the empty predictions that failed tasks get. */
+  modelVersion: string;
+}
+
+/** Told how each task went (the server's metrics, log lines and team page). */
+export interface TaskReport {
+  predicted(task: Task, out: PredictOutput, hints: readonly InteractiveHint[], ms: Record<string, number>): void;
+  failed(task: Task, error: TaskError): void;
+}
+
+export interface BatchOptions {
+  load: TaskImageLoader;
+  /** How many tasks' images to read ahead of the one being predicted. */
+  prefetch: number;
+  /** Runs each engine call (the HTTP work queue's turn). */
+  run: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** True once the caller went away: no further task is started. */
+  gone: () => boolean;
+  report: TaskReport;
+}
+
+/** Predictions in task order; or, when the caller went away, how many tasks were done. */
+export type BatchOutcome = { results: Prediction[]; predicted: number; stoppedAt?: undefined } | { stoppedAt: number };
+
+/** What the batch needs of the model (FaceSegModel). */
+export interface Predictor {
+  predict(input: PredictInput): Promise<PredictOutput>;
+}
+
+export async function predictTasks(model: Predictor, input: BatchInput, opts: BatchOptions): Promise<BatchOutcome> {
+  const { tasks } = input;
+  const pending: Array<Promise<TaskImage> | undefined> = [];
+  const start = (i: number) => {
+    if (i < tasks.length && pending[i] === undefined) pending[i] = opts.load(tasks[i], input.cfg);
+  };
+  const results: Prediction[] = [];
+  let predicted = 0;
+  for (let i = 0; i < tasks.length; i++) {
+    if (opts.gone()) {
+      for (const p of pending) void p?.then((loaded) => loaded.release?.());
+      return { stoppedAt: i };
+    }
+    for (let j = i; j <= i + opts.prefetch; j++) start(j);
+    const loaded = await pending[i]!;
+    pending[i] = undefined;
+    try {
+      const { out, hints } = await predictOne(model, input, tasks[i], loaded, opts.run);
+      opts.report.predicted(tasks[i], out, hints, loaded.ms);
+      predicted++;
+      results.push(out.prediction);
+    } catch (err) {
+      opts.report.failed(tasks[i], taskErrorOf(err, 'internal'));
+      results.push(emptyPrediction(input.modelVersion));
+    } finally {
+      loaded.release?.();
+    }
+  }
+  return { results, predicted };
+}
+
+async function predictOne(model: Predictor, input: BatchInput, task: Task, loaded: TaskImage, run: BatchOptions['run']) {
+  if (loaded.error) throw loaded.error;
+  const image = loaded.image!;
+  const hints = hintsFromContext(input.context, image.width, image.height);
+  const out = await predictImage(model, { project: input.project, taskId: task.id, image, cfg: input.cfg, hints, run });
+  return { out, hints };
+}
+
+/** model.predict, with a failure as TaskError('engine') (the HTTP batch and `faceseg predict` report it so). */
+export async function predictImage(model: Predictor, input: PredictInput): Promise<PredictOutput> {
+  try {
+    return await model.predict(input);
+  } catch (err) {
+    throw new TaskError('engine', `Face engine failed: ${(err as Error).message ?? String(err)}`);
+  }
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { parseLabelConfig } from '../../backend/labelstudio/label-config.js';
+import type { Task } from '../../backend/labelstudio/schemas.js';
+import type { PredictInput, PredictOutput } from '../../backend/model/faceseg-model.js';
+import { predictTasks, type BatchOptions, type TaskReport } from '../../backend/model/predict-tasks.js';
+import { TaskError } from '../../backend/model/task-error.js';
+import type { TaskImage } from '../../backend/model/task-images.js';
+import type { RgbImage } from '../../backend/pipeline/types.js';
+import { BRUSH_XML } from '../http/helpers.js';
+
+const cfg = parseLabelConfig(BRUSH_XML);
+const tasks = (n: number): Task[] => Array.from({ length: n }, (_, i) => ({ id: i, data: { image: `img${i}` } }));
+const image = (width: number): RgbImage => ({ width, height: 50, data: new Uint8Array(width * 150) }) as RgbImage;
+
+/** A model double: answers the image width as its score; "boom" on an image 13 wide. */
+class FakeModel {
+  inputs: PredictInput[] = [];
+  async predict(input: PredictInput): Promise<PredictOutput> {
+    this.inputs.push(input);
+    await (input.run ?? ((fn) => fn()))(async () => undefined);
+    if (input.image.width === 13) throw new Error('boom');
+    const prediction = { result: [{ id: String(input.taskId) }], score: input.image.width, model_version: 'v' } as unknown as PredictOutput['prediction'];
+    return { prediction, rawScore: input.image.width, seg: { width: input.image.width, height: 50, faces: [], score: 0, timings: {} } };
+  }
+}
+
+function recorder() {
+  const log: string[] = [];
+  const report: TaskReport = {
+    predicted: (task) => log.push(`ok ${task.id}`),
+    failed: (task, e) => log.push(`failed ${task.id} ${e.reason}: ${e.message}`),
+  };
+  return { log, report };
+}
+
+function options(load: BatchOptions['load'], report: TaskReport, extra: Partial<BatchOptions> = {}): BatchOptions {
+  return { load, prefetch: 2, run: (fn) => fn(), gone: () => false, report, ...extra };
+}
+
+describe('predictTasks', () => {
+  it('one prediction per task in order; a task whose image or engine fails gets an empty one with its reason', async () => {
+    const model = new FakeModel();
+    const { log, report } = recorder();
+    const load = async (task: Task): Promise<TaskImage> =>
+      task.id === 1 ? { ms: {}, error: new TaskError('not_found', 'no such image') } : { ms: { fetch: 1 }, image: image(task.id === 2 ? 13 : 20 + Number(task.id)) };
+    const out = await predictTasks(model, { project: '7', tasks: tasks(4), cfg, context: null, modelVersion: 'v-empty' }, options(load, report));
+    expect(out.stoppedAt).toBeUndefined();
+    if (out.stoppedAt !== undefined) return;
+    expect(out.results.map((r) => [r.score, r.model_version, r.result.length])).toEqual([
+      [20, 'v', 1],
+      [0, 'v-empty', 0],
+      [0, 'v-empty', 0],
+      [23, 'v', 1],
+    ]);
+    expect(out.predicted).toBe(2);
+    expect(log).toEqual(['ok 0', 'failed 1 not_found: no such image', 'failed 2 engine: Face engine failed: boom', 'ok 3']);
+    expect(model.inputs.map((i) => [i.project, i.taskId, i.hints])).toEqual([
+      ['7', 0, []],
+      ['7', 2, []],
+      ['7', 3, []],
+    ]);
+  });
+
+  it('reads at most `prefetch` images ahead, gives every image back, and runs the engine through `run`', async () => {
+    const events: string[] = [];
+    let held = 0;
+    const load = async (task: Task): Promise<TaskImage> => {
+      events.push(`load ${task.id}`);
+      held++;
+      return { ms: {}, image: image(10), release: () => void held-- };
+    };
+    const model = new FakeModel();
+    const run = <T>(fn: () => Promise<T>) => (events.push(`run ${model.inputs.at(-1)?.taskId}`), fn());
+    await predictTasks(model, { tasks: tasks(5), cfg, context: null, modelVersion: 'v' }, options(load, recorder().report, { prefetch: 1, run }));
+    expect(events).toEqual(['load 0', 'load 1', 'run 0', 'load 2', 'run 1', 'load 3', 'run 2', 'load 4', 'run 3', 'run 4']);
+    expect(held).toBe(0);
+  });
+
+  it('stops before the next task once the caller is gone, and gives the images read ahead back', async () => {
+    let held = 0;
+    let gone = false;
+    const load = async (): Promise<TaskImage> => (held++, { ms: {}, image: image(10), release: () => void held-- });
+    const report: TaskReport = { predicted: () => void (gone = true), failed: () => undefined };
+    const out = await predictTasks(new FakeModel(), { tasks: tasks(6), cfg, context: null, modelVersion: 'v' }, options(load, report, { gone: () => gone }));
+    expect(out).toEqual({ stoppedAt: 1 });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(held).toBe(0);
+  });
+
+  it('turns the interactive context (percent) into hints in the image pixels', async () => {
+    const model = new FakeModel();
+    const context = [
+      { type: 'keypointlabels', value: { x: 50, y: 10 }, is_positive: false },
+      { type: 'rectanglelabels', value: { x: 10, y: 20, width: 30, height: 40 } },
+    ];
+    await predictTasks(model, { tasks: tasks(1), cfg, context, modelVersion: 'v' }, options(async () => ({ ms: {}, image: image(200) }), recorder().report));
+    expect(model.inputs[0].hints).toEqual([
+      { kind: 'point', point: { x: 100, y: 5 }, positive: false },
+      { kind: 'box', box: { x: 20, y: 10, width: 60, height: 20 } },
+    ]);
+  });
+});
