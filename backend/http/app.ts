@@ -11,7 +11,7 @@ import type { FaceEngine, RgbImage } from '../pipeline/types.js';
 import type { WebhookVerifier } from '../labelstudio/webhook-verifier.js';
 import type { WebhookEvent } from '../labelstudio/schemas.js';
 import type { ImageSource } from '../media/image-source.js';
-import type { ProjectSettings, RecordInput } from '../learning/service.js';
+import type { LearningHooks } from '../learning/app-hooks.js';
 import { decodeImage, probeImage } from '../media/decode.js';
 import { FaceSegModel } from '../model/faceseg-model.js';
 import type { TaskImageReader } from '../model/task-images.js';
@@ -29,42 +29,30 @@ import { setupRoute } from './routes/setup.js';
 import { teamPageRoute } from './routes/ui.js';
 import { webhookRoute } from './routes/webhook.js';
 import type { TaskTally } from './task-report.js';
-import type { TeamSummary } from './team-page.js';
 import { WorkQueue } from './work-queue.js';
 
 export { MODEL_CLASS } from './routes/health.js';
 export { reasonPhrase } from './errors.js';
 
-export interface AppDeps {
+/** The app's collaborators; active learning's optional hooks come from LearningHooks. */
+export interface AppDeps extends LearningHooks {
   config: Config;
   logger: Logger;
   metrics: Metrics;
   engine: FaceEngine;
   imageSource: ImageSource;
-  /** Called for ANNOTATION_* and START_TRAINING webhooks; errors are logged, not returned. */
-  onWebhook?: (event: WebhookEvent) => Promise<void>;
   /** Image decoder (defaults to sharp via decodeImage with config limits). */
   decode?: (bytes: Buffer) => Promise<RgbImage>;
   /** How many tasks' images to fetch and decode ahead of the one being segmented. Default 2. */
   prefetch?: number;
   /** The bounded queue in front of the engine (defaults to one built from config.queue). */
   queue?: WorkQueue;
-  /** Webhook inbox: /webhook answers 201 only once accept() has committed the event (processed in the background); 503 when it throws. */
-  webhookInbox?: { accept(event: WebhookEvent): Promise<unknown> };
-  /** Active learning: a project's calibrated parameters, model_version and score map (undefined = defaults). */
-  projectSettings?: (projectId: string) => Promise<ProjectSettings | undefined>;
-  /** Active learning: told what each non-interactive task prediction sent (awaited before the answer). Must be quick. */
-  onPredicted?: (p: RecordInput) => Promise<void> | void;
-  /** Active learning: the body of GET /projects/:id/quality (behind basic auth). */
-  projectQuality?: (projectId: string) => unknown;
-  /** The model object (setup / predict / fit; its fit gets the webhooks); built from engine and the learning deps above when absent. */
+  /** The model object (setup / predict / fit; its fit gets the webhooks); built from engine and the learning hooks when absent. */
   model?: FaceSegModel;
   /** Confirms annotation webhooks with Label Studio before the model's fit sees them (compose.ts buildWebhookVerifier). */
   verifyWebhook?: WebhookVerifier;
   /** Memory budget for decoded images across requests (defaults to one of DECODED_IMAGE_BUDGET_BYTES). */
   imageBudget?: ByteBudget;
-  /** Team page (GET /ui): per-project quality figures from the corrections. */
-  teamSummary?: () => Promise<TeamSummary>;
   /** Told after a non-interactive /predict answered predictions of `modelVersion` for a project (model version sync). */
   onPredictionsSent?: (projectId: string, modelVersion: string) => void;
   /** The last task failures, shown on the team page (default: a ring of 50). */

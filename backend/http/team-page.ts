@@ -2,38 +2,10 @@
 // plots included (inline SVG), so helmet's CSP needs no exception: no script,
 // no external resource.
 import { clamp } from '../util/num.js';
+import type { TeamSummary, ProjectQuality } from '../learning/team-summary.js';
 import type { TaskFailure } from './recent-failures.js';
 
-/** One project's figures from the corrections (built by backend/learning). */
-export interface ProjectQuality {
-  project: string;
-  modelVersion: string;
-  corrections: number;
-  changed: number;
-  facesMissed: number;
-  facesFalse: number;
-  meanFaceIou: number | null;
-  /** Task IoU of each correction, oldest first (epoch ms). */
-  iouSeries: Array<{ at: number; iou: number }>;
-  /** What the last calibration changed; null before the first one. */
-  calibration: {
-    fittedAt: number;
-    corrections: number;
-    modelVersion: string;
-    /** Parameters that differ from the defaults, with the defaults. */
-    changes: Array<{ name: string; from: number; to: number }>;
-    /** Mean IoU on the corrections before and after, when the fit reports them. */
-    iouBefore?: number;
-    iouAfter?: number;
-    /** The mask refiner's last fit: held-out IoU of the model in use and of the candidate, and whether it was kept. */
-    refiner?: { kept: boolean; heldOut: number; iouBefore: number; iouAfter: number; reason: string };
-  } | null;
-}
-
-export interface TeamSummary {
-  projects: ProjectQuality[];
-  minCorrections: number;
-}
+export type { TeamSummary, ProjectQuality };
 
 export interface TeamPageData {
   status: string;

@@ -6,10 +6,10 @@
 import type { Config } from '../config.js';
 import type { WebhookEvent } from '../labelstudio/schemas.js';
 import type { WebhookVerifier } from '../labelstudio/webhook-verifier.js';
-import type { AppDeps } from '../http/app.js';
 import type { Logger } from '../logging.js';
 import { DEFAULT_SETTINGS } from '../pipeline/engine.js';
 import type { EngineParams } from '../pipeline/types.js';
+import type { LearningHooks } from './app-hooks.js';
 import { WebhookInbox } from './inbox.js';
 import { LearningService } from './service.js';
 import { openStore, redactDbUrl, type LearningStore } from './store.js';
@@ -23,7 +23,7 @@ export interface Learning {
   service: LearningService;
   store: LearningStore;
   inbox: WebhookInbox;
-  deps: Pick<AppDeps, 'onWebhook' | 'webhookInbox' | 'projectSettings' | 'onPredicted' | 'projectQuality' | 'teamSummary'>;
+  deps: LearningHooks;
   /** Stops the inbox (unprocessed events stay stored) and closes the store. */
   close(): Promise<void>;
 }

@@ -1,10 +1,40 @@
 // The learning figures of the team page (GET /ui), per project: corrections,
 // task IoU over time and what the last calibration changed. Pure: the caller
 // reads the store.
-import type { ProjectQuality, TeamSummary } from '../http/team-page.js';
 import type { EngineParams } from '../pipeline/types.js';
 import { qualityFigures, taskIou } from './calibrate.js';
 import type { CalibrationRecord, CorrectionRecord } from './store.js';
+
+/** One project's figures from the corrections (shown by the team page, GET /ui). */
+export interface ProjectQuality {
+  project: string;
+  modelVersion: string;
+  corrections: number;
+  changed: number;
+  facesMissed: number;
+  facesFalse: number;
+  meanFaceIou: number | null;
+  /** Task IoU of each correction, oldest first (epoch ms). */
+  iouSeries: Array<{ at: number; iou: number }>;
+  /** What the last calibration changed; null before the first one. */
+  calibration: {
+    fittedAt: number;
+    corrections: number;
+    modelVersion: string;
+    /** Parameters that differ from the defaults, with the defaults. */
+    changes: Array<{ name: string; from: number; to: number }>;
+    /** Mean IoU on the corrections before and after, when the fit reports them. */
+    iouBefore?: number;
+    iouAfter?: number;
+    /** The mask refiner's last fit: held-out IoU of the model in use and of the candidate, and whether it was kept. */
+    refiner?: { kept: boolean; heldOut: number; iouBefore: number; iouAfter: number; reason: string };
+  } | null;
+}
+
+export interface TeamSummary {
+  projects: ProjectQuality[];
+  minCorrections: number;
+}
 
 export interface ProjectRecords {
   project: string;
