@@ -31,6 +31,7 @@ import {
   type ResolvedStoreOptions,
 } from './store.js';
 import { PG_SCHEMA } from './store-postgres-schema.js';
+import { exponentialDelay, withRetry } from '../util/retry.js';
 
 /** faceseg_meta.schema_version: 1 = first PostgreSQL release (same tables as SQLite schema 2). */
 export const PG_SCHEMA_VERSION = 1;
@@ -120,24 +121,26 @@ export class PostgresStore implements LearningStore {
     await this.pool.end();
   }
 
-  /** One transaction on one connection; retried on deadlock. */
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const c = await this.pool.connect();
-      let broken: Error | undefined;
-      try {
-        await c.query('BEGIN');
-        const r = await fn(c);
-        await c.query('COMMIT');
-        return r;
-      } catch (err) {
-        await c.query('ROLLBACK').catch((e: Error) => {
-          broken = e;
-        });
-        if (!retryable(err) || attempt >= 3) throw err;
-      } finally {
-        c.release(broken);
-      }
+  /** One transaction on one connection; retried on deadlock or serialization failure, after a short random wait. */
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withRetry(() => this.txOnce(fn), { retries: 2, delayMs: exponentialDelay(20, 0.5), shouldRetry: retryable });
+  }
+
+  private async txOnce<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN');
+      const r = await fn(c);
+      await c.query('COMMIT');
+      return r;
+    } catch (err) {
+      await c.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      throw err;
+    } finally {
+      c.release(broken);
     }
   }
 
