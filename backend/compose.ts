@@ -34,7 +34,6 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
     manifestPath: config.modelsManifest,
     provider: config.executionProvider === 'auto' ? (cudaProviderInstalled() ? 'cuda' : 'cpu') : config.executionProvider,
     threads: config.ortThreads || undefined,
-    personMatte: false,
     logger,
   });
   return new FaceSegEngine(

@@ -150,15 +150,15 @@ async function main(): Promise<void> {
 
   const sets: { name: string; ms: ModelSet }[] = [
     { name: 'centerface@640', ms: await loadModelSet({ provider: 'cpu', threads }) },
-    { name: 'centerface@1024', ms: await loadModelSet({ provider: 'cpu', threads, personMatte: false, faceDetector: { maxSide: 1024 } }) },
-    { name: 'blazeface-back-256', ms: await loadModelSet({ provider: 'cpu', threads, personMatte: false, select: { 'face-detector': 'blazeface-back-256' } }) },
+    { name: 'centerface@1024', ms: await loadModelSet({ provider: 'cpu', threads, faceDetector: { maxSide: 1024 } }) },
+    { name: 'blazeface-back-256', ms: await loadModelSet({ provider: 'cpu', threads, select: { 'face-detector': 'blazeface-back-256' } }) },
   ];
   const main = sets[0].ms;
 
   const rows: string[] = [];
   const totals = new Map<string, { found: number; dets: number }>();
   let refsTotal = 0;
-  const timing: Record<string, number[]> = { keypoints: [], selfie: [], 'mesh x1': [], 'mesh x4 (per call)': [] };
+  const timing: Record<string, number[]> = { keypoints: [], 'mesh x1': [], 'mesh x4 (per call)': [] };
   for (const s of sets) timing[s.name] = [];
   const perSet = new Map<string, { refs: number; found: Map<string, number>; dets: Map<string, number> }>();
   for (const sample of samples) {
@@ -181,7 +181,6 @@ async function main(): Promise<void> {
     }
     perSet.set(sample.set, ps);
     timing.keypoints.push(await time(runs, () => main.keypoints.detect(img)));
-    timing.selfie.push(await time(runs, () => main.personMatte!.run(img)));
     const crop = cropResize(img, { x: 0, y: 0, width: Math.min(img.width, img.height), height: Math.min(img.width, img.height) }, 192, 192);
     timing['mesh x1'].push(await time(runs, () => main.faceLandmarks.run([crop])));
     timing['mesh x4 (per call)'].push(await time(runs, () => main.faceLandmarks.run([crop, crop, crop, crop])));

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { InferenceSession } from 'onnxruntime-node';
 import type { FaceDetection, FaceDetectorPort } from '../pipeline/ports.js';
 import type { RgbImage } from '../pipeline/types.js';
 import { BlazeFaceDetector, CenterFaceDetector, type FaceDetectorOptions } from './face-detector.js';
@@ -22,7 +23,6 @@ import {
   sha256File,
   verifyModelFile,
 } from './manifest.js';
-import { PersonMatte } from './person-matte.js';
 import { type ModelLogger, type Provider, SessionFactory, silentLogger } from './sessions.js';
 
 export { COCO_KEYPOINTS } from './keypoints.js';
@@ -31,7 +31,7 @@ export { ModelFileError, ManifestError } from './manifest.js';
 export type { Role, ModelEntry } from './manifest.js';
 export type { Provider, ModelLogger } from './sessions.js';
 export { cudaProviderInstalled } from './sessions.js';
-export { MoveNetKeypoints, CenterFaceDetector, BlazeFaceDetector, FaceMeshLandmarks, PersonMatte, GenericSegmenter };
+export { MoveNetKeypoints, CenterFaceDetector, BlazeFaceDetector, FaceMeshLandmarks, GenericSegmenter };
 
 /** A user ONNX for a role: the file, and its spec (a manifest entry without `file`). */
 export interface ModelOverride {
@@ -55,8 +55,6 @@ export interface LoadModelSetOptions {
   overrides?: Partial<Record<Role, string | ModelOverride>>;
   /** role -> manifest entry id, to pick a non-default entry (e.g. face-detector: blazeface-back-256). */
   select?: Partial<Record<Role, string>>;
-  /** Load the person matte (default true). */
-  personMatte?: boolean;
   keypoints?: KeypointOptions;
   faceDetector?: FaceDetectorOptions;
   faceLandmarks?: FaceLandmarkOptions;
@@ -68,7 +66,6 @@ export interface ModelSet {
   /** CenterFaceDetector or BlazeFaceDetector; detect(img, threshold?) overrides the threshold per call. */
   faceDetector: FaceDetectorPort & { detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]> };
   faceLandmarks: FaceMeshLandmarks;
-  personMatte?: PersonMatte;
   faceSegmenter?: GenericSegmenter;
   /** Execution provider the sessions run on: 'cpu' or 'cuda'. */
   provider: string;
@@ -117,6 +114,63 @@ async function resolveOverride(role: Role, ov: string | ModelOverride, fallback:
   return { entry, file: checked, sha256: entry.sha256 ?? (await sha256File(checked)) };
 }
 
+interface ResolvedSet {
+  keypoints: Resolved;
+  detector: Resolved;
+  landmarks: Resolved;
+  segmenter?: Resolved;
+}
+
+/** Every role's file, checked: the default (or selected) manifest entry, or the user's override. */
+async function resolveModels(opts: LoadModelSetOptions, manifestPath: string): Promise<ResolvedSet> {
+  const manifest = await loadManifest(manifestPath);
+  const modelDir = opts.modelDir ?? path.dirname(manifestPath);
+  const resolve = async (role: Role): Promise<Resolved | undefined> => {
+    const id = opts.select?.[role];
+    const def = entryFor(manifest, role, id);
+    if (id && !def) throw new ManifestError(manifestPath, `has no ${role} model with id ${id}`);
+    const ov = opts.overrides?.[role];
+    if (ov) return resolveOverride(role, ov, def);
+    if (!def) return undefined;
+    const file = await verifyModelFile(def, modelDir);
+    return { entry: def, file, sha256: def.sha256 ?? (await sha256File(file)) };
+  };
+  const required = async (role: Role): Promise<Resolved> => {
+    const r = await resolve(role);
+    if (!r) throw new ManifestError(manifestPath, `has no ${role} model`);
+    return r;
+  };
+  return {
+    keypoints: await required('keypoints'),
+    detector: await required('face-detector'),
+    landmarks: await required('face-landmarks'),
+    segmenter: await resolve('face-segmenter'),
+  };
+}
+
+type CreateFaceDetector = (session: InferenceSession, entry: ModelEntry, opts?: FaceDetectorOptions) => Promise<CenterFaceDetector | BlazeFaceDetector>;
+
+/** The face detector adapter for each manifest `decoder`. */
+const FACE_DETECTORS = new Map<string, CreateFaceDetector>([
+  ['centerface', CenterFaceDetector.create],
+  ['blazeface', BlazeFaceDetector.create],
+]);
+
+async function createFaceDetector(factory: SessionFactory, r: Resolved, opts: FaceDetectorOptions | undefined, manifestPath: string) {
+  const create = FACE_DETECTORS.get(r.entry.decoder);
+  if (!create) {
+    const known = [...FACE_DETECTORS.keys()].join(', ');
+    throw new ManifestError(manifestPath, `face-detector decoder ${r.entry.decoder} is not supported (${known})`);
+  }
+  return create(await factory.create(r.file, r.entry.id), r.entry, opts);
+}
+
+/** Short hash of the models' role, id and sha256: changes whenever a model file does. */
+function fingerprintOf(used: Resolved[]): string {
+  const text = used.map((u) => `${u.entry.role}:${u.entry.id}:${u.sha256}`).join('\n');
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
 /**
  * Load the model set. Throws ModelFileError (naming the file, the expected
  * sha256 and `npm run models:export`) when a shipped file is missing or corrupt.
@@ -124,72 +178,20 @@ async function resolveOverride(role: Role, ov: string | ModelOverride, fallback:
 export async function loadModelSet(opts: LoadModelSetOptions): Promise<ModelSet> {
   const log = opts.logger ?? silentLogger;
   const manifestPath = opts.manifestPath ?? defaultManifestPath();
-  const manifest = await loadManifest(manifestPath);
-  const modelDir = opts.modelDir ?? path.dirname(manifestPath);
-
-  const resolve = async (role: Role, required: boolean): Promise<Resolved | undefined> => {
-    const def = entryFor(manifest, role, opts.select?.[role]);
-    if (opts.select?.[role] && !def) {
-      throw new ManifestError(manifestPath, `has no ${role} model with id ${opts.select[role]}`);
-    }
-    const ov = opts.overrides?.[role];
-    if (ov) return resolveOverride(role, ov, def);
-    if (!def) {
-      if (required) throw new ManifestError(manifestPath, `has no ${role} model`);
-      return undefined;
-    }
-    const file = await verifyModelFile(def, modelDir);
-    return { entry: def, file, sha256: def.sha256 ?? (await sha256File(file)) };
-  };
-
-  const r = {
-    keypoints: (await resolve('keypoints', true))!,
-    detector: (await resolve('face-detector', true))!,
-    landmarks: (await resolve('face-landmarks', true))!,
-    matte: opts.personMatte === false ? undefined : await resolve('person-matte', false),
-    segmenter: await resolve('face-segmenter', false),
-  };
-
+  const r = await resolveModels(opts, manifestPath);
   const factory = new SessionFactory({ provider: opts.provider, threads: opts.threads, logger: log });
+  const session = (x: Resolved) => factory.create(x.file, x.entry.id);
   try {
-    const keypoints = await MoveNetKeypoints.create(await factory.create(r.keypoints.file, r.keypoints.entry.id), r.keypoints.entry, opts.keypoints);
-    const detSession = await factory.create(r.detector.file, r.detector.entry.id);
-    let faceDetector: CenterFaceDetector | BlazeFaceDetector;
-    switch (r.detector.entry.decoder) {
-      case 'centerface':
-        faceDetector = await CenterFaceDetector.create(detSession, r.detector.entry, opts.faceDetector);
-        break;
-      case 'blazeface':
-        faceDetector = await BlazeFaceDetector.create(detSession, r.detector.entry, opts.faceDetector);
-        break;
-      default:
-        throw new ManifestError(manifestPath, `face-detector decoder ${r.detector.entry.decoder} is not supported (centerface, blazeface)`);
-    }
-    const faceLandmarks = await FaceMeshLandmarks.create(await factory.create(r.landmarks.file, r.landmarks.entry.id), r.landmarks.entry, opts.faceLandmarks);
-    const personMatte = r.matte ? await PersonMatte.create(await factory.create(r.matte.file, r.matte.entry.id), r.matte.entry) : undefined;
-    const faceSegmenter = r.segmenter
-      ? await GenericSegmenter.create(await factory.create(r.segmenter.file, r.segmenter.entry.id), r.segmenter.entry)
-      : undefined;
-
-    const used = [r.keypoints, r.detector, r.landmarks, r.matte, r.segmenter].filter((x): x is Resolved => !!x);
-    const fingerprint = createHash('sha256')
-      .update(used.map((u) => `${u.entry.role}:${u.entry.id}:${u.sha256}`).join('\n'))
-      .digest('hex')
-      .slice(0, 12);
-    const entries: Partial<Record<Role, ModelEntry>> = {};
-    for (const u of used) entries[u.entry.role] = u.entry;
+    const keypoints = await MoveNetKeypoints.create(await session(r.keypoints), r.keypoints.entry, opts.keypoints);
+    const faceDetector = await createFaceDetector(factory, r.detector, opts.faceDetector, manifestPath);
+    const faceLandmarks = await FaceMeshLandmarks.create(await session(r.landmarks), r.landmarks.entry, opts.faceLandmarks);
+    const faceSegmenter = r.segmenter ? await GenericSegmenter.create(await session(r.segmenter), r.segmenter.entry) : undefined;
+    const used = [r.keypoints, r.detector, r.landmarks, r.segmenter].filter((x): x is Resolved => !!x);
+    const fingerprint = fingerprintOf(used);
+    const entries: Partial<Record<Role, ModelEntry>> = Object.fromEntries(used.map((u) => [u.entry.role, u.entry]));
     log.info(`models: loaded ${used.map((u) => `${u.entry.role}=${u.entry.id}`).join(', ')} (fingerprint ${fingerprint}, provider ${factory.provider})`);
-    return {
-      keypoints,
-      faceDetector,
-      faceLandmarks,
-      personMatte,
-      faceSegmenter,
-      provider: factory.provider,
-      fingerprint,
-      entries,
-      close: () => factory.closeAll(),
-    };
+    const close = () => factory.closeAll();
+    return { keypoints, faceDetector, faceLandmarks, faceSegmenter, provider: factory.provider, fingerprint, entries, close };
   } catch (e) {
     await factory.closeAll();
     throw e;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-export const ROLES = ['keypoints', 'face-detector', 'face-landmarks', 'person-matte', 'face-segmenter'] as const;
+export const ROLES = ['keypoints', 'face-detector', 'face-landmarks', 'face-segmenter'] as const;
 export type Role = (typeof ROLES)[number];
 
 const REGENERATE = 'run `npm run models:export` to regenerate';
@@ -54,7 +54,7 @@ export type SegmenterSpec = z.infer<typeof SegmenterSpecSchema>;
 export const ModelEntrySchema = z.object({
   role: z.enum(ROLES),
   id: z.string().min(1),
-  /** Which adapter decodes the outputs (movenet-multipose, centerface, blazeface, facemesh, selfie, generic). */
+  /** Which adapter decodes the outputs (movenet-multipose, centerface, blazeface, facemesh, generic). */
   decoder: z.string().min(1),
   /** The entry used for its role when several exist. */
   default: z.boolean().default(true),

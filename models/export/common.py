@@ -12,7 +12,10 @@ import onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
-MODELS = os.path.join(ROOT, 'models')
+# Where the exported files go: models/, or a scratch folder for `--check`.
+MODELS = os.environ.get('FACESEG_EXPORT_OUT') or os.path.join(ROOT, 'models')
+# The face mesh merge maps, read by test/models/parity.test.ts.
+REFINEMENT_JSON = os.path.join(MODELS if os.environ.get('FACESEG_EXPORT_OUT') else HERE, 'facemesh-refinement.json')
 CACHE = os.path.join(HERE, '.cache')
 # Where export-all.sh unpacks the upstream archives.
 HUMAN_MODELS = os.path.join(CACHE, 'human-models', 'package', 'models')
@@ -198,4 +201,34 @@ def canonicalize(model: onnx.ModelProto) -> onnx.ModelProto:
             if d.HasField('dim_param') and d.dim_param.startswith('unk__'):
                 d.dim_param = params.setdefault(d.dim_param, f'd{len(params)}')
     model.producer_version = ''
+    clear_doc_strings(model)
+    return model
+
+
+def clear_doc_strings(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Drop every doc_string: tf2onnx writes 'converted from <absolute path>'
+    into the graph's, which made the bytes depend on the checkout's folder.
+    ClearField, not = '': ONNX is proto2, where an empty string is still
+    serialised (2 bytes per node)."""
+    def clear(msg) -> None:
+        msg.ClearField('doc_string')
+
+    def graph(g: onnx.GraphProto) -> None:
+        clear(g)
+        for seq in (g.input, g.output, g.value_info, g.initializer):
+            for item in seq:
+                clear(item)
+        for n in g.node:
+            clear(n)
+            for a in n.attribute:
+                clear(a)
+                if a.HasField('g'):
+                    graph(a.g)
+                for sub in a.graphs:
+                    graph(sub)
+
+    clear(model)
+    graph(model.graph)
+    for f in model.functions:
+        clear(f)
     return model

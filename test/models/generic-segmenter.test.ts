@@ -84,7 +84,7 @@ describe('generic segmenter', () => {
 
   it('is loaded by loadModelSet from an override with a sidecar spec', async () => {
     await writeFile(`${file}.json`, JSON.stringify({ ...spec, file: path.basename(file) }));
-    const ms = await loadModelSet({ provider: 'cpu', threads: 1, personMatte: false, overrides: { 'face-segmenter': file } });
+    const ms = await loadModelSet({ provider: 'cpu', threads: 1, overrides: { 'face-segmenter': file } });
     try {
       expect(ms.faceSegmenter).toBeDefined();
       expect(ms.entries['face-segmenter']?.id).toBe('tiny-nirkin');
@@ -98,7 +98,7 @@ describe('generic segmenter', () => {
   it('refuses a segmenter override without a spec', async () => {
     const bare = path.join(dir, 'bare.onnx');
     await writeFile(bare, nirkinLikeSegmenter(SIZE, WEIGHTS));
-    await expect(loadModelSet({ provider: 'cpu', personMatte: false, overrides: { 'face-segmenter': bare } })).rejects.toThrow(/needs a spec/);
+    await expect(loadModelSet({ provider: 'cpu', overrides: { 'face-segmenter': bare } })).rejects.toThrow(/needs a spec/);
   });
 });
 
