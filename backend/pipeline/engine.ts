@@ -85,7 +85,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   colourTexture: 0,
   beard: 'include',
   turnedYaw: 1.15,
-  turnedColourAdd: 0.1,
+  turnedColourAdd: 0.05,
   turnedColourRemove: 0.06,
   lowLight: true,
   tiles: true,
@@ -110,7 +110,7 @@ interface Segmented {
  * is part of model_version, so Label Studio re-predicts, bulk runs do not
  * resume on stale predictions, and projects refit what they learned.
  */
-export const ENGINE_CODE_VERSION = 4;
+export const ENGINE_CODE_VERSION = 5;
 
 function hashSettings(s: EngineSettings): string {
   return createHash('sha256').update(JSON.stringify({ code: ENGINE_CODE_VERSION, ...s })).digest('hex').slice(0, 8);
