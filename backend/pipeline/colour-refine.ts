@@ -3,7 +3,7 @@
 // mesh edge (forehead up to the hairline, ears, hair fringes, profile edges).
 // Works in crop space, where the face is upright (the crop removes roll).
 import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
-import { colourHistogram, otherOverSkin } from './contrast-model.js';
+import { colourBins, colourHistogram, otherOverSkin } from './contrast-model.js';
 import type { RgbImage } from './types.js';
 
 export interface ColourRefineParams {
@@ -145,16 +145,17 @@ function skinLikelihood(crop: RgbImage, m: SkinModel, i: number, outside: boolea
  * just outside the landmark region (above the chin, not skin-like: hair,
  * background) and one of the inner face. Null when either is too thin.
  */
-function contrastRatio(crop: RgbImage, field: Float32Array, m: SkinModel, core: number, band: number, chinY: number, p: ColourRefineParams): ((i: number) => number) | null {
+function contrastRatio(crop: RgbImage, field: Float32Array, like: Float32Array, core: number, band: number, chinY: number, p: ColourRefineParams): ((i: number) => number) | null {
   if (!(p.contrast > 0)) return null;
   const n = crop.width;
-  const other = colourHistogram(crop, (i) => field[i] < -1 && field[i] >= -band && Math.floor(i / n) < chinY && skinLikelihood(crop, m, i, true, p) <= p.addAbove);
-  const skin = colourHistogram(crop, (i) => field[i] > core);
+  const bins = colourBins(crop);
+  const other = colourHistogram(bins, (i) => field[i] < -1 && field[i] >= -band && Math.floor(i / n) < chinY && like[i] <= p.addAbove);
+  const skin = colourHistogram(bins, (i) => field[i] > core);
   if (!other || !skin) return null;
   // hair under a fringe lies deep in the landmark region too: sample the skin again without what looks like hair
-  const first = otherOverSkin(crop, skin, other);
-  const clean = colourHistogram(crop, (i) => field[i] > core && first(i) <= p.contrast);
-  return otherOverSkin(crop, clean ?? skin, other);
+  const first = otherOverSkin(bins, skin, other);
+  const clean = colourHistogram(bins, (i) => field[i] > core && first(i) <= p.contrast);
+  return otherOverSkin(bins, clean ?? skin, other);
 }
 
 /**
@@ -172,18 +173,20 @@ export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: num
   const m = skinModel(crop, field, core, inside, p.texture > 0);
   if (!m) return field;
   const band = faceSize * p.band;
+  // skin likelihood of every band pixel, once: the surroundings sample and the decisions both use it
+  const like = new Float32Array(n * h);
+  for (let i = 0; i < field.length; i++) if (Math.abs(field[i]) <= band) like[i] = skinLikelihood(crop, m, i, field[i] <= 0, p);
   // the surroundings are sampled down to the eyes: hair grows there, lower down lie the shaded neck and collar
-  const ratio = contrastRatio(crop, field, m, core, band, Math.min(chinY, top + p.otherRows * faceSize), p);
+  const ratio = contrastRatio(crop, field, like, core, band, Math.min(chinY, top + p.otherRows * faceSize), p);
   const mask = new Uint8Array(n * h);
   for (let i = 0; i < field.length; i++) {
     const f = field[i];
     if (f > band) mask[i] = 1;
     if (f > band || f < -band) continue;
-    const like = skinLikelihood(crop, m, i, f <= 0, p);
     // the surroundings' colour (hair) rather than the skin's: out, unless the skin model is sure
-    const hairLike = ratio !== null && like < p.keepAbove && ratio(i) > p.contrast;
-    if (f > 0) mask[i] = (like < p.removeBelow || hairLike) && !p.keep?.[i] ? 0 : 1;
-    else mask[i] = like > p.addAbove && !hairLike && Math.floor(i / n) < chinY ? 1 : 0;
+    const hairLike = ratio !== null && like[i] < p.keepAbove && ratio(i) > p.contrast;
+    if (f > 0) mask[i] = (like[i] < p.removeBelow || hairLike) && !p.keep?.[i] ? 0 : 1;
+    else mask[i] = like[i] > p.addAbove && !hairLike && Math.floor(i / n) < chinY ? 1 : 0;
   }
   // keep only what connects to the core, then close pinholes
   const keep = fillHoles(connectedTo(mask, n, h, (i) => field[i] > band), n, h);

@@ -11,27 +11,35 @@ const BINS = 16;
 const CHROMA_LO = 96;
 const CHROMA_STEP = 4;
 
+const levels = (v: number, lo: number, step: number): number => Math.min(BINS - 1, Math.max(0, Math.floor((v - lo) / step)));
+
 /** Histogram bin of an RGB pixel in YCbCr (ITU-R BT.601). */
 export function colourBin(r: number, g: number, b: number): number {
   const y = 0.299 * r + 0.587 * g + 0.114 * b;
   const cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
   const cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
-  const q = (v: number): number => Math.min(BINS - 1, Math.max(0, Math.floor((v - CHROMA_LO) / CHROMA_STEP)));
-  return (Math.min(BINS - 1, Math.floor(y / 16)) * BINS + q(cb)) * BINS + q(cr);
+  return (levels(y, 0, 16) * BINS + levels(cb, CHROMA_LO, CHROMA_STEP)) * BINS + levels(cr, CHROMA_LO, CHROMA_STEP);
+}
+
+/** The bin of every pixel, computed once per crop: the histograms and the ratio only index it. */
+export function colourBins(img: RgbImage): Uint16Array {
+  const d = img.data;
+  const out = new Uint16Array(img.width * img.height);
+  for (let i = 0; i < out.length; i++) out[i] = colourBin(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
+  return out;
 }
 
 /**
- * Normalised colour histogram of the selected crop pixels, blurred by one
- * bin on each axis (a few thousand samples leave most of 4096 bins empty).
- * Null when fewer than `minCount` pixels are selected.
+ * Normalised colour histogram of the selected pixels (`bins` from
+ * colourBins), blurred by one bin on each axis (a few thousand samples leave
+ * most of 4096 bins empty). Null when fewer than `minCount` are selected.
  */
-export function colourHistogram(img: RgbImage, select: (i: number) => boolean, minCount = 100): Float32Array | null {
+export function colourHistogram(bins: Uint16Array, select: (i: number) => boolean, minCount = 100): Float32Array | null {
   const h = new Float32Array(BINS ** 3);
   let n = 0;
-  const d = img.data;
-  for (let i = 0; i < img.width * img.height; i++) {
+  for (let i = 0; i < bins.length; i++) {
     if (!select(i)) continue;
-    h[colourBin(d[i * 3], d[i * 3 + 1], d[i * 3 + 2])]++;
+    h[bins[i]]++;
     n++;
   }
   if (n < minCount) return null;
@@ -57,10 +65,8 @@ function blurBins(h: Float32Array): Float32Array {
 }
 
 /** Per pixel: how much likelier its colour is in `other` than in `skin` (ratio of bin frequencies, floored). */
-export function otherOverSkin(img: RgbImage, skin: Float32Array, other: Float32Array, floor = 1e-4): (i: number) => number {
-  const d = img.data;
-  return (i) => {
-    const b = colourBin(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
-    return (other[b] + floor) / (skin[b] + floor);
-  };
+export function otherOverSkin(bins: Uint16Array, skin: Float32Array, other: Float32Array, floor = 1e-4): (i: number) => number {
+  const table = new Float32Array(skin.length);
+  for (let b = 0; b < table.length; b++) table[b] = (other[b] + floor) / (skin[b] + floor);
+  return (i) => table[bins[i]];
 }

@@ -2,7 +2,7 @@
 // contrast rule (hair under a fringe), on synthetic crops made here.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COLOUR_REFINE, refineWithColour } from '../../backend/pipeline/colour-refine.js';
-import { colourBin, colourHistogram, otherOverSkin } from '../../backend/pipeline/contrast-model.js';
+import { colourBin, colourBins, colourHistogram, otherOverSkin } from '../../backend/pipeline/contrast-model.js';
 import { ellipseField } from '../../backend/pipeline/mask-raster.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
@@ -18,15 +18,16 @@ function image(n: number, colour: (x: number, y: number) => number[]): RgbImage 
 
 describe('contrast model', () => {
   const img = image(40, (x) => (x < 20 ? SKIN : HAIR));
+  const bins = colourBins(img);
   const left = (i: number): boolean => i % 40 < 20;
   it('a normalised histogram, null when too few pixels are selected', () => {
-    const h = colourHistogram(img, left)!;
+    const h = colourHistogram(bins, left)!;
     expect(h.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
     expect(h[colourBin(SKIN[0], SKIN[1], SKIN[2])]).toBeGreaterThan(h[colourBin(HAIR[0], HAIR[1], HAIR[2])] * 100);
-    expect(colourHistogram(img, (i) => i < 10)).toBeNull();
+    expect(colourHistogram(bins, (i) => i < 10)).toBeNull();
   });
   it('the ratio is high on the surroundings colour and low on the skin colour', () => {
-    const ratio = otherOverSkin(img, colourHistogram(img, left)!, colourHistogram(img, (i) => !left(i))!);
+    const ratio = otherOverSkin(bins, colourHistogram(bins, left)!, colourHistogram(bins, (i) => !left(i))!);
     expect(ratio(5)).toBeLessThan(0.01); // a skin pixel (x = 5)
     expect(ratio(35)).toBeGreaterThan(100); // a hair pixel (x = 35)
   });
