@@ -151,11 +151,7 @@ function contrastRatio(crop: RgbImage, field: Float32Array, like: Float32Array, 
   const bins = colourBins(crop);
   const other = colourHistogram(bins, (i) => field[i] < -1 && field[i] >= -band && Math.floor(i / n) < chinY && like[i] <= p.addAbove);
   const skin = colourHistogram(bins, (i) => field[i] > core);
-  if (!other || !skin) return null;
-  // hair under a fringe lies deep in the landmark region too: sample the skin again without what looks like hair
-  const first = otherOverSkin(bins, skin, other);
-  const clean = colourHistogram(bins, (i) => field[i] > core && first(i) <= p.contrast);
-  return otherOverSkin(bins, clean ?? skin, other);
+  return other && skin ? otherOverSkin(bins, skin, other) : null;
 }
 
 /**
