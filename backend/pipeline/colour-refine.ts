@@ -3,6 +3,7 @@
 // mesh edge (forehead up to the hairline, ears, hair fringes, profile edges).
 // Works in crop space, where the face is upright (the crop removes roll).
 import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
+import { colourBins, colourHistogram, otherOverSkin } from './contrast-model.js';
 import type { RgbImage } from './types.js';
 
 export interface ColourRefineParams {
@@ -22,11 +23,21 @@ export interface ColourRefineParams {
    * colour; its strands do not match skin's smoothness.
    */
   texture: number;
+  /**
+   * A band pixel whose colour is this many times likelier among the
+   * surroundings just outside the landmark region (hair, background) than on
+   * the inner face is not skin (0 = off).
+   */
+  contrast: number;
+  /** Rows of the surroundings sample, from the top of the landmark region, in face sizes. */
+  otherRows: number;
+  /** Skin likelihood above which the contrast rule never removes a pixel. */
+  keepAbove: number;
   /** Crop pixels (1) inside the landmark region that colour never removes: the beard zone. */
   keep?: Uint8Array;
 }
 
-export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.25, addAbove: 0.2, removeBelow: 0.02, maxGrowth: 1.5, darkLuma: 1.5, texture: 0 };
+export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.25, addAbove: 0.2, removeBelow: 0.02, maxGrowth: 1.5, darkLuma: 1.5, texture: 0, contrast: 1.5, keepAbove: 0.2, otherRows: 0.5 };
 
 /**
  * Local contrast per pixel: mean absolute luma step to the right and down
@@ -69,32 +80,37 @@ function ycc(r: number, g: number, b: number): [number, number, number] {
   return YCC;
 }
 
-/**
- * @param crop the face crop (size x size RGB), upright
- * @param field signed distance of the landmark region in crop pixels
- * @param chinY crop row of the chin: nothing is added below it (skin runs down the neck)
- * @returns a new signed distance field
- */
-export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: number, p: ColourRefineParams = DEFAULT_COLOUR_REFINE): Float32Array {
-  const n = crop.width;
-  const h = crop.height;
+interface SkinModel {
+  y: Stats;
+  cb: Stats;
+  cr: Stats;
+  /** Local texture per pixel and its skin statistics, when the texture term is on. */
+  tex: Float32Array | null;
+  t: Stats;
+}
+
+/** Rows and pixel count of the landmark region (field > 0). */
+function regionExtent(field: Float32Array, n: number): { inside: number; faceSize: number; top: number } {
   let inside = 0;
-  let minY = h;
-  let maxY = 0;
+  let minY = Infinity;
+  let maxY = -1;
   for (let i = 0; i < field.length; i++) {
-    if (field[i] > 0) {
-      inside++;
-      const y = Math.floor(i / n);
-      minY = Math.min(minY, y);
-      maxY = Math.max(maxY, y);
-    }
+    if (field[i] <= 0) continue;
+    inside++;
+    const y = Math.floor(i / n);
+    minY = Math.min(minY, y);
+    maxY = Math.max(maxY, y);
   }
-  if (inside < 50) return field;
-  const faceSize = maxY - minY + 1;
-  const core = faceSize * 0.12;
+  return { inside, faceSize: maxY - minY + 1, top: minY };
+}
+
+/** Robust luma, chroma (and texture) statistics of the inner face: deeper than `core` inside the landmark region. */
+function skinModel(crop: RgbImage, field: Float32Array, core: number, inside: number, texture: boolean): SkinModel | null {
   const ys: number[] = [];
   const cbs: number[] = [];
   const crs: number[] = [];
+  const ts: number[] = [];
+  const tex = texture ? localTexture(crop) : null;
   // a few thousand samples pin the medians down as well as all of them, at a fraction of the sorting
   const stride = Math.max(1, Math.floor(inside / 4000));
   for (let i = 0; i < field.length; i += stride) {
@@ -104,39 +120,69 @@ export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: num
     ys.push(y);
     cbs.push(cb);
     crs.push(cr);
+    if (tex) ts.push(tex[i]);
   }
-  if (ys.length < 30) return field;
-  const tex = p.texture > 0 ? localTexture(crop) : null;
-  let st: Stats = { m: 0, s: 1 };
-  if (tex) {
-    const ts: number[] = [];
-    for (let i = 0; i < field.length; i += stride) if (field[i] > core) ts.push(tex[i]);
-    st = robust(ts);
-  }
-  const sy = robust(ys);
-  const scb = robust(cbs);
-  const scr = robust(crs);
+  if (ys.length < 30) return null;
+  return { y: robust(ys), cb: robust(cbs), cr: robust(crs), tex, t: tex ? robust(ts) : { m: 0, s: 1 } };
+}
+
+/** Skin likelihood 0..1 of crop pixel i; `outside` turns the texture guard on (it only guards additions). */
+function skinLikelihood(crop: RgbImage, m: SkinModel, i: number, outside: boolean, p: ColourRefineParams): number {
+  const o = i * 3;
+  const [y, cb, cr] = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);
+  const dc = ((cb - m.cb.m) / (2.5 * m.cb.s)) ** 2 + ((cr - m.cr.m) / (2.5 * m.cr.s)) ** 2;
+  // luma varies with shading far more than chroma: a loose bound
+  // and hair is darker than skin far more often than lighter: darker counts double
+  const dy = y < m.y.m ? ((m.y.m - y) / (p.darkLuma * m.y.s + 10)) ** 2 : ((y - m.y.m) / (4 * m.y.s + 20)) ** 2;
+  // inside the mesh, shading edges of real skin would be lost to a texture term
+  const t = m.tex ? m.tex[i] : 0;
+  const dt = m.tex && outside && t > m.t.m ? ((t - m.t.m) / (p.texture * m.t.s + 2)) ** 2 : 0;
+  return Math.exp(-0.5 * (dc + dy + dt) * 4);
+}
+
+/**
+ * The surroundings' colours against the skin's: a histogram of the pixels
+ * just outside the landmark region (above the chin, not skin-like: hair,
+ * background) and one of the inner face. Null when either is too thin.
+ */
+function contrastRatio(crop: RgbImage, field: Float32Array, like: Float32Array, core: number, band: number, chinY: number, p: ColourRefineParams): ((i: number) => number) | null {
+  if (!(p.contrast > 0)) return null;
+  const n = crop.width;
+  const bins = colourBins(crop);
+  const other = colourHistogram(bins, (i) => field[i] < -1 && field[i] >= -band && Math.floor(i / n) < chinY && like[i] <= p.addAbove);
+  const skin = colourHistogram(bins, (i) => field[i] > core);
+  return other && skin ? otherOverSkin(bins, skin, other) : null;
+}
+
+/**
+ * @param crop the face crop (size x size RGB), upright
+ * @param field signed distance of the landmark region in crop pixels
+ * @param chinY crop row of the chin: nothing is added below it (skin runs down the neck)
+ * @returns a new signed distance field
+ */
+export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: number, p: ColourRefineParams = DEFAULT_COLOUR_REFINE): Float32Array {
+  const n = crop.width;
+  const h = crop.height;
+  const { inside, faceSize, top } = regionExtent(field, n);
+  if (inside < 50) return field;
+  const core = faceSize * 0.12;
+  const m = skinModel(crop, field, core, inside, p.texture > 0);
+  if (!m) return field;
   const band = faceSize * p.band;
+  // skin likelihood of every band pixel, once: the surroundings sample and the decisions both use it
+  const like = new Float32Array(n * h);
+  for (let i = 0; i < field.length; i++) if (Math.abs(field[i]) <= band) like[i] = skinLikelihood(crop, m, i, field[i] <= 0, p);
+  // the surroundings are sampled down to the eyes: hair grows there, lower down lie the shaded neck and collar
+  const ratio = contrastRatio(crop, field, like, core, band, Math.min(chinY, top + p.otherRows * faceSize), p);
   const mask = new Uint8Array(n * h);
   for (let i = 0; i < field.length; i++) {
     const f = field[i];
-    if (f > band) {
-      mask[i] = 1;
-      continue;
-    }
-    if (f < -band) continue;
-    const y0 = Math.floor(i / n);
-    const o = i * 3;
-    const [y, cb, cr] = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);
-    const dc = ((cb - scb.m) / (2.5 * scb.s)) ** 2 + ((cr - scr.m) / (2.5 * scr.s)) ** 2;
-    // luma varies with shading far more than chroma: a loose bound
-    // and hair is darker than skin far more often than lighter: darker counts double
-    const dy = y < sy.m ? ((sy.m - y) / (p.darkLuma * sy.s + 10)) ** 2 : ((y - sy.m) / (4 * sy.s + 20)) ** 2;
-    // texture only guards additions: inside the mesh, shading edges of real skin would be lost
-    const dt = tex && f <= 0 && tex[i] > st.m ? ((tex[i] - st.m) / (p.texture * st.s + 2)) ** 2 : 0;
-    const like = Math.exp(-0.5 * (dc + dy + dt) * 4);
-    if (f > 0) mask[i] = like < p.removeBelow && !p.keep?.[i] ? 0 : 1;
-    else mask[i] = like > p.addAbove && y0 < chinY ? 1 : 0;
+    if (f > band) mask[i] = 1;
+    if (f > band || f < -band) continue;
+    // the surroundings' colour (hair) rather than the skin's: out, unless the skin model is sure
+    const hairLike = ratio !== null && like[i] < p.keepAbove && ratio(i) > p.contrast;
+    if (f > 0) mask[i] = (like[i] < p.removeBelow || hairLike) && !p.keep?.[i] ? 0 : 1;
+    else mask[i] = like[i] > p.addAbove && !hairLike && Math.floor(i / n) < chinY ? 1 : 0;
   }
   // keep only what connects to the core, then close pinholes
   const keep = fillHoles(connectedTo(mask, n, h, (i) => field[i] > band), n, h);

@@ -61,7 +61,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   colourTexture: 0,
   beard: 'include',
   turnedYaw: 1.15,
-  turnedColourAdd: 0.1,
+  turnedColourAdd: 0.05,
   turnedColourRemove: 0.06,
   lowLight: true,
   tiles: true,

@@ -1,0 +1,72 @@
+// What surrounds a face, as a colour histogram, next to the face's own skin
+// histogram: a band pixel is judged by which of the two it resembles more.
+// A skin-only model must tolerate shading, so dark hair under a fringe, at
+// the temple or behind the cheek of a turned head (and dark skin next to dark
+// hair) passes it; the hair itself, sampled just outside the landmark region,
+// tells them apart. Pure functions, crop space.
+import type { RgbImage } from './types.js';
+
+/** Bins per axis: luma in steps of 16, chroma in steps of 4 around neutral. */
+const BINS = 16;
+const CHROMA_LO = 96;
+const CHROMA_STEP = 4;
+
+const levels = (v: number, lo: number, step: number): number => Math.min(BINS - 1, Math.max(0, Math.floor((v - lo) / step)));
+
+/** Histogram bin of an RGB pixel in YCbCr (ITU-R BT.601). */
+export function colourBin(r: number, g: number, b: number): number {
+  const y = 0.299 * r + 0.587 * g + 0.114 * b;
+  const cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
+  const cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+  return (levels(y, 0, 16) * BINS + levels(cb, CHROMA_LO, CHROMA_STEP)) * BINS + levels(cr, CHROMA_LO, CHROMA_STEP);
+}
+
+/** The bin of every pixel, computed once per crop: the histograms and the ratio only index it. */
+export function colourBins(img: RgbImage): Uint16Array {
+  const d = img.data;
+  const out = new Uint16Array(img.width * img.height);
+  for (let i = 0; i < out.length; i++) out[i] = colourBin(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
+  return out;
+}
+
+/**
+ * Normalised colour histogram of the selected pixels (`bins` from
+ * colourBins), blurred by one bin on each axis (a few thousand samples leave
+ * most of 4096 bins empty). Null when fewer than `minCount` are selected.
+ */
+export function colourHistogram(bins: Uint16Array, select: (i: number) => boolean, minCount = 100): Float32Array | null {
+  const h = new Float32Array(BINS ** 3);
+  let n = 0;
+  for (let i = 0; i < bins.length; i++) {
+    if (!select(i)) continue;
+    h[bins[i]]++;
+    n++;
+  }
+  if (n < minCount) return null;
+  const out = blurBins(h);
+  let sum = 0;
+  for (const v of out) sum += v;
+  for (let i = 0; i < out.length; i++) out[i] /= sum;
+  return out;
+}
+
+/** 3x3x3 box blur over the bin cube, separable, edges clipped. */
+function blurBins(h: Float32Array): Float32Array {
+  let cur = h;
+  for (const stride of [1, BINS, BINS * BINS]) {
+    const next = new Float32Array(cur.length);
+    for (let i = 0; i < cur.length; i++) {
+      const k = Math.floor(i / stride) % BINS;
+      next[i] = cur[i] + (k > 0 ? cur[i - stride] : 0) + (k < BINS - 1 ? cur[i + stride] : 0);
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+/** Per pixel: how much likelier its colour is in `other` than in `skin` (ratio of bin frequencies, floored). */
+export function otherOverSkin(bins: Uint16Array, skin: Float32Array, other: Float32Array, floor = 1e-4): (i: number) => number {
+  const table = new Float32Array(skin.length);
+  for (let b = 0; b < table.length; b++) table[b] = (other[b] + floor) / (skin[b] + floor);
+  return (i) => table[bins[i]];
+}

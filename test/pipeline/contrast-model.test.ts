@@ -1,0 +1,65 @@
+// The surroundings-against-skin colour model and the colour refinement's
+// contrast rule (hair under a fringe), on synthetic crops made here.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_COLOUR_REFINE, refineWithColour } from '../../backend/pipeline/colour-refine.js';
+import { colourBin, colourBins, colourHistogram, otherOverSkin } from '../../backend/pipeline/contrast-model.js';
+import { ellipseField } from '../../backend/pipeline/mask-raster.js';
+import type { RgbImage } from '../../backend/pipeline/types.js';
+
+const SKIN = [200, 145, 110];
+// dark brown: the skin colour at 40 % light
+const HAIR = [80, 58, 44];
+
+function image(n: number, colour: (x: number, y: number) => number[]): RgbImage {
+  const data = new Uint8Array(n * n * 3);
+  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) data.set(colour(x, y), (y * n + x) * 3);
+  return { width: n, height: n, data };
+}
+
+describe('contrast model', () => {
+  const img = image(40, (x) => (x < 20 ? SKIN : HAIR));
+  const bins = colourBins(img);
+  const left = (i: number): boolean => i % 40 < 20;
+  it('a normalised histogram, null when too few pixels are selected', () => {
+    const h = colourHistogram(bins, left)!;
+    expect(h.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
+    expect(h[colourBin(SKIN[0], SKIN[1], SKIN[2])]).toBeGreaterThan(h[colourBin(HAIR[0], HAIR[1], HAIR[2])] * 100);
+    expect(colourHistogram(bins, (i) => i < 10)).toBeNull();
+  });
+  it('the ratio is high on the surroundings colour and low on the skin colour', () => {
+    const ratio = otherOverSkin(bins, colourHistogram(bins, left)!, colourHistogram(bins, (i) => !left(i))!);
+    expect(ratio(5)).toBeLessThan(0.01); // a skin pixel (x = 5)
+    expect(ratio(35)).toBeGreaterThan(100); // a hair pixel (x = 35)
+  });
+});
+
+/**
+ * A face (ellipse, top at row 10) shaded from the top down, under a fringe of
+ * brown hair that covers rows < 28, inside the landmark region and above it.
+ */
+function fringed(): { crop: RgbImage; field: Float32Array } {
+  const n = 100;
+  const crop = image(n, (x, y) => {
+    if (y < 28) return HAIR;
+    const inFace = ((x - 50) / 30) ** 2 + ((y - 50) / 40) ** 2 <= 1;
+    // strong shading widens the skin model's luma tolerance, so the hair passes it alone
+    const k = 0.45 + 0.65 * ((y - 28) / 62);
+    return inFace ? SKIN.map((c) => Math.round(c * k)) : [150, 150, 150];
+  });
+  return { crop, field: ellipseField(50, 50, 30, 40, n, n) };
+}
+
+describe('colour refinement: contrast rule', () => {
+  const inside = (f: Float32Array, x: number, y: number): boolean => f[y * 100 + x] > 0;
+  it('hair under a fringe, which the skin model alone keeps, is cut when it matches the surroundings', () => {
+    const { crop, field } = fringed();
+    const skinOnly = refineWithColour(crop, field, 95, { ...DEFAULT_COLOUR_REFINE, contrast: 0 });
+    expect(inside(skinOnly, 50, 20)).toBe(true);
+    const cut = refineWithColour(crop, field, 95, DEFAULT_COLOUR_REFINE);
+    expect(inside(cut, 50, 20)).toBe(false);
+    // the shaded skin below the fringe and the face centre stay
+    expect(inside(cut, 50, 34)).toBe(true);
+    expect(inside(cut, 50, 60)).toBe(true);
+    expect(inside(cut, 50, 80)).toBe(true);
+  });
+});
