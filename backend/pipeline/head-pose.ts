@@ -49,3 +49,35 @@ export function beardZone(points: Float32Array, count: number, size: number): Ui
   zone.fill(0, 0, Math.min(zone.length, top * size));
   return zone;
 }
+
+/** MediaPipe canonical mesh: outer eye corners and the tops of the eyebrows. */
+const EYE_OUTER = [33, 263] as const;
+const BROW_TOP = [105, 334] as const;
+
+/**
+ * The eyes and brows, as a size x size crop mask: the upright rectangle
+ * between the outer eye corners, from the brows down to below the nose.
+ * Colour must never cut it out: a dark iris or brow can match the hair
+ * sampled just outside the face, which cut the eye out of frontal masks.
+ * Undefined without a full mesh.
+ */
+export function eyeZone(points: Float32Array, count: number, size: number): Uint8Array | undefined {
+  if (count <= 454) return undefined;
+  const xs = EYE_OUTER.map((i) => points[i * 3]);
+  const top = Math.max(0, Math.floor(Math.min(...BROW_TOP.map((i) => points[i * 3 + 1]))));
+  const bottom = Math.min(size - 1, Math.ceil(points[SUBNASALE * 3 + 1]));
+  const left = Math.max(0, Math.floor(Math.min(...xs)));
+  const right = Math.min(size - 1, Math.ceil(Math.max(...xs)));
+  const zone = new Uint8Array(size * size);
+  for (let y = top; y <= bottom; y++) zone.fill(1, y * size + left, y * size + right + 1);
+  return zone;
+}
+
+/** Pixels colour refinement must keep: the eye zone, and the beard zone when beards count as face. */
+export function protectedZone(points: Float32Array, count: number, size: number, beard: boolean): Uint8Array | undefined {
+  const eyes = eyeZone(points, count, size);
+  const chin = beard ? beardZone(points, count, size) : undefined;
+  if (!eyes || !chin) return eyes ?? chin;
+  for (let i = 0; i < eyes.length; i++) eyes[i] |= chin[i];
+  return eyes;
+}

@@ -4,7 +4,7 @@
 import { DEFAULT_COLOUR_REFINE, refineWithColour } from './colour-refine.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { fallbackField, meshPoints, meshRegionField, probabilityField } from './face-region.js';
-import { beardZone, meshYawRatio } from './head-pose.js';
+import { meshYawRatio, protectedZone } from './head-pose.js';
 import { MESH } from './mesh-geometry.js';
 import type { SegmenterPort } from './ports.js';
 import type { MeshedFace } from './stage-landmarks.js';
@@ -78,7 +78,7 @@ function colourRefinedField(region: FaceRegion): Float32Array {
   const { mesh, crop } = face;
   // turned heads: hair behind the cheek passes the loose frontal rule, so remove more, and add the ear more readily
   const turned = Math.abs(meshYawRatio(mesh.points, mesh.count)) >= settings.turnedYaw;
-  const keep = settings.beard === 'include' ? beardZone(mesh.points, mesh.count, fieldSize) : undefined;
+  const keep = protectedZone(mesh.points, mesh.count, fieldSize, settings.beard === 'include');
   const base = {
     ...DEFAULT_COLOUR_REFINE,
     band: settings.colourBand,

@@ -2,7 +2,7 @@
 // and texture rules, on synthetic meshes and crops made here.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COLOUR_REFINE, localTexture, refineWithColour } from '../../backend/pipeline/colour-refine.js';
-import { beardZone, FACE_OVAL, meshYawRatio } from '../../backend/pipeline/head-pose.js';
+import { beardZone, eyeZone, FACE_OVAL, meshYawRatio, protectedZone } from '../../backend/pipeline/head-pose.js';
 import { ellipseField } from '../../backend/pipeline/mask-raster.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
@@ -78,6 +78,60 @@ describe('colour refinement: beard rule', () => {
     expect(inside(kept, 50, 86)).toBe(true);
     // skin stays either way
     expect(inside(cut, 50, 50)).toBe(true);
+  });
+});
+
+/** The mesh above with eye corners at x 20/80, y 40 and brow tops at y 32. */
+function eyedMesh(): Float32Array {
+  const p = mesh(50, 60);
+  const set = (i: number, x: number, y: number) => {
+    p[i * 3] = x;
+    p[i * 3 + 1] = y;
+  };
+  set(33, 20, 40);
+  set(263, 80, 40);
+  set(105, 38, 32);
+  set(334, 62, 32);
+  return p;
+}
+
+describe('eye zone', () => {
+  it('between the outer eye corners, from the brows to the subnasale', () => {
+    const z = eyeZone(eyedMesh(), 468, 100)!;
+    expect(z[40 * 100 + 25]).toBe(1); // an eye
+    expect(z[33 * 100 + 50]).toBe(1); // between the brows
+    expect(z[25 * 100 + 50]).toBe(0); // forehead above the brows
+    expect(z[40 * 100 + 15]).toBe(0); // temple, beside the outer corner
+    expect(z[70 * 100 + 50]).toBe(0); // mouth, below the nose
+    expect(eyeZone(eyedMesh(), 300, 100)).toBeUndefined();
+  });
+
+  it('the protected zone adds the beard zone only when beards count as face', () => {
+    const withBeard = protectedZone(eyedMesh(), 468, 100, true)!;
+    const without = protectedZone(eyedMesh(), 468, 100, false)!;
+    expect(withBeard[80 * 100 + 50]).toBe(1);
+    expect(without[80 * 100 + 50]).toBe(0);
+    expect(without[40 * 100 + 35]).toBe(1);
+  });
+
+  it('a dark eye the colour of the hair just outside the face is cut by colour, and kept in the eye zone', () => {
+    const n = 100;
+    const data = new Uint8Array(n * n * 3);
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++) {
+        const inFace = ((x - 50) / 30) ** 2 + ((y - 50) / 40) ** 2 <= 1;
+        // the eye reaches the face's edge, as a turned or shaded one does
+        const eye = ((x - 24) / 8) ** 2 + ((y - 40) / 4) ** 2 <= 1;
+        data.set(eye || !inFace ? [70, 45, 30] : [200, 150, 120], (y * n + x) * 3);
+      }
+    }
+    const crop: RgbImage = { width: n, height: n, data };
+    const field = ellipseField(50, 50, 30, 40, n, n);
+    const cut = refineWithColour(crop, field, 95, DEFAULT_COLOUR_REFINE);
+    expect(cut[40 * n + 26]).toBeLessThanOrEqual(0);
+    const kept = refineWithColour(crop, field, 95, { ...DEFAULT_COLOUR_REFINE, keep: eyeZone(eyedMesh(), 468, n) });
+    expect(kept[40 * n + 26]).toBeGreaterThan(0);
+    expect(kept[40 * n + 50]).toBeGreaterThan(0);
   });
 });
 
