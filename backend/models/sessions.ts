@@ -27,26 +27,34 @@ export interface SessionFactoryOptions {
 // initializers and shape merges would flood the logs).
 ort.env.logLevel = 'error';
 
+/** onnxruntime-node's folder of native binaries (bin/napi-vN/platform/arch). */
+function ortBinDir(): string {
+  const req = createRequire(import.meta.url);
+  return path.join(path.dirname(req.resolve('onnxruntime-node/package.json')), 'bin');
+}
+
+const CUDA_PROVIDER_FILES = ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'];
+
 /**
- * Whether onnxruntime-node has its CUDA provider library (it is only
- * its install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12, as on the GPU image). Checking first
- * avoids a native error line on every CPU-only start.
+ * Whether onnxruntime-node has its CUDA provider library for this platform
+ * (only after its install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12, as
+ * on the GPU image; npm ci skips it). Every napi-vN folder is looked at, so a
+ * new N-API level (napi-vN) does not hide it. When the folder cannot be read the answer
+ * is false, with the reason logged: a CPU start is the safe default.
  */
-export function cudaProviderInstalled(): boolean {
+export function cudaProviderInstalled(log: ModelLogger = silentLogger, binDir?: string): boolean {
+  let bin = binDir;
   try {
-    const req = createRequire(import.meta.url);
-    const bin = path.join(path.dirname(req.resolve('onnxruntime-node/package.json')), 'bin');
+    bin ??= ortBinDir();
     for (const napi of readdirSync(bin)) {
       const dir = path.join(bin, napi, process.platform, process.arch);
-      if (existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so')) || existsSync(path.join(dir, 'onnxruntime_providers_cuda.dll'))) {
-        return true;
-      }
+      if (CUDA_PROVIDER_FILES.some((f) => existsSync(path.join(dir, f)))) return true;
     }
-  } catch {
-    /* unknown layout: let onnxruntime decide */
-    return true;
+    return false;
+  } catch (e) {
+    log.warn(`models: cannot look for the CUDA provider library in ${bin ?? 'onnxruntime-node/bin'} (${(e as Error).message}); assuming there is none`);
+    return false;
   }
-  return false;
 }
 
 export const RUN_OPTIONS: ort.InferenceSession.RunOptions = { logSeverityLevel: 3 };
@@ -78,7 +86,7 @@ export class SessionFactory {
   async create(file: string, label: string): Promise<ort.InferenceSession> {
     const log = this.opts.logger ?? silentLogger;
     let session: ort.InferenceSession | undefined;
-    if (this.opts.provider === 'cuda' && !this.cudaFailed && !cudaProviderInstalled()) {
+    if (this.opts.provider === 'cuda' && !this.cudaFailed && !cudaProviderInstalled(log)) {
       this.cudaFailed = true;
       log.warn('models: CUDA requested but onnxruntime-node has no CUDA provider library ' +
         '(on a GPU host run ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js); falling back to CPU');
