@@ -2,6 +2,7 @@
 // (CUDA when asked and available, else CPU), thread count, log silencing.
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
@@ -18,7 +19,7 @@ export const silentLogger: ModelLogger = { info: () => undefined, warn: () => un
 
 export interface SessionFactoryOptions {
   provider: Provider;
-  /** intraOpNumThreads per session; default: onnxruntime's choice (all cores). */
+  /** intraOpNumThreads per session; default: every core this process may use (os.availableParallelism). */
   threads?: number;
   logger?: ModelLogger;
 }
@@ -57,6 +58,30 @@ export function cudaProviderInstalled(log: ModelLogger = silentLogger, binDir?: 
   }
 }
 
+/**
+ * Session options, each set on purpose rather than left to the runtime:
+ * - every graph optimisation (constant folding, conv+bn+activation fusion);
+ * - sequential execution, one inter-op thread: the models are single chains
+ *   of convolutions, the parallel executor only adds scheduling;
+ * - intra-op threads: `threads`, else every core this process may use
+ *   (onnxruntime-node runs inference on the calling JS thread, so a second
+ *   engine call cannot overlap it: the intra-op pool is what keeps the cores busy);
+ * - the CPU memory arena and memory patterns on: the detector's input size
+ *   varies with the image, and the arena keeps its largest buffers instead of
+ *   allocating them again for every call.
+ */
+export function cpuSessionOptions(threads?: number): ort.InferenceSession.SessionOptions {
+  return {
+    logSeverityLevel: 3,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    intraOpNumThreads: threads && threads > 0 ? threads : availableParallelism(),
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  };
+}
+
 export const RUN_OPTIONS: ort.InferenceSession.RunOptions = { logSeverityLevel: 3 };
 
 export class SessionFactory {
@@ -71,15 +96,7 @@ export class SessionFactory {
   }
 
   private baseOptions(): ort.InferenceSession.SessionOptions {
-    const o: ort.InferenceSession.SessionOptions = {
-      logSeverityLevel: 3,
-      graphOptimizationLevel: 'all',
-    };
-    if (this.opts.threads && this.opts.threads > 0) {
-      o.intraOpNumThreads = this.opts.threads;
-      o.interOpNumThreads = 1;
-    }
-    return o;
+    return cpuSessionOptions(this.opts.threads);
   }
 
   /** Create a session for `file`; `label` names it in log lines. */
@@ -108,7 +125,7 @@ export class SessionFactory {
     if (!this.announced) {
       this.announced = true;
       log.info(`models: using the ${this.provider.toUpperCase()} execution provider` +
-        (this.opts.threads ? ` with ${this.opts.threads} intra-op threads` : ''));
+        (this.provider === 'cpu' ? ` with ${this.baseOptions().intraOpNumThreads} intra-op threads` : ''));
     }
     log.debug?.(`models: loaded ${label} from ${file} on ${this.provider}`);
     this.sessions.push(session);

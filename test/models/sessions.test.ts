@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cudaProviderInstalled } from '../../backend/models/sessions.js';
+import { availableParallelism } from 'node:os';
+import { cpuSessionOptions, cudaProviderInstalled } from '../../backend/models/sessions.js';
 
 const dirs: string[] = [];
 function binDir(files: Record<string, string[]>): string {
@@ -46,5 +47,17 @@ describe('cudaProviderInstalled', () => {
 
   it('looks at the installed onnxruntime-node without throwing', () => {
     expect(typeof cudaProviderInstalled()).toBe('boolean');
+  });
+});
+
+describe('cpuSessionOptions', () => {
+  it('sets every option on purpose: full optimisation, sequential, one inter-op thread, arena on', () => {
+    const o = cpuSessionOptions(3);
+    expect(o).toMatchObject({ graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1, intraOpNumThreads: 3, enableCpuMemArena: true, enableMemPattern: true });
+  });
+
+  it('uses every core this process may use unless told a thread count', () => {
+    expect(cpuSessionOptions().intraOpNumThreads).toBe(availableParallelism());
+    expect(cpuSessionOptions(0).intraOpNumThreads).toBe(availableParallelism());
   });
 });
