@@ -34,7 +34,8 @@ export interface TimingContext {
 async function upload(ls: LabelStudio, projectId: number, files: { name: string; bytes: Buffer }[]): Promise<void> {
   for (let i = 0; i < files.length; i += UPLOAD_BATCH) {
     const fd = new FormData();
-    for (const f of files.slice(i, i + UPLOAD_BATCH)) fd.append('file', new Blob([new Uint8Array(f.bytes)], { type: 'image/jpeg' }), f.name);
+    // one form field per file: Label Studio reads request.FILES.items(), the last file of each field name
+    for (const f of files.slice(i, i + UPLOAD_BATCH)) fd.append(`file_${f.name}`, new Blob([new Uint8Array(f.bytes)], { type: 'image/jpeg' }), f.name);
     await ls.ok('POST', `/api/projects/${projectId}/import`, fd, 300_000);
   }
 }
@@ -68,7 +69,9 @@ export async function retrieveTimingCheck(o: TimingContext): Promise<void> {
     const line = `Retrieve Predictions, ${TIMING_TASKS} uploaded 1280x720 tasks x 3 faces: ${s.toFixed(1)} s ` +
       `(${(TIMING_TASKS / s).toFixed(1)} tasks/s; goal < ${GOAL_S} s on 2 cores; ${os.cpus().length} CPUs, load average before ${load}); ${total} face masks`;
     console.log(`  TIMING ${line}`);
-    expect(preds.length === TIMING_TASKS, `${preds.length} predictions stored for ${TIMING_TASKS} tasks`);
+    // Label Studio 1.23.2 drops a /predict answer after 100 s and then stores nothing
+    const gaveUp = preds.length === 0 && s >= 95 ? ' (Label Studio gave up at its 100 s /predict timeout: the backend took over 1 s per task)' : '';
+    expect(preds.length === TIMING_TASKS, `${preds.length} predictions stored for ${TIMING_TASKS} tasks${gaveUp}`);
     // the scenes hold 3 faces each: nearly all must come back
     expect(total >= 0.95 * 3 * TIMING_TASKS && total <= 3.1 * TIMING_TASKS, `${total} face masks for ${3 * TIMING_TASKS} faces`);
     expect(s < BOUND_S, `took ${s.toFixed(1)} s (bound ${BOUND_S} s)`);
