@@ -4,23 +4,10 @@ import { loadConfig, type Config } from './config.js';
 import { loadModelSet } from './models/index.js';
 import { DEFAULT_SETTINGS, FaceSegEngine, type EngineSettings } from './pipeline/engine.js';
 import type { Logger } from 'winston';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { cudaProviderInstalled } from './models/sessions.js';
 import { LabelStudioAuth } from './labelstudio/api-client.js';
 import { ProjectClient } from './labelstudio/project-client.js';
 import { createWebhookVerifier, type WebhookVerifier } from './labelstudio/webhook-verifier.js';
-
-/** onnxruntime-node ships the CUDA provider library only after its install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12 (npm ci skips it). */
-export function cudaProviderInstalled(): boolean {
-  try {
-    const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
-    const dir = path.join(path.dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
-    return existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so'));
-  } catch {
-    return false;
-  }
-}
 
 export interface EngineBuildOptions {
   config: Config;
@@ -32,7 +19,7 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
   const { config, logger } = opts;
   const models = await loadModelSet({
     manifestPath: config.modelsManifest,
-    provider: config.executionProvider === 'auto' ? (cudaProviderInstalled() ? 'cuda' : 'cpu') : config.executionProvider,
+    provider: config.executionProvider === 'auto' ? (cudaProviderInstalled(logger) ? 'cuda' : 'cpu') : config.executionProvider,
     threads: config.ortThreads || undefined,
     logger,
   });

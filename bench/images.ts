@@ -31,6 +31,9 @@ export const SIZES: ReadonlyArray<readonly [number, number]> = [
 ];
 export const FACE_COUNTS = [1, 3, 10] as const;
 
+/** The table row of the FASSEG portraits. */
+export const FASSEG_GROUP = 'fasseg (1 face, ~400x512)';
+
 export const synthGroup = (w: number, h: number, faces: number): string => `synth ${w}x${h} ${faces}f`;
 
 interface FassegEntry {
@@ -93,7 +96,7 @@ export async function fixedImages(dataDir: string, quick: boolean): Promise<Benc
   ];
   for (const { dir, e } of picks) {
     const bytes = await readFile(path.join(dir, e.image));
-    out.push({ id: `fasseg/${e.image}`, group: 'fasseg (1 face, ~400x512)', bytes, ...(await jpegInfo(bytes)) });
+    out.push({ id: `fasseg/${e.image}`, group: FASSEG_GROUP, bytes, ...(await jpegInfo(bytes)) });
   }
   const people = peopleFiles(dataDir);
   if (people.length === 0) throw new DataMissingError(dataDir, 'people/*/ images');

@@ -9,7 +9,8 @@ import type { RgbImage } from '../pipeline/types.js';
 const NATIVE_MIN_PIXELS = 200_000;
 
 export async function letterboxFast(img: RgbImage, longest: number, multiple: number): Promise<Letterbox> {
-  if (img.width * img.height < NATIVE_MIN_PIXELS) return letterbox(img, longest, multiple);
+  // small inputs, and no resize at all (padding only): the JS path, exact and as fast
+  if (img.width * img.height < NATIVE_MIN_PIXELS || Math.max(img.width, img.height) === longest) return letterbox(img, longest, multiple);
   const scale = longest / Math.max(img.width, img.height);
   const contentW = Math.max(1, Math.round(img.width * scale));
   const contentH = Math.max(1, Math.round(img.height * scale));

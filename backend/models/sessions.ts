@@ -2,6 +2,7 @@
 // (CUDA when asked and available, else CPU), thread count, log silencing.
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
@@ -18,7 +19,7 @@ export const silentLogger: ModelLogger = { info: () => undefined, warn: () => un
 
 export interface SessionFactoryOptions {
   provider: Provider;
-  /** intraOpNumThreads per session; default: onnxruntime's choice (all cores). */
+  /** intraOpNumThreads per session; default: every core this process may use (os.availableParallelism). */
   threads?: number;
   logger?: ModelLogger;
 }
@@ -27,26 +28,58 @@ export interface SessionFactoryOptions {
 // initializers and shape merges would flood the logs).
 ort.env.logLevel = 'error';
 
+/** onnxruntime-node's folder of native binaries (bin/napi-vN/platform/arch). */
+function ortBinDir(): string {
+  const req = createRequire(import.meta.url);
+  return path.join(path.dirname(req.resolve('onnxruntime-node/package.json')), 'bin');
+}
+
+const CUDA_PROVIDER_FILES = ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'];
+
 /**
- * Whether onnxruntime-node has its CUDA provider library (it is only
- * its install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12, as on the GPU image). Checking first
- * avoids a native error line on every CPU-only start.
+ * Whether onnxruntime-node has its CUDA provider library for this platform
+ * (only after its install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12, as
+ * on the GPU image; npm ci skips it). Every napi-vN folder is looked at, so a
+ * new N-API level (napi-vN) does not hide it. When the folder cannot be read the answer
+ * is false, with the reason logged: a CPU start is the safe default.
  */
-export function cudaProviderInstalled(): boolean {
+export function cudaProviderInstalled(log: ModelLogger = silentLogger, binDir?: string): boolean {
+  let bin = binDir;
   try {
-    const req = createRequire(import.meta.url);
-    const bin = path.join(path.dirname(req.resolve('onnxruntime-node/package.json')), 'bin');
+    bin ??= ortBinDir();
     for (const napi of readdirSync(bin)) {
       const dir = path.join(bin, napi, process.platform, process.arch);
-      if (existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so')) || existsSync(path.join(dir, 'onnxruntime_providers_cuda.dll'))) {
-        return true;
-      }
+      if (CUDA_PROVIDER_FILES.some((f) => existsSync(path.join(dir, f)))) return true;
     }
-  } catch {
-    /* unknown layout: let onnxruntime decide */
-    return true;
+    return false;
+  } catch (e) {
+    log.warn(`models: cannot look for the CUDA provider library in ${bin ?? 'onnxruntime-node/bin'} (${(e as Error).message}); assuming there is none`);
+    return false;
   }
-  return false;
+}
+
+/**
+ * Session options, each set on purpose rather than left to the runtime:
+ * - every graph optimisation (constant folding, conv+bn+activation fusion);
+ * - sequential execution, one inter-op thread: the models are single chains
+ *   of convolutions, the parallel executor only adds scheduling;
+ * - intra-op threads: `threads`, else every core this process may use
+ *   (onnxruntime-node runs inference on the calling JS thread, so a second
+ *   engine call cannot overlap it: the intra-op pool is what keeps the cores busy);
+ * - the CPU memory arena and memory patterns on: the detector's input size
+ *   varies with the image, and the arena keeps its largest buffers instead of
+ *   allocating them again for every call.
+ */
+export function cpuSessionOptions(threads?: number): ort.InferenceSession.SessionOptions {
+  return {
+    logSeverityLevel: 3,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    intraOpNumThreads: threads && threads > 0 ? threads : availableParallelism(),
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  };
 }
 
 export const RUN_OPTIONS: ort.InferenceSession.RunOptions = { logSeverityLevel: 3 };
@@ -63,22 +96,14 @@ export class SessionFactory {
   }
 
   private baseOptions(): ort.InferenceSession.SessionOptions {
-    const o: ort.InferenceSession.SessionOptions = {
-      logSeverityLevel: 3,
-      graphOptimizationLevel: 'all',
-    };
-    if (this.opts.threads && this.opts.threads > 0) {
-      o.intraOpNumThreads = this.opts.threads;
-      o.interOpNumThreads = 1;
-    }
-    return o;
+    return cpuSessionOptions(this.opts.threads);
   }
 
   /** Create a session for `file`; `label` names it in log lines. */
   async create(file: string, label: string): Promise<ort.InferenceSession> {
     const log = this.opts.logger ?? silentLogger;
     let session: ort.InferenceSession | undefined;
-    if (this.opts.provider === 'cuda' && !this.cudaFailed && !cudaProviderInstalled()) {
+    if (this.opts.provider === 'cuda' && !this.cudaFailed && !cudaProviderInstalled(log)) {
       this.cudaFailed = true;
       log.warn('models: CUDA requested but onnxruntime-node has no CUDA provider library ' +
         '(on a GPU host run ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js); falling back to CPU');
@@ -100,7 +125,7 @@ export class SessionFactory {
     if (!this.announced) {
       this.announced = true;
       log.info(`models: using the ${this.provider.toUpperCase()} execution provider` +
-        (this.opts.threads ? ` with ${this.opts.threads} intra-op threads` : ''));
+        (this.provider === 'cpu' ? ` with ${this.baseOptions().intraOpNumThreads} intra-op threads` : ''));
     }
     log.debug?.(`models: loaded ${label} from ${file} on ${this.provider}`);
     this.sessions.push(session);

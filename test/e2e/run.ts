@@ -5,6 +5,7 @@
 //   E2E_BACKEND=standin   run against test/e2e/standin-backend.ts (harness development only)
 //   E2E_KEEP=1            keep the temp folder (Label Studio data, logs)
 //   E2E_SKIP_BROWSER=1    skip the Chromium check
+//   E2E_ONLY=timing       only the Retrieve Predictions timing (100 uploaded 1280x720 tasks)
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -17,6 +18,7 @@ import { freePort, run, sleep, start, stopAll, waitForHttp, type Managed } from 
 import { browserCheck } from './lib/browser.js';
 import { learningScenario } from './learning.js';
 import { missedFaceClickCheck, scoreColumnCheck, teamPageCheck } from './checks-ux.js';
+import { retrieveTimingCheck } from './retrieve-timing.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -279,6 +281,9 @@ async function main() {
 
   // ---- Project 1: brush.xml, four kinds of task, backend A with basic auth
   const cfg1 = await readLabelConfig('brush.xml', MINIMAL_BRUSH);
+  const timing = () => retrieveTimingCheck({ ls, backendUrl: urlA, mlAuth: { auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: BASIC.pass },
+    labelConfig: cfg1, dataDir: process.env.E2E_DATA ?? path.resolve(ROOT, '../shared/data'), artifacts: ARTIFACTS });
+  if (process.env.E2E_ONLY === 'timing') return timing();
   const p1 = await check('project 1 (label-config/brush.xml): tasks by upload, local-files storage, http URL, 404 URL', async () => {
     const p = await ls.createProject('e2e brush', cfg1);
     await ls.uploadFile(p.id, FIXTURE);
@@ -387,6 +392,9 @@ async function main() {
     }
     expect(seen, `no successful "POST /webhook" in ${backendA.log}`);
   });
+
+  // issue 16: Retrieve Predictions on 100 uploaded 1280x720 photos, timed
+  if (BACKEND === 'real') await timing();
 
   // issue 14: the score column fills and sorts right after connecting, with no manual step
   if (BACKEND === 'real') await scoreColumnCheck(ls, { backendUrl: urlA, basic: BASIC, cfg: cfg1, fixture: FIXTURE, tmp, artifacts: ARTIFACTS, modelVersion });
