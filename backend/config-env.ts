@@ -108,6 +108,7 @@ const EnvSchema = z.object({
   DOWNLOAD_TIMEOUT_MS: intVar(100).optional(),
   RUNNING_IN_DOCKER: boolVar.optional(),
   ENGINE_CONCURRENCY: intVar(1, 64).optional(),
+  ENGINE_WORKERS: intVar(0, 64).optional(),
   QUEUE_MAX_LENGTH: intVar(0, 100_000).optional(),
   PREDICT_TIMEOUT_MS: intVar(1000).optional(),
   ALLOW_PRIVATE_IMAGE_HOSTS: boolVar.optional(),

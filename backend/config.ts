@@ -1,6 +1,7 @@
 // The only module that reads process.env. Every variable is validated with
 // zod (config-env.ts); a bad one produces one clear line naming the variable.
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { defaultModelDir } from './models/manifest.js';
 import { readEnv, type Env } from './config-env.js';
@@ -36,7 +37,7 @@ export interface WebhookConfig {
 }
 
 export interface QueueConfig {
-  /** Engine calls at once (the engine uses every core for one image). */
+  /** Engine calls at once; default: one per engine worker. */
   engineConcurrency: number;
   /** Admitted /predict requests that may wait beyond those running (503 above). */
   maxLength: number;
@@ -67,8 +68,14 @@ export interface Config {
   learning: LearningConfig;
   /** 'auto' = CUDA when the runtime offers it, else CPU. */
   executionProvider: 'auto' | 'cpu' | 'cuda';
-  /** ONNX Runtime intra-op threads; 0 = runtime default. */
+  /** ONNX Runtime intra-op threads; 0 = runtime default (with engine workers: cores / workers). */
   ortThreads: number;
+  /**
+   * Engine worker threads of the server, each with its own models, so that
+   * images are segmented in parallel; 0 = the engine on the main thread.
+   * Default: one per core this process may use, at most 4.
+   */
+  engineWorkers: number;
   /** Label value to use for faces when the label config has several labels. */
   faceLabel?: string;
   /** Where Label Studio's local-files storage lives, to read files directly. */
@@ -133,6 +140,7 @@ export function loadConfig(
   const e = readEnv(env);
   // default: the models/ folder of this install (also from dist/ and from any working directory)
   const modelDir = path.resolve(e.MODEL_DIR ?? defaultModelDir());
+  const engineWorkers = e.ENGINE_WORKERS ?? Math.min(4, os.availableParallelism());
   return {
     port: e.PORT ?? 9090,
     host: e.HOST?.trim() ?? '0.0.0.0',
@@ -146,11 +154,12 @@ export function loadConfig(
     learning: learningFrom(e, modelDir),
     executionProvider: e.EXECUTION_PROVIDER ?? 'auto',
     ortThreads: e.ORT_THREADS ?? 0,
+    engineWorkers,
     faceLabel: e.FACE_LABEL?.trim(),
     localFilesDocumentRoot: e.LOCAL_FILES_DOCUMENT_ROOT ? path.resolve(e.LOCAL_FILES_DOCUMENT_ROOT) : undefined,
     limits: limitsFrom(e),
     queue: {
-      engineConcurrency: e.ENGINE_CONCURRENCY ?? 1,
+      engineConcurrency: e.ENGINE_CONCURRENCY ?? Math.max(1, engineWorkers),
       maxLength: e.QUEUE_MAX_LENGTH ?? 32,
       predictTimeoutMs: e.PREDICT_TIMEOUT_MS ?? 100_000,
     },

@@ -167,6 +167,7 @@ export function refinedField(model: RefinerModel, sample: FaceSample): RefinedFi
 export function asFaceRefiner(model: RefinerModel): FaceRefiner {
   return {
     refine: (sample) => (sample.size === model.frameSize && model.features === FEATURES_ID ? refinedField(model, sample) : undefined),
+    data: model,
   };
 }
 

@@ -31,6 +31,8 @@ export interface BatchOptions {
   load: TaskImageLoader;
   /** How many tasks' images to read ahead of the one being predicted. */
   prefetch: number;
+  /** Tasks predicted at once (engine workers); default 1. Results stay in task order. */
+  parallel?: number;
   /** Runs each engine call (the HTTP work queue's turn). */
   run: <T>(fn: () => Promise<T>) => Promise<T>;
   /** True once the caller went away: no further task is started. */
@@ -48,33 +50,49 @@ export interface Predictor {
 
 export async function predictTasks(model: Predictor, input: BatchInput, opts: BatchOptions): Promise<BatchOutcome> {
   const { tasks } = input;
+  const lanes = Math.max(1, Math.min(Math.floor(opts.parallel ?? 1), tasks.length));
   const pending: Array<Promise<TaskImage> | undefined> = [];
-  const start = (i: number) => {
-    if (i < tasks.length && pending[i] === undefined) pending[i] = opts.load(tasks[i], input.cfg);
-  };
-  const results: Prediction[] = [];
+  const results: Prediction[] = new Array<Prediction>(tasks.length);
+  let next = 0;
   let predicted = 0;
-  for (let i = 0; i < tasks.length; i++) {
-    if (opts.gone()) {
-      for (const p of pending) void p?.then((loaded) => loaded.release?.());
-      return { stoppedAt: i };
+  let stoppedAt: number | undefined;
+  // each lane takes the next task; images are requested in task order, `prefetch` beyond the last one taken
+  const lane = async (): Promise<void> => {
+    while (next < tasks.length && stoppedAt === undefined) {
+      if (opts.gone()) {
+        stoppedAt = next;
+        return;
+      }
+      const i = next++;
+      for (let j = i; j <= Math.min(tasks.length - 1, i + opts.prefetch); j++) pending[j] ??= opts.load(tasks[j], input.cfg);
+      const loaded = await pending[i]!;
+      pending[i] = undefined;
+      const { prediction, ok } = await predictAt(model, input, i, loaded, opts);
+      results[i] = prediction;
+      if (ok) predicted++;
     }
-    for (let j = i; j <= i + opts.prefetch; j++) start(j);
-    const loaded = await pending[i]!;
-    pending[i] = undefined;
-    try {
-      const { out, hints } = await predictOne(model, input, tasks[i], loaded, opts.run);
-      opts.report.predicted(tasks[i], out, hints, loaded.ms);
-      predicted++;
-      results.push(out.prediction);
-    } catch (err) {
-      opts.report.failed(tasks[i], taskErrorOf(err, 'internal'));
-      results.push(emptyPrediction(input.modelVersion));
-    } finally {
-      loaded.release?.();
-    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  if (stoppedAt !== undefined) {
+    for (const p of pending) void p?.then((loaded) => loaded.release?.());
+    return { stoppedAt };
   }
   return { results, predicted };
+}
+
+/** One task: its prediction, or an empty one with the failure reported. */
+async function predictAt(model: Predictor, input: BatchInput, i: number, loaded: TaskImage, opts: BatchOptions): Promise<{ prediction: Prediction; ok: boolean }> {
+  const task = input.tasks[i]!;
+  try {
+    const { out, hints } = await predictOne(model, input, task, loaded, opts.run);
+    opts.report.predicted(task, out, hints, loaded.ms);
+    return { prediction: out.prediction, ok: true };
+  } catch (err) {
+    opts.report.failed(task, taskErrorOf(err, 'internal'));
+    return { prediction: emptyPrediction(input.modelVersion), ok: false };
+  } finally {
+    loaded.release?.();
+  }
 }
 
 async function predictOne(model: Predictor, input: BatchInput, task: Task, loaded: TaskImage, run: BatchOptions['run']) {

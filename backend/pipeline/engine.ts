@@ -28,7 +28,7 @@ function hashSettings(settings: EngineSettings): string {
 export class FaceSegEngine implements FaceEngine {
   readonly modelVersion: string;
   readonly executionProvider: string;
-  private readonly settings: EngineSettings;
+  readonly settings: EngineSettings;
   /** role -> model id, for logs and metrics. */
   readonly models: Record<string, string>;
 
@@ -51,8 +51,13 @@ export class FaceSegEngine implements FaceEngine {
 
   /** The version a project gets with its own calibrated parameters. */
   versionWith(params: Partial<EngineParams> | undefined): string {
-    if (!params || Object.keys(params).length === 0) return this.modelVersion;
-    return `${this.modelVersion}-p${hashSettings({ ...this.settings, ...params })}`;
+    return FaceSegEngine.versionWithParams(this.modelVersion, this.settings, params);
+  }
+
+  /** versionWith for an engine known by its version and settings (the engine worker pool's). */
+  static versionWithParams(modelVersion: string, settings: EngineSettings, params: Partial<EngineParams> | undefined): string {
+    if (!params || Object.keys(params).length === 0) return modelVersion;
+    return `${modelVersion}-p${hashSettings({ ...settings, ...params })}`;
   }
 
   async close(): Promise<void> {

@@ -71,6 +71,8 @@ export interface RefinedField {
 /** A project's learned mask correction (active learning); undefined keeps the engine's mask. */
 export interface FaceRefiner {
   refine(sample: FaceSample): RefinedField | undefined;
+  /** Plain data the refiner is rebuilt from in another thread (the engine worker pool); absent = this thread only. */
+  readonly data?: unknown;
 }
 
 /** Where the user pointed in interactive mode, in image pixels. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, configWarnings, isLoopbackUrl, loadConfig, unreachableWarning } from '../../backend/config.js';
 
@@ -24,9 +25,11 @@ describe('loadConfig', () => {
       logFormat: 'text',
       executionProvider: 'auto',
       ortThreads: 0,
+      // one engine worker per core, at most 4, and as many engine calls at once
+      engineWorkers: Math.min(4, os.availableParallelism()),
       runningInDocker: false,
       limits: { maxBodyBytes: 50 * 1024 * 1024, maxTasksPerRequest: 1000, downloadTimeoutMs: 30000 },
-      queue: { engineConcurrency: 1, maxLength: 32, predictTimeoutMs: 100_000 },
+      queue: { engineConcurrency: Math.min(4, os.availableParallelism()), maxLength: 32, predictTimeoutMs: 100_000 },
       imageHosts: { allowPrivate: true, allowLinkLocal: false },
     });
     expect(c.labelStudioUrl).toBeUndefined();
@@ -50,6 +53,7 @@ describe('loadConfig', () => {
         MODELS_MANIFEST: 'm.json',
         EXECUTION_PROVIDER: 'cuda',
         ORT_THREADS: '4',
+        ENGINE_WORKERS: '3',
         FACE_LABEL: 'Gesicht',
         LOCAL_FILES_DOCUMENT_ROOT: '/data/media',
         MAX_BODY_BYTES: '10mb',
@@ -85,6 +89,7 @@ describe('loadConfig', () => {
       modelsManifest: '/models/m.json',
       executionProvider: 'cuda',
       ortThreads: 4,
+      engineWorkers: 3,
       faceLabel: 'Gesicht',
       localFilesDocumentRoot: '/data/media',
       limits: {

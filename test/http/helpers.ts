@@ -7,7 +7,8 @@ export const BRUSH_XML = readFileSync(new URL('../../label-config/brush.xml', im
 export const BRUSH_BOX_KP_XML = readFileSync(new URL('../../label-config/brush-box-keypoints.xml', import.meta.url), 'utf8');
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ RUNNING_IN_DOCKER: 'false', LOG_LEVEL: 'error', ...env }, { exists: () => false });
+  // the tests' engines run in-process: no worker threads, one engine call at once
+  return loadConfig({ RUNNING_IN_DOCKER: 'false', LOG_LEVEL: 'error', ENGINE_WORKERS: '0', ...env }, { exists: () => false });
 }
 
 /** A FaceEngine double: one square face mask in the middle of the image. */

@@ -99,4 +99,40 @@ describe('predictTasks', () => {
       { kind: 'box', box: { x: 20, y: 10, width: 60, height: 20 } },
     ]);
   });
+
+  it('with parallel 2, two tasks are predicted at once and the results stay in task order', async () => {
+    let active = 0;
+    let most = 0;
+    // later tasks finish sooner, so completion order differs from task order
+    const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+      active++;
+      most = Math.max(most, active);
+      await new Promise((r) => setTimeout(r, 5));
+      active--;
+      return fn();
+    };
+    const model = new FakeModel();
+    const load = async (task: Task): Promise<TaskImage> => {
+      await new Promise((r) => setTimeout(r, 6 - Number(task.id)));
+      return { ms: {}, image: image(30 + Number(task.id)) };
+    };
+    const { log, report } = recorder();
+    const out = await predictTasks(model, { tasks: tasks(6), cfg, context: null, modelVersion: 'v' }, options(load, report, { parallel: 2, run }));
+    if (out.stoppedAt !== undefined) throw new Error('stopped');
+    expect(out.results.map((r) => r.score)).toEqual([30, 31, 32, 33, 34, 35]);
+    expect(out.predicted).toBe(6);
+    expect(most).toBe(2);
+    expect(log.sort()).toEqual(['ok 0', 'ok 1', 'ok 2', 'ok 3', 'ok 4', 'ok 5']);
+  });
+
+  it('with parallel 3, a caller gone mid-batch starts no new task and waits for those running', async () => {
+    let gone = false;
+    const model = new FakeModel();
+    const report: TaskReport = { predicted: (task) => void (task.id === 0 && (gone = true)), failed: () => undefined };
+    const out = await predictTasks(model, { tasks: tasks(10), cfg, context: null, modelVersion: 'v' }, options(async () => ({ ms: {}, image: image(10) }), report, { parallel: 3, gone: () => gone }));
+    expect(out.stoppedAt).toBeGreaterThanOrEqual(1);
+    expect(out.stoppedAt).toBeLessThanOrEqual(3);
+    // every task started was finished, none after the caller left
+    expect(model.inputs).toHaveLength(out.stoppedAt ?? -1);
+  });
 });

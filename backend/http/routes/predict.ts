@@ -17,7 +17,7 @@ export interface PredictDeps {
   limits: Pick<Limits, 'maxTasksPerRequest' | 'maxContextRegions'>;
   configs: ProjectLabelConfigs;
   model: Pick<FaceSegModel, 'modelVersion' | 'predictTasks'>;
-  queue: Pick<WorkQueue, 'admit'>;
+  queue: Pick<WorkQueue, 'admit' | 'concurrency'>;
   images: TaskImageReader;
   prefetch: number;
   metrics: Metrics;
@@ -39,6 +39,8 @@ export function predictRoute(app: Express, deps: PredictDeps): void {
     const outcome = await deps.model.predictTasks(input, {
       load: batchImageLoader(deps.images, abort.signal),
       prefetch: deps.prefetch,
+      // as many tasks at once as the queue runs engine calls: a 100-task Retrieve Predictions keeps every engine worker busy
+      parallel: deps.queue.concurrency,
       run: (fn) => ticket.run(fn),
       gone: () => abort.signal.aborted,
       report: taskReport(deps.metrics, deps.tally, { log, project: input.project, interactive: input.context !== null }),
