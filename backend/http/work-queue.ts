@@ -1,7 +1,7 @@
 // A bounded work queue in front of the face engine.
 //
-// The engine uses every core for one image, so engine calls run one at a time
-// (concurrency 1 by default). A /predict request is *admitted* with its number
+// Engine calls run `concurrency` at a time: one per engine worker thread
+// (backend/engine-pool.ts), 1 by default. A /predict request is *admitted* with its number
 // of tasks as its cost; each of its tasks then waits its turn for an engine
 // slot. Requests interleave task by task (FIFO per task), so a one-task request
 // does not wait behind the whole of a 100-task one.
