@@ -2,7 +2,8 @@
 // engine they build (configuration from the environment, as `serve` does).
 import { Option, type Command } from 'commander';
 import { buildEngine, loadConfig } from '../compose.js';
-import type { EngineSettings } from '../pipeline/engine.js';
+import { EnginePool } from '../engine-pool.js';
+import type { EngineSettings, FaceSegEngine } from '../pipeline/engine.js';
 
 export interface EngineFlags {
   baseline?: boolean;
@@ -31,4 +32,12 @@ export function settingsFrom(f: EngineFlags): Partial<EngineSettings> {
 export async function engineFrom(flags: EngineFlags) {
   const config = loadConfig();
   return buildEngine({ config, settings: settingsFrom(flags) });
+}
+
+/** For commands that keep several images in flight (predict): the server's engine worker pool, unless ENGINE_WORKERS=0. */
+export async function pooledEngineFrom(flags: EngineFlags): Promise<{ engine: FaceSegEngine | EnginePool; pooled: boolean }> {
+  const config = loadConfig();
+  const settings = settingsFrom(flags);
+  if (config.engineWorkers > 0) return { engine: await EnginePool.start({ config, workers: config.engineWorkers, settings }), pooled: true };
+  return { engine: await buildEngine({ config, settings }), pooled: false };
 }

@@ -37,8 +37,10 @@ export interface PredictOptions {
   project: number;
   /** missing (default): skip tasks holding a prediction of this model_version; all: predict every task. */
   tasks?: TaskSelection;
-  /** Tasks in flight (downloads and decoding overlap; the models run one image at a time). Default 4. */
+  /** Tasks in flight (downloads and decoding overlap). Default 4. */
   concurrency?: number;
+  /** The engine queues its own calls (an engine worker pool): they are not run one at a time here. */
+  parallelEngine?: boolean;
   /** Predictions per write request. Default 20. */
   batch?: number;
   /** Tasks per page when listing. Default 100. */
@@ -138,7 +140,7 @@ export async function runPredict(engineOrModel: FaceEngine | FaceSegModel, opts:
   const cfg = parseLabelConfig(project.label_config, { faceLabel: opts.faceLabel });
   const summary = emptySummary(opts.project, await model.modelVersion(String(opts.project)));
   const bar = progressBar('predict', { fields: 'done {done} skipped {skipped} failed {failed}', initial: { done: 0, skipped: 0, failed: 0 }, quiet: opts.quiet, lines: true });
-  const run: PredictRun = { opts, model, client, source, decode, cfg, summary, bar, engineSerial: serializer(), faceCount: new Map() };
+  const run: PredictRun = { opts, model, client, source, decode, cfg, summary, bar, engineSerial: opts.parallelEngine ? <R>(fn: () => Promise<R>) => fn() : serializer(), faceCount: new Map() };
   await predictTasks(run);
   // the Data Manager's score column shows only the project's model version (model-version-sync.ts)
   if (opts.setProjectVersion && summary.done > 0 && !summary.fatal && !summary.interrupted) {

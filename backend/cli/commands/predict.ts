@@ -5,7 +5,7 @@ import { loadConfig } from '../../compose.js';
 import type { Config } from '../../config.js';
 import type { FaceSegModel } from '../../model/faceseg-model.js';
 import type { PredictOptions } from '../predict.js';
-import { engineFrom, engineOptions, type EngineFlags } from '../engine-flags.js';
+import { engineOptions, pooledEngineFrom, type EngineFlags } from '../engine-flags.js';
 import { EXIT, orUsageError, positiveInt, untilInterrupted, usageError, usageExits } from '../usage.js';
 
 interface PredictFlags extends EngineFlags {
@@ -57,7 +57,7 @@ export function addPredictCommand(program: Command): void {
             .choices(['missing', 'all'])
             .default('missing'),
         )
-        .option('--concurrency <n>', 'tasks in flight: downloads and decoding overlap, the models run one image at a time', positiveInt('--concurrency'), 4)
+        .option('--concurrency <n>', 'tasks in flight: downloads and decoding overlap; ENGINE_WORKERS images are segmented at once', positiveInt('--concurrency'), 4)
         .option('--batch <n>', 'predictions per write request to Label Studio', positiveInt('--batch'), 20)
         .option('--page-size <n>', 'tasks per page when listing the project', positiveInt('--page-size'), 100)
         .option('--shard <i/n>', 'only tasks whose id % n == i, to split a project across machines (e.g. 0/2 and 1/2)')
@@ -83,7 +83,7 @@ async function predictAction(opts: PredictFlags): Promise<void> {
   const url = labelStudioUrl(opts, config);
   const token = opts.token ?? config.labelStudioApiKey;
   if (!token) process.stderr.write('faceseg: no --token or LABEL_STUDIO_API_KEY: Label Studio will probably answer 401\n');
-  const engine = await engineFrom(opts);
+  const { engine, pooled } = await pooledEngineFrom(opts);
   // the project's learned refiner and calibration apply, and bulk predictions are recorded for learning
   const { openLearning } = await import('../../learning/index.js');
   const { createLogger } = await import('../../logging.js');
@@ -104,6 +104,7 @@ async function predictAction(opts: PredictFlags): Promise<void> {
         project: opts.project,
         tasks: opts.tasks,
         concurrency: opts.concurrency,
+        parallelEngine: pooled,
         batch: opts.batch,
         pageSize: opts.pageSize,
         shard,
