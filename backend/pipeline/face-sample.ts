@@ -6,6 +6,7 @@
 // Pure functions.
 import { cropToImage, imageToCrop, sampleField, warpCrop, type Roi } from './warp.js';
 import type { Point, RgbImage } from './types.js';
+import { MESH } from './mesh-indices.js';
 
 /** Frame side in pixels. */
 export const FRAME_SIZE = 112;
@@ -39,7 +40,15 @@ export interface FaceSample {
 }
 
 /** MediaPipe face mesh indices of the landmarks above. */
-export const MESH_LANDMARKS = { rightEye: [33, 133], leftEye: [263, 362], nose: [1], chin: [152], rightCheek: [234], leftCheek: [454], forehead: [10] } as const;
+export const MESH_LANDMARKS = {
+  rightEye: [MESH.rightEyeOuter, MESH.rightEyeInner],
+  leftEye: [MESH.leftEyeOuter, MESH.leftEyeInner],
+  nose: [MESH.noseTip],
+  chin: [MESH.chin],
+  rightCheek: [MESH.rightCheek],
+  leftCheek: [MESH.leftCheek],
+  forehead: [MESH.forehead],
+} as const;
 
 export interface CaptureInput {
   image: RgbImage;

@@ -1,13 +1,10 @@
 // Head yaw from face-mesh landmarks: how far the nose tip sits from the
 // midpoint of the two cheek contour points, relative to half their distance.
 // The mesh keeps its topology on a profile (the far cheek folds behind the
-// nose), so the ratio grows monotonically with yaw. Pure.
+// nose), so the ratio grows monotonically with yaw. Also the zones colour
+// refinement must keep (beard, eyes and brows). Pure.
 import { fillPolygon } from './mask-raster.js';
-
-/** MediaPipe canonical mesh: nose tip, right and left cheek contour points. */
-const NOSE_TIP = 1;
-const RIGHT_CHEEK = 234;
-const LEFT_CHEEK = 454;
+import { FACE_OVAL, MESH } from './mesh-indices.js';
 
 /**
  * Signed yaw proxy in [-2, 2]: 0 frontal, about 0.5 at 30 degrees, 1 at 45,
@@ -15,26 +12,20 @@ const LEFT_CHEEK = 454;
  * side the nose points to in the crop. 0 when the mesh lacks the points.
  */
 export function meshYawRatio(points: Float32Array, count: number): number {
-  if (count <= LEFT_CHEEK) return 0;
-  const nx = points[NOSE_TIP * 3];
-  const rx = points[RIGHT_CHEEK * 3];
-  const lx = points[LEFT_CHEEK * 3];
+  if (count <= MESH.leftCheek) return 0;
+  const nx = points[MESH.noseTip * 3];
+  const rx = points[MESH.rightCheek * 3];
+  const lx = points[MESH.leftCheek * 3];
   const half = Math.abs(lx - rx) / 2;
-  const ry = points[RIGHT_CHEEK * 3 + 1];
-  const ly = points[LEFT_CHEEK * 3 + 1];
-  const ny = points[NOSE_TIP * 3 + 1];
+  const ry = points[MESH.rightCheek * 3 + 1];
+  const ly = points[MESH.leftCheek * 3 + 1];
+  const ny = points[MESH.noseTip * 3 + 1];
   // the cheek-to-nose depth stands in for half the face width when the cheeks fold together
   const scale = Math.max(half, 0.5 * Math.hypot(nx - (lx + rx) / 2, ny - (ly + ry) / 2), 1e-6);
   const r = (nx - (lx + rx) / 2) / scale;
   return Math.max(-2, Math.min(2, r));
 }
 
-/** MediaPipe's face-oval ring (forehead, temples, jaw line, chin), in order. */
-export const FACE_OVAL = [
-  10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127,
-  162, 21, 54, 103, 67, 109,
-] as const;
-const SUBNASALE = 2;
 
 /**
  * Where a beard grows, as a size x size crop mask: inside the face oval (the
@@ -45,14 +36,13 @@ export function beardZone(points: Float32Array, count: number, size: number): Ui
   if (count <= 454) return undefined;
   const ring = FACE_OVAL.map((i) => ({ x: points[i * 3], y: points[i * 3 + 1] }));
   const zone = fillPolygon(ring, size, size);
-  const top = Math.max(0, Math.ceil(points[SUBNASALE * 3 + 1]));
+  const top = Math.max(0, Math.ceil(points[MESH.subnasale * 3 + 1]));
   zone.fill(0, 0, Math.min(zone.length, top * size));
   return zone;
 }
 
-/** MediaPipe canonical mesh: outer eye corners and the tops of the eyebrows. */
-const EYE_OUTER = [33, 263] as const;
-const BROW_TOP = [105, 334] as const;
+const EYE_OUTER = [MESH.rightEyeOuter, MESH.leftEyeOuter] as const;
+const BROW_TOP = [MESH.rightBrowTop, MESH.leftBrowTop] as const;
 
 /**
  * The eyes and brows, as a size x size crop mask: the upright rectangle
@@ -65,7 +55,7 @@ export function eyeZone(points: Float32Array, count: number, size: number): Uint
   if (count <= 454) return undefined;
   const xs = EYE_OUTER.map((i) => points[i * 3]);
   const top = Math.max(0, Math.floor(Math.min(...BROW_TOP.map((i) => points[i * 3 + 1]))));
-  const bottom = Math.min(size - 1, Math.ceil(points[SUBNASALE * 3 + 1]));
+  const bottom = Math.min(size - 1, Math.ceil(points[MESH.subnasale * 3 + 1]));
   const left = Math.max(0, Math.floor(Math.min(...xs)));
   const right = Math.min(size - 1, Math.ceil(Math.max(...xs)));
   const zone = new Uint8Array(size * size);

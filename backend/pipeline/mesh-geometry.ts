@@ -4,9 +4,9 @@ import type { MeshResult } from './ports.js';
 import { yawFromMesh } from './scoring.js';
 import type { NamedKeypoint, Point } from './types.js';
 import { cropToImage, type Roi } from './warp.js';
+import { MESH } from './mesh-indices.js';
 
 /** MediaPipe canonical mesh indices used for re-centring and keypoints. */
-export const MESH = { rightEyeOuter: 33, rightEyeInner: 133, leftEyeOuter: 263, leftEyeInner: 362, noseTip: 1, rightCheek: 234, leftCheek: 454, chin: 152 };
 
 /** Within 5 % in place, 6 % in size and 3.5 degrees of roll: another mesh pass changes nothing measurable (looser limits lost a 60-degree profile on FASSEG). */
 export function sameRoi(a: Roi, b: Roi): boolean {

@@ -5,7 +5,7 @@ import { DEFAULT_COLOUR_REFINE, refineWithColour } from './colour-refine.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { fallbackField, meshPoints, meshRegionField, probabilityField } from './face-region.js';
 import { meshYawRatio, protectedZone } from './head-pose.js';
-import { MESH } from './mesh-geometry.js';
+import { MESH } from './mesh-indices.js';
 import type { SegmenterPort } from './ports.js';
 import type { MeshedFace } from './stage-landmarks.js';
 import { warpCrop } from './warp.js';

@@ -2,7 +2,8 @@
 // and texture rules, on synthetic meshes and crops made here.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COLOUR_REFINE, localTexture, refineWithColour } from '../../backend/pipeline/colour-refine.js';
-import { beardZone, eyeZone, FACE_OVAL, meshYawRatio, protectedZone } from '../../backend/pipeline/head-pose.js';
+import { beardZone, eyeZone, meshYawRatio, protectedZone } from '../../backend/pipeline/head-pose.js';
+import { FACE_OVAL } from '../../backend/pipeline/mesh-indices.js';
 import { ellipseField } from '../../backend/pipeline/mask-raster.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
