@@ -190,16 +190,7 @@ export async function runInProcess(engine: FaceEngine, images: readonly BenchIma
         opts.onProgress?.(samples.length, total);
       }
     }
-    const p = phase.end();
-    const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
-    return {
-      samples,
-      ...p,
-      imagesPerSec: (1000 * samples.length) / p.wallMs,
-      latency: summarise(samples.map((s) => s.totalMs)),
-      stagesMean: Object.fromEntries(stageNames.map((k) => [k, mean(samples.map((s) => s.stages[k] ?? 0))])),
-      groups: groupStats(samples, [...new Set(images.map((i) => i.group))]),
-    };
+    return runResult(samples, phase.end(), groupStats(samples, [...new Set(images.map((i) => i.group))]));
   } finally {
     hook?.restore();
   }
@@ -234,7 +225,10 @@ async function runParallel(engine: FaceEngine, images: readonly BenchImage[], op
       wall.set(group, (wall.get(group) ?? 0) + performance.now() - t0);
     }
   }
-  const p = phase.end();
+  return runResult(samples, phase.end(), groupStats(samples, order, wall));
+}
+
+function runResult(samples: Sample[], p: ReturnType<Phase['end']>, groups: GroupStats[]): InProcessResult {
   const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
   return {
     samples,
@@ -242,6 +236,6 @@ async function runParallel(engine: FaceEngine, images: readonly BenchImage[], op
     imagesPerSec: (1000 * samples.length) / p.wallMs,
     latency: summarise(samples.map((s) => s.totalMs)),
     stagesMean: Object.fromEntries(stageNames.map((k) => [k, mean(samples.map((s) => s.stages[k] ?? 0))])),
-    groups: groupStats(samples, order, wall),
+    groups,
   };
 }

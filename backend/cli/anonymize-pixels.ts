@@ -4,6 +4,7 @@
 import sharp from 'sharp';
 import { squaredDistanceTransform } from '../pipeline/mask-raster.js';
 import type { Face, RegionMask, RgbImage } from '../pipeline/types.js';
+import { unionInto } from '../pipeline/mask-ops.js';
 
 export type ReplaceMode = 'blur' | 'pixelate' | 'solid';
 
@@ -38,21 +39,12 @@ export function faceAlpha(faces: readonly Face[], width: number, height: number,
   const w = x1 - x0;
   const h = y1 - y0;
   if (w <= 0 || h <= 0) return undefined;
-  const on = new Uint8Array(w * h);
+  // union of the masks in this window, then thresholded (max >= threshold: some face covers the pixel)
+  const on = unionInto(masks, { x: x0, y: y0, width: w, height: h });
   let any = false;
-  for (const m of masks) {
-    for (let y = 0; y < m.height; y++) {
-      const iy = m.y + y - y0;
-      if (iy < 0 || iy >= h) continue;
-      for (let x = 0; x < m.width; x++) {
-        const ix = m.x + x - x0;
-        if (ix < 0 || ix >= w) continue;
-        if (m.data[y * m.width + x] >= threshold) {
-          on[iy * w + ix] = 1;
-          any = true;
-        }
-      }
-    }
+  for (let i = 0; i < on.length; i++) {
+    on[i] = on[i]! >= threshold ? 1 : 0;
+    any ||= on[i] === 1;
   }
   if (!any) return undefined;
   const d2 = squaredDistance(on, w, h);
