@@ -22,6 +22,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { buildEngine } from '../backend/compose.js';
+import { EnginePool } from '../backend/engine-pool.js';
 import { loadConfig } from '../backend/config.js';
 import { createApp } from '../backend/http/app.js';
 import { startServer } from '../backend/http/server.js';
@@ -81,7 +82,8 @@ const config = loadConfig({
 });
 const logger = createLogger(config);
 const t0 = performance.now();
-const engine = await buildEngine({ config, logger });
+// the engine as the server runs it: worker threads (ENGINE_WORKERS), else the main thread
+const engine = config.engineWorkers > 0 ? await EnginePool.start({ config, workers: config.engineWorkers, logger }) : await buildEngine({ config, logger });
 process.stdout.write(`engine ${engine.modelVersion} (${engine.executionProvider}) ready in ${Math.round(performance.now() - t0)} ms\n`);
 const app = createApp({ config, logger, metrics: createMetrics(), engine, imageSource: imageSourceFromConfig(config) });
 const server = await startServer(app, { host: '127.0.0.1', port: 0, handleSignals: false });
@@ -99,7 +101,7 @@ async function predictOnce(): Promise<number> {
   return performance.now() - t;
 }
 
-// capacity: warm up, then sequential requests on one connection (the engine runs one at a time)
+// capacity: warm up, then sequential requests on one connection, times the engine calls that run at once
 await predictOnce();
 await predictOnce();
 const seq: number[] = [];
@@ -243,7 +245,7 @@ L(`latency 503    p50 ${report.latencyMs.busy503.p50} ms, p99 ${report.latencyMs
 L(`503 busy       ${busy.length}`);
 L(`other errors   ${nonBusyErrors} (statuses ${JSON.stringify(report.otherStatuses)}, socket errors ${socketErrors}, timeouts ${timeouts})`);
 L(`/health        p50 ${report.healthMs.p50} ms, p99 ${report.healthMs.p99} ms, max ${report.healthMs.max} ms (n=${healthMs.length}, failures ${healthFailures})`);
-L(`event loop     delay p50 ${report.eventLoopDelayMs.p50} ms, p99 ${report.eventLoopDelayMs.p99} ms, max ${report.eventLoopDelayMs.max} ms (JS work of the engine runs on the loop)`);
+L(`event loop     delay p50 ${report.eventLoopDelayMs.p50} ms, p99 ${report.eventLoopDelayMs.p99} ms, max ${report.eventLoopDelayMs.max} ms (the engine runs ${config.engineWorkers > 0 ? 'in worker threads' : 'on this loop'})`);
 L(`RSS MiB        after warm-up ${report.rssMb.afterWarmup}, 25% ${report.rssMb.q1}, 50% ${report.rssMb.q2}, 75% ${report.rssMb.q3}, end ${report.rssMb.end}, peak ${report.rssMb.peak}`);
 if (opt.json) {
   const { writeFile } = await import('node:fs/promises');
