@@ -91,6 +91,7 @@ export class EnginePool implements FaceEngine {
 
   segment(image: RgbImage, options: SegmentOptions = {}): Promise<SegmentResult> {
     if (this.closed) return Promise.reject(new Error('the engine pool is closed'));
+    if (this.slots.length === 0) return Promise.reject(new Error('no engine worker is running'));
     const { refiner, ...rest } = options;
     if (refiner && refiner.data === undefined) return Promise.reject(new Error('this refiner cannot be sent to an engine worker (it has no data)'));
     return new Promise((resolve, reject) => {
@@ -143,7 +144,10 @@ export class EnginePool implements FaceEngine {
       this.watch(slot);
       this.dispatch();
     } catch (err) {
+      // the pool goes on with fewer workers; with none left, every waiting and later call fails at once
       this.logger?.error(`engine worker could not be restarted: ${(err as Error).message}`);
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      if (this.slots.length === 0) for (const w of this.waiting.splice(0)) w.pending.reject(new Error('no engine worker is running'));
     }
   }
 }

@@ -91,4 +91,17 @@ describe('engine pool (worker threads, bundled models)', () => {
     expect(results.map((r) => r.faces.length)).toEqual([1, 1]);
     expect(pool.workers).toBe(2);
   }, 120_000);
+
+  it('a worker that cannot be restarted leaves the pool smaller; with none left, calls fail at once', async () => {
+    const inner = pool as unknown as { slots: { worker: Worker }[]; data: { config: { modelsManifest: string } } };
+    inner.data.config.modelsManifest = '/nonexistent/manifest.json';
+    await inner.slots[0]!.worker.terminate();
+    for (let t = 0; pool.workers === 2 && t < 600; t++) await new Promise((r) => setTimeout(r, 100));
+    expect(pool.workers).toBe(1);
+    expect((await pool.segment(image)).faces).toHaveLength(1);
+    await inner.slots[0]!.worker.terminate();
+    for (let t = 0; pool.workers === 1 && t < 600; t++) await new Promise((r) => setTimeout(r, 100));
+    expect(pool.workers).toBe(0);
+    await expect(pool.segment(image)).rejects.toThrow(/no engine worker is running/);
+  }, 180_000);
 });
