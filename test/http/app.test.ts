@@ -1,3 +1,5 @@
+import express from 'express';
+import { healthRoutes } from '../../backend/http/routes/health.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import request from 'supertest';
@@ -49,6 +51,16 @@ describe('health and setup', () => {
       expect(res.body).toEqual({ status: 'UP', model_class: 'FaceSegBackend', model_version: 'test-square-v1' });
       expect(res.headers['x-request-id']).toBeTruthy();
     }
+  });
+
+  it('answers 503 DOWN when an engine worker pool has no worker left', async () => {
+    const app = express();
+    const engine = { modelVersion: 'pool-v1', workers: 2 };
+    healthRoutes(app, engine);
+    await request(app).get('/health').expect(200);
+    engine.workers = 0;
+    const res = await request(app).get('/health').expect(503);
+    expect(res.body).toMatchObject({ status: 'DOWN', model_version: 'pool-v1', detail: expect.stringMatching(/no engine worker/) });
   });
 
   it('echoes a given X-Request-Id', async () => {

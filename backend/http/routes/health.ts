@@ -4,9 +4,12 @@ import type { Express, Request, Response } from 'express';
 
 export const MODEL_CLASS = 'FaceSegBackend';
 
-export function healthRoutes(app: Express, engine: { readonly modelVersion: string }): void {
+/** `workers`: an engine worker pool's running workers; 0 = nothing can be predicted. */
+export function healthRoutes(app: Express, engine: { readonly modelVersion: string; readonly workers?: number }): void {
   const health = (_req: Request, res: Response) => {
-    res.json({ status: 'UP', model_class: MODEL_CLASS, model_version: engine.modelVersion });
+    const body = { model_class: MODEL_CLASS, model_version: engine.modelVersion };
+    if (engine.workers === 0) res.status(503).json({ status: 'DOWN', ...body, detail: 'no engine worker is running (see the log for why they stopped)' });
+    else res.json({ status: 'UP', ...body });
   };
   app.get('/', (req, res) => {
     if (req.accepts(['json', 'html']) === 'html') res.redirect(302, '/ui');
