@@ -1,6 +1,7 @@
 // The composition root: the one place that turns configuration into a running
 // engine and server. Nothing else reads the environment.
 import { loadConfig, type Config } from './config.js';
+import { EnginePool } from './engine-pool.js';
 import { loadModelSet } from './models/index.js';
 import { DEFAULT_SETTINGS, FaceSegEngine, type EngineSettings } from './pipeline/engine.js';
 import type { Logger } from 'winston';
@@ -29,6 +30,15 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
       models: Object.fromEntries(Object.entries(models.entries).map(([role, e]) => [role, e?.id ?? ''])),
     },
   );
+}
+
+/**
+ * The engine as the server runs it: `workers` engine worker threads (default
+ * ENGINE_WORKERS), or the engine on the main thread when that is 0.
+ */
+export async function buildServerEngine(opts: EngineBuildOptions & { workers?: number }): Promise<FaceSegEngine | EnginePool> {
+  const workers = opts.workers ?? opts.config.engineWorkers;
+  return workers > 0 ? EnginePool.start({ ...opts, workers }) : buildEngine(opts);
 }
 
 /** The webhook verifier (annotations confirmed with Label Studio's API), when WEBHOOK_VERIFY is on. */

