@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../backend/pipeline/types.js';
 import { rng } from './stats.js';
-import { backgroundSvg, cutHead, type Cutout } from '../backend/eval/scenes.js';
+import { backgroundSvg, cutHead, type Cutout, type FassegEntry } from '../backend/eval/scenes.js';
 
 export interface BenchImage {
   /** Stable id, e.g. "fasseg/frontal02_1.jpg" or "synth/1280x720-3f-0". */
@@ -35,12 +35,6 @@ export const FACE_COUNTS = [1, 3, 10] as const;
 export const FASSEG_GROUP = 'fasseg (1 face, ~400x512)';
 
 export const synthGroup = (w: number, h: number, faces: number): string => `synth ${w}x${h} ${faces}f`;
-
-interface FassegEntry {
-  image: string;
-  label: string;
-  yaw: string;
-}
 
 export class DataMissingError extends Error {
   constructor(dir: string, what: string) {

@@ -9,7 +9,7 @@ import { decodeImage } from '../backend/media/decode.js';
 import { FACE_STAGES } from '../backend/pipeline/face-stages.js';
 import type { FaceEngine } from '../backend/pipeline/types.js';
 import { headsFound, type BenchImage } from './images.js';
-import { mean, Phase, summarise, type LatencySummary } from './stats.js';
+import { mean, Phase, promisePool, summarise, type LatencySummary } from './stats.js';
 
 /** Stages in table order. `other` = engine time outside its named stages (fusion, scoring, dedupe). */
 export const STAGES = ['decode', 'keypoints', 'detector', ...FACE_STAGES, 'paste', 'rle', 'other'] as const;
@@ -203,14 +203,8 @@ export async function runInProcess(engine: FaceEngine, images: readonly BenchIma
  */
 async function runParallel(engine: FaceEngine, images: readonly BenchImage[], opts: InProcessOptions, parallel: number): Promise<InProcessResult> {
   const order = [...new Set(images.map((i) => i.group))];
-  const lanes = async (list: readonly BenchImage[], each: (img: BenchImage) => Promise<void>): Promise<void> => {
-    let next = 0;
-    await Promise.all(Array.from({ length: parallel }, async () => {
-      while (next < list.length) await each(list[next++]!);
-    }));
-  };
   const firstOfGroup = [...new Map(images.map((i) => [i.group, i])).values()];
-  for (let w = 0; w < opts.warmup; w++) await lanes(firstOfGroup.flatMap((img) => Array<BenchImage>(parallel).fill(img)), async (img) => void (await processOne(engine, img)));
+  for (let w = 0; w < opts.warmup; w++) await promisePool(firstOfGroup.flatMap((img) => Array<BenchImage>(parallel).fill(img)), parallel, (img) => processOne(engine, img));
   const samples: Sample[] = [];
   const wall = new Map<string, number>();
   const total = images.length * opts.iterations;
@@ -218,7 +212,7 @@ async function runParallel(engine: FaceEngine, images: readonly BenchImage[], op
   for (let it = 0; it < opts.iterations; it++) {
     for (const group of order) {
       const t0 = performance.now();
-      await lanes(images.filter((i) => i.group === group), async (img) => {
+      await promisePool(images.filter((i) => i.group === group), parallel, async (img) => {
         samples.push(await processOne(engine, img));
         opts.onProgress?.(samples.length, total);
       });

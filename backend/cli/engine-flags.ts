@@ -2,7 +2,7 @@
 // engine they build (configuration from the environment, as `serve` does).
 import { Option, type Command } from 'commander';
 import { buildEngine, buildServerEngine, loadConfig } from '../compose.js';
-import { EnginePool } from '../engine-pool.js';
+import type { EnginePool } from '../engine-pool.js';
 import type { EngineSettings, FaceSegEngine } from '../pipeline/engine.js';
 
 export interface EngineFlags {
@@ -29,13 +29,11 @@ export function settingsFrom(f: EngineFlags): Partial<EngineSettings> {
   return s;
 }
 
-export async function engineFrom(flags: EngineFlags) {
-  const config = loadConfig();
+export async function engineFrom(flags: EngineFlags, config = loadConfig()) {
   return buildEngine({ config, settings: settingsFrom(flags) });
 }
 
 /** For commands that keep several images in flight (predict): the server's engine worker pool, unless ENGINE_WORKERS=0. */
-export async function pooledEngineFrom(flags: EngineFlags): Promise<{ engine: FaceSegEngine | EnginePool; pooled: boolean }> {
-  const engine = await buildServerEngine({ config: loadConfig(), settings: settingsFrom(flags) });
-  return { engine, pooled: engine instanceof EnginePool };
+export function pooledEngineFrom(flags: EngineFlags, config = loadConfig()): Promise<FaceSegEngine | EnginePool> {
+  return buildServerEngine({ config, settings: settingsFrom(flags) });
 }

@@ -21,6 +21,7 @@ import { createImageSource, type ImageSource } from '../media/image-source.js';
 import type { FaceEngine, RgbImage } from '../pipeline/types.js';
 import { progressBar, type Progress } from '../io/progress.js';
 import { runPool, serializer } from './pool.js';
+import { EnginePool } from '../engine-pool.js';
 
 export type TaskSelection = 'missing' | 'all';
 
@@ -39,8 +40,6 @@ export interface PredictOptions {
   tasks?: TaskSelection;
   /** Tasks in flight (downloads and decoding overlap). Default 4. */
   concurrency?: number;
-  /** The engine queues its own calls (an engine worker pool): they are not run one at a time here. */
-  parallelEngine?: boolean;
   /** Predictions per write request. Default 20. */
   batch?: number;
   /** Tasks per page when listing. Default 100. */
@@ -140,7 +139,8 @@ export async function runPredict(engineOrModel: FaceEngine | FaceSegModel, opts:
   const cfg = parseLabelConfig(project.label_config, { faceLabel: opts.faceLabel });
   const summary = emptySummary(opts.project, await model.modelVersion(String(opts.project)));
   const bar = progressBar('predict', { fields: 'done {done} skipped {skipped} failed {failed}', initial: { done: 0, skipped: 0, failed: 0 }, quiet: opts.quiet, lines: true });
-  const run: PredictRun = { opts, model, client, source, decode, cfg, summary, bar, engineSerial: opts.parallelEngine ? <R>(fn: () => Promise<R>) => fn() : serializer(), faceCount: new Map() };
+  const run: PredictRun = { opts, model, client, source, decode, cfg, summary, bar, // an engine worker pool queues its own calls; a main-thread engine runs one at a time
+    engineSerial: model.engine instanceof EnginePool ? <R>(fn: () => Promise<R>) => fn() : serializer(), faceCount: new Map() };
   await predictTasks(run);
   // the Data Manager's score column shows only the project's model version (model-version-sync.ts)
   if (opts.setProjectVersion && summary.done > 0 && !summary.fatal && !summary.interrupted) {

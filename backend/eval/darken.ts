@@ -4,6 +4,7 @@
 // every run sees the same pixels. Pure function.
 import type { RgbImage } from '../pipeline/types.js';
 import { seededRandom } from '../util/random.js';
+import { SRGB_TO_LINEAR } from './ita.js';
 
 export interface DarkenOptions {
   /** Linear-light exposure factor, e.g. 0.03 for 3 % of normal. */
@@ -16,7 +17,6 @@ export interface DarkenOptions {
   readNoise?: number;
 }
 
-export { seededRandom };
 
 /** Standard normal from two uniforms (Box-Muller). */
 function gaussian(r: () => number): number {
@@ -24,10 +24,6 @@ function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
 }
 
-const TO_LINEAR = Float64Array.from({ length: 256 }, (_, v) => {
-  const c = v / 255;
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-});
 
 export function linearToSrgb8(l: number): number {
   const c = l <= 0 ? 0 : l >= 1 ? 1 : l <= 0.0031308 ? l * 12.92 : 1.055 * l ** (1 / 2.4) - 0.055;
@@ -40,7 +36,7 @@ export function darken(img: RgbImage, opts: DarkenOptions): RgbImage {
   const r = seededRandom(opts.seed);
   const out = new Uint8Array(img.data.length);
   for (let i = 0; i < img.data.length; i++) {
-    const signal = TO_LINEAR[img.data[i]] * opts.exposure;
+    const signal = SRGB_TO_LINEAR[img.data[i]] * opts.exposure;
     const shot = Math.sqrt(Math.max(signal, 0) / fullWell);
     out[i] = linearToSrgb8(signal + gaussian(r) * Math.hypot(shot, readNoise));
   }

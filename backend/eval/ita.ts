@@ -8,7 +8,9 @@ function srgbToLinear(v: number): number {
   return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
 }
 
-const LINEAR = Float64Array.from({ length: 256 }, (_, v) => srgbToLinear(v));
+/** sRGB 0..255 -> linear light 0..1. */
+export const SRGB_TO_LINEAR = Float64Array.from({ length: 256 }, (_, v) => srgbToLinear(v));
+const LINEAR = SRGB_TO_LINEAR;
 
 function labF(t: number): number {
   return t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116;

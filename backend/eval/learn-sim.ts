@@ -13,9 +13,10 @@ import { DEFAULT_FIT, fitRefiner, refinedField, type FitReport, type RefinerExam
 import { targetInFrame } from '../learning/sample-codec.js';
 import type { FaceSample } from '../pipeline/face-sample.js';
 import type { FaceEngine, RegionMask } from '../pipeline/types.js';
-import { unionMask } from '../pipeline/mask-ops.js';
+import { binaryUnion } from '../pipeline/mask-ops.js';
+import type { FassegEntry } from './scenes.js';
 import { pasteDistanceField } from '../pipeline/warp.js';
-import { seededRandom } from '../util/random.js';
+import { seededRandom, shuffleInPlace } from '../util/random.js';
 import { chinRow, classMask, maskScores, meanOf } from './metrics.js';
 
 /** What a project calls "face", as FASSEG classes (1 skin with ears and neck, 2 hair with brows, 3 eyes, 4 nose, 5 mouth). */
@@ -77,7 +78,7 @@ export interface LearnSimReport {
 const personOf = (image: string): string => /personne(\d\d)/.exec(image)?.[1] ?? image;
 
 export async function loadSet(engine: FaceEngine, dir: string, set: string, convention: Convention, quiet: boolean): Promise<Item[]> {
-  const entries = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as { image: string; label: string; yaw: string }[];
+  const entries = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as FassegEntry[];
   const bar = progressBar(`${set} (engine)`, { total: entries.length, quiet });
   const items: Item[] = [];
   for (const e of entries) {
@@ -86,12 +87,7 @@ export async function loadSet(engine: FaceEngine, dir: string, set: string, conv
     const res = await engine.segment(img, { captureSamples: true });
     const truth = classMask(label.data, CONVENTIONS[convention]);
     const chin = chinRow(label.data, label.width, label.height);
-    const pred = unionMask(
-      res.faces.map((f) => f.mask),
-      img.width,
-      img.height,
-    );
-    const before = maskScores(binary(pred), truth, img.width, chin).iou;
+    const before = maskScores(binaryUnion(res), truth, img.width, chin).iou;
     // the face the labeler corrected: the one overlapping the truth most
     let best = -1;
     let bestHit = 0;
@@ -126,11 +122,6 @@ export async function loadSet(engine: FaceEngine, dir: string, set: string, conv
   return items;
 }
 
-function binary(m: Uint8Array): Uint8Array {
-  for (let i = 0; i < m.length; i++) m[i] = m[i] >= 128 ? 255 : 0;
-  return m;
-}
-
 /** IoU of an item's faces after the refiner (faces without a sample keep their mask). */
 export function scoreAfter(item: Item, model: RefinerModel | null): number {
   const masks = item.faces.map((f) => {
@@ -138,15 +129,12 @@ export function scoreAfter(item: Item, model: RefinerModel | null): number {
     const r = refinedField(model, f.sample);
     return pasteDistanceField(r.field, r.size, r.roi, item.width, item.height, 0);
   });
-  return maskScores(binary(unionMask(masks, item.width, item.height)), item.truth, item.width, item.chin).iou;
+  return maskScores(binaryUnion({ width: item.width, height: item.height, faces: masks.map((mask) => ({ mask })) }), item.truth, item.width, item.chin).iou;
 }
 
 function shuffled<T>(xs: readonly T[], rnd: () => number): T[] {
   const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
+  shuffleInPlace(a, rnd);
   return a;
 }
 

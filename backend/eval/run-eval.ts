@@ -12,10 +12,12 @@ import { darken } from './darken.js';
 import { fassegTask, peopleTask, uncertaintyFigures, type UncertaintyFigure, type UncertaintyRow } from './uncertainty.js';
 import { headDiscMask } from './ita-report.js';
 import { maskIta } from './ita.js';
+import { fnv1a } from '../util/random.js';
 import { evalSmallFaces, type SmallFaceRow } from './small-face-eval.js';
 import { evalCihp } from './cihp-eval.js';
 import { inSplit, type SplitChoice } from './split.js';
 import { summarise } from './summary.js';
+import type { FassegEntry } from './scenes.js';
 
 export { formatTable, summarise } from './summary.js';
 
@@ -27,11 +29,7 @@ export type Prep = (img: RgbImage, key: string) => RgbImage;
 
 export const darkPrep: Prep = (img, key) => darken(img, { exposure: DARK_EXPOSURE, seed: seedOf(key) });
 
-function seedOf(key: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
+const seedOf = fnv1a;
 
 export interface FassegRow {
   set: string;
@@ -72,12 +70,6 @@ export interface EvalReport {
   smallFaces: SmallFaceRow[];
   split: SplitChoice;
   summary: Record<string, Record<string, number>>;
-}
-
-interface FassegEntry {
-  image: string;
-  label: string;
-  yaw: string;
 }
 
 export interface FassegOptions {

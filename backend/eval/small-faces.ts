@@ -4,7 +4,7 @@
 // when its box centre lies in an unused head box; the rest are false faces.
 import sharp from 'sharp';
 import type { Box, RgbImage } from '../pipeline/types.js';
-import { seededRandom } from './darken.js';
+import { seededRandom, shuffleInPlace } from '../util/random.js';
 import { backgroundSvg, cutHead, type Cutout, type FassegEntry } from './scenes.js';
 
 /** A head cut-out runs from the hair to the neck cut: about 1.6 face heights. */
@@ -27,10 +27,7 @@ export function scatter(n: number, w: number, h: number, W: number, H: number, r
   if (cw < w || ch < h) throw new RangeError(`${n} boxes of ${w}x${h} do not fit in ${W}x${H}`);
   const cells = Array.from({ length: cols * rows }, (_, i) => i);
   // seeded shuffle: which cells stay empty varies by scene
-  for (let i = cells.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [cells[i], cells[j]] = [cells[j], cells[i]];
-  }
+  shuffleInPlace(cells, r);
   return cells.slice(0, n).map((c) => ({
     x: Math.round((c % cols) * cw + r() * (cw - w)),
     y: Math.round(Math.floor(c / cols) * ch + r() * (ch - h)),

@@ -37,7 +37,6 @@ export interface UncertaintyFigure {
 }
 
 export const FIX_IOU = 0.8;
-/** Darkened copies: every channel times this (a "nearly black" photo). */
 
 /** FASSEG multipose01 persons 1-4 tune the score; everything else reports it. */
 export function splitOf(set: string, image: string): Split {

@@ -2,7 +2,7 @@
 // Adam on weighted logistic loss. Small on purpose: a project gives tens of
 // corrected faces, and a few hundred weights train in seconds on one core
 // with no native dependency. Pure and deterministic for a given seed.
-import { seededRandom } from '../util/random.js';
+import { seededRandom, shuffleInPlace } from '../util/random.js';
 
 export interface MlpWeights {
   inputs: number;
@@ -86,15 +86,6 @@ function zeroLike(t: Tensors): Tensors {
   return { w1: new Float64Array(t.w1.length), b1: new Float64Array(t.b1.length), w2: new Float64Array(t.w2.length), b2: new Float64Array(1) };
 }
 
-/** Fisher-Yates shuffle in place. */
-function shuffle(rows: number[], rnd: () => number): void {
-  for (let i = rows.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    const tmp = rows[i];
-    rows[i] = rows[j];
-    rows[j] = tmp;
-  }
-}
 
 /** Work buffers of one training run: a standardised input row and the hidden activations. */
 interface Scratch {
@@ -164,7 +155,7 @@ export function trainMlp(set: TrainSet, inputs: number, opts: TrainOptions = DEF
   for (let r = 0; r < set.rows; r++) if (set.w[r] > 0) rows.push(r);
   let t = 0;
   outer: for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    shuffle(rows, rnd);
+    shuffleInPlace(rows, rnd);
     for (let start = 0; start < rows.length; start += opts.batch) {
       if (opts.stop?.()) break outer;
       const wsum = accumulateBatch(set, rows, start, Math.min(rows.length, start + opts.batch), net, norm, grad, scratch);

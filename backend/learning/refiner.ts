@@ -11,6 +11,7 @@ import { FEATURE_NAMES, FEATURES, sampleFeatures } from './refiner-features.js';
 import { DEFAULT_TRAIN, predictMlp, trainMlp, type MlpWeights, type TrainOptions } from './mlp.js';
 import { seededRandom } from '../util/random.js';
 import { roundTo } from '../util/num.js';
+import { fnv1a } from '../util/random.js';
 
 /** One corrected face: what the engine saw and what the labeler kept (0..1, -1 = don't care). */
 export interface RefinerExample {
@@ -202,9 +203,7 @@ export function meanFrameIou(model: RefinerModel | null, examples: readonly Refi
 
 /** Deterministic split of groups: a hash of the group id. */
 function heldOutGroup(group: string, share: number): boolean {
-  let h = 2166136261;
-  for (let i = 0; i < group.length; i++) h = Math.imul(h ^ group.charCodeAt(i), 16777619);
-  return ((h >>> 0) % 1000) / 1000 < share;
+  return (fnv1a(group) % 1000) / 1000 < share;
 }
 
 /**

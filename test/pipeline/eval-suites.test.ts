@@ -1,7 +1,8 @@
 // The eval's new measures: skin tone (ITA), darkened copies, small-face
 // scenes and the tune / held-out split. Images here are made by the test.
 import { describe, expect, it } from 'vitest';
-import { darken, linearToSrgb8, seededRandom } from '../../backend/eval/darken.js';
+import { darken, linearToSrgb8 } from '../../backend/eval/darken.js';
+import { seededRandom } from '../../backend/util/random.js';
 import { itaOf, itaThirds, maskIta, rgbToLab } from '../../backend/eval/ita.js';
 import { headDiscMask, itaSummary } from '../../backend/eval/ita-report.js';
 import { matchHeads, scatter } from '../../backend/eval/small-faces.js';

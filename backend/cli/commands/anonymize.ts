@@ -56,7 +56,8 @@ export function addAnonymizeCommand(program: Command): void {
 async function anonymizeAction(inDir: string, outDir: string, opts: AnonymizeFlags): Promise<void> {
   const { runAnonymize, checkFolders, formatAnonymizeSummary } = await import('../anonymize.js');
   await orUsageError(() => checkFolders(inDir, outDir));
-  const engine = await engineFrom(opts);
+  const config = loadConfig();
+  const engine = await engineFrom(opts, config);
   const run = async (signal: AbortSignal): Promise<void> => {
     const report = await runAnonymize(engine, inDir, outDir, {
       mode: opts.mode,
@@ -66,7 +67,7 @@ async function anonymizeAction(inDir: string, outDir: string, opts: AnonymizeFla
       overwrite: opts.overwrite,
       quiet: opts.quiet,
       signal,
-      maxPixels: loadConfig().limits.maxImagePixels,
+      maxPixels: config.limits.maxImagePixels,
     });
     process.stderr.write(`${formatAnonymizeSummary(report)}\n`);
     process.exitCode = report.interrupted ? EXIT.interrupted : report.failed.length ? EXIT.failures : EXIT.ok;

@@ -83,7 +83,7 @@ async function predictAction(opts: PredictFlags): Promise<void> {
   const url = labelStudioUrl(opts, config);
   const token = opts.token ?? config.labelStudioApiKey;
   if (!token) process.stderr.write('faceseg: no --token or LABEL_STUDIO_API_KEY: Label Studio will probably answer 401\n');
-  const { engine, pooled } = await pooledEngineFrom(opts);
+  const engine = await pooledEngineFrom(opts, config);
   // the project's learned refiner and calibration apply, and bulk predictions are recorded for learning
   const { openLearning } = await import('../../learning/index.js');
   const { createLogger } = await import('../../logging.js');
@@ -104,7 +104,6 @@ async function predictAction(opts: PredictFlags): Promise<void> {
         project: opts.project,
         tasks: opts.tasks,
         concurrency: opts.concurrency,
-        parallelEngine: pooled,
         batch: opts.batch,
         pageSize: opts.pageSize,
         shard,
