@@ -14,8 +14,8 @@ export function projectKey(project: string | number | null | undefined): string 
 
 export class ProjectLabelConfigs {
   private readonly parsed: LabelConfigCache;
-  /** Last label config seen per project, oldest first. */
-  private readonly last = new Map<string, string>();
+  /** Last label config seen per project, parsed (a few fields, not the XML: up to 1000 projects), oldest first. */
+  private readonly last = new Map<string, FaceLabelConfig>();
 
   constructor(faceLabel?: string) {
     this.parsed = new LabelConfigCache({ faceLabel });
@@ -31,17 +31,19 @@ export class ProjectLabelConfigs {
     }
   }
 
-  /** Keeps `xml` as the project's config; bounded: the oldest project's goes first (it comes back with its next /setup). */
-  remember(project: string, xml: string): void {
+  /** Keeps `cfg` as the project's config; bounded: the oldest project's goes first (it comes back with its next /setup). */
+  remember(project: string, cfg: FaceLabelConfig): void {
     this.last.delete(project);
     if (this.last.size >= MAX_PROJECT_CONFIGS) this.last.delete(this.last.keys().next().value!);
-    this.last.set(project, xml);
+    this.last.set(project, cfg);
   }
 
   /** The config a /predict call sent, else the one its project's /setup sent. */
   resolve(project: string | undefined, sent: string | null | undefined): FaceLabelConfig {
-    const xml = sent ?? (project !== undefined ? this.last.get(project) : undefined);
-    if (!xml) throw new HttpError(400, 'invalid_request', 'label_config is missing and /setup was not called for this project');
-    return this.parse(xml);
+    if (sent) return this.parse(sent);
+    // an empty label_config is missing, not "use the project's"
+    const cfg = sent == null && project !== undefined ? this.last.get(project) : undefined;
+    if (!cfg) throw new HttpError(400, 'invalid_request', 'label_config is missing and /setup was not called for this project');
+    return cfg;
   }
 }

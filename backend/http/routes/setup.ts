@@ -13,7 +13,7 @@ export function setupRoute(app: Express, model: Pick<FaceSegModel, 'setup'>, con
     if (!parsed.success) throw new HttpError(400, 'invalid_request', describeZodError(parsed.error));
     const cfg = configs.parse(parsed.data.schema);
     const key = projectKey(parsed.data.project);
-    if (key !== undefined) configs.remember(key, parsed.data.schema);
+    if (key !== undefined) configs.remember(key, cfg);
     req.log.info('setup', {
       project: key,
       brush: `${cfg.brush.fromName}->${cfg.brush.toName}:${cfg.brush.label}`,
