@@ -1,5 +1,8 @@
 import express from 'express';
 import { healthRoutes } from '../../backend/http/routes/health.js';
+import { teamPageRoute } from '../../backend/http/routes/ui.js';
+import { RecentFailures } from '../../backend/http/recent-failures.js';
+import { WorkQueue } from '../../backend/http/work-queue.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import request from 'supertest';
@@ -61,6 +64,16 @@ describe('health and setup', () => {
     engine.workers = 0;
     const res = await request(app).get('/health').expect(503);
     expect(res.body).toMatchObject({ status: 'DOWN', model_version: 'pool-v1', detail: expect.stringMatching(/no engine worker/) });
+  });
+
+  it('the team page says DOWN when /health does', async () => {
+    const app = express();
+    const engine = { modelVersion: 'pool-v1', executionProvider: 'cpu', workers: 1 };
+    const queue = new WorkQueue({ concurrency: 1 });
+    teamPageRoute(app, { engine, queue, tally: { ok: 0, failed: 0, failures: new RecentFailures(5) }, startedAt: Date.now() });
+    expect((await request(app).get('/ui').expect(200)).text).toMatch(/Status <span class="up">UP</);
+    engine.workers = 0;
+    expect((await request(app).get('/ui').expect(200)).text).toMatch(/Status <span class="bad">DOWN</);
   });
 
   it('echoes a given X-Request-Id', async () => {

@@ -5,9 +5,10 @@ import type { FaceEngine } from '../../pipeline/types.js';
 import type { TaskTally } from '../task-report.js';
 import { renderTeamPage, type TeamSummary } from '../team-page.js';
 import type { WorkQueue } from '../work-queue.js';
+import { engineStatus, type EngineHealth } from './health.js';
 
 export interface TeamPageDeps {
-  engine: Pick<FaceEngine, 'modelVersion' | 'executionProvider'>;
+  engine: Pick<FaceEngine, 'modelVersion' | 'executionProvider'> & EngineHealth;
   queue: Pick<WorkQueue, 'stats'>;
   tally: TaskTally;
   startedAt: number;
@@ -29,7 +30,7 @@ export function teamPageRoute(app: Express, deps: TeamPageDeps): void {
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(
       renderTeamPage({
-        status: 'UP',
+        status: engineStatus(deps.engine),
         modelVersion: deps.engine.modelVersion,
         provider: deps.engine.executionProvider,
         startedAt: deps.startedAt,
