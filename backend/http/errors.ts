@@ -26,14 +26,19 @@ export function notFound(req: Request, _res: Response, next: NextFunction): void
   next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}`));
 }
 
+/** 503 busy: Retry-After and the JSON body every busy answer has ({error: "busy", reason, detail, retry_after}). */
+export function sendBusy(res: Response, reason: string, detail: string, retryAfterS: number): void {
+  res.setHeader('Retry-After', String(retryAfterS));
+  res.status(503).json({ error: 'busy', reason, detail, retry_after: retryAfterS });
+}
+
 /** The last middleware: maps busy, HTTP, body-parser and unexpected errors. */
 export function errorHandler(limits: Pick<Limits, 'maxBodyBytes' | 'webhookMaxBodyBytes'>, logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const log = req.log ?? logger;
     if (err instanceof QueueFullError) {
       log.warn(`503 ${err.reason}: ${err.message}`);
-      res.setHeader('Retry-After', String(err.retryAfterS));
-      res.status(503).json({ error: 'busy', reason: err.reason, detail: err.message, retry_after: err.retryAfterS });
+      sendBusy(res, err.reason, err.message, err.retryAfterS);
     } else if (err instanceof HttpError) {
       if (err.status >= 500) log.error(err.message);
       else if (err.status !== 404) log.warn(`${err.error}: ${err.message}`);

@@ -3,7 +3,7 @@
 // label config size, a plausible project id).
 import type { NextFunction, Request, Response } from 'express';
 import { MAX_LABEL_CONFIG_CHARS } from '../labelstudio/label-config.js';
-import { HttpError } from './errors.js';
+import { HttpError, sendBusy } from './errors.js';
 
 /** Most ':' bytes (an upper bound on JSON keys) a webhook body may hold; counted before JSON.parse. */
 const MAX_WEBHOOK_KEYS = 50_000;
@@ -19,8 +19,7 @@ export class WebhooksInFlight {
   /** 503 + Retry-After while MAX_WEBHOOKS_IN_FLIGHT events are in flight. */
   readonly guard = (_req: Request, res: Response, next: NextFunction): void => {
     if (this.count < MAX_WEBHOOKS_IN_FLIGHT) return next();
-    res.setHeader('Retry-After', '5');
-    res.status(503).json({ error: 'busy', reason: 'webhooks_in_flight', detail: `${this.count} webhook events are still being handled`, retry_after: 5 });
+    sendBusy(res, 'webhooks_in_flight', `${this.count} webhook events are still being handled`, 5);
   };
 
   async run<T>(fn: () => Promise<T>): Promise<T> {

@@ -10,7 +10,7 @@ import { InboxFullError } from '../../learning/store.js';
 import type { Logger } from '../../logging.js';
 import type { FaceSegModel } from '../../model/faceseg-model.js';
 import { webhookSecret } from '../auth.js';
-import { HttpError } from '../errors.js';
+import { HttpError, sendBusy } from '../errors.js';
 import { countWebhookKeys, webhookBounds, WebhooksInFlight } from '../webhook-guards.js';
 
 export interface WebhookDeps {
@@ -56,8 +56,7 @@ async function commit(inbox: NonNullable<WebhookDeps['inbox']>, event: WebhookEv
     const full = err instanceof InboxFullError;
     const detail = full ? (err as Error).message : `the webhook could not be stored: ${(err as Error)?.message ?? String(err)}`;
     req.log.log(full ? 'warn' : 'error', `503 webhook: ${detail}`);
-    res.setHeader('Retry-After', '30');
-    res.status(503).json({ error: 'busy', reason: full ? 'inbox_full' : 'store_unavailable', detail, retry_after: 30 });
+    sendBusy(res, full ? 'inbox_full' : 'store_unavailable', detail, 30);
     return false;
   }
 }
