@@ -3,7 +3,7 @@
 // mesh edge (forehead up to the hairline, ears, hair fringes, profile edges).
 // Works in crop space, where the face is upright (the crop removes roll).
 import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
-import { colourBins, colourHistogram, otherOverSkin } from './contrast-model.js';
+import { colourBins, colourHistogram, otherOverSkin, ycc } from './contrast-model.js';
 import type { RgbImage } from './types.js';
 
 export interface ColourRefineParams {
@@ -68,16 +68,6 @@ function robust(values: number[]): Stats {
   const m = v[v.length >> 1];
   const dev = v.map((x) => Math.abs(x - m)).sort();
   return { m, s: Math.max(1.5, 1.4826 * dev[dev.length >> 1]) };
-}
-
-const YCC: [number, number, number] = [0, 0, 0];
-
-/** Luma and chroma (ITU-R BT.601 YCbCr) into a shared scratch triple: this runs per pixel and must not allocate. */
-function ycc(r: number, g: number, b: number): [number, number, number] {
-  YCC[0] = 0.299 * r + 0.587 * g + 0.114 * b;
-  YCC[1] = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
-  YCC[2] = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
-  return YCC;
 }
 
 interface SkinModel {

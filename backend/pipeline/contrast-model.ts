@@ -14,10 +14,18 @@ const CHROMA_STEP = 4;
 const levels = (v: number, lo: number, step: number): number => Math.min(BINS - 1, Math.max(0, Math.floor((v - lo) / step)));
 
 /** Histogram bin of an RGB pixel in YCbCr (ITU-R BT.601). */
+const YCC: [number, number, number] = [0, 0, 0];
+
+/** Luma and chroma (ITU-R BT.601 YCbCr) into a shared scratch triple: this runs per pixel and must not allocate. */
+export function ycc(r: number, g: number, b: number): [number, number, number] {
+  YCC[0] = 0.299 * r + 0.587 * g + 0.114 * b;
+  YCC[1] = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
+  YCC[2] = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+  return YCC;
+}
+
 export function colourBin(r: number, g: number, b: number): number {
-  const y = 0.299 * r + 0.587 * g + 0.114 * b;
-  const cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
-  const cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+  const [y, cb, cr] = ycc(r, g, b);
   return (levels(y, 0, 16) * BINS + levels(cb, CHROMA_LO, CHROMA_STEP)) * BINS + levels(cr, CHROMA_LO, CHROMA_STEP);
 }
 

@@ -108,7 +108,7 @@ export function captureSample(c: CaptureInput, size = FRAME_SIZE): FaceSample {
   };
   let landmarks = defaultLandmarks(size, (c.faceSize / frame.size) * size);
   const mesh = c.mesh;
-  if (mesh && mesh.count > 454) {
+  if (mesh && mesh.count > MESH.leftCheek) {
     const pick = (idx: readonly number[]): Point => {
       let x = 0;
       let y = 0;

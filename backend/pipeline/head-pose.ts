@@ -33,7 +33,7 @@ export function meshYawRatio(points: Float32Array, count: number): number {
  * into the background) and below the nose. Null without a full mesh.
  */
 export function beardZone(points: Float32Array, count: number, size: number): Uint8Array | undefined {
-  if (count <= 454) return undefined;
+  if (count <= MESH.leftCheek) return undefined;
   const ring = FACE_OVAL.map((i) => ({ x: points[i * 3], y: points[i * 3 + 1] }));
   const zone = fillPolygon(ring, size, size);
   const top = Math.max(0, Math.ceil(points[MESH.subnasale * 3 + 1]));
@@ -52,7 +52,7 @@ const BROW_TOP = [MESH.rightBrowTop, MESH.leftBrowTop] as const;
  * Undefined without a full mesh.
  */
 export function eyeZone(points: Float32Array, count: number, size: number): Uint8Array | undefined {
-  if (count <= 454) return undefined;
+  if (count <= MESH.leftCheek) return undefined;
   const xs = EYE_OUTER.map((i) => points[i * 3]);
   const top = Math.max(0, Math.floor(Math.min(...BROW_TOP.map((i) => points[i * 3 + 1]))));
   const bottom = Math.min(size - 1, Math.ceil(points[MESH.subnasale * 3 + 1]));

@@ -89,10 +89,6 @@ export function regionStats(img: RgbImage, b: Box): ImageStats {
   return { luminance: mean, contrast: Math.sqrt(Math.max(0, sq / n - mean * mean)) };
 }
 
-export function meanLuminance(img: RgbImage, b: Box): number {
-  return regionStats(img, b).luminance;
-}
-
 /**
  * Head yaw, 0 frontal .. 1 full profile, from the two cheek contour points of
  * the mesh: the angle of the line between them out of the image plane

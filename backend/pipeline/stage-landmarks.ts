@@ -113,6 +113,6 @@ export async function retryRejected(landmarks: LandmarkPort, faces: readonly Mes
   });
   const retried = await tryRois(landmarks, faces, alternatives, (next, current) => next.faceScore > current.faceScore);
   const rescued = retried.filter((face, i) => failed.has(faces[i]) && face.mesh.faceScore >= MIN_RECENTRE_SCORE);
-  const recentred = rescued.map((face) => ({ face, roi: roiFromMesh(face.roi, landmarks.inputSize, face.mesh, face.job.settings.roiScale) }));
+  const recentred = rescued.map((face) => ({ face, roi: centredRoi(face, landmarks.inputSize) }));
   return tryRois(landmarks, retried, recentred, keepUnlessLost);
 }

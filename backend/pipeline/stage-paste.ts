@@ -50,14 +50,16 @@ export function pasteFace(located: LocatedImage, candidate: HeadCandidate, regio
   const { image, view, settings, options } = located;
   const { roi, mesh } = region.face;
   const faceSize = roi.size / settings.roiScale;
-  let mask = pasteDistanceField(region.field, region.fieldSize, roi, image.width, image.height, (settings.dilate * faceSize) / 100);
   // the sample holds the engine's own mask (no dilate), the same whatever the project's settings
   const sample =
     options.refiner || options.captureSamples
       ? captureSample({ image: view, roi, field: region.field, fieldSize: region.fieldSize, grow: 0, faceSize, mesh })
       : undefined;
   const refined = sample && options.refiner?.refine(sample);
-  if (refined) mask = pasteDistanceField(refined.field, refined.size, refined.roi, image.width, image.height, 0);
+  // pasted once: the refiner's field when it gave one, else the engine's with the dilate
+  const mask = refined
+    ? pasteDistanceField(refined.field, refined.size, refined.roi, image.width, image.height, 0)
+    : pasteDistanceField(region.field, region.fieldSize, roi, image.width, image.height, (settings.dilate * faceSize) / 100);
   if (mask.width === 0) return undefined;
   const box = maskBox(mask);
   // how well the models could see this face: the copy they were given (tone-normalised when the photo is dark)

@@ -2,7 +2,7 @@
 // 640-pixel input, where a 20-pixel face is 7 pixels and lost. When the whole-
 // image pass suggests small faces may be there, the detector runs again on
 // overlapping tiles of its own input size, at full resolution. Pure functions.
-import { iou } from './geometry.js';
+import { boxCenter, boxContains, iou } from './geometry.js';
 import type { FaceDetection } from './ports.js';
 import type { Box, RgbImage } from './types.js';
 
@@ -64,14 +64,8 @@ export function shiftDetection(d: FaceDetection, dx: number, dy: number): FaceDe
 export function mergeDetections(base: readonly FaceDetection[], extra: readonly FaceDetection[], maxIou = 0.3): FaceDetection[] {
   const kept = [...base];
   for (const d of [...extra].sort((a, b) => b.score - a.score)) {
-    if (kept.every((k) => iou(k.box, d.box) < maxIou && !within(d.box, k.box))) kept.push(d);
+    // a tile-cut part of a big face: its centre lies inside a kept box
+    if (kept.every((k) => iou(k.box, d.box) < maxIou && !boxContains(k.box, boxCenter(d.box)))) kept.push(d);
   }
   return kept;
-}
-
-/** A tile-cut part of a big face: its centre lies inside a kept box. */
-function within(a: Box, b: Box): boolean {
-  const cx = a.x + a.width / 2;
-  const cy = a.y + a.height / 2;
-  return cx >= b.x && cx <= b.x + b.width && cy >= b.y && cy <= b.y + b.height;
 }
