@@ -29,7 +29,6 @@ export class WebhookInbox {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
-  private started = false;
   private stopped = false;
 
   constructor(private readonly o: InboxOptions) {
@@ -49,7 +48,6 @@ export class WebhookInbox {
   /** Process what is left from before (a crash) and poll for more. */
   start(): void {
     if (this.timer || this.stopped) return;
-    this.started = true;
     this.timer = setInterval(() => this.kick(), this.o.pollMs ?? 1000);
     this.timer.unref();
     this.kick();
@@ -70,7 +68,7 @@ export class WebhookInbox {
   }
 
   private kick(): void {
-    if (!this.started || this.stopped) return;
+    if (!this.timer) return; // not started, or stopped
     if (this.running) {
       this.again = true;
       return;

@@ -91,9 +91,11 @@ export class PostgresStore implements LearningStore {
     pool.on('error', () => undefined);
     const store = new PostgresStore(pool, o, url);
     const t0 = Date.now();
-    for (;;) {
-      try {
-        await store.tx(async (c) => {
+    try {
+      // the server may still be starting: transient failures are retried each second until connectTimeoutMs
+      await withRetry(
+        () =>
+          store.tx(async (c) => {
           await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_SCHEMA]);
           await c.query('CREATE TABLE IF NOT EXISTS faceseg_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
           const found = Number((await c.query("SELECT value FROM faceseg_meta WHERE key = 'schema_version'")).rows[0]?.value ?? 0);
@@ -105,15 +107,13 @@ export class PostgresStore implements LearningStore {
             "INSERT INTO faceseg_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             [String(PG_SCHEMA_VERSION)],
           );
-        });
-        return store;
-      } catch (err) {
-        if (!transient(err) || Date.now() - t0 > o.connectTimeoutMs) {
-          await pool.end().catch(() => undefined);
-          throw err;
-        }
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+          }),
+        { retries: Infinity, delayMs: () => 1000, shouldRetry: (err) => transient(err) && Date.now() - t0 <= o.connectTimeoutMs },
+      );
+      return store;
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
     }
   }
 

@@ -127,6 +127,8 @@ export class SqliteStore implements LearningStore {
   private readonly db: Database.Database;
   private readonly owner = randomUUID();
   private readonly trims: TrimSchedule;
+  /** Statements by SQL text, prepared once: /predict records a prediction per task on the event loop. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** `file` = a path (its folder is created), or ':memory:'. Creates or migrates the tables. */
   constructor(
@@ -162,6 +164,13 @@ export class SqliteStore implements LearningStore {
     }
   }
 
+  /** The prepared statement of `text` (a fixed set of texts: table and column names come from constants). */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) this.statements.set(text, (st = this.db.prepare(text)));
+    return st;
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
@@ -174,12 +183,12 @@ export class SqliteStore implements LearningStore {
   /** Note a write to `project`; a new project past maxProjects drops the least recently written ones whole. */
   private touchProject(project: string): void {
     const now = this.o.now();
-    const added = this.db.prepare('INSERT OR IGNORE INTO projects (project, last_seen) VALUES (?, ?)').run(project, now).changes === 1;
+    const added = this.sql('INSERT OR IGNORE INTO projects (project, last_seen) VALUES (?, ?)').run(project, now).changes === 1;
     if (!added) {
-      this.db.prepare('UPDATE projects SET last_seen = MAX(last_seen, ?) WHERE project = ?').run(now, project);
+      this.sql('UPDATE projects SET last_seen = MAX(last_seen, ?) WHERE project = ?').run(now, project);
       return;
     }
-    const n = (this.db.prepare('SELECT COUNT(*) AS n FROM projects').get() as { n: number }).n;
+    const n = (this.sql('SELECT COUNT(*) AS n FROM projects').get() as { n: number }).n;
     if (n <= this.o.maxProjects) return;
     const victims = this.db
       .prepare('SELECT project FROM projects WHERE project <> ? ORDER BY last_seen, project LIMIT ?')
@@ -189,7 +198,7 @@ export class SqliteStore implements LearningStore {
 
   private dropProject(project: string): void {
     for (const table of ['projects', 'predictions', 'corrections', 'calibrations']) {
-      this.db.prepare(`DELETE FROM ${table} WHERE project = ?`).run(project);
+      this.sql(`DELETE FROM ${table} WHERE project = ?`).run(project);
     }
   }
 
@@ -197,15 +206,15 @@ export class SqliteStore implements LearningStore {
     const values = predictionValues(r);
     this.tx(() => {
       this.touchProject(r.project);
-      this.db.prepare(`INSERT OR REPLACE INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`).run(...values);
+      this.sql(`INSERT OR REPLACE INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`).run(...values);
       // the task's few versions through the primary key, sorted here: an ORDER BY would let the
       // planner walk the whole project by age (every row read on each insert)
-      const versions = this.db.prepare('SELECT rowid AS id, created_at FROM predictions WHERE project = ? AND task = ?').all(r.project, r.task) as Array<{
+      const versions = this.sql('SELECT rowid AS id, created_at FROM predictions WHERE project = ? AND task = ?').all(r.project, r.task) as Array<{
         id: number;
         created_at: number;
       }>;
       versions.sort((x, y) => y.created_at - x.created_at || y.id - x.id);
-      const drop = this.db.prepare('DELETE FROM predictions WHERE rowid = ?');
+      const drop = this.sql('DELETE FROM predictions WHERE rowid = ?');
       for (const v of versions.slice(Math.max(0, keep))) drop.run(v.id);
       if (!this.trims.due(r.project)) return;
       this.db
@@ -220,8 +229,8 @@ export class SqliteStore implements LearningStore {
   async getPrediction(project: string, task: string, modelVersion?: string): Promise<PredictionRecord | undefined> {
     const row = (
       modelVersion !== undefined
-        ? this.db.prepare('SELECT * FROM predictions WHERE project = ? AND task = ? AND model_version = ?').get(project, task, modelVersion)
-        : this.db.prepare('SELECT * FROM predictions WHERE project = ? AND task = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(project, task)
+        ? this.sql('SELECT * FROM predictions WHERE project = ? AND task = ? AND model_version = ?').get(project, task, modelVersion)
+        : this.sql('SELECT * FROM predictions WHERE project = ? AND task = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(project, task)
     ) as PredictionRow | undefined;
     return row ? predictionFromRow(row) : undefined;
   }
@@ -230,7 +239,7 @@ export class SqliteStore implements LearningStore {
     const values = correctionValues(r, (b) => (b ? 1 : 0));
     this.tx(() => {
       this.touchProject(r.project);
-      this.db.prepare(`INSERT OR REPLACE INTO corrections (${CORRECTION_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`).run(...values);
+      this.sql(`INSERT OR REPLACE INTO corrections (${CORRECTION_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`).run(...values);
       this.db
         .prepare(
           `DELETE FROM corrections WHERE project = ? AND annotation IN
@@ -241,47 +250,47 @@ export class SqliteStore implements LearningStore {
   }
 
   async deleteCorrection(annotation: string, project: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM corrections WHERE project = ? AND annotation = ?').run(project, annotation).changes > 0;
+    return this.sql('DELETE FROM corrections WHERE project = ? AND annotation = ?').run(project, annotation).changes > 0;
   }
 
   async getCorrection(annotation: string, project: string): Promise<CorrectionRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM corrections WHERE project = ? AND annotation = ?').get(project, annotation) as CorrectionRow | undefined;
+    const row = this.sql('SELECT * FROM corrections WHERE project = ? AND annotation = ?').get(project, annotation) as CorrectionRow | undefined;
     return row ? correctionFromRow(row) : undefined;
   }
 
   async listCorrections(project: string): Promise<CorrectionRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM corrections WHERE project = ? ORDER BY received_at, annotation').all(project) as CorrectionRow[];
+    const rows = this.sql('SELECT * FROM corrections WHERE project = ? ORDER BY received_at, annotation').all(project) as CorrectionRow[];
     return rows.map(correctionFromRow);
   }
 
   async countCorrections(project: string): Promise<number> {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM corrections WHERE project = ?').get(project) as { n: number }).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM corrections WHERE project = ?').get(project) as { n: number }).n;
   }
 
   async putCalibration(r: CalibrationRecord): Promise<void> {
     const values = calibrationValues(r);
     this.tx(() => {
       this.touchProject(r.project);
-      this.db.prepare(`INSERT OR REPLACE INTO calibrations (${CALIBRATION_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`).run(...values);
+      this.sql(`INSERT OR REPLACE INTO calibrations (${CALIBRATION_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`).run(...values);
     });
   }
 
   async getCalibration(project: string): Promise<CalibrationRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM calibrations WHERE project = ?').get(project) as CalibrationRow | undefined;
+    const row = this.sql('SELECT * FROM calibrations WHERE project = ?').get(project) as CalibrationRow | undefined;
     return row ? calibrationFromRow(row) : undefined;
   }
 
   async calibrationStamp(project: string): Promise<number | undefined> {
-    const row = this.db.prepare('SELECT fitted_at FROM calibrations WHERE project = ?').get(project) as { fitted_at: number } | undefined;
+    const row = this.sql('SELECT fitted_at FROM calibrations WHERE project = ?').get(project) as { fitted_at: number } | undefined;
     return row?.fitted_at;
   }
 
   async deleteCalibration(project: string): Promise<void> {
-    this.db.prepare('DELETE FROM calibrations WHERE project = ?').run(project);
+    this.sql('DELETE FROM calibrations WHERE project = ?').run(project);
   }
 
   async listProjects(): Promise<string[]> {
-    return (this.db.prepare('SELECT project FROM projects ORDER BY last_seen DESC, project').all() as Array<{ project: string }>).map((r) => r.project);
+    return (this.sql('SELECT project FROM projects ORDER BY last_seen DESC, project').all() as Array<{ project: string }>).map((r) => r.project);
   }
 
   async putEvent(event: string): Promise<number> {
@@ -290,9 +299,9 @@ export class SqliteStore implements LearningStore {
     this.db.pragma('synchronous = FULL');
     try {
       return this.tx(() => {
-        const held = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM inbox').get() as { n: number; bytes: number };
+        const held = this.sql('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM inbox').get() as { n: number; bytes: number };
         if (held.n >= this.o.maxInboxEvents || held.bytes + size > this.o.maxInboxBytes) throw new InboxFullError(held.n, held.bytes);
-        return Number(this.db.prepare('INSERT INTO inbox (size, received_at, event) VALUES (?, ?, ?)').run(size, this.o.now(), event).lastInsertRowid);
+        return Number(this.sql('INSERT INTO inbox (size, received_at, event) VALUES (?, ?, ?)').run(size, this.o.now(), event).lastInsertRowid);
       });
     } finally {
       this.db.pragma('synchronous = NORMAL');
@@ -303,12 +312,12 @@ export class SqliteStore implements LearningStore {
     const now = this.o.now();
     return this.tx(() => {
       // one consumer at a time: another object's live claim means it is draining
-      if (this.db.prepare('SELECT 1 FROM inbox WHERE claimed_until > ? AND owner <> ? LIMIT 1').get(now, this.owner)) return [];
+      if (this.sql('SELECT 1 FROM inbox WHERE claimed_until > ? AND owner <> ? LIMIT 1').get(now, this.owner)) return [];
       const rows = this.db
         .prepare('SELECT id FROM inbox WHERE claimed_until <= ? ORDER BY id LIMIT ?')
         .all(now, Math.max(1, Math.floor(limit))) as Array<{ id: number }>;
-      const claim = this.db.prepare('UPDATE inbox SET claimed_until = ?, owner = ?, attempts = attempts + 1 WHERE id = ?');
-      const read = this.db.prepare('SELECT id, event, attempts, received_at FROM inbox WHERE id = ?');
+      const claim = this.sql('UPDATE inbox SET claimed_until = ?, owner = ?, attempts = attempts + 1 WHERE id = ?');
+      const read = this.sql('SELECT id, event, attempts, received_at FROM inbox WHERE id = ?');
       return rows.map(({ id }) => {
         claim.run(now + this.o.inboxLeaseMs, this.owner, id);
         const r = read.get(id) as { id: number; event: string; attempts: number; received_at: number };
@@ -320,17 +329,17 @@ export class SqliteStore implements LearningStore {
   async touchEvents(ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
     const until = this.o.now() + this.o.inboxLeaseMs;
-    const stmt = this.db.prepare('UPDATE inbox SET claimed_until = ? WHERE id = ? AND owner = ?');
+    const stmt = this.sql('UPDATE inbox SET claimed_until = ? WHERE id = ? AND owner = ?');
     this.tx(() => {
       for (const id of ids) stmt.run(until, id, this.owner);
     });
   }
 
   async doneEvent(id: number): Promise<void> {
-    this.db.prepare('DELETE FROM inbox WHERE id = ?').run(id);
+    this.sql('DELETE FROM inbox WHERE id = ?').run(id);
   }
 
   async countEvents(): Promise<number> {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM inbox').get() as { n: number }).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM inbox').get() as { n: number }).n;
   }
 }
