@@ -55,6 +55,11 @@ export interface ProjectSettings {
 export type { RecordInput } from './records.js';
 
 export class LearningService {
+  /** Was this calibration fitted on the engine in use? (one made for another engine version is not applied) */
+  private isCurrent(cal: CalibrationRecord): boolean {
+    return cal.engineVersion === this.opts.baseVersion;
+  }
+
   private readonly store: LearningStore;
   private readonly log: Logger;
   private readonly configs: LabelConfigCache;
@@ -83,7 +88,7 @@ export class LearningService {
   }
 
   private settingsFrom(cal: CalibrationRecord): ProjectSettings | null {
-    if (cal.engineVersion !== this.opts.baseVersion) {
+    if (!this.isCurrent(cal)) {
       // fitted for another engine: its parameters and refiner describe other masks; refit once
       if (!this.staleSeen.has(cal.project)) {
         this.staleSeen.add(cal.project);
@@ -272,7 +277,7 @@ export class LearningService {
     let params: Partial<EngineParams> = fit.dilate !== defaults.dilate ? { dilate: fit.dilate } : {};
     const scoreMap = fitScoreMap(cs.map((c) => ({ score: c.score, changed: c.changed }))) ?? undefined;
     const previous = await this.store.getCalibration(projectId);
-    const current = previous && previous.engineVersion === this.opts.baseVersion ? parseRefiner(previous.refiner) : null;
+    const current = previous && this.isCurrent(previous) ? parseRefiner(previous.refiner) : null;
     const refit = await this.fitRefinerOf(projectId, cs, current);
     const refiner = refit?.model ?? current;
     // a refiner redraws the masks, so a dilate would no longer mean anything
@@ -334,7 +339,7 @@ export class LearningService {
       calibration: cal
         ? { fitted_at: new Date(cal.fittedAt).toISOString(), corrections: cal.corrections, model_version: cal.modelVersion, engine_version: cal.engineVersion, score_map: cal.scoreMap ?? null, ...cal.report }
         : null,
-      refiner: cal?.refiner && cal.engineVersion === this.opts.baseVersion ? ((cal.report.refiner as Json | null) ?? { accepted: true }) : null,
+      refiner: cal?.refiner && this.isCurrent(cal) ? ((cal.report.refiner as Json | null) ?? { accepted: true }) : null,
       training: this.fits.has(projectId),
       min_corrections: this.opts.minCorrections,
     };
