@@ -17,6 +17,7 @@
 // Label Studio accepts it only once predictions with that version exist
 // (projects/serializers.py validate_model_version), hence the retries.
 import type { Logger } from '../logging.js';
+import { withRetry } from '../util/retry.js';
 import { LabelStudioApiError, type LsMlBackend } from './project-client.js';
 
 export interface VersionSyncClient {
@@ -33,9 +34,17 @@ export interface ModelVersionSyncOptions {
   /** Waits before each try: Label Studio stores predictions after our /predict answer. */
   delaysMs?: number[];
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Projects whose synced version is remembered (oldest forgotten first;
+   * default 1000, the learning store's project cap). Project ids come from
+   * /predict bodies, so the memory must not grow with what callers send.
+   */
+  maxProjects?: number;
+  /** Projects synced at once (default 8); a notify beyond that is dropped and the next /predict asks again. */
+  maxRunning?: number;
 }
 
-export type SyncOutcome = 'already' | 'set' | 'foreign' | 'failed';
+export type SyncOutcome = 'already' | 'set' | 'foreign' | 'failed' | 'skipped';
 
 /**
  * True when the project's current version is ours to replace: unset, one of
@@ -49,18 +58,28 @@ export function isReplaceable(current: string | null | undefined, backends: read
   return backends.some((b) => b.title === current && typeof b.model_version === 'string' && b.model_version.startsWith(prefix));
 }
 
+/** Answers after which another try cannot help: the token may not read or change the project, or it does not exist. */
+const FINAL_STATUS = new Set([401, 403, 404]);
+
 export class ModelVersionSync {
   private readonly synced = new Map<number, string>();
   private readonly running = new Map<number, Promise<SyncOutcome>>();
+  /** The version to sync after the running one, per project: one follow-up at most, the latest wins. */
+  private readonly next = new Map<number, { version: string; done: Promise<SyncOutcome> }>();
   private readonly prefix: string;
   private readonly delays: number[];
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly maxProjects: number;
+  private readonly maxRunning: number;
 
   constructor(private readonly o: ModelVersionSyncOptions) {
     this.prefix = o.versionPrefix ?? 'faceseg-';
     this.delays = o.delaysMs ?? [1_000, 3_000, 10_000, 30_000];
+    if (this.delays.length === 0) throw new RangeError('model version sync needs at least one try (delaysMs)');
     // not unref'd: `faceseg predict` must not exit while it waits
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.maxProjects = o.maxProjects ?? 1000;
+    this.maxRunning = o.maxRunning ?? 8;
   }
 
   /** Fire and forget: called after predictions with `version` were sent for the project. */
@@ -68,46 +87,94 @@ export class ModelVersionSync {
     void this.sync(projectId, version);
   }
 
-  /** One sync per project at a time; a version already synced costs nothing. */
+  /** Syncs in flight, and follow-ups waiting behind them (for tests and the team page). */
+  get pending(): { running: number; queued: number; remembered: number } {
+    return { running: this.running.size, queued: this.next.size, remembered: this.synced.size };
+  }
+
+  /**
+   * One sync per project at a time; a version already synced costs nothing.
+   * While one runs, later calls share a single follow-up for the newest version.
+   */
   sync(projectId: number, version: string): Promise<SyncOutcome> {
     if (this.synced.get(projectId) === version) return Promise.resolve('already');
     const busy = this.running.get(projectId);
-    if (busy) return busy.then(() => (this.synced.get(projectId) === version ? 'already' : this.sync(projectId, version)));
+    if (busy) return this.queueAfter(projectId, version, busy);
+    if (this.running.size >= this.maxRunning) {
+      this.o.logger.debug('model version sync: too many projects at once, skipped until their next prediction', { project: projectId });
+      return Promise.resolve('skipped');
+    }
     const p = this.run(projectId, version).finally(() => this.running.delete(projectId));
     this.running.set(projectId, p);
     return p;
   }
 
-  private async run(projectId: number, version: string): Promise<SyncOutcome> {
-    const log = this.o.logger;
-    let lastError = '';
-    for (const delay of this.delays) {
-      await this.sleep(delay);
-      try {
-        const project = await this.o.client.getProject(projectId);
-        const current = project.model_version ?? '';
-        if (current === version) {
-          this.synced.set(projectId, version);
-          return 'already';
-        }
-        const backends = current && !current.startsWith(this.prefix) ? await this.o.client.listMlBackends(projectId) : [];
-        if (!isReplaceable(current, backends, this.prefix)) {
-          log.info(`project ${projectId} shows predictions of "${current}" (set in Settings -> Annotation): left as it is`, { project: projectId });
-          this.synced.set(projectId, version);
-          return 'foreign';
-        }
-        await this.o.client.setProjectModelVersion(projectId, version);
-        this.synced.set(projectId, version);
-        log.info(`project ${projectId}: model version ${current || '(none)'} -> ${version}, so the prediction score column and uncertainty sampling use our predictions`, { project: projectId });
-        return 'set';
-      } catch (err) {
-        lastError = (err as Error).message ?? String(err);
-        // 400 = the predictions are not stored yet; 401/403 = the token cannot change projects
-        if (err instanceof LabelStudioApiError && (err.status === 401 || err.status === 403)) break;
-        log.debug('model version sync: not yet', { project: projectId, error: lastError });
-      }
+  private queueAfter(projectId: number, version: string, busy: Promise<SyncOutcome>): Promise<SyncOutcome> {
+    const queued = this.next.get(projectId);
+    if (queued) {
+      queued.version = version;
+      return queued.done;
     }
-    log.warn(`could not set project ${projectId}'s model version to ${version} (${lastError}): pick it in Settings -> Annotation -> Prelabeling to sort by prediction score`, { project: projectId });
-    return 'failed';
+    const entry: { version: string; done: Promise<SyncOutcome> } = {
+      version,
+      done: busy.then((): Promise<SyncOutcome> | SyncOutcome => {
+        this.next.delete(projectId);
+        return this.synced.get(projectId) === entry.version ? 'already' : this.sync(projectId, entry.version);
+      }),
+    };
+    this.next.set(projectId, entry);
+    return entry.done;
   }
+
+  private remember(projectId: number, version: string): void {
+    this.synced.delete(projectId);
+    this.synced.set(projectId, version);
+    if (this.synced.size > this.maxProjects) this.synced.delete(this.synced.keys().next().value as number);
+  }
+
+  private async run(projectId: number, version: string): Promise<SyncOutcome> {
+    await this.sleep(this.delays[0]);
+    try {
+      return await withRetry(() => this.tryOnce(projectId, version), {
+        retries: this.delays.length - 1,
+        delayMs: (n) => this.delays[n + 1],
+        shouldRetry: (err) => !(err instanceof LabelStudioApiError && err.status !== undefined && FINAL_STATUS.has(err.status)),
+        sleep: this.sleep,
+        onRetry: ({ error }) => this.o.logger.debug('model version sync: not yet', { project: projectId, error: errorText(error) }),
+      });
+    } catch (err) {
+      this.o.logger.warn(
+        `could not set project ${projectId}'s model version to ${version} (${errorText(err)}): pick it in Settings -> Annotation -> Prelabeling to sort by prediction score`,
+        { project: projectId },
+      );
+      return 'failed';
+    }
+  }
+
+  /** One look at the project; throws to try again (400 = the predictions are not stored yet). */
+  private async tryOnce(projectId: number, version: string): Promise<SyncOutcome> {
+    const project = await this.o.client.getProject(projectId);
+    const current = project.model_version ?? '';
+    if (current === version) {
+      this.remember(projectId, version);
+      return 'already';
+    }
+    const backends = current && !current.startsWith(this.prefix) ? await this.o.client.listMlBackends(projectId) : [];
+    if (!isReplaceable(current, backends, this.prefix)) {
+      this.o.logger.info(`project ${projectId} shows predictions of "${current}" (set in Settings -> Annotation): left as it is`, { project: projectId });
+      this.remember(projectId, version);
+      return 'foreign';
+    }
+    await this.o.client.setProjectModelVersion(projectId, version);
+    this.remember(projectId, version);
+    this.o.logger.info(
+      `project ${projectId}: model version ${current || '(none)'} -> ${version}, so the prediction score column and uncertainty sampling use our predictions`,
+      { project: projectId },
+    );
+    return 'set';
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -98,4 +98,71 @@ describe('ModelVersionSync', () => {
     expect([a, b]).toEqual(['set', 'already']);
     expect(ls.patches).toEqual(['faceseg-a']);
   });
+
+  it('stops at once when the project does not exist (404)', async () => {
+    const ls = new FakeLs();
+    ls.getProject = async () => {
+      ls.reads++;
+      throw new LabelStudioApiError('Project 99 not found', 404);
+    };
+    expect(await make(ls).sync(99, 'faceseg-x')).toBe('failed');
+    expect(ls.reads).toBe(1);
+  });
+
+  it('many notifies while a sync keeps failing queue one follow-up, for the newest version', async () => {
+    const ls = new FakeLs();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let sleeps = 0;
+    const sync = new ModelVersionSync({
+      client: ls,
+      logger: quiet,
+      delaysMs: [0, 0, 0],
+      // the first run waits on the gate; later ones do not
+      sleep: async () => {
+        if (sleeps++ === 0) await gate;
+      },
+    });
+    const first = sync.sync(3, 'faceseg-v1');
+    const later = Array.from({ length: 50 }, (_, i) => sync.sync(3, `faceseg-v${i + 2}`));
+    expect(sync.pending).toMatchObject({ running: 1, queued: 1 });
+    ls.storedVersions.add('faceseg-v51');
+    release();
+    expect(await first).toBe('failed'); // v1 was never stored: its three tries got 400
+    const outcomes = await Promise.all(later);
+    expect(new Set(outcomes)).toEqual(new Set(['set']));
+    expect(ls.modelVersion).toBe('faceseg-v51');
+    // 3 failed PATCHes of v1, then one for v51; none of the 49 versions in between
+    expect(ls.patches).toEqual(['faceseg-v1', 'faceseg-v1', 'faceseg-v1', 'faceseg-v51']);
+    expect(sync.pending).toMatchObject({ running: 0, queued: 0 });
+  });
+
+  it('bounds what project ids from request bodies can hold: remembered projects and syncs at once', async () => {
+    const ls = new FakeLs();
+    ls.modelVersion = 'faceseg-a';
+    const held: Array<() => void> = [];
+    const sync = new ModelVersionSync({
+      client: ls,
+      logger: quiet,
+      delaysMs: [0],
+      maxProjects: 5,
+      maxRunning: 3,
+      sleep: () => new Promise<void>((r) => held.push(r)),
+    });
+    const started = Array.from({ length: 10 }, (_, i) => sync.sync(100 + i, 'faceseg-a'));
+    expect(sync.pending.running).toBe(3);
+    expect(await Promise.all(started.slice(3))).toEqual(Array(7).fill('skipped'));
+    for (const r of held.splice(0)) r();
+    expect(await Promise.all(started.slice(0, 3))).toEqual(['already', 'already', 'already']);
+    for (let id = 0; id < 20; id++) {
+      const p = sync.sync(id, 'faceseg-a');
+      for (const r of held.splice(0)) r();
+      await p;
+    }
+    expect(sync.pending.remembered).toBe(5);
+    // the most recent are kept: asking again costs no call
+    const reads = ls.reads;
+    expect(await sync.sync(19, 'faceseg-a')).toBe('already');
+    expect(ls.reads).toBe(reads);
+  });
 });
