@@ -30,6 +30,12 @@ export interface RestCallOptions {
   backoffMs?: number;
   /** Per-request timeout in ms. Default 120 s (bulk imports of brush masks are large). */
   timeoutMs?: number;
+  /**
+   * Largest answer body accepted, in bytes. Default 128 MiB: a page of 100
+   * tasks with their brush predictions stays well under it, and the time
+   * limit alone would let a server stream gigabytes into memory.
+   */
+  maxResponseBytes?: number;
   sleep?: (ms: number) => Promise<void>;
   /** Called before each retry (for logging). */
   onRetry?: (info: { what: string; attempt: number; error: LabelStudioApiError; delayMs: number }) => void;
@@ -51,12 +57,18 @@ function bodySnippet(data: unknown): string {
   return s.length > 300 ? `${s.slice(0, 300)}…` : s;
 }
 
+/** axios's error for a body over maxContentLength (its message is the only mark it leaves). */
+function isTooLarge(err: unknown): boolean {
+  return err instanceof Error && /maxContentLength size of -?\d+ exceeded/.test(err.message);
+}
+
 export class LabelStudioRest {
   readonly baseUrl: string;
   private readonly http: AxiosInstance;
   private readonly retries: number;
   private readonly backoff: number;
   private readonly timeout: number;
+  private readonly maxResponseBytes: number;
 
   constructor(private readonly options: RestCallOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -64,6 +76,7 @@ export class LabelStudioRest {
     this.retries = options.retries ?? 4;
     this.backoff = options.backoffMs ?? 500;
     this.timeout = options.timeoutMs ?? 120_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? 128 * 1024 * 1024;
   }
 
   /** One HTTP call with retries. Returns the response for 2xx, throws LabelStudioApiError otherwise. */
@@ -106,10 +119,14 @@ export class LabelStudioRest {
         validateStatus: () => true,
         maxRedirects: 0,
         maxBodyLength: Infinity,
-        maxContentLength: Infinity,
+        maxContentLength: this.maxResponseBytes,
       });
     } catch (err) {
       if (err instanceof LabelStudioAuthError) throw new LabelStudioApiError(err.message, err.status, false);
+      if (isTooLarge(err)) {
+        const mib = Math.round(this.maxResponseBytes / 1024 / 1024);
+        throw new LabelStudioApiError(`${what}: Label Studio's answer is larger than ${mib} MiB; refused (a smaller page size asks for less)`, undefined, false);
+      }
       const code = (err as { code?: string }).code ?? 'network error';
       throw new LabelStudioApiError(`${what}: cannot reach Label Studio at ${this.baseUrl} (${code})`, undefined, true);
     }

@@ -102,3 +102,35 @@ describe('LabelStudioRest retries', () => {
     expect(nock.isDone()).toBe(true);
   });
 });
+
+describe('LabelStudioRest answer size', () => {
+  it('refuses an endless answer once it passes maxResponseBytes, without a retry', async () => {
+    const { createServer } = await import('node:http');
+    let sent = 0;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk)) sent += chunk.length;
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const r = rest({ baseUrl: base, maxResponseBytes: 1024 * 1024 });
+      const err = await r.client.call('GET', '/api/tasks/?project=1', 'listing tasks').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LabelStudioApiError);
+      expect((err as LabelStudioApiError).message).toMatch(/larger than 1 MiB; refused/);
+      expect((err as LabelStudioApiError).retryable).toBe(false);
+      expect(r.retries).toEqual([]);
+      // it stopped reading: far less than an endless stream went out
+      expect(sent).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
