@@ -14,6 +14,7 @@ import { WebhookInbox } from './inbox.js';
 import { LearningService } from './service.js';
 import { openStore, redactDbUrl, type LearningStore } from './store.js';
 import { teamSummary } from './team-summary.js';
+import { singleFlight } from '../util/single-flight.js';
 
 export { WebhookInbox } from './inbox.js';
 export { LearningService } from './service.js';
@@ -45,7 +46,8 @@ export function learningDeps(
   return {
     ...(team
       ? {
-          teamSummary: async () => {
+          // single-flight with a 5 s reuse: each view reads every correction of up to 50 projects
+          teamSummary: singleFlight(async () => {
             const projects = (await team.store.listProjects()).slice(0, 50);
             const records = [];
             for (const project of projects) {
@@ -57,7 +59,7 @@ export function learningDeps(
               });
             }
             return teamSummary(records, team.defaults, team.minCorrections);
-          },
+          }, { ttlMs: 5000 }),
         }
       : {}),
     onWebhook: (e) => service.onWebhook(e),
