@@ -165,9 +165,14 @@ export function refinedField(model: RefinerModel, sample: FaceSample): RefinedFi
   return { field, size: sample.size, roi: sample.frame };
 }
 
+/** A refiner fitted on another frame size or feature list leaves the engine's mask as it is. */
+export function refinerFits(model: RefinerModel, sample: FaceSample): boolean {
+  return sample.size === model.frameSize && model.features === FEATURES_ID;
+}
+
 export function asFaceRefiner(model: RefinerModel): FaceRefiner {
   return {
-    refine: (sample) => (sample.size === model.frameSize && model.features === FEATURES_ID ? refinedField(model, sample) : undefined),
+    refine: (sample) => (refinerFits(model, sample) ? refinedField(model, sample) : undefined),
     data: model,
   };
 }
@@ -187,11 +192,12 @@ export function frameIou(pred: (i: number) => boolean, e: RefinerExample): numbe
   return union ? inter / union : 1;
 }
 
+/** Mean frame IoU of what the engine would paste with `model` in use (scored as asFaceRefiner applies it). */
 export function meanFrameIou(model: RefinerModel | null, examples: readonly RefinerExample[]): number {
   if (examples.length === 0) return NaN;
   let sum = 0;
   for (const e of examples) {
-    if (model) {
+    if (model && refinerFits(model, e.sample)) {
       const p = cleanProbability(refinerProbability(model, e.sample), e.sample);
       sum += frameIou((i) => p[i] >= 128, e);
     } else {

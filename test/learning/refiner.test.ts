@@ -46,6 +46,16 @@ describe('refiner', () => {
     expect(after).toBeGreaterThan(before + 0.1);
   });
 
+  it('scores a stored refiner of another feature list or frame size as the engine applies it: not at all', () => {
+    const train = examples(1, 10, 'head');
+    const test = examples(100, 6, 'head');
+    const model = trainRefiner(train, fast);
+    const engineOnly = meanFrameIou(null, test);
+    expect(meanFrameIou(model, test)).toBeGreaterThan(engineOnly + 0.1);
+    expect(meanFrameIou({ ...model, features: `${model.features}-old` }, test)).toBe(engineOnly);
+    expect(meanFrameIou({ ...model, frameSize: model.frameSize * 2 }, test)).toBe(engineOnly);
+  });
+
   it('keeps the current model when the candidate does not beat it on held-out corrections', () => {
     // the labelers accepted the engine's masks as they were: nothing to learn
     const same = examples(1, 12, 'face').map((e) => ({ ...e, target: Float32Array.from(e.sample.sd, (v) => (v > 0 ? 1 : 0)) }));
