@@ -60,8 +60,10 @@ export interface CaptureInput {
   /** Dilate applied when pasting, in image pixels. */
   grow: number;
   faceSize: number;
-  /** Mesh points (x, y, z per point, crop pixels) or null when the mesh failed. */
+  /** Mesh points (x, y, z per point, landmark-crop pixels) or null when the mesh failed. */
   mesh: { points: Float32Array; count: number } | null;
+  /** Side of the landmark crop the mesh is in; the field's side differs when a face parser made the field. Default fieldSize. */
+  meshSize?: number;
 }
 
 export function frameRoi(roi: Roi): Roi {
@@ -102,8 +104,9 @@ export function captureSample(c: CaptureInput, size = FRAME_SIZE): FaceSample {
       sd[v * size + u] = d * cropPxToFace + growFace;
     }
   }
+  const meshSize = c.meshSize ?? n;
   const toFrame = (mx: number, my: number): Point => {
-    const p = cropToImage(c.roi, n, mx, my);
+    const p = cropToImage(c.roi, meshSize, mx, my);
     return imageToCrop(frame, size, p.x, p.y);
   };
   let landmarks = defaultLandmarks(size, (c.faceSize / frame.size) * size);

@@ -48,12 +48,12 @@ export async function pasteFaces(located: LocatedImage, regions: readonly FaceRe
 /** One face's mask, box, keypoints and score; undefined when its mask is empty. */
 export function pasteFace(located: LocatedImage, candidate: HeadCandidate, region: FaceRegion): PastedFace | undefined {
   const { image, view, settings, options } = located;
-  const { roi, mesh } = region.face;
+  const { roi, mesh, crop } = region.face;
   const faceSize = roi.size / settings.roiScale;
   // the sample holds the engine's own mask (no dilate), the same whatever the project's settings
   const sample =
     options.refiner || options.captureSamples
-      ? captureSample({ image: view, roi, field: region.field, fieldSize: region.fieldSize, grow: 0, faceSize, mesh })
+      ? captureSample({ image: view, roi, field: region.field, fieldSize: region.fieldSize, grow: 0, faceSize, mesh, meshSize: crop.width })
       : undefined;
   const refined = sample && options.refiner?.refine(sample);
   // pasted once: the refiner's field when it gave one, else the engine's with the dilate
@@ -79,8 +79,8 @@ export function pasteFace(located: LocatedImage, candidate: HeadCandidate, regio
     box,
     mask,
     source: candidate.source,
-    // NB the mesh is in landmark-crop pixels: with a face parser, fieldSize is the parser's size and these keypoints land off the face (kept as it was)
-    keypoints: candidate.keypoints.length > 0 ? candidate.keypoints : meshKeypoints(mesh, roi, region.fieldSize),
+    // the mesh is in landmark-crop pixels, whatever size a face parser's field has
+    keypoints: candidate.keypoints.length > 0 ? candidate.keypoints : meshKeypoints(mesh, roi, crop.width),
     score: faceScore(evidence),
     faceSize,
     ...(options.captureSamples && sample ? { sample } : {}),

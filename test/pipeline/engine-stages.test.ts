@@ -198,6 +198,37 @@ describe('stage paste', () => {
     expect(pasted.face.score).toBeGreaterThan(0);
   });
 
+  it('with a face parser (a field of another size), keypoints and sample landmarks still come from the landmark crop', async () => {
+    // a full 468-point mesh, every point on the blob's centre in landmark-crop pixels
+    const inner = new DiskMesh();
+    const full: LandmarkPort = {
+      inputSize: inner.inputSize,
+      run: async (crops) =>
+        (await inner.run(crops)).map((m) => {
+          // DiskMesh's points 0 and 30 are opposite on the rim: their middle is the blob's centre
+          const cx = (m.points[0] + m.points[30 * 3]) / 2;
+          const cy = (m.points[1] + m.points[30 * 3 + 1]) / 2;
+          const points = new Float32Array(468 * 3);
+          for (let k = 0; k < 468; k++) points.set([cx, cy, 0], k * 3);
+          return { points, count: 468, faceScore: m.faceScore };
+        }),
+    };
+    const parser: SegmenterPort = {
+      inputSize: 16,
+      run: async (crops) => crops.map(() => ({ width: 8, height: 8, data: new Float32Array(64).fill(0.9) })),
+    };
+    const image = { ...located(), options: { captureSamples: true } };
+    const [region] = await faceRegions(parser, await meshed(full, [job(onDisk)]));
+    expect(region.fieldSize).toBe(8);
+    const pasted = pasteFace(image, image.candidates[0], region)!;
+    const nose = pasted.face.keypoints.find((k) => k.name === 'nose')!;
+    expect(Math.hypot(nose.x - DISK.x, nose.y - DISK.y)).toBeLessThan(1.5);
+    // the sample's frame shares the crop's centre: the face centre lands mid-frame
+    const sample = pasted.face.sample!;
+    expect(Math.abs(sample.landmarks.nose.x - sample.size / 2)).toBeLessThan(1);
+    expect(Math.abs(sample.landmarks.nose.y - sample.size / 2)).toBeLessThan(1);
+  });
+
   it('drops rejected crops: clicks silently, weak candidates as doubts, strong detections with a low mesh score', async () => {
     const mesh = new DiskMesh(() => 0.1);
     const regions = await faceRegions(undefined, await meshed(mesh, [job(onDisk)]));
