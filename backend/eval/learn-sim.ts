@@ -18,6 +18,7 @@ import type { FassegEntry } from './scenes.js';
 import { pasteDistanceField } from '../pipeline/warp.js';
 import { seededRandom, shuffleInPlace } from '../util/random.js';
 import { chinRow, classMask, maskScores, meanOf } from './metrics.js';
+import { multiposePerson } from './split.js';
 
 /** What a project calls "face", as FASSEG classes (1 skin with ears and neck, 2 hair with brows, 3 eyes, 4 nose, 5 mouth). */
 export const CONVENTIONS = {
@@ -75,7 +76,7 @@ export interface LearnSimReport {
   rows: LearnSimRow[];
 }
 
-const personOf = (image: string): string => /personne(\d\d)/.exec(image)?.[1] ?? image;
+const personOf = (image: string): string => multiposePerson(image) ?? image;
 
 export async function loadSet(engine: FaceEngine, dir: string, set: string, convention: Convention, quiet: boolean): Promise<Item[]> {
   const entries = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as FassegEntry[];

@@ -10,6 +10,7 @@
 // persons 6-7, frontal02 11-20, people/ and cihp/ and their dark copies.
 import path from 'node:path';
 import { auroc } from './auroc.js';
+import { multiposePerson } from './split.js';
 
 export type Split = 'tune' | 'report';
 export type Variant = 'original' | 'dark';
@@ -40,8 +41,8 @@ export const FIX_IOU = 0.8;
 
 /** FASSEG multipose01 persons 1-4 tune the score; everything else reports it. */
 export function splitOf(set: string, image: string): Split {
-  const m = /personne(\d{2})/.exec(path.basename(image)); // personneNNt...: person NN, take t
-  return set.startsWith('multipose01') && m !== null && Number(m[1]) <= 4 ? 'tune' : 'report';
+  const person = multiposePerson(path.basename(image));
+  return set.startsWith('multipose01') && person !== null && Number(person) <= 4 ? 'tune' : 'report';
 }
 
 
