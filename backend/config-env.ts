@@ -117,6 +117,7 @@ const EnvSchema = z.object({
   WEBHOOK_VERIFY: boolVar.optional(),
   WEBHOOK_MAX_BODY_BYTES: byteSize.optional(),
   MAX_CONTEXT_REGIONS: intVar(1, 10_000).optional(),
+  MAX_JSON_KEYS: intVar(1_000, 100_000_000).optional(),
   DECODED_IMAGE_BUDGET_BYTES: byteSize.optional(),
   DECODE_TIMEOUT_MS: intVar(100).optional(),
   SHUTDOWN_GRACE_MS: intVar(0).optional(),

@@ -11,6 +11,8 @@ export { ConfigError } from './config-env.js';
 export interface Limits {
   /** Largest JSON request body in bytes (413 above). */
   maxBodyBytes: number;
+  /** Most ':' bytes (an upper bound on keys) a /predict or /setup body may hold (400 above), counted before parsing. */
+  maxJsonKeys: number;
   /** Most tasks one /predict may carry (413 above). */
   maxTasksPerRequest: number;
   /** Largest image download in bytes. */
@@ -112,6 +114,8 @@ export interface LearningConfig {
 
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 50 * 1024 ** 2,
+  // 1000 tasks with their data and a few annotations each stay far below; base64 images hold no ':'
+  maxJsonKeys: 500_000,
   maxTasksPerRequest: 1000,
   maxImageBytes: 50 * 1024 ** 2,
   maxImagePixels: 100_000_000,
@@ -191,6 +195,7 @@ function learningFrom(e: Env, modelDir: string): LearningConfig {
 function limitsFrom(e: Env): Limits {
   return {
     maxBodyBytes: e.MAX_BODY_BYTES ?? DEFAULT_LIMITS.maxBodyBytes,
+    maxJsonKeys: e.MAX_JSON_KEYS ?? DEFAULT_LIMITS.maxJsonKeys,
     maxTasksPerRequest: e.MAX_TASKS_PER_REQUEST ?? DEFAULT_LIMITS.maxTasksPerRequest,
     maxImageBytes: e.MAX_IMAGE_BYTES ?? DEFAULT_LIMITS.maxImageBytes,
     maxImagePixels: e.MAX_IMAGE_PIXELS ?? DEFAULT_LIMITS.maxImagePixels,

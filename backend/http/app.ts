@@ -18,6 +18,7 @@ import type { TaskImageReader } from '../model/task-images.js';
 import { basicAuthButWebhook } from './auth.js';
 import { ByteBudget } from './byte-budget.js';
 import { errorHandler, notFound } from './errors.js';
+import { keyCounter } from './json-keys.js';
 import { ProjectLabelConfigs } from './project-configs.js';
 import { RecentFailures } from './recent-failures.js';
 import { requestLog } from './request-log.js';
@@ -78,7 +79,7 @@ export function createApp(deps: AppDeps): express.Express {
   // before the JSON parser below: /webhook checks its secret before the body is read, and has its own body limit
   webhookRoute(app, { secret: config.webhook.secret, limits, model, inbox: deps.webhookInbox, verify: deps.verifyWebhook });
   // JSON bodies whatever the content type (Label Studio sends application/json)
-  app.use(express.json({ limit: limits.maxBodyBytes, type: () => true, strict: true }));
+  app.use(express.json({ limit: limits.maxBodyBytes, type: () => true, strict: true, verify: keyCounter(limits.maxJsonKeys, 'request body') }));
 
   healthRoutes(app, engine);
   teamPageRoute(app, { engine, queue, tally, startedAt: Date.now(), teamSummary: deps.teamSummary });

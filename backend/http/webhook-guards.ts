@@ -4,6 +4,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MAX_LABEL_CONFIG_CHARS } from '../labelstudio/label-config.js';
 import { HttpError, sendBusy } from './errors.js';
+import { keyCounter } from './json-keys.js';
 
 /** Most ':' bytes (an upper bound on JSON keys) a webhook body may hold; counted before JSON.parse. */
 const MAX_WEBHOOK_KEYS = 50_000;
@@ -32,13 +33,8 @@ export class WebhooksInFlight {
   }
 }
 
-/** Refuses, before parsing, a webhook body with more possible keys than a Label Studio event has (JSON.parse and zod cost per key). */
-export function countWebhookKeys(_req: Request, _res: Response, buf: Buffer): void {
-  let colons = 0;
-  for (let i = buf.indexOf(58); i >= 0; i = buf.indexOf(58, i + 1)) {
-    if (++colons > MAX_WEBHOOK_KEYS) throw new HttpError(400, 'invalid_request', `The webhook body has more than ${MAX_WEBHOOK_KEYS} keys`);
-  }
-}
+/** A webhook body with more possible keys than a Label Studio event has. */
+export const countWebhookKeys = keyCounter(MAX_WEBHOOK_KEYS, 'webhook body');
 
 function moreKeysThan(v: unknown, limit: number): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;

@@ -123,6 +123,19 @@ describe('request validation', () => {
     expect(typeof res.body.detail).toBe('string');
   });
 
+  it('a body with more keys than MAX_JSON_KEYS -> 400 before parsing; a body under it is read', async () => {
+    const { app } = makeApp({ MAX_JSON_KEYS: '1000' });
+    const keys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":1`).join(',')}}`;
+    const res = await request(app).post('/predict').set('Content-Type', 'application/json').send(keys(1001)).expect(400);
+    expect(res.body).toEqual({ error: 'invalid_request', detail: 'The request body has more than 1000 keys' });
+    // under the bound the body reaches the schema (which wants tasks)
+    const ok = await request(app).post('/predict').set('Content-Type', 'application/json').send(keys(999)).expect(400);
+    expect(ok.body.detail).toMatch(/^tasks:/);
+    // base64 image data has no ':' and does not count
+    const big = await request(app).post('/setup').set('Content-Type', 'application/json').send({ project: '1', schema: BRUSH_XML, pad: 'A'.repeat(100_000) });
+    expect(big.status).toBe(200);
+  });
+
   it('wrong types -> 400 naming the field', async () => {
     const { app } = makeApp();
     const res = await request(app).post('/predict').send({ tasks: 'nope', label_config: BRUSH_XML }).expect(400);
