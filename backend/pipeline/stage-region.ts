@@ -8,6 +8,7 @@ import { meshYawRatio, protectedZone } from './head-pose.js';
 import { MESH } from './mesh-indices.js';
 import type { SegmenterPort } from './ports.js';
 import type { MeshedFace } from './stage-landmarks.js';
+import { applyLimit, DEFAULT_TURNED_HEAD_LIMIT, turnedHeadLimit } from './turned-head-limit.js';
 import { warpCrop } from './warp.js';
 
 /**
@@ -77,7 +78,8 @@ function colourRefinedField(region: FaceRegion): Float32Array {
   const { settings } = face.job;
   const { mesh, crop } = face;
   // turned heads: hair behind the cheek passes the loose frontal rule, so remove more, and add the ear more readily
-  const turned = Math.abs(meshYawRatio(mesh.points, mesh.count)) >= settings.turnedYaw;
+  const yaw = meshYawRatio(mesh.points, mesh.count);
+  const turned = Math.abs(yaw) >= settings.turnedYaw;
   const keep = protectedZone(mesh.points, mesh.count, fieldSize, settings.beard === 'include');
   const base = {
     ...DEFAULT_COLOUR_REFINE,
@@ -90,5 +92,7 @@ function colourRefinedField(region: FaceRegion): Float32Array {
   const chinY = mesh.points[MESH.chin * 3 + 1];
   const refined = turned ? refineWithColour(crop, field, chinY, { ...base, addAbove: settings.turnedColourAdd, removeBelow: settings.turnedColourRemove }) : field;
   // the looser adding rule can leak into a skin-coloured background (refinement then returns the landmark field): fall back to the frontal rule
-  return refined === field ? refineWithColour(crop, field, chinY, base) : refined;
+  const out = refined === field ? refineWithColour(crop, field, chinY, base) : refined;
+  // behind a turned face colour cannot tell short hair from skin: the mesh says how far the face may reach
+  return turned ? applyLimit(out, turnedHeadLimit(mesh.points, mesh.count, fieldSize, yaw, { ...DEFAULT_TURNED_HEAD_LIMIT, margin: settings.turnedMargin })) : out;
 }
