@@ -78,8 +78,7 @@ function colourRefinedField(region: FaceRegion): Float32Array {
   const { settings } = face.job;
   const { mesh, crop } = face;
   // turned heads: hair behind the cheek passes the loose frontal rule, so remove more, and add the ear more readily
-  const yaw = meshYawRatio(mesh.points, mesh.count);
-  const turned = Math.abs(yaw) >= settings.turnedYaw;
+  const turned = Math.abs(meshYawRatio(mesh.points, mesh.count)) >= settings.turnedYaw;
   const keep = protectedZone(mesh.points, mesh.count, fieldSize, settings.beard === 'include');
   const base = {
     ...DEFAULT_COLOUR_REFINE,
@@ -94,5 +93,5 @@ function colourRefinedField(region: FaceRegion): Float32Array {
   // the looser adding rule can leak into a skin-coloured background (refinement then returns the landmark field): fall back to the frontal rule
   const out = refined === field ? refineWithColour(crop, field, chinY, base) : refined;
   // behind a turned face colour cannot tell short hair from skin: the mesh says how far the face may reach
-  return turned ? applyLimit(out, turnedHeadLimit(mesh.points, mesh.count, fieldSize, yaw, { ...DEFAULT_TURNED_HEAD_LIMIT, margin: settings.turnedMargin })) : out;
+  return turned ? applyLimit(out, turnedHeadLimit(mesh.points, mesh.count, fieldSize, { ...DEFAULT_TURNED_HEAD_LIMIT, margin: settings.turnedMargin })) : out;
 }

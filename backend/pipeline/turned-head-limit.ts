@@ -1,14 +1,14 @@
-// How far a turned head's mask may reach beyond the face oval, from the
-// mesh alone. Behind a turned face, above the ear, lies hair: short dark hair
-// at the temple passes the skin colour model (it is skin seen through hair),
-// so colour alone lets the mask spread up and back into it. Below the brow
-// the mask may still reach out to the ear and down the jaw (FASSEG counts
-// ears as face). Pure, crop space (the face upright).
+// How far a turned head's mask may reach beyond the face oval above the
+// brows, from the mesh alone. Behind a turned face, above the ear, lies hair:
+// short dark hair at the temple passes the skin colour model (it is skin seen
+// through hair), so colour alone lets the mask spread up and back into it.
+// Below the brows the mask may still reach out to the ear and down the jaw
+// (FASSEG counts ears as face). Pure, crop space (the face upright).
 import { fillPolygon, signedDistance } from './mask-raster.js';
 import { FACE_OVAL, MESH } from './mesh-indices.js';
 
 export interface TurnedHeadLimitParams {
-  /** How far beyond the face oval the mask may reach, behind the face and above the ear, in face heights (forehead to chin). */
+  /** How far beyond the face oval the mask may reach above `earRow`, in face heights (forehead to chin). */
   margin: number;
   /**
    * Where the limit ends, in rows between the forehead point (0) and the top
@@ -23,12 +23,11 @@ export const DEFAULT_TURNED_HEAD_LIMIT: TurnedHeadLimitParams = { margin: 0.2, e
  * The limit as a field over the size x size crop, to take the minimum with a
  * region's field: positive where the mask may be, 0 at the limit, negative
  * beyond it, in crop pixels; a large positive value where nothing is limited
- * (inside the oval, on the nose's side, below `earRow`). `yawRatio` is
- * meshYawRatio (its sign says which side the nose points to). Undefined
- * without a full mesh.
+ * (inside the oval, below `earRow`). Undefined without a full mesh. The
+ * engine asks for it on turned heads only, where colour leaks most.
  */
-export function turnedHeadLimit(points: Float32Array, count: number, size: number, yawRatio: number, p: TurnedHeadLimitParams = DEFAULT_TURNED_HEAD_LIMIT): Float32Array | undefined {
-  if (count <= MESH.leftCheek || yawRatio === 0) return undefined;
+export function turnedHeadLimit(points: Float32Array, count: number, size: number, p: TurnedHeadLimitParams = DEFAULT_TURNED_HEAD_LIMIT): Float32Array | undefined {
+  if (count <= MESH.leftCheek) return undefined;
   const at = (i: number): { x: number; y: number } => ({ x: points[i * 3], y: points[i * 3 + 1] });
   const top = at(MESH.forehead);
   const chin = at(MESH.chin);
@@ -36,18 +35,12 @@ export function turnedHeadLimit(points: Float32Array, count: number, size: numbe
   if (!(faceHeight > 1)) return undefined;
   const brow = Math.min(at(MESH.rightBrowTop).y, at(MESH.leftBrowTop).y);
   const lastRow = Math.floor(top.y + p.earRow * (brow - top.y));
-  const noseX = at(MESH.noseTip).x;
-  const back = -Math.sign(yawRatio);
   const oval = signedDistance(fillPolygon(FACE_OVAL.map(at), size, size), size, size);
   const margin = p.margin * faceHeight;
   const out = new Float32Array(size * size).fill(size);
-  for (let y = 0; y <= Math.min(size - 1, lastRow); y++) {
-    for (let x = 0; x < size; x++) {
-      const i = y * size + x;
-      // oval < 0 outside it: its depth there is how far the pixel lies beyond the oval
-      if (oval[i] < 0 && Math.sign(x - noseX) === back) out[i] = margin + oval[i];
-    }
-  }
+  // oval < 0 outside it: its depth there is how far the pixel lies beyond the oval
+  const end = Math.min(size, lastRow + 1) * size;
+  for (let i = 0; i < end; i++) if (oval[i] < 0) out[i] = margin + oval[i];
   return out;
 }
 
