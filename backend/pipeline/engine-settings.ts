@@ -29,6 +29,8 @@ export interface EngineSettings extends EngineParams {
   /** Colour refinement on turned heads: skin likelihood to add a band pixel, and below which one inside is removed. */
   turnedColourAdd: number;
   turnedColourRemove: number;
+  /** Turned heads: how far (face heights) the mask may reach beyond the face oval behind the face, above the brows (turned-head-limit.ts). */
+  turnedMargin: number;
   /**
    * What counts as face below the nose, inside the jaw line from the mesh:
    * 'include' keeps beard and stubble in the mask (anonymisation must cover
@@ -63,6 +65,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   turnedYaw: 1.15,
   turnedColourAdd: 0.05,
   turnedColourRemove: 0.06,
+  turnedMargin: 0.2,
   lowLight: true,
   tiles: true,
 };

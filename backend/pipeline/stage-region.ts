@@ -8,6 +8,7 @@ import { meshYawRatio, protectedZone } from './head-pose.js';
 import { MESH } from './mesh-indices.js';
 import type { SegmenterPort } from './ports.js';
 import type { MeshedFace } from './stage-landmarks.js';
+import { applyLimit, DEFAULT_TURNED_HEAD_LIMIT, turnedHeadLimit } from './turned-head-limit.js';
 import { warpCrop } from './warp.js';
 
 /**
@@ -90,5 +91,7 @@ function colourRefinedField(region: FaceRegion): Float32Array {
   const chinY = mesh.points[MESH.chin * 3 + 1];
   const refined = turned ? refineWithColour(crop, field, chinY, { ...base, addAbove: settings.turnedColourAdd, removeBelow: settings.turnedColourRemove }) : field;
   // the looser adding rule can leak into a skin-coloured background (refinement then returns the landmark field): fall back to the frontal rule
-  return refined === field ? refineWithColour(crop, field, chinY, base) : refined;
+  const out = refined === field ? refineWithColour(crop, field, chinY, base) : refined;
+  // behind a turned face colour cannot tell short hair from skin: the mesh says how far the face may reach
+  return turned ? applyLimit(out, turnedHeadLimit(mesh.points, mesh.count, fieldSize, { ...DEFAULT_TURNED_HEAD_LIMIT, margin: settings.turnedMargin })) : out;
 }
