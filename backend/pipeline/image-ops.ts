@@ -1,5 +1,6 @@
 // Pure pixel operations shared by the model adapters and the pipeline:
 // resampling RGB images and packing them into model input tensors.
+import { bilinearGrid } from './bilinear-grid.js';
 import type { Box, RgbImage } from './types.js';
 
 /**
@@ -113,6 +114,7 @@ export function cropResize(img: RgbImage, src: Box, outW: number, outH: number):
   }
   const nx = sx > 1.5 ? 2 : 1;
   const ny = sy > 1.5 ? 2 : 1;
+  if (nx === 1 && ny === 1) return bilinearGrid(source, ox, oy, sx, sy, limW, limH, outW, outH);
   const inv = 1 / (nx * ny);
   const out = new Uint8Array(outW * outH * 3);
   const acc = new Float64Array(3);
