@@ -167,12 +167,14 @@ export function packFloatTensor(imgs: readonly RgbImage[], p: TensorPacking, out
         buf[o + 2] = d[s + src[2]] * mul[2] + add[2];
       }
     } else {
-      for (let c = 0; c < 3; c++) {
-        const o = base + c * n;
-        const sc = src[c];
-        const m = mul[c];
-        const a = add[c];
-        for (let i = 0; i < n; i++) buf[o + i] = d[i * 3 + sc] * m + a;
+      // one pass over the pixels, writing the three planes (three strided passes read the image 3 times)
+      const [s0, s1, s2] = src;
+      const [m0, m1, m2] = mul;
+      const [a0, a1, a2] = add;
+      for (let i = 0, s = 0; i < n; i++, s += 3) {
+        buf[base + i] = d[s + s0] * m0 + a0;
+        buf[base + n + i] = d[s + s1] * m1 + a1;
+        buf[base + 2 * n + i] = d[s + s2] * m2 + a2;
       }
     }
   }
