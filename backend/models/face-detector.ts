@@ -100,10 +100,14 @@ export class CenterFaceDetector implements FaceDetectorPort {
     return this.detectAt(img, threshold, this.maxSide);
   }
 
-  /** detect with the model input's longest side `side` for this call. */
+  /**
+   * detect with the model input's longest side `side` for this call. Sides
+   * other than maxSide are always letterboxed by libvips (cheaper; no earlier
+   * outputs to keep), maxSide as before.
+   */
   async detectAt(img: RgbImage, threshold: number, side: number): Promise<FaceDetection[]> {
     if (!(side >= 32)) throw new RangeError(`face detector side must be >= 32, got ${side}`);
-    const lb = await letterboxFast(img, side, 32);
+    const lb = await letterboxFast(img, side, 32, side === this.maxSide ? undefined : 0);
     const { width: w, height: h } = lb.image;
     const input = packFloatTensor([lb.image], { layout: 'NCHW', channelOrder: 'RGB' });
     const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', input, [1, 3, h, w]) }, RUN_OPTIONS);
