@@ -96,8 +96,18 @@ export class CenterFaceDetector implements FaceDetectorPort {
   }
 
   /** Faces above `threshold` (default: the one set at creation), after NMS, in image pixels. */
-  async detect(img: RgbImage, threshold: number = this.threshold): Promise<FaceDetection[]> {
-    const lb = await letterboxFast(img, this.maxSide, 32);
+  detect(img: RgbImage, threshold: number = this.threshold): Promise<FaceDetection[]> {
+    return this.detectAt(img, threshold, this.maxSide);
+  }
+
+  /**
+   * detect with the model input's longest side `side` for this call. Sides
+   * other than maxSide are always letterboxed by libvips (cheaper; no earlier
+   * outputs to keep), maxSide as before.
+   */
+  async detectAt(img: RgbImage, threshold: number, side: number): Promise<FaceDetection[]> {
+    if (!(side >= 32)) throw new RangeError(`face detector side must be >= 32, got ${side}`);
+    const lb = await letterboxFast(img, side, 32, side === this.maxSide ? undefined : 0);
     const { width: w, height: h } = lb.image;
     const input = packFloatTensor([lb.image], { layout: 'NCHW', channelOrder: 'RGB' });
     const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', input, [1, 3, h, w]) }, RUN_OPTIONS);

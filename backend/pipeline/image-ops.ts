@@ -1,40 +1,7 @@
 // Pure pixel operations shared by the model adapters and the pipeline:
 // resampling RGB images and packing them into model input tensors.
+import { bilinearGrid } from './bilinear-grid.js';
 import type { Box, RgbImage } from './types.js';
-
-/**
- * Bilinear sample at continuous pixel coordinates (x, y), where pixel i
- * covers [i, i+1) and its centre is i + 0.5; adds the 3 channel values to
- * out. Points inside [0, limW) x [0, limH) clamp to the edge pixels; points
- * outside it read 0.
- */
-function sample(img: RgbImage, x: number, y: number, limW: number, limH: number, out: Float64Array): void {
-  const { width: w, height: h, data } = img;
-  if (x < 0 || y < 0 || x >= limW || y >= limH) return; // outside: contributes 0
-  let fx = x - 0.5;
-  let fy = y - 0.5;
-  if (fx < 0) fx = 0;
-  if (fy < 0) fy = 0;
-  if (fx > w - 1) fx = w - 1;
-  if (fy > h - 1) fy = h - 1;
-  const x0 = Math.floor(fx);
-  const y0 = Math.floor(fy);
-  const x1 = x0 + 1 < w ? x0 + 1 : x0;
-  const y1 = y0 + 1 < h ? y0 + 1 : y0;
-  const ax = fx - x0;
-  const ay = fy - y0;
-  const w00 = (1 - ax) * (1 - ay);
-  const w01 = ax * (1 - ay);
-  const w10 = (1 - ax) * ay;
-  const w11 = ax * ay;
-  const i00 = (y0 * w + x0) * 3;
-  const i01 = (y0 * w + x1) * 3;
-  const i10 = (y1 * w + x0) * 3;
-  const i11 = (y1 * w + x1) * 3;
-  for (let c = 0; c < 3; c++) {
-    out[c] += w00 * data[i00 + c] + w01 * data[i01 + c] + w10 * data[i10 + c] + w11 * data[i11 + c];
-  }
-}
 
 /**
  * Average kx x ky blocks of the image (block grid anchored at 0,0) over the
@@ -111,30 +78,7 @@ export function cropResize(img: RgbImage, src: Box, outW: number, outH: number):
     sx /= kx;
     sy /= ky;
   }
-  const nx = sx > 1.5 ? 2 : 1;
-  const ny = sy > 1.5 ? 2 : 1;
-  const inv = 1 / (nx * ny);
-  const out = new Uint8Array(outW * outH * 3);
-  const acc = new Float64Array(3);
-  for (let v = 0; v < outH; v++) {
-    for (let u = 0; u < outW; u++) {
-      acc[0] = 0;
-      acc[1] = 0;
-      acc[2] = 0;
-      for (let j = 0; j < ny; j++) {
-        const y = oy + (v + (j + 0.5) / ny) * sy;
-        for (let i = 0; i < nx; i++) {
-          const x = ox + (u + (i + 0.5) / nx) * sx;
-          sample(source, x, y, limW, limH, acc);
-        }
-      }
-      const o = (v * outW + u) * 3;
-      out[o] = Math.round(acc[0] * inv);
-      out[o + 1] = Math.round(acc[1] * inv);
-      out[o + 2] = Math.round(acc[2] * inv);
-    }
-  }
-  return { width: outW, height: outH, data: out };
+  return bilinearGrid(source, { ox, oy, sx, sy, limW, limH, outW, outH, nx: sx > 1.5 ? 2 : 1, ny: sy > 1.5 ? 2 : 1 });
 }
 
 /** Resize the whole image (bilinear, anti-aliased when shrinking). */
@@ -223,12 +167,14 @@ export function packFloatTensor(imgs: readonly RgbImage[], p: TensorPacking, out
         buf[o + 2] = d[s + src[2]] * mul[2] + add[2];
       }
     } else {
-      for (let c = 0; c < 3; c++) {
-        const o = base + c * n;
-        const sc = src[c];
-        const m = mul[c];
-        const a = add[c];
-        for (let i = 0; i < n; i++) buf[o + i] = d[i * 3 + sc] * m + a;
+      // one pass over the pixels, writing the three planes (three strided passes read the image 3 times)
+      const [s0, s1, s2] = src;
+      const [m0, m1, m2] = mul;
+      const [a0, a1, a2] = add;
+      for (let i = 0, s = 0; i < n; i++, s += 3) {
+        buf[base + i] = d[s + s0] * m0 + a0;
+        buf[base + n + i] = d[s + s1] * m1 + a1;
+        buf[base + 2 * n + i] = d[s + s2] * m2 + a2;
       }
     }
   }

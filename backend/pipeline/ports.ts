@@ -39,6 +39,8 @@ export interface FaceDetectorPort {
   readonly inputSide?: number;
   /** `threshold` overrides the adapter's own score threshold. */
   detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]>;
+  /** detect with the input's longest side `side` instead of inputSide (detectors with a variable input size only). */
+  detectAt?(img: RgbImage, threshold: number, side: number): Promise<FaceDetection[]>;
 }
 
 export interface LandmarkPort {

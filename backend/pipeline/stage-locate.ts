@@ -7,6 +7,7 @@ import { boxCenter, seedHeadBox } from './geometry.js';
 import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
 import { normaliseForModels } from './low-light.js';
 import type { EnginePorts, FaceDetection, PersonPose } from './ports.js';
+import { detectWhole } from './detector-size.js';
 import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from './tiles.js';
 import type { InteractiveHint, RgbImage, SegmentOptions } from './types.js';
 
@@ -43,7 +44,7 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
   t0 = performance.now();
   const poses = ports.keypoints ? await ports.keypoints.detect(view) : [];
   if (ports.keypoints) timings.keypoints = performance.now() - t0;
-  const detections = await detectFaces(ports, view, settings, timings);
+  const detections = await detectFaces(ports, view, poses, settings, timings);
   const params = headParams(settings);
   let candidates = settings.locator === 'seed' ? seedCandidates(poses, settings) : fuseCandidates(poses, detections, params);
   const hints = options.hints ?? [];
@@ -52,11 +53,11 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
 }
 
 /** Face detections on the whole image, then on full-resolution tiles when its faces are too small for the detector's input. */
-async function detectFaces(ports: EnginePorts, view: RgbImage, settings: EngineSettings, timings: Record<string, number>): Promise<FaceDetection[]> {
+async function detectFaces(ports: EnginePorts, view: RgbImage, poses: PersonPose[], settings: EngineSettings, timings: Record<string, number>): Promise<FaceDetection[]> {
   const detector = ports.faceDetector;
   if (!detector || settings.locator === 'seed') return [];
   let t0 = performance.now();
-  let detections = await detector.detect(view, settings.detectorThreshold);
+  let detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold);
   timings.detector = performance.now() - t0;
   if (detector.inputSide && settings.tiles && needsTiles(view.width, view.height, detector.inputSide, detections)) {
     t0 = performance.now();

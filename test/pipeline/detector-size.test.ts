@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { COARSE_RULE, coarseAccepted, coarseAllowed, detectWhole, frontal } from '../../backend/pipeline/detector-size.js';
+import type { FaceDetection, FaceDetectorPort, PersonPose } from '../../backend/pipeline/ports.js';
+import type { RgbImage } from '../../backend/pipeline/types.js';
+
+/** A person whose ears are `earGap` apart (0: no head keypoint visible), with a body box of side `body`. */
+function person(earGap: number, body: number): PersonPose {
+  const keypoints = Array.from({ length: 17 }, () => ({ x: 0, y: 0, score: 0 }));
+  if (earGap > 0) {
+    keypoints[3] = { x: 100, y: 100, score: 0.9 };
+    keypoints[4] = { x: 100 + earGap, y: 100, score: 0.9 };
+  }
+  return { keypoints, box: { x: 0, y: 0, width: body, height: body }, score: 0.5 };
+}
+
+/** A detection of a face `side` wide: frontal landmarks, or (noseAt: where the nose sits along the eye line) a turned one. */
+function face(side: number, noseAt = 0.5, eyeGap = 0.4): FaceDetection {
+  const x = 10 + side / 2;
+  const y = 10 + side * 0.5;
+  const re = { x: x - (eyeGap * side) / 2, y };
+  const le = { x: x + (eyeGap * side) / 2, y };
+  const nose = { x: re.x + noseAt * (le.x - re.x), y: y + side * 0.2 };
+  return { box: { x: 10, y: 10, width: side, height: side * 1.2 }, score: 0.9, landmarks: [re, le, nose, re, le] };
+}
+
+describe('coarseAllowed', () => {
+  it('allows a portrait: no person, or only people with big heads or big bodies', () => {
+    expect(coarseAllowed(400, 512, 640, [], 0.3)).toBe(true);
+    expect(coarseAllowed(400, 512, 640, [person(0.6 * 512, 400)], 0.3)).toBe(true);
+    expect(coarseAllowed(400, 512, 640, [person(0, 0.8 * 512)], 0.3)).toBe(true);
+  });
+
+  it('refuses when any person has a small head or, headless, a small body', () => {
+    expect(coarseAllowed(1920, 1080, 640, [person(600, 900), person(0.1 * 1920, 400)], 0.3)).toBe(false);
+    expect(coarseAllowed(1920, 1080, 640, [person(0, 0.3 * 1920)], 0.3)).toBe(false);
+  });
+
+  it('refuses when the detector input is not larger than the coarse one', () => {
+    expect(coarseAllowed(400, 512, COARSE_RULE.side, [], 0.3)).toBe(false);
+    expect(coarseAllowed(400, 512, 256, [], 0.3)).toBe(false);
+  });
+});
+
+describe('coarseAccepted', () => {
+  it('needs at least one face, every one at least minFace input pixels at the coarse scale', () => {
+    // 512 px longest side -> coarse scale 320/512 = 0.625: 64 input px = 102.4 image px
+    expect(coarseAccepted(400, 512, [])).toBe(false);
+    expect(coarseAccepted(400, 512, [face(300)])).toBe(true);
+    expect(coarseAccepted(400, 512, [face(103)])).toBe(true);
+    expect(coarseAccepted(400, 512, [face(102)])).toBe(false);
+    expect(coarseAccepted(400, 512, [face(300), face(60)])).toBe(false);
+  });
+
+  it('refuses a turned face, whose box moves with the input size', () => {
+    expect(coarseAccepted(400, 512, [face(300, 0.9)])).toBe(false);
+  });
+});
+
+describe('frontal', () => {
+  it('wants the eyes well apart and the nose between them', () => {
+    expect(frontal(face(200))).toBe(true);
+    expect(frontal(face(200, 0.7))).toBe(true);
+    expect(frontal(face(200, 0.8))).toBe(false);
+    expect(frontal(face(200, 0.1))).toBe(false);
+    expect(frontal(face(200, 0.5, 0.2))).toBe(false);
+    expect(frontal({ ...face(200), landmarks: [] })).toBe(false);
+  });
+
+  it('follows the eye line of a rolled face', () => {
+    const d = face(200);
+    const c = { x: 110, y: 110 };
+    const rot = (p: { x: number; y: number }) => ({ x: c.x - (p.y - c.y), y: c.y + (p.x - c.x) }); // 90 degrees
+    expect(frontal({ ...d, landmarks: d.landmarks.map(rot) })).toBe(true);
+  });
+});
+
+describe('detectWhole', () => {
+  const view: RgbImage = { width: 400, height: 512, data: new Uint8Array(400 * 512 * 3) };
+  function fakeDetector(coarse: FaceDetection[], full: FaceDetection[]) {
+    const calls: string[] = [];
+    const d: FaceDetectorPort = {
+      inputSide: 640,
+      detect: async () => (calls.push('full'), full),
+      detectAt: async (_img, _t, side) => (calls.push(`at ${side}`), coarse),
+    };
+    return { d, calls };
+  }
+
+  it('keeps the coarse answer when it holds only large faces', async () => {
+    const { d, calls } = fakeDetector([face(300)], [face(280)]);
+    expect(await detectWhole(d, view, [], 0.3, 0.3)).toEqual([face(300)]);
+    expect(calls).toEqual([`at ${COARSE_RULE.side}`]);
+  });
+
+  it('falls back to the full-size pass when the coarse pass finds nothing, a small face or a turned one', async () => {
+    for (const coarse of [[], [face(300), face(40)], [face(300, 1.1)]]) {
+      const { d, calls } = fakeDetector(coarse, [face(280)]);
+      expect(await detectWhole(d, view, [], 0.3, 0.3)).toEqual([face(280)]);
+      expect(calls).toEqual([`at ${COARSE_RULE.side}`, 'full']);
+    }
+  });
+
+  it('goes straight to the full-size pass when a person has a small head, or the detector has a fixed size', async () => {
+    const { d, calls } = fakeDetector([face(300)], [face(280)]);
+    expect(await detectWhole(d, view, [person(20, 100)], 0.3, 0.3)).toEqual([face(280)]);
+    expect(calls).toEqual(['full']);
+    const fixed: FaceDetectorPort = { inputSide: 256, detect: async () => [face(10)] };
+    expect(await detectWhole(fixed, view, [], 0.3, 0.3)).toEqual([face(10)]);
+  });
+});
