@@ -17,6 +17,13 @@ import type { RgbImage } from './types.js';
 export interface CoarseRule {
   /** Longest side of the coarse pass's input. */
   side: number;
+  /**
+   * Only images up to this longest side (portraits, thumbnails). The coarse
+   * pass loses faces of 1.5-3 % of the longest side that MoveNet did not see
+   * as people: 8-15 px in a 512 portrait, but 30-60 px in a 1920 photo, where
+   * small background faces are what the full pass and its tiles are for.
+   */
+  maxImageSide: number;
   /** Its answer stands only when every face's shorter box side is at least this many input pixels. */
   minFace: number;
   /** A person allows the coarse pass when its head width is at least this share of the image's longest side... */
@@ -29,12 +36,12 @@ export interface CoarseRule {
   maxNoseOffset: number;
 }
 
-export const COARSE_RULE: CoarseRule = { side: 320, minFace: 64, minHead: 0.2, minBody: 0.5, minEyeGap: 0.35, maxNoseOffset: 0.25 };
+export const COARSE_RULE: CoarseRule = { side: 320, maxImageSide: 1024, minFace: 64, minHead: 0.2, minBody: 0.5, minEyeGap: 0.35, maxNoseOffset: 0.25 };
 
-/** Whether the coarse pass may answer for this image: a detector input larger than the coarse one, and no person with a small (or unknown-size) head. */
+/** Whether the coarse pass may answer for this image: not a large image, a detector input larger than the coarse one, and no person with a small (or unknown-size) head. */
 export function coarseAllowed(w: number, h: number, fullSide: number, poses: readonly PersonPose[], keypointThreshold: number, rule: CoarseRule = COARSE_RULE): boolean {
-  if (!(fullSide > rule.side)) return false;
   const longest = Math.max(w, h);
+  if (!(fullSide > rule.side) || longest > rule.maxImageSide) return false;
   return poses.every((p) => {
     const head = headWidthEstimate(p.keypoints, keypointThreshold);
     if (head !== null) return head >= rule.minHead * longest;

@@ -35,6 +35,12 @@ describe('coarseAllowed', () => {
     expect(coarseAllowed(1920, 1080, 640, [person(0, 0.3 * 1920)], 0.3)).toBe(false);
   });
 
+  it('refuses large photos even with one big face: their small background faces need the full pass', () => {
+    expect(coarseAllowed(1024, 768, 640, [], 0.3)).toBe(true);
+    expect(coarseAllowed(1920, 1080, 640, [], 0.3)).toBe(false);
+    expect(coarseAllowed(1080, 1920, 640, [person(0.5 * 1920, 1900)], 0.3)).toBe(false);
+  });
+
   it('refuses when the detector input is not larger than the coarse one', () => {
     expect(coarseAllowed(400, 512, COARSE_RULE.side, [], 0.3)).toBe(false);
     expect(coarseAllowed(400, 512, 256, [], 0.3)).toBe(false);
