@@ -35,6 +35,28 @@ describe('distance fields', () => {
     );
   });
 
+  it('signed distance matches brute force, rows and columns without one side included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 63, maxLength: 63 }), fc.integer({ min: 0, max: 8 }), (bits, clearRow) => {
+        const w = 9;
+        const h = 7;
+        const m = Uint8Array.from(bits.map((b) => (b ? 1 : 0)));
+        if (clearRow < h) m.fill(0, clearRow * w, clearRow * w + w);
+        const on = countOn(m);
+        if (on === 0 || on === w * h) return;
+        const sd = signedDistance(m, w, h);
+        for (let i = 0; i < w * h; i++) {
+          let best = Infinity;
+          for (let j = 0; j < w * h; j++) {
+            if (!m[j] !== !m[i]) best = Math.min(best, Math.hypot((i % w) - (j % w), Math.floor(i / w) - Math.floor(j / w)));
+          }
+          expect(sd[i]).toBeCloseTo(m[i] ? best - 0.5 : 0.5 - best, 4);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('signed distance is positive inside and negative outside', () => {
     const m = rasterizeDisks([{ x: 10, y: 10 }], 5, 20, 20);
     const sd = signedDistance(m, 20, 20);
