@@ -74,7 +74,13 @@ function blurBins(h: Float32Array): Float32Array {
 
 /** Per pixel: how much likelier its colour is in `other` than in `skin` (ratio of bin frequencies, floored). */
 export function otherOverSkin(bins: Uint16Array, skin: Float32Array, other: Float32Array, floor = 1e-4): (i: number) => number {
+  const table = ratioTable(skin, other, floor);
+  return (i) => table[bins[i]];
+}
+
+/** Per bin: how much likelier the colour is in `other` than in `skin` (floored); index it with a pixel's bin. */
+export function ratioTable(skin: Float32Array, other: Float32Array, floor = 1e-4): Float32Array {
   const table = new Float32Array(skin.length);
   for (let b = 0; b < table.length; b++) table[b] = (other[b] + floor) / (skin[b] + floor);
-  return (i) => table[bins[i]];
+  return table;
 }
