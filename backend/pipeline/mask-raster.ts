@@ -202,46 +202,79 @@ export function rasterizeDisks(points: readonly Point[], r: number, w: number, h
   return out;
 }
 
+/**
+ * Grow `out` from the pixels on `stack` (already set in `out`) over the
+ * 4-connected pixels whose mask is set (`on`) or clear (!`on`). The stack
+ * must hold w*h entries: a pixel is pushed at most once.
+ */
+function flood(mask: Uint8Array, w: number, h: number, on: boolean, out: Uint8Array, stack: Int32Array, top: number): void {
+  const last = (h - 1) * w;
+  while (top > 0) {
+    const i = stack[--top];
+    const x = i % w;
+    // left, right, up, down; written out, as this runs for every pixel of a face
+    let j = i - 1;
+    if (x > 0 && !out[j] && (mask[j] !== 0) === on) {
+      out[j] = 1;
+      stack[top++] = j;
+    }
+    j = i + 1;
+    if (x < w - 1 && !out[j] && (mask[j] !== 0) === on) {
+      out[j] = 1;
+      stack[top++] = j;
+    }
+    j = i - w;
+    if (i >= w && !out[j] && (mask[j] !== 0) === on) {
+      out[j] = 1;
+      stack[top++] = j;
+    }
+    j = i + w;
+    if (i < last && !out[j] && (mask[j] !== 0) === on) {
+      out[j] = 1;
+      stack[top++] = j;
+    }
+  }
+}
+
 /** The pixels of `mask` 4-connected to a pixel where `seed(i)` holds (and mask is set). */
 export function connectedTo(mask: Uint8Array, w: number, h: number, seed: (i: number) => boolean): Uint8Array {
   const out = new Uint8Array(w * h);
-  const stack: number[] = [];
+  const stack = new Int32Array(w * h);
+  let top = 0;
   for (let i = 0; i < mask.length; i++) {
     if (mask[i] && seed(i)) {
       out[i] = 1;
-      stack.push(i);
+      stack[top++] = i;
     }
   }
-  const visit = (j: number): void => {
-    if (mask[j] && !out[j]) {
-      out[j] = 1;
-      stack.push(j);
-    }
-  };
-  while (stack.length > 0) {
-    const i = stack.pop() as number;
-    const x = i % w;
-    const y = (i - x) / w;
-    if (x > 0) visit(i - 1);
-    if (x < w - 1) visit(i + 1);
-    if (y > 0) visit(i - w);
-    if (y < h - 1) visit(i + w);
-  }
+  flood(mask, w, h, true, out, stack, top);
   return out;
 }
 
 /** Fill every background component that does not touch the border. */
 export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
-  const background = new Uint8Array(w * h);
-  for (let i = 0; i < background.length; i++) background[i] = mask[i] ? 0 : 1;
-  const onBorder = (i: number): boolean => {
-    const x = i % w;
-    return x === 0 || x === w - 1 || i < w || i >= (h - 1) * w;
+  // the background reachable from the border, flooded over the clear pixels of `mask` itself
+  const outside = new Uint8Array(w * h);
+  if (outside.length === 0) return outside;
+  const stack = new Int32Array(w * h);
+  let top = 0;
+  const seed = (i: number): void => {
+    if (!mask[i] && !outside[i]) {
+      outside[i] = 1;
+      stack[top++] = i;
+    }
   };
-  const outside = connectedTo(background, w, h, onBorder);
-  const out = new Uint8Array(w * h);
-  for (let i = 0; i < out.length; i++) out[i] = outside[i] ? 0 : 1;
-  return out;
+  for (let x = 0; x < w; x++) {
+    seed(x);
+    seed((h - 1) * w + x);
+  }
+  for (let y = 0; y < h; y++) {
+    seed(y * w);
+    seed(y * w + w - 1);
+  }
+  flood(mask, w, h, false, outside, stack, top);
+  for (let i = 0; i < outside.length; i++) outside[i] = outside[i] ? 0 : 1;
+  return outside;
 }
 
 /** Morphological grow (r > 0) or shrink (r < 0) by a Euclidean radius. */
