@@ -140,11 +140,56 @@ export function sampleField(field: Float32Array, w: number, h: number, x: number
   return acc;
 }
 
+/** Field pixels at or above this (after scale and grow) may paint a non-zero alpha; the margin covers rounding. */
+const LIVE_MARGIN = 0.01;
+
+/**
+ * The part of the paste window (image pixels, relative to its corner) whose
+ * alpha can be non-zero: the image footprint of the field's live pixels
+ * (those that can paint alpha >= 1), widened by the bilinear taps and a
+ * pixel of margin. A pixel outside it samples only dead neighbours, so it
+ * would paint 0. Undefined when no field pixel is live.
+ */
+function liveWindow(field: Float32Array, fieldSize: number, roi: Roi, grow: number, win: Box): Box | undefined {
+  const scale = roi.size / fieldSize;
+  const n = fieldSize;
+  let minU = n;
+  let maxU = -1;
+  let minV = n;
+  let maxV = -1;
+  for (let v = 0; v < n; v++) {
+    for (let u = 0; u < n; u++) {
+      if (!(field[v * n + u] * scale + grow + 0.5 > -LIVE_MARGIN)) continue;
+      if (u < minU) minU = u;
+      if (u > maxU) maxU = u;
+      if (v < minV) minV = v;
+      if (v > maxV) maxV = v;
+    }
+  }
+  if (maxU < 0) return undefined;
+  // a sample at crop x reads columns floor(x - 0.5) and the next: live ones for x in [minU - 0.5, maxU + 1.5)
+  const corners = [
+    cropToImage(roi, n, minU - 1.5, minV - 1.5),
+    cropToImage(roi, n, maxU + 2.5, minV - 1.5),
+    cropToImage(roi, n, minU - 1.5, maxV + 2.5),
+    cropToImage(roi, n, maxU + 2.5, maxV + 2.5),
+  ];
+  // image pixel X has its centre at X + 0.5
+  const xa = Math.max(0, Math.floor(Math.min(...corners.map((c) => c.x)) - 0.5) - 1 - win.x);
+  const xb = Math.min(win.width, Math.ceil(Math.max(...corners.map((c) => c.x)) - 0.5) + 2 - win.x);
+  const ya = Math.max(0, Math.floor(Math.min(...corners.map((c) => c.y)) - 0.5) - 1 - win.y);
+  const yb = Math.min(win.height, Math.ceil(Math.max(...corners.map((c) => c.y)) - 0.5) + 2 - win.y);
+  if (xb <= xa || yb <= ya) return undefined;
+  return { x: xa, y: ya, width: xb - xa, height: yb - ya };
+}
+
 /**
  * Paste a signed-distance field computed in crop space (positive inside, in
  * crop pixels) back into the image as an anti-aliased alpha mask. Interpolating
  * the distance rather than a binary mask gives smooth edges at any scale.
  * `grow` moves the edge outwards by that many image pixels (negative shrinks).
+ * Only the ROI's part where the field can paint is sampled; the mask is
+ * tightened to its non-zero pixels.
  */
 export function pasteDistanceField(
   field: Float32Array,
@@ -161,23 +206,33 @@ export function pasteDistanceField(
   const y1 = Math.min(imageHeight, Math.ceil(b.y + b.height));
   const w = Math.max(0, x1 - x0);
   const h = Math.max(0, y1 - y0);
-  const data = new Uint8Array(w * h);
+  const empty: RegionMask = { x: x0, y: y0, width: 0, height: 0, data: new Uint8Array(0) };
+  const live = w > 0 && h > 0 ? liveWindow(field, fieldSize, roi, grow, { x: x0, y: y0, width: w, height: h }) : undefined;
+  if (!live) return empty;
+  const data = new Uint8Array(live.width * live.height);
   const scale = roi.size / fieldSize; // image px per crop px
   // imageToCrop is affine: step along rows and columns instead of calling it per pixel
   const c = Math.cos(roi.angle);
   const s = Math.sin(roi.angle);
   const k = fieldSize / roi.size;
   const p0 = imageToCrop(roi, fieldSize, x0 + 0.5, y0 + 0.5);
-  for (let y = 0; y < h; y++) {
+  for (let y = live.y; y < live.y + live.height; y++) {
     let px = p0.x + s * k * y;
     let py = p0.y + c * k * y;
-    for (let x = 0; x < w; x++) {
+    // the same steps as from the row's start, so every sample sits where it would over the whole window
+    for (let x = 0; x < live.x; x++) {
+      px += c * k;
+      py -= s * k;
+    }
+    const row = (y - live.y) * live.width - live.x;
+    for (let x = live.x; x < live.x + live.width; x++) {
       const d = sampleField(field, fieldSize, fieldSize, px, py, -1e6) * scale + grow;
       const a = Math.min(1, Math.max(0, d + 0.5));
-      data[y * w + x] = Math.round(a * 255);
+      data[row + x] = Math.round(a * 255);
       px += c * k;
       py -= s * k;
     }
   }
-  return tightenMask({ x: x0, y: y0, width: w, height: h, data });
+  const tight = tightenMask({ x: x0 + live.x, y: y0 + live.y, width: live.width, height: live.height, data });
+  return tight.width === 0 ? empty : tight;
 }

@@ -11,7 +11,7 @@ import {
   signedDistance,
 } from '../../backend/pipeline/mask-raster.js';
 import { tightenMask, unionMask } from '../../backend/pipeline/mask-ops.js';
-import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, warpCrop } from '../../backend/pipeline/warp.js';
+import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, sampleField, warpCrop, type Roi } from '../../backend/pipeline/warp.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
 describe('distance fields', () => {
@@ -141,6 +141,52 @@ describe('crop and paste-back', () => {
     expect(partial).toBeGreaterThan(0);
     const b = roiBounds(roi);
     expect(m.x).toBeGreaterThanOrEqual(Math.floor(b.x));
+  });
+
+  it('samples only where the field can paint: the same mask as sampling the whole ROI', () => {
+    // the whole ROI window, stepped as pasteDistanceField steps, then tightened
+    const reference = (field: Float32Array, n: number, roi: Roi, W: number, H: number, grow: number) => {
+      const b = roiBounds(roi);
+      const x0 = Math.max(0, Math.floor(b.x));
+      const y0 = Math.max(0, Math.floor(b.y));
+      const w = Math.max(0, Math.min(W, Math.ceil(b.x + b.width)) - x0);
+      const h = Math.max(0, Math.min(H, Math.ceil(b.y + b.height)) - y0);
+      const data = new Uint8Array(w * h);
+      const [c, s, k] = [Math.cos(roi.angle), Math.sin(roi.angle), n / roi.size];
+      const p0 = imageToCrop(roi, n, x0 + 0.5, y0 + 0.5);
+      for (let y = 0; y < h; y++) {
+        let px = p0.x + s * k * y;
+        let py = p0.y + c * k * y;
+        for (let x = 0; x < w; x++) {
+          const d = sampleField(field, n, n, px, py, -1e6) * (roi.size / n) + grow;
+          data[y * w + x] = Math.round(Math.min(1, Math.max(0, d + 0.5)) * 255);
+          px += c * k;
+          py -= s * k;
+        }
+      }
+      return tightenMask({ x: x0, y: y0, width: w, height: h, data });
+    };
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 4, max: 40 }),
+          cx: fc.double({ min: 0, max: 1, noNaN: true }),
+          cy: fc.double({ min: 0, max: 1, noNaN: true }),
+          r: fc.double({ min: 0.5, max: 30, noNaN: true }),
+          x: fc.double({ min: -40, max: 140, noNaN: true }),
+          y: fc.double({ min: -40, max: 140, noNaN: true }),
+          size: fc.double({ min: 3, max: 200, noNaN: true }),
+          angle: fc.double({ min: -4, max: 4, noNaN: true }),
+          grow: fc.double({ min: -5, max: 5, noNaN: true }),
+        }),
+        ({ n, cx, cy, r, x, y, size, angle, grow }) => {
+          const field = signedDistance(rasterizeDisks([{ x: cx * n, y: cy * n }], r, n, n), n, n);
+          const roi = { center: { x, y }, size, angle };
+          expect(pasteDistanceField(field, n, roi, 100, 80, grow)).toEqual(reference(field, n, roi, 100, 80, grow));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('clips masks at the image border', () => {
