@@ -3,6 +3,7 @@
 // mesh edge (forehead up to the hairline, ears, hair fringes, profile edges).
 // Works in crop space, where the face is upright (the crop removes roll).
 import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
+import { kthSmallest } from './order-stats.js';
 import { colourBin, colourHistogram, ratioTable, ycc } from './contrast-model.js';
 import type { RgbImage } from './types.js';
 
@@ -62,12 +63,12 @@ interface Stats {
   s: number;
 }
 
+/** Median and scaled median absolute deviation; selection, not sorting (reorders `values`). */
 function robust(values: Float64Array): Stats {
-  // typed arrays sort numerically in native code, far faster than a comparator
-  const v = values.sort();
-  const m = v[v.length >> 1];
-  const dev = v.map((x) => Math.abs(x - m)).sort();
-  return { m, s: Math.max(1.5, 1.4826 * dev[dev.length >> 1]) };
+  const m = kthSmallest(values, values.length >> 1);
+  const dev = new Float64Array(values.length);
+  for (let i = 0; i < dev.length; i++) dev[i] = Math.abs(values[i] - m);
+  return { m, s: Math.max(1.5, 1.4826 * kthSmallest(dev, dev.length >> 1)) };
 }
 
 interface SkinModel {

@@ -25,8 +25,9 @@ export function ycc(r: number, g: number, b: number): [number, number, number] {
 }
 
 export function colourBin(r: number, g: number, b: number): number {
-  const [y, cb, cr] = ycc(r, g, b);
-  return (levels(y, 0, 16) * BINS + levels(cb, CHROMA_LO, CHROMA_STEP)) * BINS + levels(cr, CHROMA_LO, CHROMA_STEP);
+  // indexed, not destructured: destructuring runs the array iterator, per pixel
+  const c = ycc(r, g, b);
+  return (levels(c[0], 0, 16) * BINS + levels(c[1], CHROMA_LO, CHROMA_STEP)) * BINS + levels(c[2], CHROMA_LO, CHROMA_STEP);
 }
 
 /** The bin of every pixel, computed once per crop: the histograms and the ratio only index it. */
