@@ -4,13 +4,18 @@ import type { Point } from './types.js';
 
 const INF = 1e20;
 
-/** 1-D squared distance transform (Felzenszwalb & Huttenlocher). */
-function dt1d(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
+/**
+ * 1-D squared distance transform (Felzenszwalb & Huttenlocher): the lower
+ * envelope of the parabolas at positions a..b of `f`, evaluated at e0..e1
+ * into `d` (absolute indices). Leaving out parabolas that cannot be the
+ * minimum at e0..e1 changes no value.
+ */
+function dt1d(f: Float64Array, a: number, b: number, e0: number, e1: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
   let k = 0;
-  v[0] = 0;
+  v[0] = a;
   z[0] = -INF;
   z[1] = INF;
-  for (let q = 1; q < n; q++) {
+  for (let q = a + 1; q <= b; q++) {
     let s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
     while (s <= z[k]) {
       k--;
@@ -22,7 +27,7 @@ function dt1d(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Flo
     z[k + 1] = INF;
   }
   k = 0;
-  for (let q = 0; q < n; q++) {
+  for (let q = e0; q <= e1; q++) {
     while (z[k + 1] < q) k++;
     d[q] = (q - v[k]) * (q - v[k]) + f[v[k]];
   }
@@ -57,10 +62,10 @@ function columnPass(mask: Uint8Array, w: number, h: number, on: boolean, out: Fl
   }
 }
 
-/** Second pass over row y: exact squared distances into `d` (Felzenszwalb & Huttenlocher on the column pass). */
-function rowPass(col: Float64Array, w: number, y: number, s: EdtScratch): Float64Array {
-  for (let x = 0; x < w; x++) s.f[x] = col[y * w + x];
-  dt1d(s.f, w, s.d, s.v, s.z);
+/** Second pass over row y: exact squared distances at columns e0..e1 from the parabolas of columns a..b of the column pass. */
+function rowPass(col: Float64Array, w: number, y: number, s: EdtScratch, a = 0, b = w - 1, e0 = 0, e1 = w - 1): Float64Array {
+  for (let x = a; x <= b; x++) s.f[x] = col[y * w + x];
+  dt1d(s.f, a, b, e0, e1, s.d, s.v, s.z);
   return s.d;
 }
 
@@ -104,10 +109,25 @@ function rowKinds(mask: Uint8Array, w: number, h: number): Uint8Array {
   return kinds;
 }
 
+/** First and last column holding a set pixel (-1, -1 when none). */
+function setColumns(mask: Uint8Array, w: number, h: number): [number, number] {
+  let lo = w;
+  let hi = -1;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      if (!mask[i]) continue;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+  }
+  return hi < 0 ? [-1, -1] : [lo, hi];
+}
+
 /**
  * Signed distance in pixels: positive inside the mask, negative outside; the edge sits at 0.
  * Each pixel needs only the distance to the other side, so a row is transformed
- * towards the inside only when it has outside pixels, and vice versa.
+ * towards the inside only when it has outside pixels, and vice versa; and
+ * only the columns that can hold the nearest pixel of the other side take part.
  */
 export function signedDistance(mask: Uint8Array, w: number, h: number): Float32Array {
   const kinds = rowKinds(mask, w, h);
@@ -116,19 +136,25 @@ export function signedDistance(mask: Uint8Array, w: number, h: number): Float32A
   const out = new Float32Array(w * h);
   if (!(any & 1)) return out.fill(-Math.max(w, h));
   if (!(any & 2)) return out.fill(Math.max(w, h));
+  const [x0, x1] = setColumns(mask, w, h);
   const col = new Float64Array(w * h);
   const s = edtScratch(w);
-  // towards the inside (for outside pixels), then towards the outside (for inside pixels)
-  for (const inside of [true, false]) {
-    columnPass(mask, w, h, inside, col);
-    for (let y = 0; y < h; y++) {
-      if (!(kinds[y] & (inside ? 2 : 1))) continue;
-      const d = rowPass(col, w, y, s);
-      for (let x = 0, i = y * w; x < w; x++, i++) {
-        if ((mask[i] !== 0) === inside) continue;
-        out[i] = inside ? 0.5 - Math.sqrt(d[x]) : Math.sqrt(d[x]) - 0.5;
-      }
-    }
+  // towards the inside, for outside pixels: only columns x0..x1 hold a set pixel (the others are INF throughout)
+  columnPass(mask, w, h, true, col);
+  for (let y = 0; y < h; y++) {
+    if (!(kinds[y] & 2)) continue;
+    const d = rowPass(col, w, y, s, x0, x1);
+    for (let x = 0, i = y * w; x < w; x++, i++) if (!mask[i]) out[i] = 0.5 - Math.sqrt(d[x]);
+  }
+  // towards the outside, for inside pixels (all in columns x0..x1): the columns beyond are wholly
+  // outside, so the one next to x0 (x1) is nearer than any further out
+  columnPass(mask, w, h, false, col);
+  const a = Math.max(0, x0 - 1);
+  const b = Math.min(w - 1, x1 + 1);
+  for (let y = 0; y < h; y++) {
+    if (!(kinds[y] & 1)) continue;
+    const d = rowPass(col, w, y, s, a, b, x0, x1);
+    for (let x = x0, i = y * w + x0; x <= x1; x++, i++) if (mask[i]) out[i] = Math.sqrt(d[x]) - 0.5;
   }
   return out;
 }
