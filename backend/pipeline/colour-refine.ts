@@ -4,7 +4,7 @@
 // Works in crop space, where the face is upright (the crop removes roll).
 import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
 import { kthSmallest } from './order-stats.js';
-import { colourBin, colourHistogram, ratioTable, ycc } from './contrast-model.js';
+import { colourHistogram, ratioTable, ycc, yccBin } from './contrast-model.js';
 import type { RgbImage } from './types.js';
 
 export interface ColourRefineParams {
@@ -85,12 +85,13 @@ function regionExtent(field: Float32Array, n: number): { inside: number; faceSiz
   let inside = 0;
   let minY = Infinity;
   let maxY = -1;
-  for (let i = 0; i < field.length; i++) {
-    if (field[i] <= 0) continue;
-    inside++;
-    const y = Math.floor(i / n);
+  for (let y = 0; y * n < field.length; y++) {
+    let row = 0;
+    for (let i = y * n; i < Math.min(field.length, (y + 1) * n); i++) if (field[i] > 0) row++;
+    if (row === 0) continue;
+    inside += row;
     minY = Math.min(minY, y);
-    maxY = Math.max(maxY, y);
+    maxY = y;
   }
   return { inside, faceSize: maxY - minY + 1, top: minY };
 }
@@ -121,10 +122,8 @@ function skinModel(crop: RgbImage, field: Float32Array, core: number, inside: nu
   return { y: robust(ys.subarray(0, k)), cb: robust(cbs.subarray(0, k)), cr: robust(crs.subarray(0, k)), tex, t };
 }
 
-/** Skin likelihood 0..1 of crop pixel i; `outside` turns the texture guard on (it only guards additions). */
-function skinLikelihood(crop: RgbImage, m: SkinModel, i: number, outside: boolean, p: ColourRefineParams): number {
-  const o = i * 3;
-  const c = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);
+/** Skin likelihood 0..1 of crop pixel i, its colour `c` in YCbCr; `outside` turns the texture guard on (it only guards additions). */
+function skinLikelihood(c: readonly [number, number, number], m: SkinModel, i: number, outside: boolean, p: ColourRefineParams): number {
   const y = c[0];
   const dc = ((c[1] - m.cb.m) / (2.5 * m.cb.s)) ** 2 + ((c[2] - m.cr.m) / (2.5 * m.cr.s)) ** 2;
   // luma varies with shading far more than chroma: a loose bound
@@ -161,12 +160,24 @@ export interface ColourPrep {
   skin: Float32Array | null;
 }
 
-/** The bin of each pixel at or above `floor` in the field (the rest stay 0 and are never read). */
-function binsWhere(crop: RgbImage, field: Float32Array, floor: number): Uint16Array {
+/**
+ * The skin likelihood of every band pixel (|field| <= band) and, when
+ * `withBins`, the colour bin of every pixel at or above -band (the only ones
+ * the contrast rule reads; the rest stay 0): one YCbCr conversion for both.
+ */
+function bandColours(crop: RgbImage, field: Float32Array, m: SkinModel, band: number, withBins: boolean, p: ColourRefineParams): { like: Float32Array; bins: Uint16Array | null } {
   const d = crop.data;
-  const out = new Uint16Array(field.length);
-  for (let i = 0; i < out.length; i++) if (field[i] >= floor) out[i] = colourBin(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
-  return out;
+  const like = new Float32Array(field.length);
+  const bins = withBins ? new Uint16Array(field.length) : null;
+  for (let i = 0; i < field.length; i++) {
+    const f = field[i];
+    if (f < -band) continue;
+    if (!bins && f > band) continue;
+    const c = ycc(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
+    if (bins) bins[i] = yccBin(c);
+    if (Math.abs(f) <= band) like[i] = skinLikelihood(c, m, i, f <= 0, p);
+  }
+  return { like, bins };
 }
 
 /**
@@ -182,10 +193,9 @@ export function prepareColour(crop: RgbImage, field: Float32Array, chinY: number
   if (!m) return null;
   const band = faceSize * p.band;
   // skin likelihood of every band pixel, once: the surroundings sample and the decisions both use it
-  const like = new Float32Array(n * crop.height);
-  for (let i = 0; i < field.length; i++) if (Math.abs(field[i]) <= band) like[i] = skinLikelihood(crop, m, i, field[i] <= 0, p);
-  const bins = p.contrast > 0 ? binsWhere(crop, field, -band) : null;
-  const skin = bins && colourHistogram(bins, (i) => field[i] > core);
+  const { like, bins } = bandColours(crop, field, m, band, p.contrast > 0, p);
+  // the inner face lies in the region's rows
+  const skin = bins && colourHistogram(bins, (i) => field[i] > core, 100, top * n, (top + faceSize) * n);
   return { crop, field, chinY, p, inside, faceSize, top, core, band, like, bins, skin };
 }
 
@@ -203,7 +213,7 @@ function contrastTable(prep: ColourPrep, addAbove: number): Float32Array | null 
   const n = prep.crop.width;
   // the surroundings are sampled down to the eyes: hair grows there, lower down lie the shaded neck and collar
   const rows = Math.min(prep.chinY, prep.top + p.otherRows * prep.faceSize);
-  const other = colourHistogram(bins, (i) => field[i] < -1 && field[i] >= -band && Math.floor(i / n) < rows && like[i] <= addAbove);
+  const other = colourHistogram(bins, (i) => field[i] < -1 && field[i] >= -band && Math.floor(i / n) < rows && like[i] <= addAbove, 100, 0, Math.ceil(rows) * n);
   return other && ratioTable(skin, other);
 }
 
@@ -266,25 +276,38 @@ function smoothField(f: Float32Array, w: number, h: number): Float32Array {
 function boxMean(f: Float32Array, w: number, h: number, r: number): Float32Array {
   const tmp = new Float32Array(f.length);
   const out = new Float32Array(f.length);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      const lo = Math.max(0, x - r);
-      const hi = Math.min(w - 1, x + r);
-      let s = 0;
-      for (let k = lo; k <= hi; k++) s += f[row + k];
-      tmp[row + x] = s / (hi - lo + 1);
-    }
-  }
+  for (let y = 0; y < h; y++) boxRow(f, tmp, y * w, w, r);
   for (let y = 0; y < h; y++) {
     const lo = Math.max(0, y - r);
     const hi = Math.min(h - 1, y + r);
     const c = hi - lo + 1;
+    const row = y * w;
+    if (r === 2 && c === 5) {
+      // the common case written out, summed in the loop's order
+      for (let x = 0, i = row; x < w; x++, i++) out[i] = (0 + tmp[i - 2 * w] + tmp[i - w] + tmp[i] + tmp[i + w] + tmp[i + 2 * w]) / 5;
+      continue;
+    }
     for (let x = 0; x < w; x++) {
       let s = 0;
       for (let k = lo; k <= hi; k++) s += tmp[k * w + x];
-      out[y * w + x] = s / c;
+      out[row + x] = s / c;
     }
   }
   return out;
+}
+
+/** One row of the horizontal pass of boxMean: `w` values from `row`. */
+function boxRow(f: Float32Array, out: Float32Array, row: number, w: number, r: number): void {
+  for (let x = 0; x < w; x++) {
+    const lo = Math.max(0, x - r);
+    const hi = Math.min(w - 1, x + r);
+    const i = row + x;
+    if (r === 2 && hi - lo === 4) {
+      out[i] = (0 + f[i - 2] + f[i - 1] + f[i] + f[i + 1] + f[i + 2]) / 5;
+      continue;
+    }
+    let s = 0;
+    for (let k = lo; k <= hi; k++) s += f[row + k];
+    out[i] = s / (hi - lo + 1);
+  }
 }

@@ -25,8 +25,12 @@ export function ycc(r: number, g: number, b: number): [number, number, number] {
 }
 
 export function colourBin(r: number, g: number, b: number): number {
+  return yccBin(ycc(r, g, b));
+}
+
+/** Histogram bin of a pixel already in YCbCr (from ycc), for callers that need both. */
+export function yccBin(c: readonly [number, number, number]): number {
   // indexed, not destructured: destructuring runs the array iterator, per pixel
-  const c = ycc(r, g, b);
   return (levels(c[0], 0, 16) * BINS + levels(c[1], CHROMA_LO, CHROMA_STEP)) * BINS + levels(c[2], CHROMA_LO, CHROMA_STEP);
 }
 
@@ -42,11 +46,12 @@ export function colourBins(img: RgbImage): Uint16Array {
  * Normalised colour histogram of the selected pixels (`bins` from
  * colourBins), blurred by one bin on each axis (a few thousand samples leave
  * most of 4096 bins empty). Null when fewer than `minCount` are selected.
+ * `start`..`end` bounds the pixels tried, when the caller knows none outside are selected.
  */
-export function colourHistogram(bins: Uint16Array, select: (i: number) => boolean, minCount = 100): Float32Array | null {
+export function colourHistogram(bins: Uint16Array, select: (i: number) => boolean, minCount = 100, start = 0, end = bins.length): Float32Array | null {
   const h = new Float32Array(BINS ** 3);
   let n = 0;
-  for (let i = 0; i < bins.length; i++) {
+  for (let i = Math.max(0, start); i < Math.min(end, bins.length); i++) {
     if (!select(i)) continue;
     h[bins[i]]++;
     n++;
