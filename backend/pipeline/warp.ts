@@ -71,18 +71,34 @@ export function warpCrop(img: RgbImage, roi: Roi, outSize: number): RgbImage {
   const { width: W, height: H, data } = img;
   const { ux, uy, vx, vy, ox, oy, taps } = cropAxes(roi, outSize);
   const inv = 1 / (taps * taps);
+  // the terms of a tap's position that depend on its column, and per row those on its row:
+  // x = ox + cu * ux + cv * vx, summed in that order, as it was per tap
+  const colX = new Float64Array(outSize * taps);
+  const colY = new Float64Array(outSize * taps);
+  for (let u = 0; u < outSize; u++) {
+    for (let tx = 0; tx < taps; tx++) {
+      const cu = u + (tx + 0.5) / taps;
+      colX[u * taps + tx] = ox + cu * ux;
+      colY[u * taps + tx] = oy + cu * uy;
+    }
+  }
+  const rowX = new Float64Array(taps);
+  const rowY = new Float64Array(taps);
   for (let v = 0; v < outSize; v++) {
+    for (let ty = 0; ty < taps; ty++) {
+      const cv = v + (ty + 0.5) / taps;
+      rowX[ty] = cv * vx;
+      rowY[ty] = cv * vy;
+    }
     for (let u = 0; u < outSize; u++) {
       let r = 0;
       let g = 0;
       let b = 0;
       for (let ty = 0; ty < taps; ty++) {
         for (let tx = 0; tx < taps; tx++) {
-          const cu = u + (tx + 0.5) / taps;
-          const cv = v + (ty + 0.5) / taps;
           // image pixel centres sit at integer + 0.5
-          const x = ox + cu * ux + cv * vx;
-          const y = oy + cu * uy + cv * vy;
+          const x = colX[u * taps + tx] + rowX[ty];
+          const y = colY[u * taps + tx] + rowY[ty];
           const x0 = Math.floor(x);
           const y0 = Math.floor(y);
           const fx = x - x0;
@@ -129,6 +145,11 @@ export function sampleField(field: Float32Array, w: number, h: number, x: number
   const y0 = Math.floor(fy0);
   const fx = fx0 - x0;
   const fy = fy0 - y0;
+  if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {
+    // all four taps inside (then so is the point): the loop below without clamps, same terms in the same order
+    const i = y0 * w + x0;
+    return 0 + (1 - fx) * (1 - fy) * field[i] + fx * (1 - fy) * field[i + 1] + (1 - fx) * fy * field[i + w] + fx * fy * field[i + w + 1];
+  }
   let acc = 0;
   for (let k = 0; k < 4; k++) {
     const xi = Math.min(w - 1, Math.max(0, x0 + (k & 1)));
