@@ -15,16 +15,21 @@ function dt1d(f: Float64Array, a: number, b: number, e0: number, e1: number, d: 
   v[0] = a;
   z[0] = -INF;
   z[1] = INF;
+  // f[q] + q * q of the envelope's last parabola, kept rather than recomputed per comparison
+  let gv = f[a] + a * a;
   for (let q = a + 1; q <= b; q++) {
-    let s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
+    const gq = f[q] + q * q;
+    let s = (gq - gv) / (2 * q - 2 * v[k]);
     while (s <= z[k]) {
       k--;
-      s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
+      gv = f[v[k]] + v[k] * v[k];
+      s = (gq - gv) / (2 * q - 2 * v[k]);
     }
     k++;
     v[k] = q;
     z[k] = s;
     z[k + 1] = INF;
+    gv = gq;
   }
   k = 0;
   for (let q = e0; q <= e1; q++) {
@@ -35,11 +40,11 @@ function dt1d(f: Float64Array, a: number, b: number, e0: number, e1: number, d: 
 
 /**
  * First pass of the transform: squared distance along each column to the
- * nearest pixel that is set (`on`) or clear (!`on`), INF where the column has
+ * nearest pixel that is set (`on`) or clear (!`on`), -1 where the column has
  * none. Two row-major sweeps of integer steps: exact, as dt1d would be, at a
  * fraction of its cost.
  */
-function columnPass(mask: Uint8Array, w: number, h: number, on: boolean, out: Float64Array): void {
+function columnPass(mask: Uint8Array, w: number, h: number, on: boolean, out: Int32Array): void {
   // steps since the last target pixel above, then below; h or more means none yet
   const up = new Int32Array(w).fill(h);
   for (let y = 0; y < h; y++) {
@@ -57,14 +62,17 @@ function columnPass(mask: Uint8Array, w: number, h: number, on: boolean, out: Fl
     for (let x = 0; x < w; x++) {
       const d = Math.min(out[row + x], up[x] + 1);
       up[x] = d;
-      out[row + x] = d >= h ? INF : d * d;
+      out[row + x] = d >= h ? -1 : d * d;
     }
   }
 }
 
 /** Second pass over row y: exact squared distances at columns e0..e1 from the parabolas of columns a..b of the column pass. */
-function rowPass(col: Float64Array, w: number, y: number, s: EdtScratch, a = 0, b = w - 1, e0 = 0, e1 = w - 1): Float64Array {
-  for (let x = a; x <= b; x++) s.f[x] = col[y * w + x];
+function rowPass(col: Int32Array, w: number, y: number, s: EdtScratch, a = 0, b = w - 1, e0 = 0, e1 = w - 1): Float64Array {
+  for (let x = a; x <= b; x++) {
+    const c = col[y * w + x];
+    s.f[x] = c < 0 ? INF : c;
+  }
   dt1d(s.f, a, b, e0, e1, s.d, s.v, s.z);
   return s.d;
 }
@@ -81,10 +89,11 @@ const edtScratch = (n: number): EdtScratch => ({ f: new Float64Array(n), d: new 
 /** Exact squared Euclidean distance to the nearest pixel where mask != 0 (Infinity when there is none). */
 export function squaredDistanceTransform(mask: Uint8Array, w: number, h: number): Float64Array {
   const out = new Float64Array(w * h);
-  columnPass(mask, w, h, true, out);
+  const col = new Int32Array(w * h);
+  columnPass(mask, w, h, true, col);
   const s = edtScratch(w);
   for (let y = 0; y < h; y++) {
-    const d = rowPass(out, w, y, s);
+    const d = rowPass(col, w, y, s);
     for (let x = 0; x < w; x++) out[y * w + x] = d[x] >= INF / 2 ? Infinity : d[x];
   }
   return out;
@@ -137,7 +146,7 @@ export function signedDistance(mask: Uint8Array, w: number, h: number): Float32A
   if (!(any & 1)) return out.fill(-Math.max(w, h));
   if (!(any & 2)) return out.fill(Math.max(w, h));
   const [x0, x1] = setColumns(mask, w, h);
-  const col = new Float64Array(w * h);
+  const col = new Int32Array(w * h);
   const s = edtScratch(w);
   // towards the inside, for outside pixels: only columns x0..x1 hold a set pixel (the others are INF throughout)
   columnPass(mask, w, h, true, col);
