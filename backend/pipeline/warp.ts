@@ -61,6 +61,20 @@ function cropAxes(roi: Roi, outSize: number): CropAxes {
   return { ux, uy, vx, vy, ox, oy, taps: step > 2 ? 2 : 1 };
 }
 
+/** cv * step for every tap row cv = v + (ty + 0.5) / taps of crop row v, into `out`. */
+function rowTerms(v: number, step: number, taps: number, out: Float64Array): void {
+  for (let ty = 0; ty < taps; ty++) out[ty] = (v + (ty + 0.5) / taps) * step;
+}
+
+/** origin + cu * step for every tap column cu = u + (tx + 0.5) / taps of an outSize-wide crop, in (u, tx) order. */
+function columnTerms(origin: number, step: number, outSize: number, taps: number): Float64Array {
+  const out = new Float64Array(outSize * taps);
+  for (let u = 0; u < outSize; u++) {
+    for (let tx = 0; tx < taps; tx++) out[u * taps + tx] = origin + (u + (tx + 0.5) / taps) * step;
+  }
+  return out;
+}
+
 /**
  * Bilinear crop of a rotated square ROI to outSize x outSize RGB; pixels
  * outside the image are black, as MediaPipe pads. When the ROI is much larger
@@ -73,23 +87,13 @@ export function warpCrop(img: RgbImage, roi: Roi, outSize: number): RgbImage {
   const inv = 1 / (taps * taps);
   // the terms of a tap's position that depend on its column, and per row those on its row:
   // x = ox + cu * ux + cv * vx, summed in that order, as it was per tap
-  const colX = new Float64Array(outSize * taps);
-  const colY = new Float64Array(outSize * taps);
-  for (let u = 0; u < outSize; u++) {
-    for (let tx = 0; tx < taps; tx++) {
-      const cu = u + (tx + 0.5) / taps;
-      colX[u * taps + tx] = ox + cu * ux;
-      colY[u * taps + tx] = oy + cu * uy;
-    }
-  }
+  const colX = columnTerms(ox, ux, outSize, taps);
+  const colY = columnTerms(oy, uy, outSize, taps);
   const rowX = new Float64Array(taps);
   const rowY = new Float64Array(taps);
   for (let v = 0; v < outSize; v++) {
-    for (let ty = 0; ty < taps; ty++) {
-      const cv = v + (ty + 0.5) / taps;
-      rowX[ty] = cv * vx;
-      rowY[ty] = cv * vy;
-    }
+    rowTerms(v, vx, taps, rowX);
+    rowTerms(v, vy, taps, rowY);
     for (let u = 0; u < outSize; u++) {
       let r = 0;
       let g = 0;
