@@ -4,7 +4,7 @@
 // Works in crop space, where the face is upright (the crop removes roll).
 import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
 import { kthSmallest } from './order-stats.js';
-import { colourHistogram, ratioTable, ycc, yccBin } from './contrast-model.js';
+import { BIN_COUNT, histogramFromCounts, ratioTable, ycc, yccBin } from './contrast-model.js';
 import type { RgbImage } from './types.js';
 
 export interface ColourRefineParams {
@@ -194,8 +194,7 @@ export function prepareColour(crop: RgbImage, field: Float32Array, chinY: number
   const band = faceSize * p.band;
   // skin likelihood of every band pixel, once: the surroundings sample and the decisions both use it
   const { like, bins } = bandColours(crop, field, m, band, p.contrast > 0, p);
-  // the inner face lies in the region's rows
-  const skin = bins && colourHistogram(bins, (i) => field[i] > core, 100, top * n, (top + faceSize) * n);
+  const skin = bins && innerHistogram(bins, field, core, top * n, (top + faceSize) * n);
   return { crop, field, chinY, p, inside, faceSize, top, core, band, like, bins, skin };
 }
 
@@ -213,8 +212,30 @@ function contrastTable(prep: ColourPrep, addAbove: number): Float32Array | null 
   const n = prep.crop.width;
   // the surroundings are sampled down to the eyes: hair grows there, lower down lie the shaded neck and collar
   const rows = Math.min(prep.chinY, prep.top + p.otherRows * prep.faceSize);
-  const other = colourHistogram(bins, (i) => field[i] < -1 && field[i] >= -band && Math.floor(i / n) < rows && like[i] <= addAbove, 100, 0, Math.ceil(rows) * n);
+  // counted here, not through a selecting closure: this runs over the crop's upper part per rule
+  const counts = new Float32Array(BIN_COUNT);
+  let count = 0;
+  const end = Math.min(field.length, Math.ceil(rows) * n);
+  for (let i = 0; i < end; i++) {
+    const f = field[i];
+    if (!(f < -1 && f >= -band && Math.floor(i / n) < rows && like[i] <= addAbove)) continue;
+    counts[bins[i]]++;
+    count++;
+  }
+  const other = histogramFromCounts(counts, count);
   return other && ratioTable(skin, other);
+}
+
+/** The inner face's colour histogram: pixels deeper than `core` (all within `start`..`end`, the region's rows). */
+function innerHistogram(bins: Uint16Array, field: Float32Array, core: number, start: number, end: number): Float32Array | null {
+  const counts = new Float32Array(BIN_COUNT);
+  let count = 0;
+  for (let i = Math.max(0, start); i < Math.min(end, field.length); i++) {
+    if (!(field[i] > core)) continue;
+    counts[bins[i]]++;
+    count++;
+  }
+  return histogramFromCounts(counts, count);
 }
 
 /** Per pixel, by the rule: 1 skin, 0 not; deep inside always 1, far outside 0. */
@@ -298,16 +319,15 @@ function boxMean(f: Float32Array, w: number, h: number, r: number): Float32Array
 
 /** One row of the horizontal pass of boxMean: `w` values from `row`. */
 function boxRow(f: Float32Array, out: Float32Array, row: number, w: number, r: number): void {
+  // full 5-tap windows, written out; the clipped ones (and other radii) below
+  const full = r === 2 && w >= 5;
+  if (full) for (let i = row + 2; i < row + w - 2; i++) out[i] = (0 + f[i - 2] + f[i - 1] + f[i] + f[i + 1] + f[i + 2]) / 5;
   for (let x = 0; x < w; x++) {
+    if (full && x === 2) x = w - 2;
     const lo = Math.max(0, x - r);
     const hi = Math.min(w - 1, x + r);
-    const i = row + x;
-    if (r === 2 && hi - lo === 4) {
-      out[i] = (0 + f[i - 2] + f[i - 1] + f[i] + f[i + 1] + f[i + 2]) / 5;
-      continue;
-    }
     let s = 0;
     for (let k = lo; k <= hi; k++) s += f[row + k];
-    out[i] = s / (hi - lo + 1);
+    out[row + x] = s / (hi - lo + 1);
   }
 }

@@ -49,13 +49,24 @@ export function colourBins(img: RgbImage): Uint16Array {
  * `start`..`end` bounds the pixels tried, when the caller knows none outside are selected.
  */
 export function colourHistogram(bins: Uint16Array, select: (i: number) => boolean, minCount = 100, start = 0, end = bins.length): Float32Array | null {
-  const h = new Float32Array(BINS ** 3);
+  const h = new Float32Array(BIN_COUNT);
   let n = 0;
   for (let i = Math.max(0, start); i < Math.min(end, bins.length); i++) {
     if (!select(i)) continue;
     h[bins[i]]++;
     n++;
   }
+  return histogramFromCounts(h, n, minCount);
+}
+
+/** Bins of a colour histogram (16 per axis). */
+export const BIN_COUNT = BINS ** 3;
+
+/**
+ * colourHistogram from pixel counts per bin (`n` pixels in all), for callers
+ * that count in their own loop: blurred, normalised, null below `minCount`.
+ */
+export function histogramFromCounts(h: Float32Array, n: number, minCount = 100): Float32Array | null {
   if (n < minCount) return null;
   const out = blurBins(h);
   let sum = 0;

@@ -1,5 +1,5 @@
 // Rotated square crops and their inverse (paste-back). Pure functions.
-import { tightenMask } from './mask-ops.js';
+import { cutWindow } from './mask-ops.js';
 import type { Box, Point, RegionMask, RgbImage } from './types.js';
 
 /** A square region of interest, rotated by `angle` radians (clockwise in image space). */
@@ -241,6 +241,8 @@ export function pasteDistanceField(
   const s = Math.sin(roi.angle);
   const k = fieldSize / roi.size;
   const p0 = imageToCrop(roi, fieldSize, x0 + 0.5, y0 + 0.5);
+  // the non-zero pixels' bounds, kept while painting (no second scan to tighten the mask)
+  const on = { minX: Infinity, maxX: -1, minY: Infinity, maxY: -1 };
   for (let y = live.y; y < live.y + live.height; y++) {
     let px = p0.x + s * k * y;
     let py = p0.y + c * k * y;
@@ -253,11 +255,19 @@ export function pasteDistanceField(
     for (let x = live.x; x < live.x + live.width; x++) {
       const d = sampleField(field, fieldSize, fieldSize, px, py, -1e6) * scale + grow;
       const a = Math.min(1, Math.max(0, d + 0.5));
-      data[row + x] = Math.round(a * 255);
+      const alpha = Math.round(a * 255);
+      data[row + x] = alpha;
+      if (alpha > 0) {
+        on.minX = Math.min(on.minX, x);
+        on.maxX = Math.max(on.maxX, x);
+        on.minY = Math.min(on.minY, y);
+        on.maxY = y;
+      }
       px += c * k;
       py -= s * k;
     }
   }
-  const tight = tightenMask({ x: x0 + live.x, y: y0 + live.y, width: live.width, height: live.height, data });
-  return tight.width === 0 ? empty : tight;
+  if (on.maxY < 0) return empty;
+  const tight = { x: on.minX - live.x, y: on.minY - live.y, width: on.maxX - on.minX + 1, height: on.maxY - on.minY + 1 };
+  return { x: x0 + on.minX, y: y0 + on.minY, width: tight.width, height: tight.height, data: cutWindow(data, live.width, tight) };
 }
