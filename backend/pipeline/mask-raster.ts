@@ -1,172 +1,10 @@
 // Binary mask maths on small grids (crop space): polygons, hulls, holes,
-// distance fields. Pure functions over Uint8Array (0/1) and Float32Array.
+// morphology. Pure functions over Uint8Array (0/1) and Float32Array.
 import type { Point } from './types.js';
+import { signedDistance } from './distance-field.js';
 
-const INF = 1e20;
-
-/**
- * 1-D squared distance transform (Felzenszwalb & Huttenlocher): the lower
- * envelope of the parabolas at positions a..b of `f`, evaluated at e0..e1
- * into `d` (absolute indices). Leaving out parabolas that cannot be the
- * minimum at e0..e1 changes no value.
- */
-function dt1d(f: Float64Array, a: number, b: number, e0: number, e1: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
-  let k = 0;
-  v[0] = a;
-  z[0] = -INF;
-  z[1] = INF;
-  // f[q] + q * q of the envelope's last parabola, kept rather than recomputed per comparison
-  let gv = f[a] + a * a;
-  for (let q = a + 1; q <= b; q++) {
-    const gq = f[q] + q * q;
-    let s = (gq - gv) / (2 * q - 2 * v[k]);
-    while (s <= z[k]) {
-      k--;
-      gv = f[v[k]] + v[k] * v[k];
-      s = (gq - gv) / (2 * q - 2 * v[k]);
-    }
-    k++;
-    v[k] = q;
-    z[k] = s;
-    z[k + 1] = INF;
-    gv = gq;
-  }
-  k = 0;
-  for (let q = e0; q <= e1; q++) {
-    while (z[k + 1] < q) k++;
-    d[q] = (q - v[k]) * (q - v[k]) + f[v[k]];
-  }
-}
-
-/**
- * First pass of the transform: squared distance along each column to the
- * nearest pixel that is set (`on`) or clear (!`on`), -1 where the column has
- * none. Two row-major sweeps of integer steps: exact, as dt1d would be, at a
- * fraction of its cost.
- */
-function columnPass(mask: Uint8Array, w: number, h: number, on: boolean, out: Int32Array): void {
-  // steps since the last target pixel above, then below; h or more means none yet
-  const up = new Int32Array(w).fill(h);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      const hit = (mask[row + x] !== 0) === on;
-      const d = hit ? 0 : up[x] + 1;
-      up[x] = d;
-      out[row + x] = d;
-    }
-  }
-  up.fill(h);
-  for (let y = h - 1; y >= 0; y--) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      const d = Math.min(out[row + x], up[x] + 1);
-      up[x] = d;
-      out[row + x] = d >= h ? -1 : d * d;
-    }
-  }
-}
-
-/** Second pass over row y: exact squared distances at columns e0..e1 from the parabolas of columns a..b of the column pass. */
-function rowPass(col: Int32Array, w: number, y: number, s: EdtScratch, a = 0, b = w - 1, e0 = 0, e1 = w - 1): Float64Array {
-  for (let x = a; x <= b; x++) {
-    const c = col[y * w + x];
-    s.f[x] = c < 0 ? INF : c;
-  }
-  dt1d(s.f, a, b, e0, e1, s.d, s.v, s.z);
-  return s.d;
-}
-
-interface EdtScratch {
-  f: Float64Array;
-  d: Float64Array;
-  v: Int32Array;
-  z: Float64Array;
-}
-
-const edtScratch = (n: number): EdtScratch => ({ f: new Float64Array(n), d: new Float64Array(n), v: new Int32Array(n), z: new Float64Array(n + 1) });
-
-/** Exact squared Euclidean distance to the nearest pixel where mask != 0 (Infinity when there is none). */
-export function squaredDistanceTransform(mask: Uint8Array, w: number, h: number): Float64Array {
-  const out = new Float64Array(w * h);
-  const col = new Int32Array(w * h);
-  columnPass(mask, w, h, true, col);
-  const s = edtScratch(w);
-  for (let y = 0; y < h; y++) {
-    const d = rowPass(col, w, y, s);
-    for (let x = 0; x < w; x++) out[y * w + x] = d[x] >= INF / 2 ? Infinity : d[x];
-  }
-  return out;
-}
-
-/** Exact Euclidean distance from every pixel to the nearest pixel where mask != 0. */
-export function distanceTransform(mask: Uint8Array, w: number, h: number): Float32Array {
-  const sq = squaredDistanceTransform(mask, w, h);
-  const out = new Float32Array(w * h);
-  for (let i = 0; i < out.length; i++) out[i] = Number.isFinite(sq[i]) ? Math.sqrt(sq[i]) : 1e10;
-  return out;
-}
-
-/** Per row: does it hold a set pixel (bit 1) and a clear one (bit 2)? */
-function rowKinds(mask: Uint8Array, w: number, h: number): Uint8Array {
-  const kinds = new Uint8Array(h);
-  for (let y = 0; y < h; y++) {
-    let k = 0;
-    for (let i = y * w; i < (y + 1) * w && k !== 3; i++) k |= mask[i] ? 1 : 2;
-    kinds[y] = k;
-  }
-  return kinds;
-}
-
-/** First and last column holding a set pixel (-1, -1 when none). */
-function setColumns(mask: Uint8Array, w: number, h: number): [number, number] {
-  let lo = w;
-  let hi = -1;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0, i = y * w; x < w; x++, i++) {
-      if (!mask[i]) continue;
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
-  }
-  return hi < 0 ? [-1, -1] : [lo, hi];
-}
-
-/**
- * Signed distance in pixels: positive inside the mask, negative outside; the edge sits at 0.
- * Each pixel needs only the distance to the other side, so a row is transformed
- * towards the inside only when it has outside pixels, and vice versa; and
- * only the columns that can hold the nearest pixel of the other side take part.
- */
-export function signedDistance(mask: Uint8Array, w: number, h: number): Float32Array {
-  const kinds = rowKinds(mask, w, h);
-  let any = 0;
-  for (let y = 0; y < h; y++) any |= kinds[y];
-  const out = new Float32Array(w * h);
-  if (!(any & 1)) return out.fill(-Math.max(w, h));
-  if (!(any & 2)) return out.fill(Math.max(w, h));
-  const [x0, x1] = setColumns(mask, w, h);
-  const col = new Int32Array(w * h);
-  const s = edtScratch(w);
-  // towards the inside, for outside pixels: only columns x0..x1 hold a set pixel (the others are INF throughout)
-  columnPass(mask, w, h, true, col);
-  for (let y = 0; y < h; y++) {
-    if (!(kinds[y] & 2)) continue;
-    const d = rowPass(col, w, y, s, x0, x1);
-    for (let x = 0, i = y * w; x < w; x++, i++) if (!mask[i]) out[i] = 0.5 - Math.sqrt(d[x]);
-  }
-  // towards the outside, for inside pixels (all in columns x0..x1): the columns beyond are wholly
-  // outside, so the one next to x0 (x1) is nearer than any further out
-  columnPass(mask, w, h, false, col);
-  const a = Math.max(0, x0 - 1);
-  const b = Math.min(w - 1, x1 + 1);
-  for (let y = 0; y < h; y++) {
-    if (!(kinds[y] & 1)) continue;
-    const d = rowPass(col, w, y, s, a, b, x0, x1);
-    for (let x = x0, i = y * w + x0; x <= x1; x++, i++) if (mask[i]) out[i] = Math.sqrt(d[x]) - 0.5;
-  }
-  return out;
-}
+// the distance fields live in distance-field.ts; re-exported so callers keep one import
+export { distanceTransform, signedDistance, squaredDistanceTransform } from './distance-field.js';
 
 /** Monotone-chain convex hull, counter-clockwise in a y-down frame's maths sense. */
 export function convexHull(points: readonly Point[]): Point[] {
@@ -237,29 +75,39 @@ export function rasterizeDisks(points: readonly Point[], r: number, w: number, h
   return out;
 }
 
+/** Columns x0..x1 and rows y0..y1 of a grid (inclusive). */
+interface Span {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+
 /**
  * Grow `out` from the pixels on `stack` (already set in `out`) over the
- * 4-connected pixels whose mask is set (`on`) or clear (!`on`). The stack
- * must hold w*h entries: a pixel is pushed at most once.
+ * 4-connected pixels whose mask is set (`on`) or clear (!`on`), within `box`
+ * of a w-wide grid. The stack must hold a pixel for every pixel of the box:
+ * a pixel is pushed at most once.
  */
-function flood(mask: Uint8Array, w: number, h: number, on: boolean, out: Uint8Array, stack: Int32Array, top: number): void {
-  const last = (h - 1) * w;
+function flood(mask: Uint8Array, w: number, box: Span, on: boolean, out: Uint8Array, stack: Int32Array, top: number): void {
+  const first = (box.y0 + 1) * w;
+  const last = box.y1 * w;
   while (top > 0) {
     const i = stack[--top];
     const x = i % w;
     // left, right, up, down; written out, as this runs for every pixel of a face
     let j = i - 1;
-    if (x > 0 && !out[j] && (mask[j] !== 0) === on) {
+    if (x > box.x0 && !out[j] && (mask[j] !== 0) === on) {
       out[j] = 1;
       stack[top++] = j;
     }
     j = i + 1;
-    if (x < w - 1 && !out[j] && (mask[j] !== 0) === on) {
+    if (x < box.x1 && !out[j] && (mask[j] !== 0) === on) {
       out[j] = 1;
       stack[top++] = j;
     }
     j = i - w;
-    if (i >= w && !out[j] && (mask[j] !== 0) === on) {
+    if (i >= first && !out[j] && (mask[j] !== 0) === on) {
       out[j] = 1;
       stack[top++] = j;
     }
@@ -269,6 +117,21 @@ function flood(mask: Uint8Array, w: number, h: number, on: boolean, out: Uint8Ar
       stack[top++] = j;
     }
   }
+}
+
+/** Bounds of the set pixels of a w x h mask; undefined when none is set. */
+function setBounds(mask: Uint8Array, w: number, h: number): Span | undefined {
+  const b = { x0: w, x1: -1, y0: h, y1: -1 };
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      if (!mask[i]) continue;
+      b.x0 = Math.min(b.x0, x);
+      b.x1 = Math.max(b.x1, x);
+      b.y0 = Math.min(b.y0, y);
+      b.y1 = y;
+    }
+  }
+  return b.x1 < 0 ? undefined : b;
 }
 
 /** The pixels of `mask` 4-connected to a pixel where `seed(i)` holds (and mask is set). */
@@ -282,16 +145,23 @@ export function connectedTo(mask: Uint8Array, w: number, h: number, seed: (i: nu
       stack[top++] = i;
     }
   }
-  flood(mask, w, h, true, out, stack, top);
+  flood(mask, w, { x0: 0, x1: w - 1, y0: 0, y1: h - 1 }, true, out, stack, top);
   return out;
 }
 
-/** Fill every background component that does not touch the border. */
+/**
+ * Fill every background component that does not touch the border. Beyond
+ * the set pixels' bounds everything is background joined to the border, so
+ * only the bounds grown by a pixel are flooded, from that box's frame.
+ */
 export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
-  // the background reachable from the border, flooded over the clear pixels of `mask` itself
+  const out = new Uint8Array(w * h);
+  const set = setBounds(mask, w, h);
+  if (!set) return out;
+  const box = { x0: Math.max(0, set.x0 - 1), x1: Math.min(w - 1, set.x1 + 1), y0: Math.max(0, set.y0 - 1), y1: Math.min(h - 1, set.y1 + 1) };
+  // the box's background reachable from its frame, flooded over the clear pixels of `mask` itself
   const outside = new Uint8Array(w * h);
-  if (outside.length === 0) return outside;
-  const stack = new Int32Array(w * h);
+  const stack = new Int32Array((box.x1 - box.x0 + 1) * (box.y1 - box.y0 + 1));
   let top = 0;
   const seed = (i: number): void => {
     if (!mask[i] && !outside[i]) {
@@ -299,17 +169,19 @@ export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
       stack[top++] = i;
     }
   };
-  for (let x = 0; x < w; x++) {
-    seed(x);
-    seed((h - 1) * w + x);
+  for (let x = box.x0; x <= box.x1; x++) {
+    seed(box.y0 * w + x);
+    seed(box.y1 * w + x);
   }
-  for (let y = 0; y < h; y++) {
-    seed(y * w);
-    seed(y * w + w - 1);
+  for (let y = box.y0; y <= box.y1; y++) {
+    seed(y * w + box.x0);
+    seed(y * w + box.x1);
   }
-  flood(mask, w, h, false, outside, stack, top);
-  for (let i = 0; i < outside.length; i++) outside[i] = outside[i] ? 0 : 1;
-  return outside;
+  flood(mask, w, box, false, outside, stack, top);
+  for (let y = box.y0; y <= box.y1; y++) {
+    for (let i = y * w + box.x0; i <= y * w + box.x1; i++) out[i] = outside[i] ? 0 : 1;
+  }
+  return out;
 }
 
 /** Morphological grow (r > 0) or shrink (r < 0) by a Euclidean radius. */

@@ -73,6 +73,40 @@ describe('distance fields', () => {
   });
 });
 
+describe('holes', () => {
+  /** Reference: flood the whole image's background from its border, then invert. */
+  function fillHolesReference(m: Uint8Array, w: number, h: number): Uint8Array {
+    const outside = new Uint8Array(w * h);
+    const stack: number[] = [];
+    const push = (x: number, y: number) => {
+      const i = y * w + x;
+      if (x >= 0 && y >= 0 && x < w && y < h && !m[i] && !outside[i]) {
+        outside[i] = 1;
+        stack.push(i);
+      }
+    };
+    for (let x = 0; x < w; x++) [push(x, 0), push(x, h - 1)];
+    for (let y = 0; y < h; y++) [push(0, y), push(w - 1, y)];
+    while (stack.length) {
+      const i = stack.pop() as number;
+      const [x, y] = [i % w, Math.floor(i / w)];
+      [push(x - 1, y), push(x + 1, y), push(x, y - 1), push(x, y + 1)];
+    }
+    return outside.map((v) => 1 - v);
+  }
+
+  it('fillHoles equals a whole-image flood from the border, at any size and density', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 14 }), fc.integer({ min: 1, max: 14 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer(), (w, h, density, seed) => {
+        let s = seed >>> 0;
+        const m = Uint8Array.from({ length: w * h }, () => (((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) < density ? 1 : 0));
+        expect(fillHoles(m, w, h)).toEqual(fillHolesReference(m, w, h));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('polygons and holes', () => {
   it('fills a square polygon exactly at pixel centres', () => {
     const m = fillPolygon([{ x: 2, y: 2 }, { x: 6, y: 2 }, { x: 6, y: 6 }, { x: 2, y: 6 }], 10, 10);
