@@ -17,6 +17,7 @@
 //   rle-pack on random masks.
 import { decodeBinary, encodeBinary, type RLESizes } from '@thi.ng/rle-pack';
 import type { RegionMask } from '../pipeline/types.js';
+import { regionRuns } from './region-runs.js';
 
 export const RLE_WORD_SIZE = 8;
 export const RLE_SIZES: RLESizes = [3, 4, 8, 16];
@@ -299,9 +300,12 @@ export function regionsToRgba(regions: RegionMask | readonly RegionMask[], width
   return maskToRgba(paintRegions(regions, width, height));
 }
 
-/** Brush RLE for one face's region mask(s) on a width x height image. */
+/** Brush RLE for one face's region mask(s) on a width x height image (the runs read from the regions, no full-image mask). */
 export function regionsToRle(regions: RegionMask | readonly RegionMask[], width: number, height: number): number[] {
-  return maskToRle(paintRegions(regions, width, height), width, height);
+  const list = Array.isArray(regions) ? regions : [regions as RegionMask];
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw new RleError(`bad mask size ${width}x${height}`);
+  const runs = regionRuns(list, width, height, MASK_ON).map(([length, on]): [number, number] => [length * 4, on ? 255 : 0]);
+  return Array.from(encodeRuns(runs, width * height * 4));
 }
 
 /**

@@ -3,7 +3,9 @@
 // mesh edge (forehead up to the hairline, ears, hair fringes, profile edges).
 // Works in crop space, where the face is upright (the crop removes roll).
 import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
-import { colourBins, colourHistogram, otherOverSkin, ycc } from './contrast-model.js';
+import { kthSmallest } from './order-stats.js';
+import { boxMean } from './box-filter.js';
+import { BIN_COUNT, histogramFromCounts, ratioTable, ycc, yccBin } from './contrast-model.js';
 import type { RgbImage } from './types.js';
 
 export interface ColourRefineParams {
@@ -62,12 +64,12 @@ interface Stats {
   s: number;
 }
 
-function robust(values: number[]): Stats {
-  // typed arrays sort numerically in native code, far faster than a comparator
-  const v = Float64Array.from(values).sort();
-  const m = v[v.length >> 1];
-  const dev = v.map((x) => Math.abs(x - m)).sort();
-  return { m, s: Math.max(1.5, 1.4826 * dev[dev.length >> 1]) };
+/** Median and scaled median absolute deviation; selection, not sorting (reorders `values`). */
+function robust(values: Float64Array): Stats {
+  const m = kthSmallest(values, values.length >> 1);
+  const dev = new Float64Array(values.length);
+  for (let i = 0; i < dev.length; i++) dev[i] = Math.abs(values[i] - m);
+  return { m, s: Math.max(1.5, 1.4826 * kthSmallest(dev, dev.length >> 1)) };
 }
 
 interface SkinModel {
@@ -84,43 +86,47 @@ function regionExtent(field: Float32Array, n: number): { inside: number; faceSiz
   let inside = 0;
   let minY = Infinity;
   let maxY = -1;
-  for (let i = 0; i < field.length; i++) {
-    if (field[i] <= 0) continue;
-    inside++;
-    const y = Math.floor(i / n);
+  for (let y = 0; y * n < field.length; y++) {
+    let row = 0;
+    for (let i = y * n; i < Math.min(field.length, (y + 1) * n); i++) if (field[i] > 0) row++;
+    if (row === 0) continue;
+    inside += row;
     minY = Math.min(minY, y);
-    maxY = Math.max(maxY, y);
+    maxY = y;
   }
   return { inside, faceSize: maxY - minY + 1, top: minY };
 }
 
 /** Robust luma, chroma (and texture) statistics of the inner face: deeper than `core` inside the landmark region. */
 function skinModel(crop: RgbImage, field: Float32Array, core: number, inside: number, texture: boolean): SkinModel | null {
-  const ys: number[] = [];
-  const cbs: number[] = [];
-  const crs: number[] = [];
-  const ts: number[] = [];
   const tex = texture ? localTexture(crop) : null;
   // a few thousand samples pin the medians down as well as all of them, at a fraction of the sorting
   const stride = Math.max(1, Math.floor(inside / 4000));
+  const cap = Math.ceil(field.length / stride);
+  const ys = new Float64Array(cap);
+  const cbs = new Float64Array(cap);
+  const crs = new Float64Array(cap);
+  const ts = new Float64Array(tex ? cap : 0);
+  let k = 0;
   for (let i = 0; i < field.length; i += stride) {
     if (field[i] <= core) continue;
     const o = i * 3;
-    const [y, cb, cr] = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);
-    ys.push(y);
-    cbs.push(cb);
-    crs.push(cr);
-    if (tex) ts.push(tex[i]);
+    const c = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);
+    ys[k] = c[0];
+    cbs[k] = c[1];
+    crs[k] = c[2];
+    if (tex) ts[k] = tex[i];
+    k++;
   }
-  if (ys.length < 30) return null;
-  return { y: robust(ys), cb: robust(cbs), cr: robust(crs), tex, t: tex ? robust(ts) : { m: 0, s: 1 } };
+  if (k < 30) return null;
+  const t = tex ? robust(ts.subarray(0, k)) : { m: 0, s: 1 };
+  return { y: robust(ys.subarray(0, k)), cb: robust(cbs.subarray(0, k)), cr: robust(crs.subarray(0, k)), tex, t };
 }
 
-/** Skin likelihood 0..1 of crop pixel i; `outside` turns the texture guard on (it only guards additions). */
-function skinLikelihood(crop: RgbImage, m: SkinModel, i: number, outside: boolean, p: ColourRefineParams): number {
-  const o = i * 3;
-  const [y, cb, cr] = ycc(crop.data[o], crop.data[o + 1], crop.data[o + 2]);
-  const dc = ((cb - m.cb.m) / (2.5 * m.cb.s)) ** 2 + ((cr - m.cr.m) / (2.5 * m.cr.s)) ** 2;
+/** Skin likelihood 0..1 of crop pixel i, its colour `c` in YCbCr; `outside` turns the texture guard on (it only guards additions). */
+function skinLikelihood(c: readonly [number, number, number], m: SkinModel, i: number, outside: boolean, p: ColourRefineParams): number {
+  const y = c[0];
+  const dc = ((c[1] - m.cb.m) / (2.5 * m.cb.s)) ** 2 + ((c[2] - m.cr.m) / (2.5 * m.cr.s)) ** 2;
   // luma varies with shading far more than chroma: a loose bound
   // and hair is darker than skin far more often than lighter: darker counts double
   const dy = y < m.y.m ? ((m.y.m - y) / (p.darkLuma * m.y.s + 10)) ** 2 : ((y - m.y.m) / (4 * m.y.s + 20)) ** 2;
@@ -131,92 +137,155 @@ function skinLikelihood(crop: RgbImage, m: SkinModel, i: number, outside: boolea
 }
 
 /**
- * The surroundings' colours against the skin's: a histogram of the pixels
- * just outside the landmark region (above the chin, not skin-like: hair,
- * background) and one of the inner face. Null when either is too thin.
+ * What refinement computes once per face, whatever the adding and removing
+ * thresholds: the region's extent, the skin model, the skin likelihood of
+ * the band, and the colour bins with the inner face's histogram. A turned
+ * head tries two rules on one preparation.
  */
-function contrastRatio(crop: RgbImage, field: Float32Array, like: Float32Array, core: number, band: number, chinY: number, p: ColourRefineParams): ((i: number) => number) | null {
-  if (!(p.contrast > 0)) return null;
+export interface ColourPrep {
+  crop: RgbImage;
+  field: Float32Array;
+  chinY: number;
+  p: ColourRefineParams;
+  /** Pixels of the landmark region, its height in rows and its top row. */
+  inside: number;
+  faceSize: number;
+  top: number;
+  /** Depth of the inner face, and the band half-width, in crop pixels. */
+  core: number;
+  band: number;
+  /** Skin likelihood of every band pixel (|field| <= band), 0 elsewhere. */
+  like: Float32Array;
+  /** Colour bins (set where field >= -band, the only pixels read) and the inner face's histogram; null when the contrast rule is off or thin. */
+  bins: Uint16Array | null;
+  skin: Float32Array | null;
+}
+
+/**
+ * The skin likelihood of every band pixel (|field| <= band) and, when
+ * `withBins`, the colour bin of every pixel at or above -band (the only ones
+ * the contrast rule reads; the rest stay 0): one YCbCr conversion for both.
+ */
+function bandColours(crop: RgbImage, field: Float32Array, m: SkinModel, band: number, withBins: boolean, p: ColourRefineParams): { like: Float32Array; bins: Uint16Array | null } {
+  const d = crop.data;
+  const like = new Float32Array(field.length);
+  const bins = withBins ? new Uint16Array(field.length) : null;
+  for (let i = 0; i < field.length; i++) {
+    const f = field[i];
+    if (f < -band) continue;
+    if (!bins && f > band) continue;
+    const c = ycc(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
+    if (bins) bins[i] = yccBin(c);
+    if (Math.abs(f) <= band) like[i] = skinLikelihood(c, m, i, f <= 0, p);
+  }
+  return { like, bins };
+}
+
+/**
+ * The rule-independent half of refineWithColour; null when the region is too
+ * small or its inner face too thin for a skin model (the field then stays).
+ */
+export function prepareColour(crop: RgbImage, field: Float32Array, chinY: number, p: ColourRefineParams = DEFAULT_COLOUR_REFINE): ColourPrep | null {
   const n = crop.width;
-  const bins = colourBins(crop);
-  const other = colourHistogram(bins, (i) => field[i] < -1 && field[i] >= -band && Math.floor(i / n) < chinY && like[i] <= p.addAbove);
-  const skin = colourHistogram(bins, (i) => field[i] > core);
-  return other && skin ? otherOverSkin(bins, skin, other) : null;
+  const { inside, faceSize, top } = regionExtent(field, n);
+  if (inside < 50) return null;
+  const core = faceSize * 0.12;
+  const m = skinModel(crop, field, core, inside, p.texture > 0);
+  if (!m) return null;
+  const band = faceSize * p.band;
+  // skin likelihood of every band pixel, once: the surroundings sample and the decisions both use it
+  const { like, bins } = bandColours(crop, field, m, band, p.contrast > 0, p);
+  const skin = bins && innerHistogram(bins, field, core, top * n, (top + faceSize) * n);
+  return { crop, field, chinY, p, inside, faceSize, top, core, band, like, bins, skin };
+}
+
+/** The adding and removing thresholds: what a turned head changes. */
+export type ColourRule = Pick<ColourRefineParams, 'addAbove' | 'removeBelow'>;
+
+/**
+ * The surroundings' colours against the skin's, per bin: a histogram of the
+ * pixels just outside the landmark region (above the chin, not skin-like:
+ * hair, background) over the inner face's. Null when either is too thin.
+ */
+function contrastTable(prep: ColourPrep, addAbove: number): Float32Array | null {
+  const { bins, skin, field, band, like, p } = prep;
+  if (!bins || !skin) return null;
+  const n = prep.crop.width;
+  // the surroundings are sampled down to the eyes: hair grows there, lower down lie the shaded neck and collar
+  const rows = Math.min(prep.chinY, prep.top + p.otherRows * prep.faceSize);
+  // counted here, not through a selecting closure: this runs over the crop's upper part per rule
+  const counts = new Float32Array(BIN_COUNT);
+  let count = 0;
+  const end = Math.min(field.length, Math.ceil(rows) * n);
+  for (let i = 0; i < end; i++) {
+    const f = field[i];
+    if (!(f < -1 && f >= -band && Math.floor(i / n) < rows && like[i] <= addAbove)) continue;
+    counts[bins[i]]++;
+    count++;
+  }
+  const other = histogramFromCounts(counts, count);
+  return other && ratioTable(skin, other);
+}
+
+/** The inner face's colour histogram: pixels deeper than `core` (all within `start`..`end`, the region's rows). */
+function innerHistogram(bins: Uint16Array, field: Float32Array, core: number, start: number, end: number): Float32Array | null {
+  const counts = new Float32Array(BIN_COUNT);
+  let count = 0;
+  for (let i = Math.max(0, start); i < Math.min(end, field.length); i++) {
+    if (!(field[i] > core)) continue;
+    counts[bins[i]]++;
+    count++;
+  }
+  return histogramFromCounts(counts, count);
+}
+
+/** Per pixel, by the rule: 1 skin, 0 not; deep inside always 1, far outside 0. */
+function decideMask(prep: ColourPrep, rule: ColourRule, table: Float32Array | null): Uint8Array {
+  const { field, band, like, bins, p, chinY } = prep;
+  const n = prep.crop.width;
+  const mask = new Uint8Array(field.length);
+  for (let i = 0; i < field.length; i++) {
+    const f = field[i];
+    if (f > band) mask[i] = 1;
+    if (f > band || f < -band) continue;
+    // the surroundings' colour (hair) rather than the skin's: out, unless the skin model is sure
+    const hairLike = table !== null && bins !== null && like[i] < p.keepAbove && table[bins[i]] > p.contrast;
+    if (f > 0) mask[i] = (like[i] < rule.removeBelow || hairLike) && !p.keep?.[i] ? 0 : 1;
+    else mask[i] = like[i] > rule.addAbove && !hairLike && Math.floor(i / n) < chinY ? 1 : 0;
+  }
+  return mask;
+}
+
+/**
+ * The rule-dependent half of refineWithColour: the refined field, or null
+ * when the region grew past maxGrowth (a skin-coloured background leaked in).
+ */
+export function decideColour(prep: ColourPrep, rule: ColourRule = prep.p): Float32Array | null {
+  const { field, band, crop } = prep;
+  const n = crop.width;
+  const h = crop.height;
+  const mask = decideMask(prep, rule, contrastTable(prep, rule.addAbove));
+  // keep only what connects to the core, then close pinholes
+  const keep = fillHoles(connectedTo(mask, n, h, (i) => field[i] > band), n, h);
+  let area = 0;
+  for (let i = 0; i < keep.length; i++) area += keep[i];
+  if (area > prep.inside * prep.p.maxGrowth) return null;
+  return smoothField(signedDistance(keep, n, h), n, h);
 }
 
 /**
  * @param crop the face crop (size x size RGB), upright
  * @param field signed distance of the landmark region in crop pixels
  * @param chinY crop row of the chin: nothing is added below it (skin runs down the neck)
- * @returns a new signed distance field
+ * @returns a new signed distance field; `field` itself when the region is too
+ * small, or when a skin-coloured background leaks (the landmark region is then the safer answer)
  */
 export function refineWithColour(crop: RgbImage, field: Float32Array, chinY: number, p: ColourRefineParams = DEFAULT_COLOUR_REFINE): Float32Array {
-  const n = crop.width;
-  const h = crop.height;
-  const { inside, faceSize, top } = regionExtent(field, n);
-  if (inside < 50) return field;
-  const core = faceSize * 0.12;
-  const m = skinModel(crop, field, core, inside, p.texture > 0);
-  if (!m) return field;
-  const band = faceSize * p.band;
-  // skin likelihood of every band pixel, once: the surroundings sample and the decisions both use it
-  const like = new Float32Array(n * h);
-  for (let i = 0; i < field.length; i++) if (Math.abs(field[i]) <= band) like[i] = skinLikelihood(crop, m, i, field[i] <= 0, p);
-  // the surroundings are sampled down to the eyes: hair grows there, lower down lie the shaded neck and collar
-  const ratio = contrastRatio(crop, field, like, core, band, Math.min(chinY, top + p.otherRows * faceSize), p);
-  const mask = new Uint8Array(n * h);
-  for (let i = 0; i < field.length; i++) {
-    const f = field[i];
-    if (f > band) mask[i] = 1;
-    if (f > band || f < -band) continue;
-    // the surroundings' colour (hair) rather than the skin's: out, unless the skin model is sure
-    const hairLike = ratio !== null && like[i] < p.keepAbove && ratio(i) > p.contrast;
-    if (f > 0) mask[i] = (like[i] < p.removeBelow || hairLike) && !p.keep?.[i] ? 0 : 1;
-    else mask[i] = like[i] > p.addAbove && !hairLike && Math.floor(i / n) < chinY ? 1 : 0;
-  }
-  // keep only what connects to the core, then close pinholes
-  const keep = fillHoles(connectedTo(mask, n, h, (i) => field[i] > band), n, h);
-  // a skin-coloured background leaks: then the landmark region is the safer answer
-  let area = 0;
-  for (let i = 0; i < keep.length; i++) area += keep[i];
-  if (area > inside * p.maxGrowth) return field;
-  return smoothField(signedDistance(keep, n, h), n, h);
+  const prep = prepareColour(crop, field, chinY, p);
+  return (prep && decideColour(prep)) ?? field;
 }
 
 /** 5x5 box blur of a distance field: rounds the jagged per-pixel colour decisions. */
 function smoothField(f: Float32Array, w: number, h: number): Float32Array {
   return boxMean(f, w, h, 2);
-}
-
-/** Mean over a (2r+1)^2 window, clipped at the edges; separable. */
-function boxMean(f: Float32Array, w: number, h: number, r: number): Float32Array {
-  const tmp = new Float32Array(f.length);
-  const out = new Float32Array(f.length);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      let c = 0;
-      for (let k = -r; k <= r; k++) {
-        const xx = x + k;
-        if (xx < 0 || xx >= w) continue;
-        s += f[y * w + xx];
-        c++;
-      }
-      tmp[y * w + x] = s / c;
-    }
-  }
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      let c = 0;
-      for (let k = -r; k <= r; k++) {
-        const yy = y + k;
-        if (yy < 0 || yy >= h) continue;
-        s += tmp[yy * w + x];
-        c++;
-      }
-      out[y * w + x] = s / c;
-    }
-  }
-  return out;
 }

@@ -25,8 +25,13 @@ export function ycc(r: number, g: number, b: number): [number, number, number] {
 }
 
 export function colourBin(r: number, g: number, b: number): number {
-  const [y, cb, cr] = ycc(r, g, b);
-  return (levels(y, 0, 16) * BINS + levels(cb, CHROMA_LO, CHROMA_STEP)) * BINS + levels(cr, CHROMA_LO, CHROMA_STEP);
+  return yccBin(ycc(r, g, b));
+}
+
+/** Histogram bin of a pixel already in YCbCr (from ycc), for callers that need both. */
+export function yccBin(c: readonly [number, number, number]): number {
+  // indexed, not destructured: destructuring runs the array iterator, per pixel
+  return (levels(c[0], 0, 16) * BINS + levels(c[1], CHROMA_LO, CHROMA_STEP)) * BINS + levels(c[2], CHROMA_LO, CHROMA_STEP);
 }
 
 /** The bin of every pixel, computed once per crop: the histograms and the ratio only index it. */
@@ -41,15 +46,27 @@ export function colourBins(img: RgbImage): Uint16Array {
  * Normalised colour histogram of the selected pixels (`bins` from
  * colourBins), blurred by one bin on each axis (a few thousand samples leave
  * most of 4096 bins empty). Null when fewer than `minCount` are selected.
+ * `start`..`end` bounds the pixels tried, when the caller knows none outside are selected.
  */
-export function colourHistogram(bins: Uint16Array, select: (i: number) => boolean, minCount = 100): Float32Array | null {
-  const h = new Float32Array(BINS ** 3);
+export function colourHistogram(bins: Uint16Array, select: (i: number) => boolean, minCount = 100, start = 0, end = bins.length): Float32Array | null {
+  const h = new Float32Array(BIN_COUNT);
   let n = 0;
-  for (let i = 0; i < bins.length; i++) {
+  for (let i = Math.max(0, start); i < Math.min(end, bins.length); i++) {
     if (!select(i)) continue;
     h[bins[i]]++;
     n++;
   }
+  return histogramFromCounts(h, n, minCount);
+}
+
+/** Bins of a colour histogram (16 per axis). */
+export const BIN_COUNT = BINS ** 3;
+
+/**
+ * colourHistogram from pixel counts per bin (`n` pixels in all), for callers
+ * that count in their own loop: blurred, normalised, null below `minCount`.
+ */
+export function histogramFromCounts(h: Float32Array, n: number, minCount = 100): Float32Array | null {
   if (n < minCount) return null;
   const out = blurBins(h);
   let sum = 0;
@@ -74,7 +91,13 @@ function blurBins(h: Float32Array): Float32Array {
 
 /** Per pixel: how much likelier its colour is in `other` than in `skin` (ratio of bin frequencies, floored). */
 export function otherOverSkin(bins: Uint16Array, skin: Float32Array, other: Float32Array, floor = 1e-4): (i: number) => number {
+  const table = ratioTable(skin, other, floor);
+  return (i) => table[bins[i]];
+}
+
+/** Per bin: how much likelier the colour is in `other` than in `skin` (floored); index it with a pixel's bin. */
+export function ratioTable(skin: Float32Array, other: Float32Array, floor = 1e-4): Float32Array {
   const table = new Float32Array(skin.length);
   for (let b = 0; b < table.length; b++) table[b] = (other[b] + floor) / (skin[b] + floor);
-  return (i) => table[bins[i]];
+  return table;
 }

@@ -1,80 +1,10 @@
 // Binary mask maths on small grids (crop space): polygons, hulls, holes,
-// distance fields. Pure functions over Uint8Array (0/1) and Float32Array.
+// morphology. Pure functions over Uint8Array (0/1) and Float32Array.
 import type { Point } from './types.js';
+import { signedDistance } from './distance-field.js';
 
-const INF = 1e20;
-
-/** 1-D squared distance transform (Felzenszwalb & Huttenlocher). */
-function dt1d(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
-  let k = 0;
-  v[0] = 0;
-  z[0] = -INF;
-  z[1] = INF;
-  for (let q = 1; q < n; q++) {
-    let s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
-    while (s <= z[k]) {
-      k--;
-      s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
-    }
-    k++;
-    v[k] = q;
-    z[k] = s;
-    z[k + 1] = INF;
-  }
-  k = 0;
-  for (let q = 0; q < n; q++) {
-    while (z[k + 1] < q) k++;
-    d[q] = (q - v[k]) * (q - v[k]) + f[v[k]];
-  }
-}
-
-/** Exact squared Euclidean distance to the nearest pixel where mask != 0 (Infinity when there is none). */
-export function squaredDistanceTransform(mask: Uint8Array, w: number, h: number): Float64Array {
-  const n = Math.max(w, h);
-  const f = new Float64Array(n);
-  const d = new Float64Array(n);
-  const v = new Int32Array(n);
-  const z = new Float64Array(n + 1);
-  const out = new Float64Array(w * h);
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) f[y] = mask[y * w + x] ? 0 : INF;
-    dt1d(f, h, d, v, z);
-    for (let y = 0; y < h; y++) out[y * w + x] = d[y];
-  }
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) f[x] = out[y * w + x];
-    dt1d(f, w, d, v, z);
-    for (let x = 0; x < w; x++) out[y * w + x] = d[x] >= INF / 2 ? Infinity : d[x];
-  }
-  return out;
-}
-
-/** Exact Euclidean distance from every pixel to the nearest pixel where mask != 0. */
-export function distanceTransform(mask: Uint8Array, w: number, h: number): Float32Array {
-  const sq = squaredDistanceTransform(mask, w, h);
-  const out = new Float32Array(w * h);
-  for (let i = 0; i < out.length; i++) out[i] = Number.isFinite(sq[i]) ? Math.sqrt(sq[i]) : 1e10;
-  return out;
-}
-
-/** Signed distance in pixels: positive inside the mask, negative outside; the edge sits at 0. */
-export function signedDistance(mask: Uint8Array, w: number, h: number): Float32Array {
-  const inv = new Uint8Array(w * h);
-  let any = false;
-  let all = true;
-  for (let i = 0; i < inv.length; i++) {
-    inv[i] = mask[i] ? 0 : 1;
-    if (mask[i]) any = true;
-    else all = false;
-  }
-  const out = new Float32Array(w * h);
-  if (!any) return out.fill(-Math.max(w, h));
-  if (all) return out.fill(Math.max(w, h));
-  const toInside = squaredDistanceTransform(mask, w, h);
-  const toOutside = squaredDistanceTransform(inv, w, h);
-  for (let i = 0; i < out.length; i++) out[i] = mask[i] ? Math.sqrt(toOutside[i]) - 0.5 : 0.5 - Math.sqrt(toInside[i]);
-  return out;
-}
+// the distance fields live in distance-field.ts; re-exported so callers keep one import
+export { distanceTransform, signedDistance, squaredDistanceTransform } from './distance-field.js';
 
 /** Monotone-chain convex hull, counter-clockwise in a y-down frame's maths sense. */
 export function convexHull(points: readonly Point[]): Point[] {
@@ -145,45 +75,112 @@ export function rasterizeDisks(points: readonly Point[], r: number, w: number, h
   return out;
 }
 
+/** Columns x0..x1 and rows y0..y1 of a grid (inclusive). */
+interface Span {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+
+/**
+ * Grow `out` from the pixels on `stack` (already set in `out`) over the
+ * 4-connected pixels whose mask is set (`on`) or clear (!`on`), within `box`
+ * of a w-wide grid. The stack must hold a pixel for every pixel of the box:
+ * a pixel is pushed at most once.
+ */
+function flood(mask: Uint8Array, w: number, box: Span, on: boolean, out: Uint8Array, stack: Int32Array, top: number): void {
+  const first = (box.y0 + 1) * w;
+  const last = box.y1 * w;
+  while (top > 0) {
+    const i = stack[--top];
+    const x = i % w;
+    // left, right, up, down; written out, as this runs for every pixel of a face
+    let j = i - 1;
+    if (x > box.x0 && !out[j] && (mask[j] !== 0) === on) {
+      out[j] = 1;
+      stack[top++] = j;
+    }
+    j = i + 1;
+    if (x < box.x1 && !out[j] && (mask[j] !== 0) === on) {
+      out[j] = 1;
+      stack[top++] = j;
+    }
+    j = i - w;
+    if (i >= first && !out[j] && (mask[j] !== 0) === on) {
+      out[j] = 1;
+      stack[top++] = j;
+    }
+    j = i + w;
+    if (i < last && !out[j] && (mask[j] !== 0) === on) {
+      out[j] = 1;
+      stack[top++] = j;
+    }
+  }
+}
+
+/** Bounds of the set pixels of a w x h mask; undefined when none is set. */
+function setBounds(mask: Uint8Array, w: number, h: number): Span | undefined {
+  const b = { x0: w, x1: -1, y0: h, y1: -1 };
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      if (!mask[i]) continue;
+      b.x0 = Math.min(b.x0, x);
+      b.x1 = Math.max(b.x1, x);
+      b.y0 = Math.min(b.y0, y);
+      b.y1 = y;
+    }
+  }
+  return b.x1 < 0 ? undefined : b;
+}
+
 /** The pixels of `mask` 4-connected to a pixel where `seed(i)` holds (and mask is set). */
 export function connectedTo(mask: Uint8Array, w: number, h: number, seed: (i: number) => boolean): Uint8Array {
   const out = new Uint8Array(w * h);
-  const stack: number[] = [];
+  const stack = new Int32Array(w * h);
+  let top = 0;
   for (let i = 0; i < mask.length; i++) {
     if (mask[i] && seed(i)) {
       out[i] = 1;
-      stack.push(i);
+      stack[top++] = i;
     }
   }
-  const visit = (j: number): void => {
-    if (mask[j] && !out[j]) {
-      out[j] = 1;
-      stack.push(j);
-    }
-  };
-  while (stack.length > 0) {
-    const i = stack.pop() as number;
-    const x = i % w;
-    const y = (i - x) / w;
-    if (x > 0) visit(i - 1);
-    if (x < w - 1) visit(i + 1);
-    if (y > 0) visit(i - w);
-    if (y < h - 1) visit(i + w);
-  }
+  flood(mask, w, { x0: 0, x1: w - 1, y0: 0, y1: h - 1 }, true, out, stack, top);
   return out;
 }
 
-/** Fill every background component that does not touch the border. */
+/**
+ * Fill every background component that does not touch the border. Beyond
+ * the set pixels' bounds everything is background joined to the border, so
+ * only the bounds grown by a pixel are flooded, from that box's frame.
+ */
 export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
-  const background = new Uint8Array(w * h);
-  for (let i = 0; i < background.length; i++) background[i] = mask[i] ? 0 : 1;
-  const onBorder = (i: number): boolean => {
-    const x = i % w;
-    return x === 0 || x === w - 1 || i < w || i >= (h - 1) * w;
-  };
-  const outside = connectedTo(background, w, h, onBorder);
   const out = new Uint8Array(w * h);
-  for (let i = 0; i < out.length; i++) out[i] = outside[i] ? 0 : 1;
+  const set = setBounds(mask, w, h);
+  if (!set) return out;
+  const box = { x0: Math.max(0, set.x0 - 1), x1: Math.min(w - 1, set.x1 + 1), y0: Math.max(0, set.y0 - 1), y1: Math.min(h - 1, set.y1 + 1) };
+  // the box's background reachable from its frame, flooded over the clear pixels of `mask` itself
+  const outside = new Uint8Array(w * h);
+  const stack = new Int32Array((box.x1 - box.x0 + 1) * (box.y1 - box.y0 + 1));
+  let top = 0;
+  const seed = (i: number): void => {
+    if (!mask[i] && !outside[i]) {
+      outside[i] = 1;
+      stack[top++] = i;
+    }
+  };
+  for (let x = box.x0; x <= box.x1; x++) {
+    seed(box.y0 * w + x);
+    seed(box.y1 * w + x);
+  }
+  for (let y = box.y0; y <= box.y1; y++) {
+    seed(y * w + box.x0);
+    seed(y * w + box.x1);
+  }
+  flood(mask, w, box, false, outside, stack, top);
+  for (let y = box.y0; y <= box.y1; y++) {
+    for (let i = y * w + box.x0; i <= y * w + box.x1; i++) out[i] = outside[i] ? 0 : 1;
+  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Face stages 5-6: each face's region as a distance field over its crop
 // (from a face parser when one is configured, else from the landmarks),
 // then the landmark region refined with the face's own skin colour.
-import { DEFAULT_COLOUR_REFINE, refineWithColour } from './colour-refine.js';
+import { DEFAULT_COLOUR_REFINE, decideColour, prepareColour } from './colour-refine.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { fallbackField, meshPoints, meshRegionField, probabilityField } from './face-region.js';
 import { meshYawRatio, protectedZone } from './head-pose.js';
@@ -89,9 +89,11 @@ function colourRefinedField(region: FaceRegion): Float32Array {
     keep,
   };
   const chinY = mesh.points[MESH.chin * 3 + 1];
-  const refined = turned ? refineWithColour(crop, field, chinY, { ...base, addAbove: settings.turnedColourAdd, removeBelow: settings.turnedColourRemove }) : field;
-  // the looser adding rule can leak into a skin-coloured background (refinement then returns the landmark field): fall back to the frontal rule
-  const out = refined === field ? refineWithColour(crop, field, chinY, base) : refined;
+  // the skin model, likelihoods and colour bins do not depend on the rule: prepared once for both (null: too few pixels)
+  const prep = prepareColour(crop, field, chinY, base);
+  const refined = prep && turned ? decideColour(prep, { addAbove: settings.turnedColourAdd, removeBelow: settings.turnedColourRemove }) : null;
+  // the looser adding rule can leak into a skin-coloured background: fall back to the frontal rule
+  const out = refined ?? (prep && decideColour(prep)) ?? field;
   // behind a turned face colour cannot tell short hair from skin: the mesh says how far the face may reach
   return turned ? applyLimit(out, turnedHeadLimit(mesh.points, mesh.count, fieldSize, { ...DEFAULT_TURNED_HEAD_LIMIT, margin: settings.turnedMargin })) : out;
 }

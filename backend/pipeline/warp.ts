@@ -1,5 +1,5 @@
 // Rotated square crops and their inverse (paste-back). Pure functions.
-import { tightenMask } from './mask-ops.js';
+import { cutWindow } from './mask-ops.js';
 import type { Box, Point, RegionMask, RgbImage } from './types.js';
 
 /** A square region of interest, rotated by `angle` radians (clockwise in image space). */
@@ -61,6 +61,20 @@ function cropAxes(roi: Roi, outSize: number): CropAxes {
   return { ux, uy, vx, vy, ox, oy, taps: step > 2 ? 2 : 1 };
 }
 
+/** cv * step for every tap row cv = v + (ty + 0.5) / taps of crop row v, into `out`. */
+function rowTerms(v: number, step: number, taps: number, out: Float64Array): void {
+  for (let ty = 0; ty < taps; ty++) out[ty] = (v + (ty + 0.5) / taps) * step;
+}
+
+/** origin + cu * step for every tap column cu = u + (tx + 0.5) / taps of an outSize-wide crop, in (u, tx) order. */
+function columnTerms(origin: number, step: number, outSize: number, taps: number): Float64Array {
+  const out = new Float64Array(outSize * taps);
+  for (let u = 0; u < outSize; u++) {
+    for (let tx = 0; tx < taps; tx++) out[u * taps + tx] = origin + (u + (tx + 0.5) / taps) * step;
+  }
+  return out;
+}
+
 /**
  * Bilinear crop of a rotated square ROI to outSize x outSize RGB; pixels
  * outside the image are black, as MediaPipe pads. When the ROI is much larger
@@ -71,18 +85,24 @@ export function warpCrop(img: RgbImage, roi: Roi, outSize: number): RgbImage {
   const { width: W, height: H, data } = img;
   const { ux, uy, vx, vy, ox, oy, taps } = cropAxes(roi, outSize);
   const inv = 1 / (taps * taps);
+  // the terms of a tap's position that depend on its column, and per row those on its row:
+  // x = ox + cu * ux + cv * vx, summed in that order, as it was per tap
+  const colX = columnTerms(ox, ux, outSize, taps);
+  const colY = columnTerms(oy, uy, outSize, taps);
+  const rowX = new Float64Array(taps);
+  const rowY = new Float64Array(taps);
   for (let v = 0; v < outSize; v++) {
+    rowTerms(v, vx, taps, rowX);
+    rowTerms(v, vy, taps, rowY);
     for (let u = 0; u < outSize; u++) {
       let r = 0;
       let g = 0;
       let b = 0;
       for (let ty = 0; ty < taps; ty++) {
         for (let tx = 0; tx < taps; tx++) {
-          const cu = u + (tx + 0.5) / taps;
-          const cv = v + (ty + 0.5) / taps;
           // image pixel centres sit at integer + 0.5
-          const x = ox + cu * ux + cv * vx;
-          const y = oy + cu * uy + cv * vy;
+          const x = colX[u * taps + tx] + rowX[ty];
+          const y = colY[u * taps + tx] + rowY[ty];
           const x0 = Math.floor(x);
           const y0 = Math.floor(y);
           const fx = x - x0;
@@ -129,6 +149,11 @@ export function sampleField(field: Float32Array, w: number, h: number, x: number
   const y0 = Math.floor(fy0);
   const fx = fx0 - x0;
   const fy = fy0 - y0;
+  if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {
+    // all four taps inside (then so is the point): the loop below without clamps, same terms in the same order
+    const i = y0 * w + x0;
+    return 0 + (1 - fx) * (1 - fy) * field[i] + fx * (1 - fy) * field[i + 1] + (1 - fx) * fy * field[i + w] + fx * fy * field[i + w + 1];
+  }
   let acc = 0;
   for (let k = 0; k < 4; k++) {
     const xi = Math.min(w - 1, Math.max(0, x0 + (k & 1)));
@@ -140,11 +165,56 @@ export function sampleField(field: Float32Array, w: number, h: number, x: number
   return acc;
 }
 
+/** Field pixels at or above this (after scale and grow) may paint a non-zero alpha; the margin covers rounding. */
+const LIVE_MARGIN = 0.01;
+
+/**
+ * The part of the paste window (image pixels, relative to its corner) whose
+ * alpha can be non-zero: the image footprint of the field's live pixels
+ * (those that can paint alpha >= 1), widened by the bilinear taps and a
+ * pixel of margin. A pixel outside it samples only dead neighbours, so it
+ * would paint 0. Undefined when no field pixel is live.
+ */
+function liveWindow(field: Float32Array, fieldSize: number, roi: Roi, grow: number, win: Box): Box | undefined {
+  const scale = roi.size / fieldSize;
+  const n = fieldSize;
+  let minU = n;
+  let maxU = -1;
+  let minV = n;
+  let maxV = -1;
+  for (let v = 0; v < n; v++) {
+    for (let u = 0; u < n; u++) {
+      if (!(field[v * n + u] * scale + grow + 0.5 > -LIVE_MARGIN)) continue;
+      if (u < minU) minU = u;
+      if (u > maxU) maxU = u;
+      if (v < minV) minV = v;
+      if (v > maxV) maxV = v;
+    }
+  }
+  if (maxU < 0) return undefined;
+  // a sample at crop x reads columns floor(x - 0.5) and the next: live ones for x in [minU - 0.5, maxU + 1.5)
+  const corners = [
+    cropToImage(roi, n, minU - 1.5, minV - 1.5),
+    cropToImage(roi, n, maxU + 2.5, minV - 1.5),
+    cropToImage(roi, n, minU - 1.5, maxV + 2.5),
+    cropToImage(roi, n, maxU + 2.5, maxV + 2.5),
+  ];
+  // image pixel X has its centre at X + 0.5
+  const xa = Math.max(0, Math.floor(Math.min(...corners.map((c) => c.x)) - 0.5) - 1 - win.x);
+  const xb = Math.min(win.width, Math.ceil(Math.max(...corners.map((c) => c.x)) - 0.5) + 2 - win.x);
+  const ya = Math.max(0, Math.floor(Math.min(...corners.map((c) => c.y)) - 0.5) - 1 - win.y);
+  const yb = Math.min(win.height, Math.ceil(Math.max(...corners.map((c) => c.y)) - 0.5) + 2 - win.y);
+  if (xb <= xa || yb <= ya) return undefined;
+  return { x: xa, y: ya, width: xb - xa, height: yb - ya };
+}
+
 /**
  * Paste a signed-distance field computed in crop space (positive inside, in
  * crop pixels) back into the image as an anti-aliased alpha mask. Interpolating
  * the distance rather than a binary mask gives smooth edges at any scale.
  * `grow` moves the edge outwards by that many image pixels (negative shrinks).
+ * Only the ROI's part where the field can paint is sampled; the mask is
+ * tightened to its non-zero pixels.
  */
 export function pasteDistanceField(
   field: Float32Array,
@@ -161,23 +231,43 @@ export function pasteDistanceField(
   const y1 = Math.min(imageHeight, Math.ceil(b.y + b.height));
   const w = Math.max(0, x1 - x0);
   const h = Math.max(0, y1 - y0);
-  const data = new Uint8Array(w * h);
+  const empty: RegionMask = { x: x0, y: y0, width: 0, height: 0, data: new Uint8Array(0) };
+  const live = w > 0 && h > 0 ? liveWindow(field, fieldSize, roi, grow, { x: x0, y: y0, width: w, height: h }) : undefined;
+  if (!live) return empty;
+  const data = new Uint8Array(live.width * live.height);
   const scale = roi.size / fieldSize; // image px per crop px
   // imageToCrop is affine: step along rows and columns instead of calling it per pixel
   const c = Math.cos(roi.angle);
   const s = Math.sin(roi.angle);
   const k = fieldSize / roi.size;
   const p0 = imageToCrop(roi, fieldSize, x0 + 0.5, y0 + 0.5);
-  for (let y = 0; y < h; y++) {
+  // the non-zero pixels' bounds, kept while painting (no second scan to tighten the mask)
+  const on = { minX: Infinity, maxX: -1, minY: Infinity, maxY: -1 };
+  for (let y = live.y; y < live.y + live.height; y++) {
     let px = p0.x + s * k * y;
     let py = p0.y + c * k * y;
-    for (let x = 0; x < w; x++) {
+    // the same steps as from the row's start, so every sample sits where it would over the whole window
+    for (let x = 0; x < live.x; x++) {
+      px += c * k;
+      py -= s * k;
+    }
+    const row = (y - live.y) * live.width - live.x;
+    for (let x = live.x; x < live.x + live.width; x++) {
       const d = sampleField(field, fieldSize, fieldSize, px, py, -1e6) * scale + grow;
       const a = Math.min(1, Math.max(0, d + 0.5));
-      data[y * w + x] = Math.round(a * 255);
+      const alpha = Math.round(a * 255);
+      data[row + x] = alpha;
+      if (alpha > 0) {
+        on.minX = Math.min(on.minX, x);
+        on.maxX = Math.max(on.maxX, x);
+        on.minY = Math.min(on.minY, y);
+        on.maxY = y;
+      }
       px += c * k;
       py -= s * k;
     }
   }
-  return tightenMask({ x: x0, y: y0, width: w, height: h, data });
+  if (on.maxY < 0) return empty;
+  const tight = { x: on.minX - live.x, y: on.minY - live.y, width: on.maxX - on.minX + 1, height: on.maxY - on.minY + 1 };
+  return { x: x0 + on.minX, y: y0 + on.minY, width: tight.width, height: tight.height, data: cutWindow(data, live.width, tight) };
 }

@@ -1,8 +1,8 @@
 // The surroundings-against-skin colour model and the colour refinement's
 // contrast rule (hair under a fringe), on synthetic crops made here.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_COLOUR_REFINE, refineWithColour } from '../../backend/pipeline/colour-refine.js';
-import { colourBin, colourBins, colourHistogram, otherOverSkin } from '../../backend/pipeline/contrast-model.js';
+import { DEFAULT_COLOUR_REFINE, decideColour, prepareColour, refineWithColour } from '../../backend/pipeline/colour-refine.js';
+import { colourBin, colourBins, colourHistogram, otherOverSkin, ratioTable } from '../../backend/pipeline/contrast-model.js';
 import { ellipseField } from '../../backend/pipeline/mask-raster.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
@@ -30,6 +30,13 @@ describe('contrast model', () => {
     const ratio = otherOverSkin(bins, colourHistogram(bins, left)!, colourHistogram(bins, (i) => !left(i))!);
     expect(ratio(5)).toBeLessThan(0.01); // a skin pixel (x = 5)
     expect(ratio(35)).toBeGreaterThan(100); // a hair pixel (x = 35)
+  });
+  it('the ratio table holds the same ratio per bin', () => {
+    const skin = colourHistogram(bins, left)!;
+    const other = colourHistogram(bins, (i) => !left(i))!;
+    const table = ratioTable(skin, other);
+    const ratio = otherOverSkin(bins, skin, other);
+    for (const i of [5, 35]) expect(table[bins[i]]).toBe(ratio(i));
   });
 });
 
@@ -61,5 +68,28 @@ describe('colour refinement: contrast rule', () => {
     expect(inside(cut, 50, 34)).toBe(true);
     expect(inside(cut, 50, 60)).toBe(true);
     expect(inside(cut, 50, 80)).toBe(true);
+  });
+});
+
+describe('colour refinement: prepared once, decided per rule', () => {
+  it('decideColour on a preparation gives refineWithColour\'s field', () => {
+    const { crop, field } = fringed();
+    const prep = prepareColour(crop, field, 95, DEFAULT_COLOUR_REFINE)!;
+    expect(Array.from(decideColour(prep)!)).toEqual(Array.from(refineWithColour(crop, field, 95, DEFAULT_COLOUR_REFINE)));
+  });
+
+  it('a region too small for a skin model prepares nothing', () => {
+    const { crop } = fringed();
+    expect(prepareColour(crop, new Float32Array(100 * 100).fill(-1), 95)).toBeNull();
+  });
+
+  it('a loose rule that leaks into a skin-coloured background decides nothing; refineWithColour keeps the field', () => {
+    // the whole crop is skin: every band pixel outside the region passes the adding rule
+    const crop = image(100, () => SKIN);
+    const field = ellipseField(50, 50, 20, 26, 100, 100);
+    const p = DEFAULT_COLOUR_REFINE;
+    const prep = prepareColour(crop, field, 99, p)!;
+    expect(decideColour(prep, { addAbove: 0.01, removeBelow: 0.02 })).toBeNull();
+    expect(refineWithColour(crop, field, 99, { ...p, addAbove: 0.01 })).toBe(field);
   });
 });

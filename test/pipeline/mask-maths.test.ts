@@ -11,7 +11,7 @@ import {
   signedDistance,
 } from '../../backend/pipeline/mask-raster.js';
 import { tightenMask, unionMask } from '../../backend/pipeline/mask-ops.js';
-import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, warpCrop } from '../../backend/pipeline/warp.js';
+import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, sampleField, warpCrop, type Roi } from '../../backend/pipeline/warp.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
 describe('distance fields', () => {
@@ -35,6 +35,28 @@ describe('distance fields', () => {
     );
   });
 
+  it('signed distance matches brute force, rows and columns without one side included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 63, maxLength: 63 }), fc.integer({ min: 0, max: 8 }), (bits, clearRow) => {
+        const w = 9;
+        const h = 7;
+        const m = Uint8Array.from(bits.map((b) => (b ? 1 : 0)));
+        if (clearRow < h) m.fill(0, clearRow * w, clearRow * w + w);
+        const on = countOn(m);
+        if (on === 0 || on === w * h) return;
+        const sd = signedDistance(m, w, h);
+        for (let i = 0; i < w * h; i++) {
+          let best = Infinity;
+          for (let j = 0; j < w * h; j++) {
+            if (!m[j] !== !m[i]) best = Math.min(best, Math.hypot((i % w) - (j % w), Math.floor(i / w) - Math.floor(j / w)));
+          }
+          expect(sd[i]).toBeCloseTo(m[i] ? best - 0.5 : 0.5 - best, 4);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('signed distance is positive inside and negative outside', () => {
     const m = rasterizeDisks([{ x: 10, y: 10 }], 5, 20, 20);
     const sd = signedDistance(m, 20, 20);
@@ -48,6 +70,40 @@ describe('distance fields', () => {
     expect(countOn(grown)).toBeGreaterThan(countOn(m) * 1.5);
     const back = morph(grown, 64, 64, -4);
     expect(Math.abs(countOn(back) - countOn(m)) / countOn(m)).toBeLessThan(0.05);
+  });
+});
+
+describe('holes', () => {
+  /** Reference: flood the whole image's background from its border, then invert. */
+  function fillHolesReference(m: Uint8Array, w: number, h: number): Uint8Array {
+    const outside = new Uint8Array(w * h);
+    const stack: number[] = [];
+    const push = (x: number, y: number) => {
+      const i = y * w + x;
+      if (x >= 0 && y >= 0 && x < w && y < h && !m[i] && !outside[i]) {
+        outside[i] = 1;
+        stack.push(i);
+      }
+    };
+    for (let x = 0; x < w; x++) [push(x, 0), push(x, h - 1)];
+    for (let y = 0; y < h; y++) [push(0, y), push(w - 1, y)];
+    while (stack.length) {
+      const i = stack.pop() as number;
+      const [x, y] = [i % w, Math.floor(i / w)];
+      [push(x - 1, y), push(x + 1, y), push(x, y - 1), push(x, y + 1)];
+    }
+    return outside.map((v) => 1 - v);
+  }
+
+  it('fillHoles equals a whole-image flood from the border, at any size and density', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 14 }), fc.integer({ min: 1, max: 14 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer(), (w, h, density, seed) => {
+        let s = seed >>> 0;
+        const m = Uint8Array.from({ length: w * h }, () => (((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) < density ? 1 : 0));
+        expect(fillHoles(m, w, h)).toEqual(fillHolesReference(m, w, h));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
@@ -119,6 +175,52 @@ describe('crop and paste-back', () => {
     expect(partial).toBeGreaterThan(0);
     const b = roiBounds(roi);
     expect(m.x).toBeGreaterThanOrEqual(Math.floor(b.x));
+  });
+
+  it('samples only where the field can paint: the same mask as sampling the whole ROI', () => {
+    // the whole ROI window, stepped as pasteDistanceField steps, then tightened
+    const reference = (field: Float32Array, n: number, roi: Roi, W: number, H: number, grow: number) => {
+      const b = roiBounds(roi);
+      const x0 = Math.max(0, Math.floor(b.x));
+      const y0 = Math.max(0, Math.floor(b.y));
+      const w = Math.max(0, Math.min(W, Math.ceil(b.x + b.width)) - x0);
+      const h = Math.max(0, Math.min(H, Math.ceil(b.y + b.height)) - y0);
+      const data = new Uint8Array(w * h);
+      const [c, s, k] = [Math.cos(roi.angle), Math.sin(roi.angle), n / roi.size];
+      const p0 = imageToCrop(roi, n, x0 + 0.5, y0 + 0.5);
+      for (let y = 0; y < h; y++) {
+        let px = p0.x + s * k * y;
+        let py = p0.y + c * k * y;
+        for (let x = 0; x < w; x++) {
+          const d = sampleField(field, n, n, px, py, -1e6) * (roi.size / n) + grow;
+          data[y * w + x] = Math.round(Math.min(1, Math.max(0, d + 0.5)) * 255);
+          px += c * k;
+          py -= s * k;
+        }
+      }
+      return tightenMask({ x: x0, y: y0, width: w, height: h, data });
+    };
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 4, max: 40 }),
+          cx: fc.double({ min: 0, max: 1, noNaN: true }),
+          cy: fc.double({ min: 0, max: 1, noNaN: true }),
+          r: fc.double({ min: 0.5, max: 30, noNaN: true }),
+          x: fc.double({ min: -40, max: 140, noNaN: true }),
+          y: fc.double({ min: -40, max: 140, noNaN: true }),
+          size: fc.double({ min: 3, max: 200, noNaN: true }),
+          angle: fc.double({ min: -4, max: 4, noNaN: true }),
+          grow: fc.double({ min: -5, max: 5, noNaN: true }),
+        }),
+        ({ n, cx, cy, r, x, y, size, angle, grow }) => {
+          const field = signedDistance(rasterizeDisks([{ x: cx * n, y: cy * n }], r, n, n), n, n);
+          const roi = { center: { x, y }, size, angle };
+          expect(pasteDistanceField(field, n, roi, 100, 80, grow)).toEqual(reference(field, n, roi, 100, 80, grow));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('clips masks at the image border', () => {
