@@ -58,6 +58,7 @@ describe('loadConfig', () => {
         LOCAL_FILES_DOCUMENT_ROOT: '/data/media',
         MAX_BODY_BYTES: '10mb',
         MAX_TASKS_PER_REQUEST: '50',
+        MAX_JSON_KEYS: '20000',
         MAX_IMAGE_BYTES: '1024k',
         MAX_IMAGE_PIXELS: '1000000',
         DOWNLOAD_TIMEOUT_MS: '5000',
@@ -94,6 +95,7 @@ describe('loadConfig', () => {
       localFilesDocumentRoot: '/data/media',
       limits: {
         maxBodyBytes: 10 * 1024 * 1024,
+        maxJsonKeys: 20_000,
         maxTasksPerRequest: 50,
         maxImageBytes: 1024 * 1024,
         maxImagePixels: 1_000_000,
