@@ -3,23 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COLOUR_REFINE, localTexture, refineWithColour } from '../../backend/pipeline/colour-refine.js';
 import { beardZone, eyeZone, meshYawRatio, protectedZone } from '../../backend/pipeline/head-pose.js';
-import { FACE_OVAL } from '../../backend/pipeline/mesh-indices.js';
 import { ellipseField } from '../../backend/pipeline/mask-raster.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
+import { ovalMesh } from '../helpers/oval-mesh.js';
 
 /** A 468-point mesh: oval ring on an ellipse, nose tip at `noseX`, subnasale at `subY`. */
 function mesh(noseX: number, subY = 60, cx = 50, cy = 50, rx = 30, ry = 40): Float32Array {
-  const p = new Float32Array(468 * 3);
-  for (let i = 0; i < 468; i++) {
-    p[i * 3] = cx;
-    p[i * 3 + 1] = cy;
-  }
-  FACE_OVAL.forEach((idx, k) => {
-    // the ring starts at the forehead (10) and runs clockwise in image terms
-    const a = -Math.PI / 2 + (k / FACE_OVAL.length) * 2 * Math.PI;
-    p[idx * 3] = cx + rx * Math.cos(a);
-    p[idx * 3 + 1] = cy + ry * Math.sin(a);
-  });
+  const p = ovalMesh(cx, cy, rx, ry);
   p[234 * 3] = cx - rx;
   p[454 * 3] = cx + rx;
   p[234 * 3 + 1] = p[454 * 3 + 1] = cy;

@@ -1,8 +1,9 @@
 // The turned-head limit on a synthetic mesh made here: a face oval on an
 // ellipse, brows, and the nose tip off to one side (a turned head).
 import { describe, expect, it } from 'vitest';
-import { MESH, FACE_OVAL } from '../../backend/pipeline/mesh-indices.js';
+import { MESH } from '../../backend/pipeline/mesh-indices.js';
 import { applyLimit, turnedHeadLimit } from '../../backend/pipeline/turned-head-limit.js';
+import { ovalMesh } from '../helpers/oval-mesh.js';
 
 const N = 120;
 const CX = 50;
@@ -13,16 +14,7 @@ const BROW_Y = 35;
 
 /** 468 points: the oval ring on the ellipse (forehead 10 at the top, chin 152 at the bottom), brows at BROW_Y, nose tip at `noseX`. */
 function turnedMesh(noseX: number): Float32Array {
-  const p = new Float32Array(468 * 3);
-  for (let i = 0; i < 468; i++) {
-    p[i * 3] = CX;
-    p[i * 3 + 1] = CY;
-  }
-  FACE_OVAL.forEach((idx, k) => {
-    const a = -Math.PI / 2 + (k / FACE_OVAL.length) * 2 * Math.PI;
-    p[idx * 3] = CX + RX * Math.cos(a);
-    p[idx * 3 + 1] = CY + RY * Math.sin(a);
-  });
+  const p = ovalMesh(CX, CY, RX, RY);
   p[MESH.noseTip * 3] = noseX;
   p[MESH.noseTip * 3 + 1] = CY;
   for (const brow of [MESH.rightBrowTop, MESH.leftBrowTop]) {
