@@ -5,7 +5,7 @@
 import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
 import { kthSmallest } from './order-stats.js';
 import { boxMean } from './box-filter.js';
-import { BIN_COUNT, histogramFromCounts, ratioTable, ycc, yccBin } from './contrast-model.js';
+import { BIN_COUNT, colourHistogram, histogramFromCounts, ratioTable, ycc, yccBin } from './contrast-model.js';
 import type { RgbImage } from './types.js';
 
 export interface ColourRefineParams {
@@ -195,7 +195,8 @@ export function prepareColour(crop: RgbImage, field: Float32Array, chinY: number
   const band = faceSize * p.band;
   // skin likelihood of every band pixel, once: the surroundings sample and the decisions both use it
   const { like, bins } = bandColours(crop, field, m, band, p.contrast > 0, p);
-  const skin = bins && innerHistogram(bins, field, core, top * n, (top + faceSize) * n);
+  // the inner face lies within the region's rows
+  const skin = bins && colourHistogram(bins, (i) => field[i] > core, undefined, top * n, (top + faceSize) * n);
   return { crop, field, chinY, p, inside, faceSize, top, core, band, like, bins, skin };
 }
 
@@ -225,18 +226,6 @@ function contrastTable(prep: ColourPrep, addAbove: number): Float32Array | null 
   }
   const other = histogramFromCounts(counts, count);
   return other && ratioTable(skin, other);
-}
-
-/** The inner face's colour histogram: pixels deeper than `core` (all within `start`..`end`, the region's rows). */
-function innerHistogram(bins: Uint16Array, field: Float32Array, core: number, start: number, end: number): Float32Array | null {
-  const counts = new Float32Array(BIN_COUNT);
-  let count = 0;
-  for (let i = Math.max(0, start); i < Math.min(end, field.length); i++) {
-    if (!(field[i] > core)) continue;
-    counts[bins[i]]++;
-    count++;
-  }
-  return histogramFromCounts(counts, count);
 }
 
 /** Per pixel, by the rule: 1 skin, 0 not; deep inside always 1, far outside 0. */

@@ -4,7 +4,6 @@
 // the temple or behind the cheek of a turned head (and dark skin next to dark
 // hair) passes it; the hair itself, sampled just outside the landmark region,
 // tells them apart. Pure functions, crop space.
-import type { RgbImage } from './types.js';
 
 /** Bins per axis: luma in steps of 16, chroma in steps of 4 around neutral. */
 const BINS = 16;
@@ -13,17 +12,20 @@ const CHROMA_STEP = 4;
 
 const levels = (v: number, lo: number, step: number): number => Math.min(BINS - 1, Math.max(0, Math.floor((v - lo) / step)));
 
-/** Histogram bin of an RGB pixel in YCbCr (ITU-R BT.601). */
 const YCC: [number, number, number] = [0, 0, 0];
 
-/** Luma and chroma (ITU-R BT.601 YCbCr) into a shared scratch triple: this runs per pixel and must not allocate. */
-export function ycc(r: number, g: number, b: number): [number, number, number] {
+/**
+ * Luma and chroma (ITU-R BT.601 YCbCr) into a shared scratch triple: this
+ * runs per pixel and must not allocate. Read it before the next call.
+ */
+export function ycc(r: number, g: number, b: number): readonly [number, number, number] {
   YCC[0] = 0.299 * r + 0.587 * g + 0.114 * b;
   YCC[1] = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
   YCC[2] = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
   return YCC;
 }
 
+/** Histogram bin of an RGB pixel in YCbCr. */
 export function colourBin(r: number, g: number, b: number): number {
   return yccBin(ycc(r, g, b));
 }
@@ -34,17 +36,9 @@ export function yccBin(c: readonly [number, number, number]): number {
   return (levels(c[0], 0, 16) * BINS + levels(c[1], CHROMA_LO, CHROMA_STEP)) * BINS + levels(c[2], CHROMA_LO, CHROMA_STEP);
 }
 
-/** The bin of every pixel, computed once per crop: the histograms and the ratio only index it. */
-export function colourBins(img: RgbImage): Uint16Array {
-  const d = img.data;
-  const out = new Uint16Array(img.width * img.height);
-  for (let i = 0; i < out.length; i++) out[i] = colourBin(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
-  return out;
-}
-
 /**
- * Normalised colour histogram of the selected pixels (`bins` from
- * colourBins), blurred by one bin on each axis (a few thousand samples leave
+ * Normalised colour histogram of the selected pixels (`bins`: each pixel's
+ * colourBin), blurred by one bin on each axis (a few thousand samples leave
  * most of 4096 bins empty). Null when fewer than `minCount` are selected.
  * `start`..`end` bounds the pixels tried, when the caller knows none outside are selected.
  */
@@ -87,12 +81,6 @@ function blurBins(h: Float32Array): Float32Array {
     cur = next;
   }
   return cur;
-}
-
-/** Per pixel: how much likelier its colour is in `other` than in `skin` (ratio of bin frequencies, floored). */
-export function otherOverSkin(bins: Uint16Array, skin: Float32Array, other: Float32Array, floor = 1e-4): (i: number) => number {
-  const table = ratioTable(skin, other, floor);
-  return (i) => table[bins[i]];
 }
 
 /** Per bin: how much likelier the colour is in `other` than in `skin` (floored); index it with a pixel's bin. */
