@@ -244,15 +244,19 @@ export function decodeRleReference(rle: ArrayLike<number>): Uint8Array {
   return decodeBinary(Uint8Array.from(rle)) as Uint8Array;
 }
 
+function checkMaskSize(width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw new RleError(`bad mask size ${width}x${height}`);
+}
+
+const regionList = (regions: RegionMask | readonly RegionMask[]): readonly RegionMask[] => (Array.isArray(regions) ? regions : [regions as RegionMask]);
+
 /**
  * Pack a binary mask of width*height pixels (non-zero = face, or alpha >= 128
  * when `threshold` is given) as brush RLE of the expanded RGBA image.
  */
 export function maskToRle(mask: ArrayLike<number>, width: number, height: number, threshold = 1): number[] {
   const n = width * height;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new RleError(`bad mask size ${width}x${height}`);
-  }
+  checkMaskSize(width, height);
   if (mask.length !== n) throw new RleError(`mask has ${mask.length} values, expected ${width}x${height}=${n}`);
   function* runs(): Generator<[number, number]> {
     let i = 0;
@@ -273,8 +277,7 @@ export function maskToRle(mask: ArrayLike<number>, width: number, height: number
  */
 export function paintRegions(regions: RegionMask | readonly RegionMask[], width: number, height: number): Uint8Array {
   const out = new Uint8Array(width * height);
-  const list = Array.isArray(regions) ? regions : [regions as RegionMask];
-  for (const r of list) {
+  for (const r of regionList(regions)) {
     const x0 = Math.max(0, r.x);
     const y0 = Math.max(0, r.y);
     const x1 = Math.min(width, r.x + r.width);
@@ -302,9 +305,8 @@ export function regionsToRgba(regions: RegionMask | readonly RegionMask[], width
 
 /** Brush RLE for one face's region mask(s) on a width x height image (the runs read from the regions, no full-image mask). */
 export function regionsToRle(regions: RegionMask | readonly RegionMask[], width: number, height: number): number[] {
-  const list = Array.isArray(regions) ? regions : [regions as RegionMask];
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw new RleError(`bad mask size ${width}x${height}`);
-  const runs = regionRuns(list, width, height, MASK_ON).map(([length, on]): [number, number] => [length * 4, on ? 255 : 0]);
+  checkMaskSize(width, height);
+  const runs = regionRuns(regionList(regions), width, height, MASK_ON).map(([length, on]): [number, number] => [length * 4, on ? 255 : 0]);
   return Array.from(encodeRuns(runs, width * height * 4));
 }
 
