@@ -20,8 +20,8 @@ export interface TaskImageReader {
   /** Decoded bytes an image will take, from its header (0: not budgeted). */
   measure(bytes: Buffer): Promise<number>;
   budget: ImageBudget;
-  /** Runs a stage (fetch, decode) and records its time. */
-  timed<T>(stage: string, fn: () => Promise<T>): Promise<T>;
+  /** Records how long a stage (fetch, decode) took, failed ones included. */
+  observe(stage: string, ms: number): void;
 }
 
 export interface TaskImage {
@@ -60,9 +60,7 @@ export function batchImageLoader(reader: TaskImageReader, signal: AbortSignal): 
     chain = previous.then(() => mine);
     try {
       const ref = imageRef(task, cfg);
-      const t0 = performance.now();
-      const bytes = await reader.timed('fetch', () => reader.source.fetch(ref, { taskId: task.id, signal }));
-      ms.fetch = performance.now() - t0;
+      const bytes = await timeStage(reader, ms, 'fetch', () => reader.source.fetch(ref, { taskId: task.id, signal }));
       await previous;
       return await decodeBudgeted(reader, bytes, ms, signal);
     } catch (err) {
@@ -76,12 +74,21 @@ export function batchImageLoader(reader: TaskImageReader, signal: AbortSignal): 
 async function decodeBudgeted(reader: TaskImageReader, bytes: Buffer, ms: Record<string, number>, signal: AbortSignal): Promise<TaskImage> {
   const release = await reader.budget.acquire(await reader.measure(bytes), signal);
   try {
-    const t0 = performance.now();
-    const image = await reader.timed('decode', () => reader.decode(bytes));
-    ms.decode = performance.now() - t0;
+    const image = await timeStage(reader, ms, 'decode', () => reader.decode(bytes));
     return { image, release, ms };
   } catch (err) {
     release();
     throw err;
+  }
+}
+
+/** Runs a stage once, timing it for both the task's log line and the reader's metrics. */
+async function timeStage<T>(reader: TaskImageReader, ms: Record<string, number>, stage: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    ms[stage] = performance.now() - t0;
+    reader.observe(stage, ms[stage]);
   }
 }
