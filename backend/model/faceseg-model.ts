@@ -78,6 +78,7 @@ export class FaceSegModel {
         ...(settings ? { params: settings.params } : {}),
         ...(settings?.refiner ? { refiner: settings.refiner } : {}),
         ...(record ? { captureSamples: true } : {}),
+        ...(input.cfg.keypoints ? { headKeypoints: true } : {}),
       }),
     );
     const t0 = performance.now();

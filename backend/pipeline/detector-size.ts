@@ -38,10 +38,15 @@ export interface CoarseRule {
 
 export const COARSE_RULE: CoarseRule = { side: 320, maxImageSide: 1024, minFace: 64, minHead: 0.2, minBody: 0.5, minEyeGap: 0.35, maxNoseOffset: 0.25 };
 
+/** The size half of coarseAllowed: an image no larger than maxImageSide, a detector input larger than the coarse one. */
+export function coarseSized(w: number, h: number, fullSide: number, rule: CoarseRule = COARSE_RULE): boolean {
+  return fullSide > rule.side && Math.max(w, h) <= rule.maxImageSide;
+}
+
 /** Whether the coarse pass may answer for this image: not a large image, a detector input larger than the coarse one, and no person with a small (or unknown-size) head. */
 export function coarseAllowed(w: number, h: number, fullSide: number, poses: readonly PersonPose[], keypointThreshold: number, rule: CoarseRule = COARSE_RULE): boolean {
   const longest = Math.max(w, h);
-  if (!(fullSide > rule.side) || longest > rule.maxImageSide) return false;
+  if (!coarseSized(w, h, fullSide, rule)) return false;
   return poses.every((p) => {
     const head = headWidthEstimate(p.keypoints, keypointThreshold);
     if (head !== null) return head >= rule.minHead * longest;
@@ -68,12 +73,33 @@ export function coarseAccepted(w: number, h: number, dets: readonly FaceDetectio
   return dets.length > 0 && dets.every((d) => Math.min(d.box.width, d.box.height) * scale >= rule.minFace && frontal(d, rule));
 }
 
-/** Whole-image detections: the coarse pass when allowed and accepted, else the full-size pass. */
-export async function detectWhole(detector: FaceDetectorPort, view: RgbImage, poses: readonly PersonPose[], threshold: number, keypointThreshold: number): Promise<FaceDetection[]> {
+/**
+ * The whole-image passes of a coarse-sized image run before the keypoint
+ * model (stage-locate: a portrait may then skip it): the coarse pass, and the
+ * full one when the coarse answer does not stand (whatever the poses, the
+ * image then needs it). `answer` is what detectWhole gives with no person.
+ */
+export interface EarlyPasses {
+  coarse: FaceDetection[];
+  /** Undefined when the coarse answer stands (the full pass runs later only if a person with a small head turns up). */
+  full?: FaceDetection[];
+  answer: FaceDetection[];
+}
+
+export async function detectBeforePoses(detector: FaceDetectorPort, view: RgbImage, threshold: number): Promise<EarlyPasses> {
+  // a fixed-size detector has no coarse pass: its one pass is the answer
+  const coarse = detector.detectAt ? await detector.detectAt(view, threshold, COARSE_RULE.side) : [];
+  if (coarseAccepted(view.width, view.height, coarse)) return { coarse, answer: coarse };
+  const full = await detector.detect(view, threshold);
+  return { coarse, full, answer: full };
+}
+
+/** Whole-image detections: the coarse pass when allowed and accepted, else the full-size pass; passes already in `early` are not run again. */
+export async function detectWhole(detector: FaceDetectorPort, view: RgbImage, poses: readonly PersonPose[], threshold: number, keypointThreshold: number, early?: EarlyPasses): Promise<FaceDetection[]> {
   const full = detector.inputSide ?? 0;
   if (detector.detectAt && coarseAllowed(view.width, view.height, full, poses, keypointThreshold)) {
-    const coarse = await detector.detectAt(view, threshold, COARSE_RULE.side);
+    const coarse = early ? early.coarse : await detector.detectAt(view, threshold, COARSE_RULE.side);
     if (coarseAccepted(view.width, view.height, coarse)) return coarse;
   }
-  return detector.detect(view, threshold);
+  return early?.full ?? detector.detect(view, threshold);
 }

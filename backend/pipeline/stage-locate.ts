@@ -7,7 +7,8 @@ import { boxCenter, seedHeadBox } from './geometry.js';
 import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
 import { normaliseForModels } from './low-light.js';
 import type { EnginePorts, FaceDetection, PersonPose } from './ports.js';
-import { detectWhole } from './detector-size.js';
+import { detectBeforePoses, detectWhole, type EarlyPasses } from './detector-size.js';
+import { detectorFirst, isPortrait } from './portrait.js';
 import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from './tiles.js';
 import type { InteractiveHint, RgbImage, SegmentOptions } from './types.js';
 
@@ -41,10 +42,31 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
   let t0 = performance.now();
   const view = settings.lowLight ? normaliseForModels(image).image : image;
   if (view !== image) timings.normalise = performance.now() - t0;
+  const detector = ports.faceDetector;
+  let early: EarlyPasses | undefined;
+  if (
+    detector &&
+    detectorFirst({
+      width: view.width,
+      height: view.height,
+      fullSide: detector.inputSide ?? 0,
+      variableSize: detector.detectAt !== undefined,
+      hasKeypointModel: ports.keypoints !== undefined,
+      locator: settings.locator,
+      hints: options.hints?.length ?? 0,
+      headKeypoints: options.headKeypoints === true,
+    })
+  ) {
+    t0 = performance.now();
+    early = await detectBeforePoses(detector, view, settings.detectorThreshold);
+    timings.detector = performance.now() - t0;
+  }
+  // a portrait (portrait.ts): the keypoint model would add nothing to its mask
+  const skipPoses = early !== undefined && isPortrait(view.width, view.height, early.answer);
   t0 = performance.now();
-  const poses = ports.keypoints ? await ports.keypoints.detect(view) : [];
-  if (ports.keypoints) timings.keypoints = performance.now() - t0;
-  const detections = await detectFaces(ports, view, poses, settings, timings);
+  const poses = ports.keypoints && !skipPoses ? await ports.keypoints.detect(view) : [];
+  if (ports.keypoints && !skipPoses) timings.keypoints = performance.now() - t0;
+  const detections = await detectFaces(ports, view, poses, settings, timings, early);
   const params = headParams(settings);
   let candidates = settings.locator === 'seed' ? seedCandidates(poses, settings) : fuseCandidates(poses, detections, params);
   const hints = options.hints ?? [];
@@ -53,12 +75,19 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
 }
 
 /** Face detections on the whole image, then on full-resolution tiles when its faces are too small for the detector's input. */
-async function detectFaces(ports: EnginePorts, view: RgbImage, poses: PersonPose[], settings: EngineSettings, timings: Record<string, number>): Promise<FaceDetection[]> {
+async function detectFaces(
+  ports: EnginePorts,
+  view: RgbImage,
+  poses: PersonPose[],
+  settings: EngineSettings,
+  timings: Record<string, number>,
+  early: EarlyPasses | undefined,
+): Promise<FaceDetection[]> {
   const detector = ports.faceDetector;
   if (!detector || settings.locator === 'seed') return [];
   let t0 = performance.now();
-  let detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold);
-  timings.detector = performance.now() - t0;
+  let detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early);
+  timings.detector = (timings.detector ?? 0) + performance.now() - t0;
   if (detector.inputSide && settings.tiles && needsTiles(view.width, view.height, detector.inputSide, detections)) {
     t0 = performance.now();
     const extra: FaceDetection[] = [];

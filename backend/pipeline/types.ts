@@ -88,6 +88,12 @@ export interface SegmentOptions {
   refiner?: FaceRefiner;
   /** Return each face's FaceSample (what a refiner learns from). */
   captureSamples?: boolean;
+  /**
+   * The caller shows each face's head keypoints (a KeyPointLabels control):
+   * the keypoint model then runs on every image, portraits too (portrait.ts),
+   * so faces keep its points (ears included) rather than the mesh's.
+   */
+  headKeypoints?: boolean;
 }
 
 /** Parameters that decide most of the engine's errors; all tunable per project. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COARSE_RULE, coarseAccepted, coarseAllowed, detectWhole, frontal } from '../../backend/pipeline/detector-size.js';
+import { COARSE_RULE, coarseAccepted, coarseAllowed, detectBeforePoses, detectWhole, frontal } from '../../backend/pipeline/detector-size.js';
 import type { FaceDetection, FaceDetectorPort, PersonPose } from '../../backend/pipeline/ports.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
@@ -112,5 +112,51 @@ describe('detectWhole', () => {
     expect(calls).toEqual(['full']);
     const fixed: FaceDetectorPort = { inputSide: 256, detect: async () => [face(10)] };
     expect(await detectWhole(fixed, view, [], 0.3, 0.3)).toEqual([face(10)]);
+  });
+});
+
+describe('detectBeforePoses', () => {
+  const view: RgbImage = { width: 400, height: 512, data: new Uint8Array(400 * 512 * 3) };
+  function fakeDetector(coarse: FaceDetection[], full: FaceDetection[]) {
+    const calls: string[] = [];
+    const d: FaceDetectorPort = {
+      inputSide: 640,
+      detect: async () => (calls.push('full'), full),
+      detectAt: async (_img, _t, side) => (calls.push(`at ${side}`), coarse),
+    };
+    return { d, calls };
+  }
+
+  it('stops at the coarse pass when its answer stands; detectWhole with no small head then runs nothing more', async () => {
+    const { d, calls } = fakeDetector([face(300)], [face(280)]);
+    const early = await detectBeforePoses(d, view, 0.3);
+    expect(early).toEqual({ coarse: [face(300)], answer: [face(300)] });
+    expect(await detectWhole(d, view, [], 0.3, 0.3, early)).toEqual([face(300)]);
+    expect(calls).toEqual([`at ${COARSE_RULE.side}`]);
+  });
+
+  it('runs the full pass at once when the coarse answer does not stand, and detectWhole reuses it whatever the poses', async () => {
+    const { d, calls } = fakeDetector([face(300, 1.1)], [face(280)]);
+    const early = await detectBeforePoses(d, view, 0.3);
+    expect(early.answer).toEqual([face(280)]);
+    expect(await detectWhole(d, view, [], 0.3, 0.3, early)).toEqual([face(280)]);
+    expect(await detectWhole(d, view, [person(20, 100)], 0.3, 0.3, early)).toEqual([face(280)]);
+    expect(calls).toEqual([`at ${COARSE_RULE.side}`, 'full']);
+  });
+
+  it('a person with a small head still gets the full pass after an accepted coarse one, as without the early passes', async () => {
+    const { d, calls } = fakeDetector([face(300)], [face(280)]);
+    const early = await detectBeforePoses(d, view, 0.3);
+    expect(await detectWhole(d, view, [person(20, 100)], 0.3, 0.3, early)).toEqual([face(280)]);
+    expect(calls).toEqual([`at ${COARSE_RULE.side}`, 'full']);
+  });
+
+  it('a fixed-size detector: its one pass is the answer', async () => {
+    const calls: string[] = [];
+    const fixed: FaceDetectorPort = { inputSide: 256, detect: async () => (calls.push('full'), [face(10)]) };
+    const early = await detectBeforePoses(fixed, view, 0.3);
+    expect(early.answer).toEqual([face(10)]);
+    expect(await detectWhole(fixed, view, [], 0.3, 0.3, early)).toEqual([face(10)]);
+    expect(calls).toEqual(['full']);
   });
 });

@@ -275,6 +275,46 @@ describe('stage locate', () => {
     expect(seed.candidates[0].source).toBe('keypoints');
   });
 
+  it('a portrait (one large face from the detector, run first) skips the keypoint model; shown keypoints, clicks or a small face keep it', async () => {
+    const calls: string[] = [];
+    const big = { box: { x: 35, y: 25, width: 50, height: 50 }, score: 0.9, landmarks: [{ x: 50, y: 45 }, { x: 70, y: 45 }, { x: 60, y: 55 }] };
+    const small = { ...big, box: { x: 45, y: 35, width: 40, height: 40 } };
+    const portsWith = (found: typeof big) => ({
+      faceLandmarks: new DiskMesh(),
+      keypoints: { detect: async () => (calls.push('keypoints'), [pose(0.9)]) },
+      faceDetector: { inputSide: 640, detect: async () => (calls.push('full'), [found]), detectAt: async () => (calls.push('coarse'), [found]) },
+    });
+    // upright (portrait.ts tries the detector first only on images no wider than tall)
+    const upright = (): RgbImage => ({ width: H, height: W, data: new Uint8Array(W * H * 3) });
+    const portrait = await locateHeads(portsWith(big), upright(), {}, DEFAULT_SETTINGS);
+    expect(calls).toEqual(['coarse']);
+    expect(portrait.poses).toEqual([]);
+    expect(portrait.candidates.map((c) => c.source)).toEqual(['detector']);
+    expect(Object.keys(portrait.timings)).not.toContain('keypoints');
+
+    calls.length = 0;
+    const shown = await locateHeads(portsWith(big), upright(), { headKeypoints: true }, DEFAULT_SETTINGS);
+    // (this pose's head is small for the image: the full-size pass, as before)
+    expect(calls).toEqual(['keypoints', 'full']);
+    expect(shown.candidates.map((c) => c.source)).toEqual(['fused']);
+    // the mask comes from the detector's ROI either way
+    expect(shown.candidates[0].roi).toEqual(portrait.candidates[0].roi);
+
+    calls.length = 0;
+    await locateHeads(portsWith(big), upright(), { hints: [{ kind: 'point', point: { x: 60, y: 50 }, positive: true }] }, DEFAULT_SETTINGS);
+    expect(calls[0]).toBe('keypoints');
+
+    calls.length = 0;
+    await locateHeads(portsWith(small), upright(), {}, DEFAULT_SETTINGS);
+    // the coarse pass ran for nothing here: the person's small head asks for the full one
+    expect(calls).toEqual(['coarse', 'keypoints', 'full']);
+
+    calls.length = 0;
+    await locateHeads(portsWith(big), scene(), {}, DEFAULT_SETTINGS);
+    // landscape: the keypoint model first, as before
+    expect(calls).toEqual(['keypoints', 'full']);
+  });
+
   it('personHead: the mean of the visible head keypoints, else a point above the shoulders', () => {
     expect(personHead(pose(0.9), 0.3)).toEqual({ x: 58, y: 40 });
     const back = personHead(pose(0.1), 0.3)!;
