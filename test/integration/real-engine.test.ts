@@ -85,6 +85,18 @@ describe('real engine on the bundled photo', () => {
     expect(r2.faces).toHaveLength(1);
   });
 
+  it('a portrait crop skips the keypoint model: the same mask as with it, from the detector alone', async () => {
+    const crop = await rgb(await sharp(ASTRONAUT.pathname).extract({ left: 145, top: 20, width: 160, height: 210 }).png().toBuffer());
+    const fast = await engine.segment(crop);
+    const full = await engine.segment(crop, { headKeypoints: true });
+    expect(fast.timings.keypoints).toBeUndefined();
+    expect(full.timings.keypoints).toBeDefined();
+    expect(fast.faces).toHaveLength(1);
+    expect(full.faces).toHaveLength(1);
+    expect(fast.faces[0].source).toBe('detector');
+    expect(fast.faces[0].mask).toEqual(full.faces[0].mask);
+  });
+
   it('finds nothing in a well-exposed image without people and says it is sure; a flat one it cannot read scores low', async () => {
     const w = 320;
     const h = 240;
