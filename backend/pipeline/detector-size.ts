@@ -84,14 +84,24 @@ export interface EarlyPasses {
   /** Undefined when the coarse answer stands (the full pass runs later only if a person with a small head turns up). */
   full?: FaceDetection[];
   answer: FaceDetection[];
+  /** Detections of the answering pass scoring above `weakThreshold` but not above `threshold`: faces the detector half sees. */
+  weak: FaceDetection[];
 }
 
-export async function detectBeforePoses(detector: FaceDetectorPort, view: RgbImage, threshold: number): Promise<EarlyPasses> {
+/**
+ * The passes run at `weakThreshold` (when lower) and are then cut at
+ * `threshold`: the same detections as a pass at `threshold` (NMS keeps the
+ * higher score, so a weaker box never removes a stronger one), plus the weak ones.
+ */
+export async function detectBeforePoses(detector: FaceDetectorPort, view: RgbImage, threshold: number, weakThreshold = threshold): Promise<EarlyPasses> {
+  const low = Math.min(threshold, weakThreshold);
+  // strictly above, as the detector cuts
+  const split = (dets: FaceDetection[]) => ({ strong: dets.filter((d) => d.score > threshold), weak: dets.filter((d) => !(d.score > threshold)) });
   // a fixed-size detector has no coarse pass: its one pass is the answer
-  const coarse = detector.detectAt ? await detector.detectAt(view, threshold, COARSE_RULE.side) : [];
-  if (coarseAccepted(view.width, view.height, coarse)) return { coarse, answer: coarse };
-  const full = await detector.detect(view, threshold);
-  return { coarse, full, answer: full };
+  const coarse = split(detector.detectAt ? await detector.detectAt(view, low, COARSE_RULE.side) : []);
+  if (coarseAccepted(view.width, view.height, coarse.strong)) return { coarse: coarse.strong, answer: coarse.strong, weak: coarse.weak };
+  const full = split(await detector.detect(view, low));
+  return { coarse: coarse.strong, full: full.strong, answer: full.strong, weak: full.weak };
 }
 
 /** Whole-image detections: the coarse pass when allowed and accepted, else the full-size pass; passes already in `early` are not run again. */

@@ -8,7 +8,7 @@ import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from 
 import { normaliseForModels } from './low-light.js';
 import type { EnginePorts, FaceDetection, PersonPose } from './ports.js';
 import { detectBeforePoses, detectWhole, type EarlyPasses } from './detector-size.js';
-import { detectorFirst, isPortrait } from './portrait.js';
+import { detectorFirst, isPortrait, PORTRAIT_RULE } from './portrait.js';
 import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from './tiles.js';
 import type { InteractiveHint, RgbImage, SegmentOptions } from './types.js';
 
@@ -58,11 +58,11 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
     })
   ) {
     t0 = performance.now();
-    early = await detectBeforePoses(detector, view, settings.detectorThreshold);
+    early = await detectBeforePoses(detector, view, settings.detectorThreshold, PORTRAIT_RULE.weakShare * settings.detectorThreshold);
     timings.detector = performance.now() - t0;
   }
   // a portrait (portrait.ts): the keypoint model would add nothing to its mask
-  const skipPoses = early !== undefined && isPortrait(view.width, view.height, early.answer);
+  const skipPoses = early !== undefined && isPortrait(view.width, view.height, early.answer, early.weak);
   t0 = performance.now();
   const poses = ports.keypoints && !skipPoses ? await ports.keypoints.detect(view) : [];
   if (ports.keypoints && !skipPoses) timings.keypoints = performance.now() - t0;

@@ -130,7 +130,7 @@ describe('detectBeforePoses', () => {
   it('stops at the coarse pass when its answer stands; detectWhole with no small head then runs nothing more', async () => {
     const { d, calls } = fakeDetector([face(300)], [face(280)]);
     const early = await detectBeforePoses(d, view, 0.3);
-    expect(early).toEqual({ coarse: [face(300)], answer: [face(300)] });
+    expect(early).toEqual({ coarse: [face(300)], answer: [face(300)], weak: [] });
     expect(await detectWhole(d, view, [], 0.3, 0.3, early)).toEqual([face(300)]);
     expect(calls).toEqual([`at ${COARSE_RULE.side}`]);
   });
@@ -149,6 +149,21 @@ describe('detectBeforePoses', () => {
     const early = await detectBeforePoses(d, view, 0.3);
     expect(await detectWhole(d, view, [person(20, 100)], 0.3, 0.3, early)).toEqual([face(280)]);
     expect(calls).toEqual([`at ${COARSE_RULE.side}`, 'full']);
+  });
+
+  it('runs at the weak threshold and cuts at the real one (strictly above, as the detector does): the same answer, plus the weak detections', async () => {
+    const thresholds: number[] = [];
+    const weak = { ...face(40), score: 0.2 };
+    const edge = { ...face(50), score: 0.3 };
+    const d: FaceDetectorPort = {
+      inputSide: 640,
+      detect: async () => [],
+      detectAt: async (_img, t) => (thresholds.push(t), [face(300), edge, weak].filter((x) => x.score > t)),
+    };
+    const early = await detectBeforePoses(d, view, 0.3, 0.15);
+    expect(thresholds).toEqual([0.15]);
+    expect(early.answer).toEqual([face(300)]);
+    expect(early.weak).toEqual([edge, weak]);
   });
 
   it('a fixed-size detector: its one pass is the answer', async () => {

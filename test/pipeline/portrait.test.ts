@@ -8,16 +8,20 @@ const det = (width: number, height: number): FaceDetection => ({ box: { x: 10, y
 describe('isPortrait', () => {
   it('one face whose shorter box side is at least minFaceShare of the longest image side', () => {
     const side = PORTRAIT_RULE.minFaceShare * 512;
-    expect(isPortrait(400, 512, [det(side, side * 1.3)])).toBe(true);
-    expect(isPortrait(400, 512, [det(side * 1.3, side)])).toBe(true);
-    expect(isPortrait(400, 512, [det(side - 1, 400)])).toBe(false);
+    expect(isPortrait(400, 512, [det(side, side * 1.3)], [])).toBe(true);
+    expect(isPortrait(400, 512, [det(side * 1.3, side)], [])).toBe(true);
+    expect(isPortrait(400, 512, [det(side - 1, 400)], [])).toBe(false);
     // the longest side counts, whichever way the photo is turned
-    expect(isPortrait(512, 400, [det(side - 1, 400)])).toBe(false);
+    expect(isPortrait(512, 400, [det(side - 1, 400)], [])).toBe(false);
+  });
+
+  it('not with a weaker detection beside the face: a head the detector half sees is for the keypoint model', () => {
+    expect(isPortrait(400, 512, [det(300, 300)], [{ ...det(40, 40), score: 0.2 }])).toBe(false);
   });
 
   it('no face, or two faces however large: not a portrait (the keypoint model runs)', () => {
-    expect(isPortrait(400, 512, [])).toBe(false);
-    expect(isPortrait(400, 512, [det(300, 300), det(300, 300)])).toBe(false);
+    expect(isPortrait(400, 512, [], [])).toBe(false);
+    expect(isPortrait(400, 512, [det(300, 300), det(300, 300)], [])).toBe(false);
   });
 });
 
