@@ -1,11 +1,14 @@
 // `faceseg segment`: masks and face lists for images or folders.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FaceEngine, RgbImage, SegmentResult } from '../pipeline/types.js';
+import type { FaceEngine, RgbImage, SegmentOptions, SegmentResult } from '../pipeline/types.js';
 import { binaryUnion } from '../pipeline/mask-ops.js';
 import { findImages, readImageFile, writeGrayPng, writeOverlay } from '../io/image-files.js';
 import { progressBar } from '../io/progress.js';
 import { roundTo } from '../util/num.js';
+
+/** The face list prints each face's head keypoints: the keypoint model's (with ears), portraits too. */
+const KEYPOINTS: SegmentOptions = { headKeypoints: true };
 
 export interface SegmentCommandOptions {
   out: string;
@@ -60,11 +63,13 @@ export async function runSegment(
     // the face crops of the whole group go through the face models together
     let results: (SegmentResult | Error)[];
     try {
-      results = engine.segmentBatch ? await engine.segmentBatch(loaded.map((l) => ({ image: l.img }))) : await Promise.all(loaded.map((l) => engine.segment(l.img)));
+      results = engine.segmentBatch
+        ? await engine.segmentBatch(loaded.map((l) => ({ image: l.img, options: KEYPOINTS })))
+        : await Promise.all(loaded.map((l) => engine.segment(l.img, KEYPOINTS)));
     } catch {
       // one bad image must not cost the others: redo the group one by one
       results = [];
-      for (const l of loaded) results.push(await engine.segment(l.img).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+      for (const l of loaded) results.push(await engine.segment(l.img, KEYPOINTS).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
     }
     for (let i = 0; i < loaded.length; i++) {
       const { im, img } = loaded[i];

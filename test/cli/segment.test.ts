@@ -5,13 +5,15 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSegment } from '../../backend/cli/segment.js';
-import type { RgbImage, SegmentResult } from '../../backend/pipeline/types.js';
+import type { RgbImage, SegmentOptions, SegmentResult } from '../../backend/pipeline/types.js';
 import { SquareFaceEngine } from '../http/helpers.js';
 
 class BatchingEngine extends SquareFaceEngine {
   batches: number[] = [];
-  async segmentBatch(items: readonly { image: RgbImage }[]): Promise<SegmentResult[]> {
+  options: (SegmentOptions | undefined)[] = [];
+  async segmentBatch(items: readonly { image: RgbImage; options?: SegmentOptions }[]): Promise<SegmentResult[]> {
     this.batches.push(items.length);
+    this.options.push(...items.map((i) => i.options));
     return Promise.all(items.map((i) => this.segment(i.image)));
   }
 }
@@ -47,6 +49,8 @@ describe('faceseg segment', () => {
     expect(json).toMatchObject({ image: path.join('sub', 'c.webp'), width: 16, height: 16, model_version: engine.modelVersion });
     expect(json.faces[0]).toMatchObject({ source: 'fused', box: { width: 8, height: 8 } });
     expect(json.faces[0].keypoints[0].name).toBe('nose');
+    // the JSON lists head keypoints, so portraits must not skip the keypoint model
+    expect(engine.options).toEqual([{ headKeypoints: true }, { headKeypoints: true }, { headKeypoints: true }]);
   });
 
   it('falls back to one image at a time when a batch fails, so only the bad image is lost', async () => {
