@@ -9,7 +9,7 @@ import { decodeImage } from '../backend/media/decode.js';
 import { FACE_STAGES } from '../backend/pipeline/face-stages.js';
 import type { FaceEngine } from '../backend/pipeline/types.js';
 import { headsFound, type BenchImage } from './images.js';
-import { mean, Phase, promisePool, summarise, type LatencySummary } from './stats.js';
+import { mean, Phase, summarise, type LatencySummary } from './stats.js';
 
 /** Stages in table order. `other` = engine time outside its named stages (fusion, scoring, dedupe). */
 export const STAGES = ['decode', 'keypoints', 'detector', ...FACE_STAGES, 'paste', 'rle', 'other'] as const;
@@ -107,30 +107,47 @@ function installProfile(engine: FaceEngine): ProfileHook {
   return hook;
 }
 
-export async function processOne(engine: FaceEngine, img: BenchImage, hook?: ProfileHook): Promise<Sample> {
+/** An image's decode, timed: run ahead of the engine in parallel runs (see runParallel). */
+interface Decoded {
+  image: Awaited<ReturnType<typeof decodeImage>>;
+  ms: number;
+}
+
+async function decodeTimed(img: BenchImage): Promise<Decoded> {
+  const t0 = performance.now();
+  const image = await decodeImage(img.bytes, { maxPixels: 100_000_000 });
+  return { image, ms: performance.now() - t0 };
+}
+
+/**
+ * One image: decode, segment, RLE. `decoded`: its decode, already started
+ * (read ahead); the sample's decode stage is then that decode's own time and
+ * its latency that time plus the rest from when the image was taken.
+ */
+export async function processOne(engine: FaceEngine, img: BenchImage, hook?: ProfileHook, decoded?: Promise<Decoded>): Promise<Sample> {
   const cfg = parseLabelConfig(EXAMPLE_CONFIG);
   if (hook) {
     hook.infer = {};
     hook.calls = 0;
   }
   const t0 = performance.now();
-  const decoded = await decodeImage(img.bytes, { maxPixels: 100_000_000 });
+  const d = await (decoded ?? decodeTimed(img));
   const t1 = performance.now();
-  const seg = await engine.segment(decoded);
+  const seg = await engine.segment(d.image);
   const t2 = performance.now();
   buildPrediction(seg, cfg, engine.modelVersion);
   const t3 = performance.now();
   const named = Object.values(seg.timings).reduce((a, b) => a + b, 0);
-  const stages: Record<string, number> = { decode: t1 - t0, ...seg.timings, rle: t3 - t2, other: Math.max(0, t2 - t1 - named) };
+  const stages: Record<string, number> = { decode: d.ms, ...seg.timings, rle: t3 - t2, other: Math.max(0, t2 - t1 - named) };
   return {
     id: img.id,
     group: img.group,
-    width: decoded.width,
-    height: decoded.height,
+    width: d.image.width,
+    height: d.image.height,
     faces: seg.faces.length,
     headsPlaced: img.synth?.heads.length,
     headsFound: img.synth ? headsFound(img.synth.heads, seg.faces.map((f) => f.box)) : undefined,
-    totalMs: t3 - t0,
+    totalMs: (decoded ? d.ms : 0) + t3 - t0,
     stages,
     inferMs: hook ? { ...hook.infer } : undefined,
     inferCalls: hook?.calls,
@@ -196,15 +213,25 @@ export async function runInProcess(engine: FaceEngine, images: readonly BenchIma
   }
 }
 
+/** Images decoded ahead of the one taken, as the server's /predict reads task images ahead (app.ts prefetch). */
+export const PREFETCH = 2;
+/** Images taken beyond the workers, waiting for one (the server's BatchOptions.ahead with an engine pool). */
+export const AHEAD = 1;
+
 /**
- * Several images in flight (an engine worker pool): group by group, each
- * group's images `parallel` at a time, so that every group has its own wall
- * time and images/s means throughput with every worker busy.
+ * Several images in flight (an engine worker pool), as the server's /predict
+ * runs a batch (predict-tasks.ts): `parallel` + AHEAD lanes, each taking the
+ * next image, its decode started PREFETCH images ahead, so that a worker that
+ * finishes finds the next image decoded and waiting while the main thread
+ * builds the finished one's RLE. Group by group, so that every group has its
+ * own wall time and images/s means throughput with every worker busy.
+ * Latency counts an image's decode plus its wait for a worker.
  */
 async function runParallel(engine: FaceEngine, images: readonly BenchImage[], opts: InProcessOptions, parallel: number): Promise<InProcessResult> {
   const order = [...new Set(images.map((i) => i.group))];
   const firstOfGroup = [...new Map(images.map((i) => [i.group, i])).values()];
-  for (let w = 0; w < opts.warmup; w++) await promisePool(firstOfGroup.flatMap((img) => Array<BenchImage>(parallel).fill(img)), parallel, (img) => processOne(engine, img));
+  const lanes = parallel + AHEAD;
+  for (let w = 0; w < opts.warmup; w++) await runAhead(engine, firstOfGroup.flatMap((img) => Array<BenchImage>(lanes).fill(img)), lanes);
   const samples: Sample[] = [];
   const wall = new Map<string, number>();
   const total = images.length * opts.iterations;
@@ -212,14 +239,30 @@ async function runParallel(engine: FaceEngine, images: readonly BenchImage[], op
   for (let it = 0; it < opts.iterations; it++) {
     for (const group of order) {
       const t0 = performance.now();
-      await promisePool(images.filter((i) => i.group === group), parallel, async (img) => {
-        samples.push(await processOne(engine, img));
+      await runAhead(engine, images.filter((i) => i.group === group), lanes, (s) => {
+        samples.push(s);
         opts.onProgress?.(samples.length, total);
       });
       wall.set(group, (wall.get(group) ?? 0) + performance.now() - t0);
     }
   }
   return runResult(samples, phase.end(), groupStats(samples, order, wall));
+}
+
+/** `lanes` images at once, decodes started PREFETCH beyond the last image taken (in order). */
+async function runAhead(engine: FaceEngine, items: readonly BenchImage[], lanes: number, done?: (s: Sample) => void): Promise<void> {
+  const pending: Array<Promise<Decoded> | undefined> = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      for (let j = i; j <= Math.min(items.length - 1, i + PREFETCH); j++) pending[j] ??= decodeTimed(items[j]);
+      const decoded = pending[i]!;
+      pending[i] = undefined;
+      done?.(await processOne(engine, items[i], undefined, decoded));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(lanes, items.length)) }, lane));
 }
 
 function runResult(samples: Sample[], p: ReturnType<Phase['end']>, groups: GroupStats[]): InProcessResult {

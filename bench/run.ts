@@ -217,7 +217,7 @@ export function formatReport(report: BenchReport, profile: boolean): string {
   const http1 = http?.find((h) => h.clients === 1);
   const out: string[] = [];
   out.push('');
-  out.push(`engine ${report.engine.modelVersion}  provider ${report.engine.executionProvider}  models ${Object.values(report.engine.models).join(', ')}  ${report.options.workers ? `${report.options.workers} engine worker thread(s), as many images in flight` : 'engine on the main thread, one image at a time'}`);
+  out.push(`engine ${report.engine.modelVersion}  provider ${report.engine.executionProvider}  models ${Object.values(report.engine.models).join(', ')}  ${report.options.workers ? `${report.options.workers} engine worker thread(s), one image more in flight (decoded ahead, as the server's /predict)` : 'engine on the main thread, one image at a time'}`);
   out.push(
     `machine ${report.machine.cpus} CPUs (${report.machine.cpuModel}), ${fmt(report.machine.totalMemGiB, 0)} GiB, load average at start ${report.machine.loadavg.map((v) => v.toFixed(2)).join(' ')}` +
       (report.machine.loadavg[0] > report.machine.cpus * 0.5 ? '  <- busy machine: timings are noisy' : ''),

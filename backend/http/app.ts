@@ -31,6 +31,7 @@ import { teamPageRoute } from './routes/ui.js';
 import { webhookRoute } from './routes/webhook.js';
 import type { TaskTally } from './task-report.js';
 import { WorkQueue } from './work-queue.js';
+import { EnginePool } from '../engine-pool.js';
 
 export { MODEL_CLASS } from './routes/health.js';
 export { reasonPhrase } from './errors.js';
@@ -92,6 +93,8 @@ export function createApp(deps: AppDeps): express.Express {
     queue,
     images: imageReader(deps),
     prefetch: Math.max(0, deps.prefetch ?? 2),
+    // engine worker threads: one task more than the queue runs at once waits for its turn (the main-thread engine gains nothing)
+    ahead: engine instanceof EnginePool ? 1 : 0,
     metrics,
     tally,
     onPredictionsSent: deps.onPredictionsSent,

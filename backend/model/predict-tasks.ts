@@ -33,6 +33,14 @@ export interface BatchOptions {
   prefetch: number;
   /** Tasks predicted at once (engine workers); default 1. Results stay in task order. */
   parallel?: number;
+  /**
+   * Tasks taken beyond `parallel`, each waiting for its engine turn (in
+   * `run`) with its image read; default 0. With engine worker threads, 1: a
+   * finished engine call passes its turn straight to the waiting task while
+   * the main thread builds the finished one's RLE, instead of the worker
+   * idling until then. `run` still bounds the engine calls at once.
+   */
+  ahead?: number;
   /** Runs each engine call (the HTTP work queue's turn). */
   run: <T>(fn: () => Promise<T>) => Promise<T>;
   /** True once the caller went away: no further task is started. */
@@ -50,7 +58,7 @@ export interface Predictor {
 
 export async function predictTasks(model: Predictor, input: BatchInput, opts: BatchOptions): Promise<BatchOutcome> {
   const { tasks } = input;
-  const lanes = Math.max(1, Math.min(Math.floor(opts.parallel ?? 1), tasks.length));
+  const lanes = Math.max(1, Math.min(Math.floor(opts.parallel ?? 1) + Math.max(0, Math.floor(opts.ahead ?? 0)), tasks.length));
   const pending: Array<Promise<TaskImage> | undefined> = [];
   const results: Prediction[] = new Array<Prediction>(tasks.length);
   let next = 0;

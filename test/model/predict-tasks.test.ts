@@ -125,6 +125,46 @@ describe('predictTasks', () => {
     expect(log.sort()).toEqual(['ok 0', 'ok 1', 'ok 2', 'ok 3', 'ok 4', 'ok 5']);
   });
 
+  it('with ahead 1, one task more than parallel is taken, waiting with its image read; `run` still bounds the engine calls', async () => {
+    // run as the work queue does it: 2 turns at once, FIFO
+    let active = 0;
+    let most = 0;
+    const queued: Array<() => void> = [];
+    const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+      if (active >= 2) await new Promise<void>((r) => queued.push(r));
+      else active++;
+      most = Math.max(most, active);
+      try {
+        await new Promise((r) => setTimeout(r, 3));
+        return await fn();
+      } finally {
+        const next = queued.shift();
+        if (next) next();
+        else active--;
+      }
+    };
+    let taken = 0;
+    let mostTaken = 0;
+    const model = new FakeModel();
+    const predict = model.predict.bind(model);
+    model.predict = async (input) => {
+      taken++;
+      mostTaken = Math.max(mostTaken, taken);
+      try {
+        return await predict(input);
+      } finally {
+        taken--;
+      }
+    };
+    const { log, report } = recorder();
+    const out = await predictTasks(model, { tasks: tasks(7), cfg, context: null, modelVersion: 'v' }, options(async (task) => ({ ms: {}, image: image(30 + Number(task.id)) }), report, { parallel: 2, ahead: 1, run }));
+    if (out.stoppedAt !== undefined) throw new Error('stopped');
+    expect(out.results.map((r) => r.score)).toEqual([30, 31, 32, 33, 34, 35, 36]);
+    expect(most).toBe(2);
+    expect(mostTaken).toBe(3);
+    expect(log.sort()).toEqual(['ok 0', 'ok 1', 'ok 2', 'ok 3', 'ok 4', 'ok 5', 'ok 6']);
+  });
+
   it('with parallel 3, a caller gone mid-batch starts no new task and waits for those running', async () => {
     let gone = false;
     const model = new FakeModel();

@@ -20,6 +20,8 @@ export interface PredictDeps {
   queue: Pick<WorkQueue, 'admit' | 'concurrency'>;
   images: TaskImageReader;
   prefetch: number;
+  /** Tasks taken beyond the queue's concurrency, waiting for a turn (BatchOptions.ahead). */
+  ahead?: number;
   metrics: Metrics;
   tally: TaskTally;
   onPredictionsSent?: (projectId: string, modelVersion: string) => void;
@@ -41,6 +43,8 @@ export function predictRoute(app: Express, deps: PredictDeps): void {
       prefetch: deps.prefetch,
       // as many tasks at once as the queue runs engine calls: a 100-task Retrieve Predictions keeps every engine worker busy
       parallel: deps.queue.concurrency,
+      // one more task waiting for a turn, its image read: a worker that finishes starts on it while the main thread builds the RLE
+      ahead: deps.ahead ?? 0,
       run: (fn) => ticket.run(fn),
       gone: () => abort.signal.aborted,
       report: taskReport(deps.metrics, deps.tally, { log, project: input.project, interactive: input.context !== null }),
