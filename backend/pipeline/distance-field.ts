@@ -42,24 +42,25 @@ function dt1d(f: Float64Array, a: number, b: number, e0: number, e1: number, d: 
  * First pass of the transform: squared distance along each column to the
  * nearest pixel that is set (`on`) or clear (!`on`), -1 where the column has
  * none. Two row-major sweeps of integer steps: exact, as dt1d would be, at a
- * fraction of its cost.
+ * fraction of its cost. Only columns c0..c1 are written (default all);
+ * `up` is scratch of at least w entries.
  */
-function columnPass(mask: Uint8Array, w: number, h: number, on: boolean, out: Int32Array): void {
+function columnPass(mask: Uint8Array, w: number, h: number, on: boolean, out: Int32Array, c0 = 0, c1 = w - 1, up: Int32Array = new Int32Array(w)): void {
   // steps since the last target pixel above, then below; h or more means none yet
-  const up = new Int32Array(w).fill(h);
+  up.fill(h, c0, c1 + 1);
   for (let y = 0; y < h; y++) {
     const row = y * w;
-    for (let x = 0; x < w; x++) {
+    for (let x = c0; x <= c1; x++) {
       const hit = (mask[row + x] !== 0) === on;
       const d = hit ? 0 : up[x] + 1;
       up[x] = d;
       out[row + x] = d;
     }
   }
-  up.fill(h);
+  up.fill(h, c0, c1 + 1);
   for (let y = h - 1; y >= 0; y--) {
     const row = y * w;
-    for (let x = 0; x < w; x++) {
+    for (let x = c0; x <= c1; x++) {
       const d = Math.min(out[row + x], up[x] + 1);
       up[x] = d;
       out[row + x] = d >= h ? -1 : d * d;
@@ -85,6 +86,18 @@ interface EdtScratch {
 }
 
 const edtScratch = (n: number): EdtScratch => ({ f: new Float64Array(n), d: new Float64Array(n), v: new Int32Array(n), z: new Float64Array(n + 1) });
+
+/**
+ * signedDistance's working buffers, kept between calls of one size (the face
+ * crops are all one size): every value it reads is written first in that
+ * call, so no result depends on an earlier call.
+ */
+let sdWork: { w: number; h: number; col: Int32Array; up: Int32Array; s: EdtScratch } | undefined;
+
+function signedWork(w: number, h: number): { col: Int32Array; up: Int32Array; s: EdtScratch } {
+  if (sdWork?.w !== w || sdWork.h !== h) sdWork = { w, h, col: new Int32Array(w * h), up: new Int32Array(w), s: edtScratch(w) };
+  return sdWork;
+}
 
 /** Exact squared Euclidean distance to the nearest pixel where mask != 0 (Infinity when there is none). */
 export function squaredDistanceTransform(mask: Uint8Array, w: number, h: number): Float64Array {
@@ -146,10 +159,9 @@ export function signedDistance(mask: Uint8Array, w: number, h: number): Float32A
   if (!(any & 1)) return out.fill(-Math.max(w, h));
   if (!(any & 2)) return out.fill(Math.max(w, h));
   const [x0, x1] = setColumns(mask, w, h);
-  const col = new Int32Array(w * h);
-  const s = edtScratch(w);
-  // towards the inside, for outside pixels: only columns x0..x1 hold a set pixel (the others are INF throughout)
-  columnPass(mask, w, h, true, col);
+  const { col, up, s } = signedWork(w, h);
+  // towards the inside, for outside pixels: only columns x0..x1 hold a set pixel (the others are INF throughout and not read)
+  columnPass(mask, w, h, true, col, x0, x1, up);
   for (let y = 0; y < h; y++) {
     if (!(kinds[y] & 2)) continue;
     const d = rowPass(col, w, y, s, x0, x1);
@@ -157,9 +169,10 @@ export function signedDistance(mask: Uint8Array, w: number, h: number): Float32A
   }
   // towards the outside, for inside pixels (all in columns x0..x1): the columns beyond are wholly
   // outside, so the one next to x0 (x1) is nearer than any further out
-  columnPass(mask, w, h, false, col);
   const a = Math.max(0, x0 - 1);
   const b = Math.min(w - 1, x1 + 1);
+  // only columns a..b are read below
+  columnPass(mask, w, h, false, col, a, b, up);
   for (let y = 0; y < h; y++) {
     if (!(kinds[y] & 1)) continue;
     const d = rowPass(col, w, y, s, a, b, x0, x1);

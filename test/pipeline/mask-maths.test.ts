@@ -9,6 +9,7 @@ import {
   morph,
   rasterizeDisks,
   signedDistance,
+  squaredDistanceTransform,
 } from '../../backend/pipeline/mask-raster.js';
 import { tightenMask, unionMask } from '../../backend/pipeline/mask-ops.js';
 import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, sampleField, warpCrop, type Roi } from '../../backend/pipeline/warp.js';
@@ -54,6 +55,28 @@ describe('distance fields', () => {
         }
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it('signed distance equals, to the bit, the plain field from two whole-image transforms, over calls of mixed sizes (its buffers are reused)', () => {
+    const reference = (m: Uint8Array, w: number, h: number): Float32Array => {
+      const toSet = squaredDistanceTransform(m, w, h);
+      const toClear = squaredDistanceTransform(m.map((v) => (v ? 0 : 1)), w, h);
+      return Float32Array.from(m, (v, i) => (v ? Math.sqrt(toClear[i]) - 0.5 : 0.5 - Math.sqrt(toSet[i])));
+    };
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0.05, max: 0.95 }), (w, h, seed, p) => {
+        let x = seed || 1;
+        const m = new Uint8Array(w * h);
+        for (let i = 0; i < m.length; i++) {
+          x = (x * 48271) % 2147483647;
+          m[i] = x / 2147483647 < p ? 1 : 0;
+        }
+        const on = countOn(m);
+        if (on === 0 || on === w * h) return;
+        expect(signedDistance(m, w, h)).toEqual(reference(m, w, h));
+      }),
+      { numRuns: 300 },
     );
   });
 
