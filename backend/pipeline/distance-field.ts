@@ -180,3 +180,30 @@ export function signedDistance(mask: Uint8Array, w: number, h: number): Float32A
   }
   return out;
 }
+
+/**
+ * signedDistance's values at the clear pixels of rows 0..rows-1 (0.5 minus
+ * the distance to the nearest set pixel, anywhere in the mask), to the bit;
+ * 0 at every other pixel. For callers that read only those: it skips the
+ * transform towards the outside and the rows below.
+ */
+export function outsideDistance(mask: Uint8Array, w: number, h: number, rows: number): Float32Array {
+  const out = new Float32Array(w * h);
+  const end = Math.max(0, Math.min(h, Math.floor(rows)));
+  const [x0, x1] = setColumns(mask, w, h);
+  if (x1 < 0) {
+    // no set pixel: signedDistance's -max(w, h) everywhere
+    out.fill(-Math.max(w, h), 0, end * w);
+    return out;
+  }
+  const { col, up, s } = signedWork(w, h);
+  columnPass(mask, w, h, true, col, x0, x1, up);
+  for (let y = 0; y < end; y++) {
+    let clear = false;
+    for (let i = y * w; i < (y + 1) * w && !clear; i++) clear = !mask[i];
+    if (!clear) continue;
+    const d = rowPass(col, w, y, s, x0, x1);
+    for (let x = 0, i = y * w; x < w; x++, i++) if (!mask[i]) out[i] = 0.5 - Math.sqrt(d[x]);
+  }
+  return out;
+}

@@ -4,7 +4,7 @@
 // through hair), so colour alone lets the mask spread up and back into it.
 // Below the brows the mask may still reach out to the ear and down the jaw
 // (FASSEG counts ears as face). Pure, crop space (the face upright).
-import { fillPolygon, signedDistance } from './mask-raster.js';
+import { fillPolygon, outsideDistance } from './mask-raster.js';
 import { FACE_OVAL, MESH } from './mesh-indices.js';
 
 export interface TurnedHeadLimitParams {
@@ -35,12 +35,15 @@ export function turnedHeadLimit(points: Float32Array, count: number, size: numbe
   if (!(faceHeight > 1)) return undefined;
   const brow = Math.min(at(MESH.rightBrowTop).y, at(MESH.leftBrowTop).y);
   const lastRow = Math.floor(top.y + p.earRow * (brow - top.y));
-  const oval = signedDistance(fillPolygon(FACE_OVAL.map(at), size, size), size, size);
+  const inOval = fillPolygon(FACE_OVAL.map(at), size, size);
+  const rows = Math.min(size, lastRow + 1);
+  // the oval's signed distance where it is read: outside the oval (< 0 there), down to lastRow
+  const beyond = outsideDistance(inOval, size, size, rows);
   const margin = p.margin * faceHeight;
   const out = new Float32Array(size * size).fill(size);
-  // oval < 0 outside it: its depth there is how far the pixel lies beyond the oval
-  const end = Math.min(size, lastRow + 1) * size;
-  for (let i = 0; i < end; i++) if (oval[i] < 0) out[i] = margin + oval[i];
+  // its depth outside the oval is how far the pixel lies beyond it
+  const end = Math.max(0, rows) * size;
+  for (let i = 0; i < end; i++) if (!inOval[i]) out[i] = margin + beyond[i];
   return out;
 }
 

@@ -8,6 +8,7 @@ import {
   fillPolygon,
   morph,
   rasterizeDisks,
+  outsideDistance,
   signedDistance,
   squaredDistanceTransform,
 } from '../../backend/pipeline/mask-raster.js';
@@ -75,6 +76,23 @@ describe('distance fields', () => {
         const on = countOn(m);
         if (on === 0 || on === w * h) return;
         expect(signedDistance(m, w, h)).toEqual(reference(m, w, h));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('outsideDistance is signedDistance, to the bit, at the clear pixels of the rows asked for, and 0 elsewhere', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0, max: 1 }), fc.integer({ min: -2, max: 22 }), (w, h, seed, p, rows) => {
+        let x = seed || 1;
+        const m = new Uint8Array(w * h);
+        for (let i = 0; i < m.length; i++) {
+          x = (x * 48271) % 2147483647;
+          m[i] = x / 2147483647 < p ? 1 : 0;
+        }
+        const sd = signedDistance(m, w, h);
+        const expected = sd.map((v, i) => (!m[i] && Math.floor(i / w) < rows ? v : 0));
+        expect(outsideDistance(m, w, h, rows)).toEqual(expected);
       }),
       { numRuns: 300 },
     );
