@@ -11,8 +11,13 @@ import type { FaceEngine } from '../backend/pipeline/types.js';
 import { headsFound, type BenchImage } from './images.js';
 import { mean, Phase, summarise, type LatencySummary } from './stats.js';
 
-/** Stages in table order. `other` = engine time outside its named stages (fusion, scoring, dedupe). */
-export const STAGES = ['decode', 'keypoints', 'detector', ...FACE_STAGES, 'paste', 'rle', 'other'] as const;
+/**
+ * Stages in table order. `other` = engine time outside its named stages
+ * (fusion, scoring, dedupe; with engine workers, the messages to and from
+ * the worker too). `wait`: with engine workers, an image's wait for a free
+ * one (the image taken ahead, as the server's work queue holds it).
+ */
+export const STAGES = ['decode', 'keypoints', 'detector', ...FACE_STAGES, 'paste', 'rle', 'other', 'wait'] as const;
 
 export interface Sample {
   id: string;
@@ -124,7 +129,10 @@ async function decodeTimed(img: BenchImage): Promise<Decoded> {
  * (read ahead); the sample's decode stage is then that decode's own time and
  * its latency that time plus the rest from when the image was taken.
  */
-export async function processOne(engine: FaceEngine, img: BenchImage, hook?: ProfileHook, decoded?: Promise<Decoded>): Promise<Sample> {
+/** Runs one engine call when a turn is free (the server's work queue). */
+type Turn = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export async function processOne(engine: FaceEngine, img: BenchImage, hook?: ProfileHook, decoded?: Promise<Decoded>, turn?: Turn): Promise<Sample> {
   const cfg = parseLabelConfig(EXAMPLE_CONFIG);
   if (hook) {
     hook.infer = {};
@@ -132,13 +140,19 @@ export async function processOne(engine: FaceEngine, img: BenchImage, hook?: Pro
   }
   const t0 = performance.now();
   const d = await (decoded ?? decodeTimed(img));
-  const t1 = performance.now();
-  const seg = await engine.segment(d.image);
+  const tDecoded = performance.now();
+  let t1 = tDecoded;
+  const segment = () => {
+    t1 = performance.now();
+    return engine.segment(d.image);
+  };
+  const seg = await (turn ? turn(segment) : segment());
   const t2 = performance.now();
   buildPrediction(seg, cfg, engine.modelVersion);
   const t3 = performance.now();
   const named = Object.values(seg.timings).reduce((a, b) => a + b, 0);
   const stages: Record<string, number> = { decode: d.ms, ...seg.timings, rle: t3 - t2, other: Math.max(0, t2 - t1 - named) };
+  if (turn) stages.wait = t1 - tDecoded;
   return {
     id: img.id,
     group: img.group,
@@ -225,7 +239,7 @@ export const AHEAD = 1;
  * finishes finds the next image decoded and waiting while the main thread
  * builds the finished one's RLE. Group by group, so that every group has its
  * own wall time and images/s means throughput with every worker busy.
- * Latency counts an image's decode plus its wait for a worker.
+ * Latency counts an image's decode plus its wait for a worker (stage `wait`).
  */
 async function runParallel(engine: FaceEngine, images: readonly BenchImage[], opts: InProcessOptions, parallel: number): Promise<InProcessResult> {
   const order = [...new Set(images.map((i) => i.group))];
@@ -253,16 +267,37 @@ async function runParallel(engine: FaceEngine, images: readonly BenchImage[], op
 async function runAhead(engine: FaceEngine, items: readonly BenchImage[], lanes: number, done?: (s: Sample) => void): Promise<void> {
   const pending: Array<Promise<Decoded> | undefined> = [];
   let next = 0;
+  const turn = turns(lanes - AHEAD);
   const lane = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
       for (let j = i; j <= Math.min(items.length - 1, i + PREFETCH); j++) pending[j] ??= decodeTimed(items[j]);
       const decoded = pending[i]!;
       pending[i] = undefined;
-      done?.(await processOne(engine, items[i], undefined, decoded));
+      done?.(await processOne(engine, items[i], undefined, decoded, turn));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(lanes, items.length)) }, lane));
+}
+
+/**
+ * `n` engine calls at once, FIFO, as the server's work queue runs them: a
+ * call that ends hands its turn straight to the next waiting one.
+ */
+function turns(n: number): Turn {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    if (active >= n) await new Promise<void>((r) => waiting.push(r));
+    else active++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
 }
 
 function runResult(samples: Sample[], p: ReturnType<Phase['end']>, groups: GroupStats[]): InProcessResult {
