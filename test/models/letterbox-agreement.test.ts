@@ -88,4 +88,21 @@ describe('letterbox: JS and sharp paths agree', () => {
     expect(Buffer.compare(Buffer.from(b.image.data), Buffer.from(a.image.data))).toBe(0);
     expect(b.image.width).toBe(608);
   });
+
+  it('the padding added in JavaScript gives the very bytes of libvips resizing and extending in one pipeline', async () => {
+    for (const [w, h, side] of [[1280, 720, 256], [1280, 720, 640], [1920, 1080, 640], [720, 1280, 640], [777, 555, 320], [1000, 1000, 640]]) {
+      const img = await stretched(w, h);
+      const got = await letterboxFast(img, side, 32, 0);
+      const { contentW, contentH } = got;
+      const pw = Math.ceil(contentW / 32) * 32;
+      const ph = Math.ceil(contentH / 32) * 32;
+      const ref = await sharp(Buffer.from(img.data), { raw: { width: w, height: h, channels: 3 } })
+        .resize(contentW, contentH, { fit: 'fill', kernel: 'linear' })
+        .extend({ right: pw - contentW, bottom: ph - contentH, background: { r: 0, g: 0, b: 0 } })
+        .raw()
+        .toBuffer();
+      expect([got.image.width, got.image.height]).toEqual([pw, ph]);
+      expect(Buffer.compare(Buffer.from(got.image.data), ref)).toBe(0);
+    }
+  });
 });
