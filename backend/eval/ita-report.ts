@@ -16,14 +16,18 @@ export function headDiscMask(w: number, h: number, c: Point, r: number): Uint8Ar
   return m;
 }
 
-export type ItaSummary = Record<`${ItaThird}${'' | 'N' | 'Ita'}`, number> & { gap: number };
+export type ItaSummary = Record<`${ItaThird}${'' | 'N' | 'Ita'}`, number> & Partial<Record<`${ItaThird}${'People' | 'Top'}`, number>> & { gap: number };
 
 /**
  * Mean `value` per ITA third, the number in each, the highest ITA in each
- * third (its upper bound), and gap = lighter - darker mean. Null when there
+ * third (its upper bound), and gap = lighter - darker mean. Rows that name
+ * their `person` (a set with several photos per person) also give, per
+ * third, how many people it holds and the share of its rows from the
+ * commonest one: a third of one or two people measures those people (their
+ * hair, their session's lighting) as much as a skin tone. Null when there
  * are fewer than 3 rows with a tone.
  */
-export function itaSummary(rows: readonly { ita: number; value: number }[]): ItaSummary | null {
+export function itaSummary(rows: readonly { ita: number; value: number; person?: string | null }[]): ItaSummary | null {
   const thirds = itaThirds(rows.map((r) => r.ita));
   if (thirds.filter((t) => t !== null).length < 3) return null;
   const out = {} as Record<string, number>;
@@ -32,6 +36,12 @@ export function itaSummary(rows: readonly { ita: number; value: number }[]): Ita
     out[t] = mine.reduce((a, r) => a + r.value, 0) / mine.length;
     out[`${t}N`] = mine.length;
     out[`${t}Ita`] = Math.max(...mine.map((r) => r.ita));
+    const counts = new Map<string, number>();
+    for (const r of mine) if (r.person != null) counts.set(r.person, (counts.get(r.person) ?? 0) + 1);
+    if (counts.size) {
+      out[`${t}People`] = counts.size;
+      out[`${t}Top`] = Math.max(...counts.values()) / mine.length;
+    }
   }
   out.gap = out.lighter - out.darker;
   return out as ItaSummary;

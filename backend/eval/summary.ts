@@ -2,6 +2,7 @@
 // copy), and the table `faceseg eval` prints.
 import { itaSummary } from './ita-report.js';
 import { meanOf } from './metrics.js';
+import { multiposePerson } from './split.js';
 import type { FassegRow, PeopleRow } from './run-eval.js';
 import type { SmallFaceRow } from './small-face-eval.js';
 
@@ -47,7 +48,7 @@ function summariseMasks(out: Summary, f: FassegRow[]): void {
       for (const yaw of [...new Set(rows.map((r) => Math.abs(r.yaw)))].sort((a, b) => a - b)) group(`${set} |yaw|=${yaw}`, rows.filter((r) => Math.abs(r.yaw) === yaw));
       group(`${set} |yaw|<=60`, rows.filter((r) => Math.abs(r.yaw) <= 60));
     }
-    const ita = itaSummary(rows.map((r) => ({ ita: r.ita, value: r.iou })));
+    const ita = itaSummary(rows.map((r) => ({ ita: r.ita, value: r.iou, person: multiposePerson(r.image) })));
     if (ita) out[`ita/${set} IoU`] = ita;
     if (set.endsWith(' dark')) {
       const normal = f.filter((r) => r.set === set.slice(0, -' dark'.length)).filter((r) => r.found).length;
@@ -95,9 +96,12 @@ export function formatTable(summary: Summary): string {
   const ita = section('ita/');
   if (ita.length) {
     lines.push('');
-    lines.push(row(['by ITA third (value, n, max ITA)', 'darker', 'n', 'ITA<=', 'middle', 'n', 'ITA<=', 'lighter', 'n', 'gap']));
+    lines.push(row(['by ITA third (value, n, max ITA)', 'darker', 'n', 'ITA<=', 'middle', 'n', 'ITA<=', 'lighter', 'n', 'gap', 'people', 'top %']));
+    // where rows name a person: people per third (darker/middle/lighter) and the commonest one's share of each, in %
+    const per = (v: Record<string, number>, key: 'People' | 'Top', scale: number): string =>
+      v.darkerPeople === undefined ? '' : ` ${['darker', 'middle', 'lighter'].map((t) => (v[`${t}${key}`] === undefined ? '-' : (scale * v[`${t}${key}`]).toFixed(0))).join('/')}`;
     for (const [k, v] of ita) {
-      lines.push(row([k.slice(4), fmt(v.darker), fmt(v.darkerN), fmt(v.darkerIta, 0), fmt(v.middle), fmt(v.middleN), fmt(v.middleIta, 0), fmt(v.lighter), fmt(v.lighterN), fmt(v.gap)]));
+      lines.push(row([k.slice(4), fmt(v.darker), fmt(v.darkerN), fmt(v.darkerIta, 0), fmt(v.middle), fmt(v.middleN), fmt(v.middleIta, 0), fmt(v.lighter), fmt(v.lighterN), fmt(v.gap), per(v, 'People', 1), per(v, 'Top', 100)]).trimEnd());
     }
   }
   const small = section('small/');

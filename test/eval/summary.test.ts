@@ -40,6 +40,20 @@ describe('eval summary', () => {
     expect(s['m dark'].foundVsNormal).toBeCloseTo(1 / 2);
   });
 
+  it('names how many people form each ITA third of a set whose files name a person', () => {
+    const row = (person: string, ita: number, iou: number): FassegRow => ({ ...mask('multipose01-train', 0, true, iou), image: `multipose01_0_personne${person}146p0p0.jpg`, ita });
+    // the darker third is all one person: the table says so
+    const rows = [row('05', -50, 0.9), row('05', -45, 0.9), row('03', -10, 0.8), row('01', 0, 0.85), row('02', 30, 0.8), row('01', 40, 0.85)];
+    const s = summarise(rows, []);
+    expect(s['ita/multipose01-train IoU']).toMatchObject({ darkerPeople: 1, darkerTop: 1, middlePeople: 2, lighterPeople: 2, lighterTop: 0.5 });
+    const line = formatTable(s).split('\n').find((l) => l.startsWith('multipose01-train IoU'))!;
+    expect(line).toMatch(/1\/2\/2\s+100\/50\/50$/);
+    // frontal02 names no person: no people columns
+    const frontal = summarise([20, 10, 0, -10, -20, -30].map((ita, i) => ({ ...mask('frontal02-train', 0, true, 0.9), image: `frontal02_${i + 1}.jpg`, ita })), []);
+    expect(frontal['ita/frontal02-train IoU'].darkerPeople).toBeUndefined();
+    expect(formatTable(frontal).split('\n').find((l) => l.startsWith('frontal02-train IoU'))).not.toContain('/');
+  });
+
   it('adds the people sets per set and over all, the dark ones against the originals', () => {
     const s = summarise([], [people('coco', 4, 3), people('mhp', 2, 1), people('coco dark', 4, 1), people('mhp dark', 2, 1)]);
     expect(s['people/coco']).toEqual({ images: 1, present: 4, found: 3, unmatchedFaces: 0 });

@@ -67,6 +67,29 @@ describe('ITA', () => {
     expect(itaSummary([{ ita: 1, value: 1 }])).toBeNull();
   });
 
+  it('summary: people per third and the commonest one\'s share, when rows name a person', () => {
+    const rows = [
+      { ita: -50, value: 0.7, person: 'a' },
+      { ita: -45, value: 0.7, person: 'a' },
+      { ita: -40, value: 0.8, person: 'b' },
+      { ita: 0, value: 0.85, person: 'b' },
+      { ita: 5, value: 0.85, person: 'c' },
+      { ita: 10, value: 0.85, person: 'c' },
+      { ita: 40, value: 0.9, person: 'c' },
+      { ita: 45, value: 0.9, person: 'd' },
+      { ita: 50, value: 0.92, person: 'e' },
+    ];
+    const s = itaSummary(rows)!;
+    expect([s.darkerPeople, s.middlePeople, s.lighterPeople]).toEqual([2, 2, 3]);
+    expect(s.darkerTop).toBeCloseTo(2 / 3, 9);
+    expect(s.middleTop).toBeCloseTo(2 / 3, 9);
+    expect(s.lighterTop).toBeCloseTo(1 / 3, 9);
+    // rows without a person: no such figures
+    const plain = itaSummary(rows.map(({ ita, value }) => ({ ita, value })))!;
+    expect(plain.darkerPeople).toBeUndefined();
+    expect(plain.lighterTop).toBeUndefined();
+  });
+
   it('head disc holds the pixels within the radius', () => {
     const m = headDiscMask(10, 10, { x: 5, y: 5 }, 2);
     expect(m.reduce((a, v) => a + v, 0)).toBe(12);
