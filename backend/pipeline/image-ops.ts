@@ -153,28 +153,40 @@ export function packFloatTensor(imgs: readonly RgbImage[], p: TensorPacking, out
   const src = p.channelOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
   const mul = [0, 1, 2].map((c) => scale / std[c]);
   const add = [0, 1, 2].map((c) => -mean[c] / std[c]);
+  // hoisted to locals: per-element reads of the arrays above cost ~40 % of the loop
+  const [s0, s1, s2] = src;
+  const [m0, m1, m2] = mul;
+  const [a0, a1, a2] = add;
+  // raw 0..255 values (the face detector's packing): value * 1 + 0 is the value itself, exactly
+  const raw = m0 === 1 && m1 === 1 && m2 === 1 && a0 === 0 && a1 === 0 && a2 === 0;
   for (let b = 0; b < imgs.length; b++) {
     const img = imgs[b];
     if (img.width !== w || img.height !== h) throw new RangeError('packFloatTensor: all images must have the same size');
     const d = img.data;
     const base = b * n * 3;
     if (p.layout === 'NHWC') {
-      for (let i = 0; i < n; i++) {
-        const s = i * 3;
-        const o = base + s;
-        buf[o] = d[s + src[0]] * mul[0] + add[0];
-        buf[o + 1] = d[s + src[1]] * mul[1] + add[1];
-        buf[o + 2] = d[s + src[2]] * mul[2] + add[2];
+      for (let i = 0, s = 0, o = base; i < n; i++, s += 3, o += 3) {
+        buf[o] = d[s + s0] * m0 + a0;
+        buf[o + 1] = d[s + s1] * m1 + a1;
+        buf[o + 2] = d[s + s2] * m2 + a2;
       }
     } else {
       // one pass over the pixels, writing the three planes (three strided passes read the image 3 times)
-      const [s0, s1, s2] = src;
-      const [m0, m1, m2] = mul;
-      const [a0, a1, a2] = add;
-      for (let i = 0, s = 0; i < n; i++, s += 3) {
-        buf[base + i] = d[s + s0] * m0 + a0;
-        buf[base + n + i] = d[s + s1] * m1 + a1;
-        buf[base + 2 * n + i] = d[s + s2] * m2 + a2;
+      const p0 = buf.subarray(base, base + n);
+      const p1 = buf.subarray(base + n, base + 2 * n);
+      const p2 = buf.subarray(base + 2 * n, base + 3 * n);
+      if (raw) {
+        for (let i = 0, s = 0; i < n; i++, s += 3) {
+          p0[i] = d[s + s0];
+          p1[i] = d[s + s1];
+          p2[i] = d[s + s2];
+        }
+      } else {
+        for (let i = 0, s = 0; i < n; i++, s += 3) {
+          p0[i] = d[s + s0] * m0 + a0;
+          p1[i] = d[s + s1] * m1 + a1;
+          p2[i] = d[s + s2] * m2 + a2;
+        }
       }
     }
   }

@@ -113,6 +113,21 @@ describe('tensor packing', () => {
     expect(() => packFloatTensor([a, img(1, 1, () => [0, 0, 0])], { layout: 'NHWC', channelOrder: 'RGB' })).toThrow();
   });
 
+  it('NCHW raw values (no scale, mean or std): each image of a batch in its own three planes, BGR swapped', () => {
+    const b = img(2, 1, (x) => (x === 0 ? [1, 2, 3] : [4, 5, 255]));
+    expect(Array.from(packFloatTensor([a, b], { layout: 'NCHW', channelOrder: 'RGB' }))).toEqual([10, 40, 20, 50, 30, 60, 1, 4, 2, 5, 3, 255]);
+    expect(Array.from(packFloatTensor([a, b], { layout: 'NCHW', channelOrder: 'BGR' }))).toEqual([30, 60, 20, 50, 10, 40, 3, 255, 2, 5, 1, 4]);
+    // a mean of -0 is still raw; +0 out, never -0
+    const t = packFloatTensor([img(1, 1, () => [0, 0, 0])], { layout: 'NCHW', channelOrder: 'RGB', mean: [-0, -0, -0] });
+    expect(Array.from(t).map((v) => Object.is(v, 0))).toEqual([true, true, true]);
+  });
+
+  it('into a caller buffer at a batch offset, NCHW with scale', () => {
+    const out = new Float32Array(12).fill(-1);
+    packFloatTensor([a, a], { layout: 'NCHW', channelOrder: 'RGB', scale: 0.5 }, out);
+    expect(Array.from(out)).toEqual([5, 20, 10, 25, 15, 30, 5, 20, 10, 25, 15, 30]);
+  });
+
   it('int32 NHWC', () => {
     expect(Array.from(toInt32Nhwc(a))).toEqual([10, 20, 30, 40, 50, 60]);
   });
