@@ -49,11 +49,11 @@ describe('coarseAllowed', () => {
 
 describe('coarseAccepted', () => {
   it('needs at least one face, every one at least minFace input pixels at the coarse scale', () => {
-    // 512 px longest side -> coarse scale 320/512 = 0.625: 64 input px = 102.4 image px
+    // 512 px longest side -> coarse scale 256/512 = 0.5: 64 input px = 128 image px
     expect(coarseAccepted(400, 512, [])).toBe(false);
     expect(coarseAccepted(400, 512, [face(300)])).toBe(true);
-    expect(coarseAccepted(400, 512, [face(103)])).toBe(true);
-    expect(coarseAccepted(400, 512, [face(102)])).toBe(false);
+    expect(coarseAccepted(400, 512, [face(128)])).toBe(true);
+    expect(coarseAccepted(400, 512, [face(127)])).toBe(false);
     expect(coarseAccepted(400, 512, [face(300), face(60)])).toBe(false);
   });
 
