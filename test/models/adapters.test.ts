@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelSet, type ModelSet } from '../../backend/models/index.js';
 import { loadManifest, sha256File, defaultManifestPath, defaultModelDir } from '../../backend/models/manifest.js';
 import { cropResize, resizeRgb } from '../../backend/pipeline/image-ops.js';
-import { frontal } from '../../backend/pipeline/detector-size.js';
+import { COARSE_RULE, frontal } from '../../backend/pipeline/detector-size.js';
 import type { Box, RgbImage } from '../../backend/pipeline/types.js';
 import { ASTRONAUT, ASTRONAUT_FACE, decode, inside, noise, paste } from './fixtures.js';
 import path from 'node:path';
@@ -109,15 +109,17 @@ describe('face detector', () => {
     });
   }
 
-  it('centerface detectAt: the same face at a 320 input, in image pixels, frontal; sides under 32 refused', async () => {
+  it('centerface detectAt: the same face at a 320 input and at the engine\'s coarse one, in image pixels, frontal; sides under 32 refused', async () => {
     const det = ms.faceDetector;
     if (!det.detectAt) throw new Error('CenterFace must offer detectAt');
     const [full] = await det.detect(astro);
-    const coarse = await det.detectAt(astro, 0.5, 320);
-    expect(coarse).toHaveLength(1);
-    expect(inside({ x: 224, y: 124 }, coarse[0].box)).toBe(true);
-    expect(Math.abs(coarse[0].box.width - full.box.width)).toBeLessThan(0.25 * full.box.width);
-    expect(frontal(coarse[0])).toBe(true);
+    for (const side of [320, COARSE_RULE.side]) {
+      const coarse = await det.detectAt(astro, 0.5, side);
+      expect(coarse).toHaveLength(1);
+      expect(inside({ x: 224, y: 124 }, coarse[0].box)).toBe(true);
+      expect(Math.abs(coarse[0].box.width - full.box.width)).toBeLessThan(0.25 * full.box.width);
+      expect(frontal(coarse[0])).toBe(true);
+    }
     await expect(det.detectAt(astro, 0.5, 16)).rejects.toThrow(RangeError);
   });
 });
