@@ -209,6 +209,28 @@ function liveWindow(field: Float32Array, fieldSize: number, roi: Roi, grow: numb
 }
 
 /**
+ * Cells (u, v) of a field whose four corners (u..u+1, v..v+1) are all at
+ * least `depth`: 1, else 0. A bilinear sample between those corners is a
+ * weighted mean with non-negative weights summing to 1 (to a few ulps), so it
+ * is at least `depth` too, less a few ulps of it. pasteDistanceField asks for
+ * depth * scale + grow = 1: a sample there pastes to d + 0.5 >= 1.5 - ulps,
+ * clamped to alpha 1, i.e. 255, with half a pixel of margin for the ulps.
+ */
+function solidCells(field: Float32Array, n: number, depth: number): Uint8Array {
+  const solid = new Uint8Array(n * n);
+  for (let v = 0; v + 1 < n; v++) {
+    let left = field[v * n] >= depth && field[(v + 1) * n] >= depth;
+    for (let u = 0; u + 1 < n; u++) {
+      const i = v * n + u;
+      const right = field[i + 1] >= depth && field[i + n + 1] >= depth;
+      if (left && right) solid[i] = 1;
+      left = right;
+    }
+  }
+  return solid;
+}
+
+/**
  * Paste a signed-distance field computed in crop space (positive inside, in
  * crop pixels) back into the image as an anti-aliased alpha mask. Interpolating
  * the distance rather than a binary mask gives smooth edges at any scale.
@@ -241,6 +263,8 @@ export function pasteDistanceField(
   const s = Math.sin(roi.angle);
   const k = fieldSize / roi.size;
   const p0 = imageToCrop(roi, fieldSize, x0 + 0.5, y0 + 0.5);
+  const n = fieldSize;
+  const solid = solidCells(field, n, (1 - grow) / scale);
   // the non-zero pixels' bounds, kept while painting (no second scan to tighten the mask)
   const on = { minX: Infinity, maxX: -1, minY: Infinity, maxY: -1 };
   for (let y = live.y; y < live.y + live.height; y++) {
@@ -253,9 +277,16 @@ export function pasteDistanceField(
     }
     const row = (y - live.y) * live.width - live.x;
     for (let x = live.x; x < live.x + live.width; x++) {
-      const d = sampleField(field, fieldSize, fieldSize, px, py, -1e6) * scale + grow;
-      const a = Math.min(1, Math.max(0, d + 0.5));
-      const alpha = Math.round(a * 255);
+      // a sample whose four taps are all solid paints 255, as sampleField's value would
+      const tx = Math.floor(px - 0.5);
+      const ty = Math.floor(py - 0.5);
+      let alpha: number;
+      if (tx >= 0 && ty >= 0 && tx + 1 < n && ty + 1 < n && solid[ty * n + tx] === 1) alpha = 255;
+      else {
+        const d = sampleField(field, fieldSize, fieldSize, px, py, -1e6) * scale + grow;
+        const a = Math.min(1, Math.max(0, d + 0.5));
+        alpha = Math.round(a * 255);
+      }
       data[row + x] = alpha;
       if (alpha > 0) {
         on.minX = Math.min(on.minX, x);

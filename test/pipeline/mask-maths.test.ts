@@ -264,6 +264,56 @@ describe('crop and paste-back', () => {
     );
   });
 
+  it('paints 255 without sampling only where sampling gives 255: fields at and around the solid depth', () => {
+    // the same whole-ROI reference as above, on fields whose values sit at, just under and just over (1 - grow) / scale
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 2, max: 24 }),
+          seed: fc.integer({ min: 1, max: 2 ** 30 }),
+          x: fc.double({ min: 0, max: 60, noNaN: true }),
+          y: fc.double({ min: 0, max: 60, noNaN: true }),
+          size: fc.double({ min: 2, max: 120, noNaN: true }),
+          angle: fc.double({ min: -4, max: 4, noNaN: true }),
+          grow: fc.double({ min: -3, max: 3, noNaN: true }),
+        }),
+        ({ n, seed, x, y, size, angle, grow }) => {
+          const depth = (1 - grow) / (size / n);
+          let state = seed;
+          const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+          const field = Float32Array.from({ length: n * n }, () => {
+            const u = next();
+            return u < 0.5 ? depth : u < 0.65 ? depth * (1 - 1e-7) - 1e-7 : u < 0.8 ? depth + 0.3 : depth - 2 * next();
+          });
+          const roi = { center: { x, y }, size, angle };
+          const whole = (W: number, H: number) => {
+            const b = roiBounds(roi);
+            const x0 = Math.max(0, Math.floor(b.x));
+            const y0 = Math.max(0, Math.floor(b.y));
+            const w = Math.max(0, Math.min(W, Math.ceil(b.x + b.width)) - x0);
+            const h = Math.max(0, Math.min(H, Math.ceil(b.y + b.height)) - y0);
+            const data = new Uint8Array(w * h);
+            const [c, s, k] = [Math.cos(angle), Math.sin(angle), n / size];
+            const p0 = imageToCrop(roi, n, x0 + 0.5, y0 + 0.5);
+            for (let yy = 0; yy < h; yy++) {
+              let px = p0.x + s * k * yy;
+              let py = p0.y + c * k * yy;
+              for (let xx = 0; xx < w; xx++) {
+                const d = sampleField(field, n, n, px, py, -1e6) * (size / n) + grow;
+                data[yy * w + xx] = Math.round(Math.min(1, Math.max(0, d + 0.5)) * 255);
+                px += c * k;
+                py -= s * k;
+              }
+            }
+            return tightenMask({ x: x0, y: y0, width: w, height: h, data });
+          };
+          expect(pasteDistanceField(field, n, roi, 70, 60, grow)).toEqual(whole(70, 60));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('clips masks at the image border', () => {
     const field = new Float32Array(16 * 16).fill(10);
     const m = pasteDistanceField(field, 16, { center: { x: 0, y: 0 }, size: 20, angle: 0 }, 50, 50);
