@@ -122,6 +122,24 @@ describe('face detector', () => {
     }
     await expect(det.detectAt(astro, 0.5, 16)).rejects.toThrow(RangeError);
   });
+
+  it('centerface: reused input buffers change nothing, one call after another or several in flight at once', async () => {
+    const det = ms.faceDetector;
+    if (!det.detectAt) throw new Error('CenterFace must offer detectAt');
+    const calls: [RgbImage, number][] = [
+      [scene, 640],
+      [astro, COARSE_RULE.side],
+      [scene, 320],
+      [astro, 640],
+    ];
+    const first = [];
+    for (const [img, side] of calls) first.push(await det.detectAt(img, 0.3, side));
+    // again in reverse order (a larger buffer's stale tail under a smaller input), then all at once
+    const again = [];
+    for (const [img, side] of [...calls].reverse()) again.push(await det.detectAt(img, 0.3, side));
+    expect(again.reverse()).toEqual(first);
+    expect(await Promise.all(calls.map(([img, side]) => det.detectAt!(img, 0.3, side)))).toEqual(first);
+  });
 });
 
 describe('face landmarks (face mesh with attention)', () => {
