@@ -230,6 +230,15 @@ function solidCells(field: Float32Array, n: number, depth: number): Uint8Array {
   return solid;
 }
 
+/** The pasted alpha at crop point (px, py): 255 without sampling where its four taps are all solid, as sampleField's value would give. */
+function fieldAlpha(field: Float32Array, n: number, solid: Uint8Array, px: number, py: number, scale: number, grow: number): number {
+  const tx = Math.floor(px - 0.5);
+  const ty = Math.floor(py - 0.5);
+  if (tx >= 0 && ty >= 0 && tx + 1 < n && ty + 1 < n && solid[ty * n + tx] === 1) return 255;
+  const d = sampleField(field, n, n, px, py, -1e6) * scale + grow;
+  return Math.round(Math.min(1, Math.max(0, d + 0.5)) * 255);
+}
+
 /**
  * Paste a signed-distance field computed in crop space (positive inside, in
  * crop pixels) back into the image as an anti-aliased alpha mask. Interpolating
@@ -277,16 +286,7 @@ export function pasteDistanceField(
     }
     const row = (y - live.y) * live.width - live.x;
     for (let x = live.x; x < live.x + live.width; x++) {
-      // a sample whose four taps are all solid paints 255, as sampleField's value would
-      const tx = Math.floor(px - 0.5);
-      const ty = Math.floor(py - 0.5);
-      let alpha: number;
-      if (tx >= 0 && ty >= 0 && tx + 1 < n && ty + 1 < n && solid[ty * n + tx] === 1) alpha = 255;
-      else {
-        const d = sampleField(field, fieldSize, fieldSize, px, py, -1e6) * scale + grow;
-        const a = Math.min(1, Math.max(0, d + 0.5));
-        alpha = Math.round(a * 255);
-      }
+      const alpha = fieldAlpha(field, n, solid, px, py, scale, grow);
       data[row + x] = alpha;
       if (alpha > 0) {
         on.minX = Math.min(on.minX, x);
