@@ -80,18 +80,21 @@ describe('frontal', () => {
   });
 });
 
-describe('detectWhole', () => {
-  const view: RgbImage = { width: 400, height: 512, data: new Uint8Array(400 * 512 * 3) };
-  function fakeDetector(coarse: FaceDetection[], full: FaceDetection[]) {
-    const calls: string[] = [];
-    const d: FaceDetectorPort = {
-      inputSide: 640,
-      detect: async () => (calls.push('full'), full),
-      detectAt: async (_img, _t, side) => (calls.push(`at ${side}`), coarse),
-    };
-    return { d, calls };
-  }
+/** A 400x512 portrait for the whole-image passes. */
+const view: RgbImage = { width: 400, height: 512, data: new Uint8Array(400 * 512 * 3) };
 
+/** A variable-size detector answering `coarse` at any other size and `full` at its own, naming each call. */
+function fakeDetector(coarse: FaceDetection[], full: FaceDetection[]) {
+  const calls: string[] = [];
+  const d: FaceDetectorPort = {
+    inputSide: 640,
+    detect: async () => (calls.push('full'), full),
+    detectAt: async (_img, _t, side) => (calls.push(`at ${side}`), coarse),
+  };
+  return { d, calls };
+}
+
+describe('detectWhole', () => {
   it('keeps the coarse answer when it holds only large faces', async () => {
     const { d, calls } = fakeDetector([face(300)], [face(280)]);
     expect(await detectWhole(d, view, [], 0.3, 0.3)).toEqual([face(300)]);
@@ -116,17 +119,6 @@ describe('detectWhole', () => {
 });
 
 describe('detectBeforePoses', () => {
-  const view: RgbImage = { width: 400, height: 512, data: new Uint8Array(400 * 512 * 3) };
-  function fakeDetector(coarse: FaceDetection[], full: FaceDetection[]) {
-    const calls: string[] = [];
-    const d: FaceDetectorPort = {
-      inputSide: 640,
-      detect: async () => (calls.push('full'), full),
-      detectAt: async (_img, _t, side) => (calls.push(`at ${side}`), coarse),
-    };
-    return { d, calls };
-  }
-
   it('stops at the coarse pass when its answer stands; detectWhole with no small head then runs nothing more', async () => {
     const { d, calls } = fakeDetector([face(300)], [face(280)]);
     const early = await detectBeforePoses(d, view, 0.3);

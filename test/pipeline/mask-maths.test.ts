@@ -14,7 +14,30 @@ import {
 } from '../../backend/pipeline/mask-raster.js';
 import { tightenMask, unionMask } from '../../backend/pipeline/mask-ops.js';
 import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, sampleField, warpCrop, type Roi } from '../../backend/pipeline/warp.js';
-import type { RgbImage } from '../../backend/pipeline/types.js';
+import type { RegionMask, RgbImage } from '../../backend/pipeline/types.js';
+
+/** pasteDistanceField's reference: every pixel of the whole ROI window sampled, stepped as it steps, then tightened. */
+function wholeRoiPaste(field: Float32Array, n: number, roi: Roi, W: number, H: number, grow: number): RegionMask {
+  const b = roiBounds(roi);
+  const x0 = Math.max(0, Math.floor(b.x));
+  const y0 = Math.max(0, Math.floor(b.y));
+  const w = Math.max(0, Math.min(W, Math.ceil(b.x + b.width)) - x0);
+  const h = Math.max(0, Math.min(H, Math.ceil(b.y + b.height)) - y0);
+  const data = new Uint8Array(w * h);
+  const [c, s, k] = [Math.cos(roi.angle), Math.sin(roi.angle), n / roi.size];
+  const p0 = imageToCrop(roi, n, x0 + 0.5, y0 + 0.5);
+  for (let y = 0; y < h; y++) {
+    let px = p0.x + s * k * y;
+    let py = p0.y + c * k * y;
+    for (let x = 0; x < w; x++) {
+      const d = sampleField(field, n, n, px, py, -1e6) * (roi.size / n) + grow;
+      data[y * w + x] = Math.round(Math.min(1, Math.max(0, d + 0.5)) * 255);
+      px += c * k;
+      py -= s * k;
+    }
+  }
+  return tightenMask({ x: x0, y: y0, width: w, height: h, data });
+}
 
 describe('distance fields', () => {
   it('distance transform matches brute force', () => {
@@ -219,28 +242,6 @@ describe('crop and paste-back', () => {
   });
 
   it('samples only where the field can paint: the same mask as sampling the whole ROI', () => {
-    // the whole ROI window, stepped as pasteDistanceField steps, then tightened
-    const reference = (field: Float32Array, n: number, roi: Roi, W: number, H: number, grow: number) => {
-      const b = roiBounds(roi);
-      const x0 = Math.max(0, Math.floor(b.x));
-      const y0 = Math.max(0, Math.floor(b.y));
-      const w = Math.max(0, Math.min(W, Math.ceil(b.x + b.width)) - x0);
-      const h = Math.max(0, Math.min(H, Math.ceil(b.y + b.height)) - y0);
-      const data = new Uint8Array(w * h);
-      const [c, s, k] = [Math.cos(roi.angle), Math.sin(roi.angle), n / roi.size];
-      const p0 = imageToCrop(roi, n, x0 + 0.5, y0 + 0.5);
-      for (let y = 0; y < h; y++) {
-        let px = p0.x + s * k * y;
-        let py = p0.y + c * k * y;
-        for (let x = 0; x < w; x++) {
-          const d = sampleField(field, n, n, px, py, -1e6) * (roi.size / n) + grow;
-          data[y * w + x] = Math.round(Math.min(1, Math.max(0, d + 0.5)) * 255);
-          px += c * k;
-          py -= s * k;
-        }
-      }
-      return tightenMask({ x: x0, y: y0, width: w, height: h, data });
-    };
     fc.assert(
       fc.property(
         fc.record({
@@ -257,7 +258,7 @@ describe('crop and paste-back', () => {
         ({ n, cx, cy, r, x, y, size, angle, grow }) => {
           const field = signedDistance(rasterizeDisks([{ x: cx * n, y: cy * n }], r, n, n), n, n);
           const roi = { center: { x, y }, size, angle };
-          expect(pasteDistanceField(field, n, roi, 100, 80, grow)).toEqual(reference(field, n, roi, 100, 80, grow));
+          expect(pasteDistanceField(field, n, roi, 100, 80, grow)).toEqual(wholeRoiPaste(field, n, roi, 100, 80, grow));
         },
       ),
       { numRuns: 300 },
@@ -265,7 +266,7 @@ describe('crop and paste-back', () => {
   });
 
   it('paints 255 without sampling only where sampling gives 255: fields at and around the solid depth', () => {
-    // the same whole-ROI reference as above, on fields whose values sit at, just under and just over (1 - grow) / scale
+    // the whole-ROI reference on fields whose values sit at, just under and just over (1 - grow) / scale
     fc.assert(
       fc.property(
         fc.record({
@@ -286,28 +287,7 @@ describe('crop and paste-back', () => {
             return u < 0.5 ? depth : u < 0.65 ? depth * (1 - 1e-7) - 1e-7 : u < 0.8 ? depth + 0.3 : depth - 2 * next();
           });
           const roi = { center: { x, y }, size, angle };
-          const whole = (W: number, H: number) => {
-            const b = roiBounds(roi);
-            const x0 = Math.max(0, Math.floor(b.x));
-            const y0 = Math.max(0, Math.floor(b.y));
-            const w = Math.max(0, Math.min(W, Math.ceil(b.x + b.width)) - x0);
-            const h = Math.max(0, Math.min(H, Math.ceil(b.y + b.height)) - y0);
-            const data = new Uint8Array(w * h);
-            const [c, s, k] = [Math.cos(angle), Math.sin(angle), n / size];
-            const p0 = imageToCrop(roi, n, x0 + 0.5, y0 + 0.5);
-            for (let yy = 0; yy < h; yy++) {
-              let px = p0.x + s * k * yy;
-              let py = p0.y + c * k * yy;
-              for (let xx = 0; xx < w; xx++) {
-                const d = sampleField(field, n, n, px, py, -1e6) * (size / n) + grow;
-                data[yy * w + xx] = Math.round(Math.min(1, Math.max(0, d + 0.5)) * 255);
-                px += c * k;
-                py -= s * k;
-              }
-            }
-            return tightenMask({ x: x0, y: y0, width: w, height: h, data });
-          };
-          expect(pasteDistanceField(field, n, roi, 70, 60, grow)).toEqual(whole(70, 60));
+          expect(pasteDistanceField(field, n, roi, 70, 60, grow)).toEqual(wholeRoiPaste(field, n, roi, 70, 60, grow));
         },
       ),
       { numRuns: 300 },
