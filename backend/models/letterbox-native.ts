@@ -2,7 +2,7 @@
 // letterbox, several times faster on photo-sized inputs, which matters since
 // every image is shrunk once for the keypoint model and once for the detector.
 import sharp from 'sharp';
-import { letterbox, type Letterbox } from '../pipeline/image-ops.js';
+import { letterbox, letterboxOf, letterboxSize, type Letterbox } from '../pipeline/image-ops.js';
 import type { RgbImage } from '../pipeline/types.js';
 
 /** Below this many source pixels the pure-JS path is as fast and avoids a native round trip. */
@@ -17,27 +17,13 @@ const NATIVE_MIN_PIXELS = 200_000;
 export async function letterboxFast(img: RgbImage, longest: number, multiple: number, minPixels = NATIVE_MIN_PIXELS): Promise<Letterbox> {
   // small inputs, and no resize at all (padding only): the JS path
   if (img.width * img.height < minPixels || Math.max(img.width, img.height) === longest) return letterbox(img, longest, multiple);
-  const scale = longest / Math.max(img.width, img.height);
-  const contentW = Math.max(1, Math.round(img.width * scale));
-  const contentH = Math.max(1, Math.round(img.height * scale));
-  const w = Math.ceil(contentW / multiple) * multiple;
-  const h = Math.ceil(contentH / multiple) * multiple;
+  const { contentW, contentH, width, height } = letterboxSize(img, longest, multiple);
   const src = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length);
   const content = await sharp(src, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(contentW, contentH, { fit: 'fill', kernel: 'linear' })
     .raw()
     .toBuffer();
-  // the black padding right and below, here rather than by libvips (its extend cost about as much as the resize)
-  let data = new Uint8Array(content.buffer, content.byteOffset, content.length);
-  if (w !== contentW || h !== contentH) {
-    data = new Uint8Array(w * h * 3);
-    for (let y = 0; y < contentH; y++) data.set(content.subarray(y * contentW * 3, (y + 1) * contentW * 3), y * w * 3);
-  }
-  return {
-    image: { width: w, height: h, data },
-    scaleX: contentW / img.width,
-    scaleY: contentH / img.height,
-    contentW,
-    contentH,
-  };
+  // the black padding right and below in JavaScript rather than by libvips (its extend cost about as much as the resize)
+  const data = new Uint8Array(content.buffer, content.byteOffset, content.length);
+  return letterboxOf(img, { width: contentW, height: contentH, data }, width, height);
 }

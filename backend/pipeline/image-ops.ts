@@ -104,21 +104,30 @@ export interface Letterbox {
  * (x, y) lands at (x * scaleX, y * scaleY) in the result.
  */
 export function letterbox(img: RgbImage, longest: number, multiple: number): Letterbox {
+  const { contentW, contentH, width, height } = letterboxSize(img, longest, multiple);
+  // Sample the source so that exactly contentW x contentH input pixels are covered.
+  return letterboxOf(img, resizeRgb(img, contentW, contentH), width, height);
+}
+
+/** The letterbox's sizes: the scaled content, and the padded input (multiples of `multiple`). */
+export function letterboxSize(img: RgbImage, longest: number, multiple: number): { contentW: number; contentH: number; width: number; height: number } {
   const scale = longest / Math.max(img.width, img.height);
   const contentW = Math.max(1, Math.round(img.width * scale));
   const contentH = Math.max(1, Math.round(img.height * scale));
-  const w = Math.ceil(contentW / multiple) * multiple;
-  const h = Math.ceil(contentH / multiple) * multiple;
-  // Sample the source so that exactly contentW x contentH input pixels are covered.
-  const resized = resizeRgb(img, contentW, contentH);
+  return { contentW, contentH, width: Math.ceil(contentW / multiple) * multiple, height: Math.ceil(contentH / multiple) * multiple };
+}
+
+/** A letterbox of `img` from its resized content: the content at top-left of a width x height input, black right and below. */
+export function letterboxOf(img: RgbImage, content: RgbImage, width: number, height: number): Letterbox {
+  const { width: contentW, height: contentH } = content;
   const scaleX = contentW / img.width;
   const scaleY = contentH / img.height;
-  if (w === contentW && h === contentH) return { image: resized, scaleX, scaleY, contentW, contentH };
-  const data = new Uint8Array(w * h * 3);
+  if (width === contentW && height === contentH) return { image: content, scaleX, scaleY, contentW, contentH };
+  const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < contentH; y++) {
-    data.set(resized.data.subarray(y * contentW * 3, (y + 1) * contentW * 3), y * w * 3);
+    data.set(content.data.subarray(y * contentW * 3, (y + 1) * contentW * 3), y * width * 3);
   }
-  return { image: { width: w, height: h, data }, scaleX, scaleY, contentW, contentH };
+  return { image: { width, height, data }, scaleX, scaleY, contentW, contentH };
 }
 
 export type TensorLayout = 'NCHW' | 'NHWC';
