@@ -250,7 +250,7 @@ export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOpt
   const hasPeople = want('people') && split !== 'tune' && (await stat(peopleDir).catch(() => null)) !== null;
   const people = hasPeople ? await evalPeople(engine, peopleDir, base) : [];
   if (hasPeople && opts.dark !== false) dark.people.push(...(await evalPeople(engine, peopleDir, { ...base, prep: darkPrep, as: 'dark' })));
-  const smallFaces = want('small') && opts.small !== false ? await evalSmallFaces(engine, dataDir, split) : [];
+  const smallFaces = want('small') && opts.small !== false ? await evalSmallFaces(engine, dataDir, split, opts.dark !== false ? darkPrep : undefined) : [];
   return {
     modelVersion: engine.modelVersion,
     split,

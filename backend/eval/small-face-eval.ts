@@ -1,8 +1,9 @@
 // The eval's small-face suite: rendered 1920x1080 scenes of ~20-pixel faces
-// (heads of the chosen split's people), found rate and false faces per image.
+// (heads of the chosen split's people), found rate and false faces per image,
+// also on darkened copies when the eval makes them (far away and in the dark).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FaceEngine } from '../pipeline/types.js';
+import type { FaceEngine, RgbImage } from '../pipeline/types.js';
 import type { FassegEntry } from './scenes.js';
 import { matchHeads, renderSmallFaceScenes } from './small-faces.js';
 import { inSplit, type SplitChoice } from './split.js';
@@ -13,11 +14,19 @@ export interface SmallFaceRow {
   found: number;
   falseFaces: number;
   ms: number;
+  /** The scene's darkened copy. */
+  dark: boolean;
 }
 
 export const SMALL_FACE_SCENE = { scenes: 4, facesPerScene: 12, facePx: 20, seed: 18 } as const;
 
-export async function evalSmallFaces(engine: FaceEngine, dataDir: string, split: SplitChoice): Promise<SmallFaceRow[]> {
+/** Every scene, then (with `darken`) every scene's darkened copy. */
+export async function evalSmallFaces(
+  engine: FaceEngine,
+  dataDir: string,
+  split: SplitChoice,
+  darken?: (img: RgbImage, key: string) => RgbImage,
+): Promise<SmallFaceRow[]> {
   const set = 'multipose01-train';
   const dir = path.join(dataDir, 'fasseg', set);
   const entries = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as FassegEntry[];
@@ -25,12 +34,15 @@ export async function evalSmallFaces(engine: FaceEngine, dataDir: string, split:
   const sources = entries.filter((e) => Math.abs(Number(e.yaw)) <= 45 && inSplit(split, set, e.image)).map((e) => ({ dir, e }));
   const scenes = await renderSmallFaceScenes(sources, SMALL_FACE_SCENE);
   const rows: SmallFaceRow[] = [];
-  for (const [i, s] of scenes.entries()) {
-    const t0 = performance.now();
-    const res = await engine.segment(s.image);
-    const ms = performance.now() - t0;
-    const m = matchHeads(s.heads, res.faces.map((f) => f.box));
-    rows.push({ scene: i, faces: s.heads.length, found: m.found, falseFaces: m.falseFaces, ms });
+  for (const dark of darken ? [false, true] : [false]) {
+    for (const [i, s] of scenes.entries()) {
+      const image = dark && darken ? darken(s.image, `small-faces/${i}`) : s.image;
+      const t0 = performance.now();
+      const res = await engine.segment(image);
+      const ms = performance.now() - t0;
+      const m = matchHeads(s.heads, res.faces.map((f) => f.box));
+      rows.push({ scene: i, faces: s.heads.length, found: m.found, falseFaces: m.falseFaces, ms, dark });
+    }
   }
   return rows;
 }

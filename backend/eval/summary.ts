@@ -12,18 +12,23 @@ export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] 
   const out: Summary = {};
   summariseMasks(out, f);
   summarisePeople(out, p);
-  if (small.length) {
-    const faces = small.reduce((a, r) => a + r.faces, 0);
-    const found = small.reduce((a, r) => a + r.found, 0);
-    out['small/20px faces, 1920x1080'] = {
-      images: small.length,
+  for (const dark of [false, true]) {
+    const rows = small.filter((r) => r.dark === dark);
+    if (rows.length === 0) continue;
+    const faces = rows.reduce((a, r) => a + r.faces, 0);
+    const found = rows.reduce((a, r) => a + r.found, 0);
+    out[`small/20px faces, 1920x1080${dark ? ' dark' : ''}`] = {
+      images: rows.length,
       faces,
       found,
       foundRate: found / faces,
-      falsePerImage: small.reduce((a, r) => a + r.falseFaces, 0) / small.length,
-      msPerImage: meanOf(small.map((r) => r.ms)),
+      falsePerImage: rows.reduce((a, r) => a + r.falseFaces, 0) / rows.length,
+      msPerImage: meanOf(rows.map((r) => r.ms)),
     };
   }
+  const normal = out['small/20px faces, 1920x1080'];
+  const dark = out['small/20px faces, 1920x1080 dark'];
+  if (normal && dark && normal.foundRate > 0) dark.foundVsNormal = dark.foundRate / normal.foundRate;
   return out;
 }
 
@@ -80,7 +85,7 @@ function summarisePeople(out: Summary, p: PeopleRow[]): void {
 export function formatTable(summary: Summary): string {
   const lines: string[] = [];
   const fmt = (v: number | undefined, d = 3): string => (v === undefined || Number.isNaN(v) ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(d));
-  const row = (cells: string[], first = 36): string => cells.map((s, i) => (i === 0 ? s.padEnd(first) : s.padStart(9))).join('');
+  const row = (cells: string[], first = 36): string => cells.map((s, i) => (i === 0 ? s.padEnd(first) : ` ${s}`.padStart(9))).join('');
   const section = (prefix: string): [string, Record<string, number>][] => Object.entries(summary).filter(([k]) => k.startsWith(prefix));
   lines.push(row(['set', 'images', 'found', 'false', 'IoU', 'prec', 'recall', 'ms/img', 'found/nrm']));
   for (const [k, v] of Object.entries(summary)) {
@@ -107,8 +112,8 @@ export function formatTable(summary: Summary): string {
   const small = section('small/');
   if (small.length) {
     lines.push('');
-    lines.push(row(['small faces', 'images', 'faces', 'found', 'rate', 'false/img', 'ms/img']));
-    for (const [k, v] of small) lines.push(row([k.slice(6), fmt(v.images), fmt(v.faces), fmt(v.found), fmt(v.foundRate), fmt(v.falsePerImage, 2), fmt(v.msPerImage, 0)]));
+    lines.push(row(['small faces', 'images', 'faces', 'found', 'rate', 'false/img', 'ms/img', 'found/nrm']));
+    for (const [k, v] of small) lines.push(row([k.slice(6), fmt(v.images), fmt(v.faces), fmt(v.found), fmt(v.foundRate), fmt(v.falsePerImage, 2), fmt(v.msPerImage, 0), fmt(v.foundVsNormal)]));
   }
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FassegRow, PeopleRow } from '../../backend/eval/run-eval.js';
+import type { SmallFaceRow } from '../../backend/eval/small-face-eval.js';
 import { formatTable, summarise } from '../../backend/eval/summary.js';
 
 const mask = (set: string, yaw: number, found: boolean, iou: number): FassegRow => ({
@@ -60,5 +61,16 @@ describe('eval summary', () => {
     expect(s['people/all']).toEqual({ images: 2, present: 6, found: 4, unmatchedFaces: 0 });
     expect(s['people/all dark']).toMatchObject({ images: 2, found: 2, foundVsNormal: 0.5 });
     expect(formatTable(s)).toContain('people/all dark');
+  });
+
+  it('sums the small-face scenes, their darkened copies apart and against the originals', () => {
+    const scene = (i: number, found: number, dark: boolean, falseFaces = 0): SmallFaceRow => ({ scene: i, faces: 12, found, falseFaces, ms: 100, dark });
+    const s = summarise([], [], [scene(0, 12, false), scene(1, 10, false, 1), scene(0, 9, true), scene(1, 2, true, 3)]);
+    expect(s['small/20px faces, 1920x1080']).toMatchObject({ images: 2, faces: 24, found: 22, falsePerImage: 0.5 });
+    expect(s['small/20px faces, 1920x1080 dark']).toMatchObject({ images: 2, faces: 24, found: 11, falsePerImage: 1.5 });
+    expect(s['small/20px faces, 1920x1080 dark'].foundVsNormal).toBeCloseTo(0.5);
+    expect(s['small/20px faces, 1920x1080'].foundVsNormal).toBeUndefined();
+    const table = formatTable(s);
+    expect(table).toMatch(/20px faces, 1920x1080 dark +2 +24 +11 +0\.458 +1\.50 +100 +0\.500/);
   });
 });
