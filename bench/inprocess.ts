@@ -279,7 +279,9 @@ async function runAhead(engine: FaceEngine, items: readonly BenchImage[], lanes:
       for (let j = i; j <= Math.min(items.length - 1, i + PREFETCH); j++) pending[j] ??= decodeTimed(items[j]);
       const decoded = pending[i]!;
       pending[i] = undefined;
-      done?.(await processOne(engine, items[i], undefined, decoded, turn));
+      // not `done?.(await processOne(...))`: with no `done` (the warm-up) that skips the call itself
+      const sample = await processOne(engine, items[i], undefined, decoded, turn);
+      done?.(sample);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(lanes, items.length)) }, lane));
