@@ -14,6 +14,7 @@ import { headDiscMask } from './ita-report.js';
 import { maskIta } from './ita.js';
 import { fnv1a } from '../util/random.js';
 import { evalSmallFaces, type SmallFaceRow } from './small-face-eval.js';
+import { TONE_TARGETS, toneSetSuffix, toneTo } from './skin-tone.js';
 import { evalCihp } from './cihp-eval.js';
 import { inSplit, type SplitChoice } from './split.js';
 import { summarise } from './summary.js';
@@ -24,8 +25,14 @@ export { formatTable, summarise } from './summary.js';
 /** Low-light copies: 3 % of normal exposure in linear light, plus sensor noise. */
 export const DARK_EXPOSURE = 0.03;
 
-/** An image as the eval feeds it: the photo itself, or its darkened copy. */
-export type Prep = (img: RgbImage, key: string) => RgbImage;
+/** An image as the eval feeds it: the photo itself, or its darkened or toned copy (FASSEG passes its labels). */
+export type Prep = (img: RgbImage, key: string, truth?: { label: Uint8Array; skin: Uint8Array }) => RgbImage;
+
+/** The photo with its labelled skin darkened to ITA `target` (skin-tone.ts). */
+export const tonePrep = (target: number): Prep => (img, _key, truth) => {
+  if (!truth) throw new Error('a skin-tone copy needs the photo\'s label map');
+  return toneTo(img, truth.label, truth.skin, target).image;
+};
 
 export const darkPrep: Prep = (img, key) => darken(img, { exposure: DARK_EXPOSURE, seed: seedOf(key) });
 
@@ -68,6 +75,8 @@ export interface EvalReport {
   /** Does the task score find the tasks that need a fix (originals and dark copies)? */
   uncertainty: { rows: UncertaintyRow[]; figures: UncertaintyFigure[] };
   smallFaces: SmallFaceRow[];
+  /** FASSEG copies with the skin darkened to each of TONE_TARGETS. */
+  toned: FassegRow[];
   split: SplitChoice;
   summary: Record<string, Record<string, number>>;
 }
@@ -79,6 +88,8 @@ export interface FassegOptions {
   prep?: Prep;
   /** Name the rows get (default: the set). */
   as?: string;
+  /** Rows carry the ITA of the image the engine saw (toned copies), not the photo's. */
+  itaOfInput?: boolean;
 }
 
 export async function evalFasseg(engine: FaceEngine, dir: string, set: string, opts: FassegOptions = {}): Promise<FassegRow[]> {
@@ -91,16 +102,16 @@ export async function evalFasseg(engine: FaceEngine, dir: string, set: string, o
     const photo = await readImageFile(path.join(dir, e.image));
     const label = await readLabelMap(path.join(dir, e.label));
     if (label.width !== photo.width || label.height !== photo.height) throw new Error(`${e.label}: size differs from ${e.image}`);
-    const img = opts.prep ? opts.prep(photo, `${set}/${e.image}`) : photo;
+    const chin = chinRow(label.data, label.width, label.height);
+    // tone from the skin above the chin
+    const skin = new Uint8Array(label.data.length);
+    for (let i = 0; i < skin.length; i++) skin[i] = label.data[i] === 1 && i < chin * label.width ? 1 : 0;
+    const img = opts.prep ? opts.prep(photo, `${set}/${e.image}`, { label: label.data, skin }) : photo;
     const t0 = performance.now();
     const res = await engine.segment(img);
     const ms = performance.now() - t0;
     const pred = binaryUnion(res);
     const truth = classMask(label.data, FASSEG_FACE);
-    const chin = chinRow(label.data, label.width, label.height);
-    // tone from the photo's skin above the chin (not the darkened copy)
-    const skin = new Uint8Array(label.data.length);
-    for (let i = 0; i < skin.length; i++) skin[i] = label.data[i] === 1 && i < chin * label.width ? 1 : 0;
     const s = maskScores(pred, truth, img.width, chin);
     // a face counts as found when its own mask mostly lies on face or hair-free skin
     let found = false;
@@ -121,7 +132,8 @@ export async function evalFasseg(engine: FaceEngine, dir: string, set: string, o
       precision: s.precision,
       recall: s.recall,
       precisionWithNeck: precisionOn(pred, label.data, FASSEG_FACE),
-      ita: maskIta(photo, skin),
+      // the photo's own tone (not its darkened copy's), unless the copy's tone is the point
+      ita: maskIta(opts.itaOfInput ? img : photo, skin),
       score: res.score,
       ms,
     });
@@ -224,6 +236,8 @@ export interface EvalOptions {
   dark?: boolean;
   /** Also run the rendered small-face scenes (default true). */
   small?: boolean;
+  /** Also run FASSEG copies with the skin darkened to each of TONE_TARGETS (default true). */
+  tone?: boolean;
 }
 
 export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOptions): Promise<EvalReport> {
@@ -234,12 +248,16 @@ export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOpt
   const want = (s: string): boolean => !opts.sets || opts.sets.length === 0 || opts.sets.includes(s);
   const fasseg: FassegRow[] = [];
   const dark: EvalReport['dark'] = { fasseg: [], people: [] };
+  const toned: FassegRow[] = [];
   const base = { overlayDir: opts.overlays, quiet: opts.quiet, split };
   for (const set of ['frontal02-train', 'multipose01-train']) {
     const d = path.join(dataDir, 'fasseg', set);
     if (!want(set) || !(await stat(d).catch(() => null))) continue;
     fasseg.push(...(await evalFasseg(engine, d, set, base)));
     if (opts.dark !== false) dark.fasseg.push(...(await evalFasseg(engine, d, set, { ...base, prep: darkPrep, as: `${set} dark` })));
+    if (opts.tone !== false) {
+      for (const target of TONE_TARGETS) toned.push(...(await evalFasseg(engine, d, set, { ...base, prep: tonePrep(target), as: `${set} ${toneSetSuffix(target)}`, itaOfInput: true })));
+    }
   }
   const cihpDir = path.join(dataDir, 'cihp');
   if (want('cihp') && split !== 'tune' && (await stat(cihpDir).catch(() => null))) {
@@ -258,8 +276,9 @@ export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOpt
     people,
     dark,
     smallFaces,
+    toned,
     uncertainty: uncertaintyOf(fasseg, people, dark),
-    summary: summarise([...fasseg, ...dark.fasseg], [...people, ...dark.people], smallFaces),
+    summary: summarise([...fasseg, ...dark.fasseg], [...people, ...dark.people], smallFaces, toned),
   };
 }
 

@@ -4,14 +4,16 @@ import { itaSummary } from './ita-report.js';
 import { meanOf } from './metrics.js';
 import { multiposePerson } from './split.js';
 import type { FassegRow, PeopleRow } from './run-eval.js';
+import { TONE_TARGETS, toneSetSuffix } from './skin-tone.js';
 import type { SmallFaceRow } from './small-face-eval.js';
 
 export type Summary = Record<string, Record<string, number>>;
 
-export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] = []): Summary {
+export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] = [], toned: FassegRow[] = []): Summary {
   const out: Summary = {};
   summariseMasks(out, f);
   summarisePeople(out, p);
+  summariseTone(out, f, toned);
   for (const dark of [false, true]) {
     const rows = small.filter((r) => r.dark === dark);
     if (rows.length === 0) continue;
@@ -30,6 +32,36 @@ export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] 
   const dark = out['small/20px faces, 1920x1080 dark'];
   if (normal && dark && normal.foundRate > 0) dark.foundVsNormal = dark.foundRate / normal.foundRate;
   return out;
+}
+
+/**
+ * Skin-tone copies against their own photos (same images, paired): per set,
+ * mean IoU, faces found and mean skin ITA of the photos and of each target's
+ * copies, and the gap photo - darkest copy.
+ */
+function summariseTone(out: Summary, originals: FassegRow[], toned: FassegRow[]): void {
+  const sets = [...new Set(originals.map((r) => r.set))];
+  for (const set of sets) {
+    const photos = new Map(originals.filter((r) => r.set === set).map((r) => [r.image, r]));
+    const entry: Record<string, number> = {};
+    let last: number | undefined;
+    for (const target of TONE_TARGETS) {
+      const rows = toned.filter((r) => r.set === `${set} ${toneSetSuffix(target)}` && photos.has(r.image));
+      if (rows.length === 0) continue;
+      const base = rows.map((r) => photos.get(r.image)!);
+      entry.images = rows.length;
+      entry.photoIoU = meanOf(base.map((r) => r.iou));
+      entry.photoFound = base.filter((r) => r.found).length;
+      entry.photoIta = meanOf(base.map((r) => r.ita));
+      entry[`iou${target}`] = meanOf(rows.map((r) => r.iou));
+      entry[`found${target}`] = rows.filter((r) => r.found).length;
+      entry[`ita${target}`] = meanOf(rows.map((r) => r.ita));
+      last = target;
+    }
+    if (last === undefined) continue;
+    entry.gap = entry.photoIoU - entry[`iou${last}`];
+    out[`tone/${set}`] = entry;
+  }
 }
 
 /** Mask rows (FASSEG, CIHP): per set, per |yaw| when a set has several, by ITA third; dark sets against their originals. */
@@ -89,7 +121,7 @@ export function formatTable(summary: Summary): string {
   const section = (prefix: string): [string, Record<string, number>][] => Object.entries(summary).filter(([k]) => k.startsWith(prefix));
   lines.push(row(['set', 'images', 'found', 'false', 'IoU', 'prec', 'recall', 'ms/img', 'found/nrm']));
   for (const [k, v] of Object.entries(summary)) {
-    if (/^(people|ita|small)\//.test(k)) continue;
+    if (/^(people|ita|small|tone)\//.test(k)) continue;
     lines.push(row([k, fmt(v.images), fmt(v.found), fmt(v.falseFaces), fmt(v.meanIoU), fmt(v.precision), fmt(v.recall), fmt(v.msPerImage, 0), fmt(v.foundVsNormal)]));
   }
   const people = section('people/');
@@ -107,6 +139,14 @@ export function formatTable(summary: Summary): string {
       v.darkerPeople === undefined ? '' : ` ${['darker', 'middle', 'lighter'].map((t) => (v[`${t}${key}`] === undefined ? '-' : (scale * v[`${t}${key}`]).toFixed(0))).join('/')}`;
     for (const [k, v] of ita) {
       lines.push(row([k.slice(4), fmt(v.darker), fmt(v.darkerN), fmt(v.darkerIta, 0), fmt(v.middle), fmt(v.middleN), fmt(v.middleIta, 0), fmt(v.lighter), fmt(v.lighterN), fmt(v.gap), per(v, 'People', 1), per(v, 'Top', 100)]).trimEnd());
+    }
+  }
+  const tone = section('tone/');
+  if (tone.length) {
+    lines.push('');
+    lines.push(row(['skin tone (same photos, skin darkened)', 'images', 'IoU', ...TONE_TARGETS.map((t) => `@${t}`), 'gap', 'found', ...TONE_TARGETS.map((t) => `@${t}`), 'ITA', ...TONE_TARGETS.map((t) => `@${t}`)], 40));
+    for (const [k, v] of tone) {
+      lines.push(row([k.slice(5), fmt(v.images), fmt(v.photoIoU), ...TONE_TARGETS.map((t) => fmt(v[`iou${t}`])), fmt(v.gap), fmt(v.photoFound), ...TONE_TARGETS.map((t) => fmt(v[`found${t}`])), fmt(v.photoIta, 0), ...TONE_TARGETS.map((t) => fmt(v[`ita${t}`], 0))], 40));
     }
   }
   const small = section('small/');
