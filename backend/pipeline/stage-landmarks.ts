@@ -3,6 +3,7 @@
 // the landmark model rejected a second chance at other scales.
 import type { EngineSettings } from './engine-settings.js';
 import type { HeadCandidate } from './heads.js';
+import { liftDarkCrop } from './low-light.js';
 import { roiFromMesh, sameRoi } from './mesh-geometry.js';
 import type { LandmarkPort, MeshResult } from './ports.js';
 import type { RgbImage } from './types.js';
@@ -27,10 +28,11 @@ export interface MeshedFace extends CroppedFace {
   mesh: MeshResult;
 }
 
-/** A new crop to try for a face. */
+/** A new crop to try for a face (`crop`: its pixels when they are not the plain warp of `roi`). */
 interface RoiProposal {
   face: MeshedFace;
   roi: Roi;
+  crop?: RgbImage;
 }
 
 /** Below this mesh score the landmarks are too unsure to re-centre on. */
@@ -63,7 +65,7 @@ export async function tryRois(
   accept: (next: MeshResult, current: MeshResult) => boolean,
 ): Promise<MeshedFace[]> {
   if (proposals.length === 0) return [...faces];
-  const crops = proposals.map((proposal) => warpCrop(proposal.face.job.view, proposal.roi, landmarks.inputSize));
+  const crops = proposals.map((proposal) => proposal.crop ?? warpCrop(proposal.face.job.view, proposal.roi, landmarks.inputSize));
   const meshes = await landmarks.run(crops);
   const taken = new Map<MeshedFace, MeshedFace>();
   proposals.forEach((proposal, i) => {
@@ -95,11 +97,14 @@ export async function recentreFaces(landmarks: LandmarkPort, faces: readonly Mes
   return current;
 }
 
+/** Crops made by liftDarkCrop in this module. */
+const liftedCrops = new WeakSet<RgbImage>();
+
 /**
  * Stage "retry": crops the landmark model rejected get a second chance at
  * other scales, upright (a profile's detector box is too tall and its eye
- * line gives no roll), and around the detector's landmarks; the rescued ones
- * are then re-centred once.
+ * line gives no roll), around the detector's landmarks, and (a dark face)
+ * with the shadows lifted; the rescued ones are then re-centred once.
  */
 export async function retryRejected(landmarks: LandmarkPort, faces: readonly MeshedFace[]): Promise<MeshedFace[]> {
   const failed = new Set(faces.filter((face) => face.mesh.faceScore < face.job.settings.minFaceScore && face.job.settings.retryScales.length > 0));
@@ -109,10 +114,25 @@ export async function retryRejected(landmarks: LandmarkPort, faces: readonly Mes
     const rois: Roi[] = scales.map((scale) => ({ center: face.roi.center, size: face.roi.size * scale, angle: 0 }));
     const anchor = face.job.candidate.anchor;
     if (anchor) rois.push({ center: anchor, size: face.roi.size * scales[0], angle: 0 });
-    return rois.map((roi) => ({ face, roi }));
+    const proposals: RoiProposal[] = rois.map((roi) => ({ face, roi }));
+    // a dark face (dark skin against a bright background): the crops again with the shadows lifted
+    if (liftDarkCrop(face.crop)) {
+      for (const roi of [face.roi, ...rois]) {
+        const lifted = liftDarkCrop(warpCrop(face.job.view, roi, landmarks.inputSize));
+        if (!lifted) continue;
+        liftedCrops.add(lifted);
+        proposals.push({ face, roi, crop: lifted });
+      }
+    }
+    return proposals;
   });
   const retried = await tryRois(landmarks, faces, alternatives, (next, current) => next.faceScore > current.faceScore);
   const rescued = retried.filter((face, i) => failed.has(faces[i]) && face.mesh.faceScore >= MIN_RECENTRE_SCORE);
-  const recentred = rescued.map((face) => ({ face, roi: centredRoi(face, landmarks.inputSize) }));
+  const recentred = rescued.map((face) => {
+    const roi = centredRoi(face, landmarks.inputSize);
+    const crop = warpCrop(face.job.view, roi, landmarks.inputSize);
+    // a face rescued by the lift is re-centred on a lifted crop too
+    return { face, roi, crop: (liftedCrops.has(face.crop) && liftDarkCrop(crop)) || crop };
+  });
   return tryRois(landmarks, retried, recentred, keepUnlessLost);
 }

@@ -17,26 +17,30 @@ const W = 160;
 const H = 120;
 const DISK = { x: 60, y: 50, r: 14 };
 
-function scene(): RgbImage {
-  const data = new Uint8Array(W * H * 3).fill(20);
+/** The disk (the "face") at `face` on a background of `bg`. */
+function scene(face = 220, bg = 20): RgbImage {
+  const data = new Uint8Array(W * H * 3).fill(bg);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-    if (Math.hypot(x + 0.5 - DISK.x, y + 0.5 - DISK.y) <= DISK.r) data.fill(220, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    if (Math.hypot(x + 0.5 - DISK.x, y + 0.5 - DISK.y) <= DISK.r) data.fill(face, (y * W + x) * 3, (y * W + x) * 3 + 3);
   }
   return { width: W, height: H, data };
 }
 
-/** Rim of the bright blob in a crop as "landmarks"; its score falls with how little of the crop the blob fills, unless `score` is given. */
+/** Rim of the bright blob (red above `bright`) in a crop as "landmarks"; its score falls with how little of the crop the blob fills, unless `score` is given. */
 class DiskMesh implements LandmarkPort {
   readonly inputSize = 48;
   calls = 0;
   crops = 0;
-  constructor(private readonly score?: (fill: number) => number) {}
+  constructor(
+    private readonly score?: (fill: number) => number,
+    private readonly bright = 120,
+  ) {}
   async run(crops: RgbImage[]): Promise<MeshResult[]> {
     this.calls++;
     this.crops += crops.length;
     return crops.map((c) => {
       let sx = 0, sy = 0, n = 0;
-      for (let i = 0; i < c.width * c.height; i++) if (c.data[i * 3] > 120) { sx += (i % c.width) + 0.5; sy += Math.floor(i / c.width) + 0.5; n++; }
+      for (let i = 0; i < c.width * c.height; i++) if (c.data[i * 3] > this.bright) { sx += (i % c.width) + 0.5; sy += Math.floor(i / c.width) + 0.5; n++; }
       const faceScore = this.score ? this.score(n / (c.width * c.height)) : n >= 10 ? 0.95 : 0.01;
       if (n < 10) return { points: new Float32Array(9), count: 3, faceScore };
       const cx = sx / n, cy = sy / n, r = Math.sqrt(n / Math.PI);
@@ -131,6 +135,23 @@ describe('stage retry', () => {
     expect(out[0].mesh.faceScore).toBe(0.9);
     expect(out[0].roi.angle).toBe(0);
     expect(out[1]).toBe(faces[1]);
+  });
+
+  it('retries a dark rejected face with its shadows lifted, and re-centres it on a lifted crop', async () => {
+    // a dark face on a darker background, which the model only sees once it is brighter than 100
+    const mesh = new DiskMesh(undefined, 100);
+    const dark = { ...job(onDisk), view: scene(60, 10) };
+    const faces = await meshed(mesh, [dark]);
+    expect(faces[0].mesh.faceScore).toBeLessThan(0.5);
+    const [out] = await retryRejected(mesh, faces);
+    expect(out.mesh.faceScore).toBeGreaterThan(0.9);
+    // the crop the face keeps is the lifted one: its centre is brighter than the image's face
+    expect(out.crop.data[(24 * 48 + 24) * 3]).toBeGreaterThan(100);
+    // a bright face the model rejects gets no lifted tries: its first crop and its 2 other scales only
+    const plain = new DiskMesh(() => 0.1);
+    const rejected = await meshed(plain, [job(onDisk)]);
+    await retryRejected(plain, rejected);
+    expect(plain.crops).toBe(1 + 2);
   });
 
   it('does nothing without retry scales', async () => {

@@ -1,6 +1,6 @@
 // Low-light normalisation and detector tiling: the maths, on images made here.
 import { describe, expect, it } from 'vitest';
-import { boxBlur3, lightStats, needsNormalising, normaliseForModels, toneCurve } from '../../backend/pipeline/low-light.js';
+import { boxBlur3, centreLuma, DEFAULT_CROP_LIFT, liftDarkCrop, lightStats, needsNormalising, normaliseForModels, toneCurve } from '../../backend/pipeline/low-light.js';
 import { cropImage, mergeDetections, needsTiles, shiftDetection, tileGrid } from '../../backend/pipeline/tiles.js';
 import type { FaceDetection } from '../../backend/pipeline/ports.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
@@ -52,6 +52,21 @@ describe('low light', () => {
     // a 14x14 black-and-white patch: under 1 % of the pixels
     for (let y = 10; y < 24; y++) for (let x = 10; x < 24; x++) img.data.fill((x + y) % 2 ? 250 : 5, (y * 200 + x) * 3, (y * 200 + x) * 3 + 3);
     expect(needsNormalising(lightStats(img, 1e9))).toBe(false);
+  });
+
+  it('a face crop is lifted only when its centre is dark, and then its centre lands near the target', () => {
+    // a 40x40 crop: a dark centre (the face) in a bright frame (the background)
+    const crop = ramp(40, 40, 230, 230);
+    for (let y = 10; y < 30; y++) for (let x = 10; x < 30; x++) crop.data.fill(35, (y * 40 + x) * 3, (y * 40 + x) * 3 + 3);
+    expect(centreLuma(crop)).toBe(35);
+    const lifted = liftDarkCrop(crop)!;
+    expect(Math.abs(centreLuma(lifted) / 255 - DEFAULT_CROP_LIFT.targetMid)).toBeLessThan(0.03);
+    // the bright frame stays bright (a gamma below 1 only raises values)
+    expect(lifted.data[0]).toBeGreaterThanOrEqual(230);
+    expect(liftDarkCrop(ramp(40, 40, 120, 120))).toBeNull();
+    // near black, the gamma is bounded: no division blow-up, still below the target
+    const black = liftDarkCrop(ramp(40, 40, 1, 1))!;
+    expect(centreLuma(black)).toBeLessThan(DEFAULT_CROP_LIFT.targetMid * 255);
   });
 
   it('box blur keeps a flat image and averages a spike', () => {
