@@ -1,8 +1,9 @@
 // Controlled skin-tone copies of FASSEG photos: the labelled skin (face, neck,
 // ears, nose, lips, eye regions) darkened in linear light until its ITA
-// reaches a target, while hair, clothes and background keep their pixels. The same photo
-// at several tones separates the engine's response to skin colour from what
-// per-image ITA thirds mix into it (lighting session, person, pose). Pure.
+// reaches a target, while hair, clothes and background keep their pixels.
+// The same photo at several tones separates the engine's response to skin
+// colour from what per-image ITA thirds mix into it (lighting session,
+// person, pose). Pure.
 import { boxMean } from '../pipeline/box-filter.js';
 import type { RgbImage } from '../pipeline/types.js';
 import { linearToSrgb8 } from './darken.js';

@@ -115,14 +115,14 @@ export async function retryRejected(landmarks: LandmarkPort, faces: readonly Mes
     const anchor = face.job.candidate.anchor;
     if (anchor) rois.push({ center: anchor, size: face.roi.size * scales[0], angle: 0 });
     const proposals: RoiProposal[] = rois.map((roi) => ({ face, roi }));
-    // a dark face (dark skin against a bright background): the crops again with the shadows lifted
-    if (liftDarkCrop(face.crop)) {
-      for (const roi of [face.roi, ...rois]) {
-        const lifted = liftDarkCrop(warpCrop(face.job.view, roi, landmarks.inputSize));
-        if (!lifted) continue;
-        liftedCrops.add(lifted);
-        proposals.push({ face, roi, crop: lifted });
-      }
+    // a dark face (dark skin against a bright background): its crops again with the shadows lifted
+    const first = liftDarkCrop(face.crop);
+    if (!first) return proposals;
+    const lifts = [{ roi: face.roi, crop: first }, ...rois.map((roi) => ({ roi, crop: liftDarkCrop(warpCrop(face.job.view, roi, landmarks.inputSize)) }))];
+    for (const { roi, crop } of lifts) {
+      if (!crop) continue;
+      liftedCrops.add(crop);
+      proposals.push({ face, roi, crop });
     }
     return proposals;
   });
