@@ -21,6 +21,8 @@ export interface CroppedFace {
   job: CropJob;
   roi: Roi;
   crop: RgbImage;
+  /** `crop` has its shadows lifted (liftDarkCrop): a dark face the retry stage rescued. */
+  lifted?: boolean;
 }
 
 /** A cropped face with what the landmark model found in that crop. */
@@ -28,11 +30,12 @@ export interface MeshedFace extends CroppedFace {
   mesh: MeshResult;
 }
 
-/** A new crop to try for a face (`crop`: its pixels when they are not the plain warp of `roi`). */
+/** A new crop to try for a face (`crop`: its pixels when they are not the plain warp of `roi`; `lifted`: by liftDarkCrop). */
 interface RoiProposal {
   face: MeshedFace;
   roi: Roi;
   crop?: RgbImage;
+  lifted?: boolean;
 }
 
 /** Below this mesh score the landmarks are too unsure to re-centre on. */
@@ -70,7 +73,7 @@ export async function tryRois(
   const taken = new Map<MeshedFace, MeshedFace>();
   proposals.forEach((proposal, i) => {
     const current = taken.get(proposal.face) ?? proposal.face;
-    if (accept(meshes[i], current.mesh)) taken.set(proposal.face, { ...current, roi: proposal.roi, crop: crops[i], mesh: meshes[i] });
+    if (accept(meshes[i], current.mesh)) taken.set(proposal.face, { ...current, roi: proposal.roi, crop: crops[i], mesh: meshes[i], lifted: proposal.lifted === true });
   });
   return faces.map((face) => taken.get(face) ?? face);
 }
@@ -97,9 +100,6 @@ export async function recentreFaces(landmarks: LandmarkPort, faces: readonly Mes
   return current;
 }
 
-/** Crops made by liftDarkCrop in this module. */
-const liftedCrops = new WeakSet<RgbImage>();
-
 /**
  * Stage "retry": crops the landmark model rejected get a second chance at
  * other scales, upright (a profile's detector box is too tall and its eye
@@ -119,11 +119,7 @@ export async function retryRejected(landmarks: LandmarkPort, faces: readonly Mes
     const first = liftDarkCrop(face.crop);
     if (!first) return proposals;
     const lifts = [{ roi: face.roi, crop: first }, ...rois.map((roi) => ({ roi, crop: liftDarkCrop(warpCrop(face.job.view, roi, landmarks.inputSize)) }))];
-    for (const { roi, crop } of lifts) {
-      if (!crop) continue;
-      liftedCrops.add(crop);
-      proposals.push({ face, roi, crop });
-    }
+    for (const { roi, crop } of lifts) if (crop) proposals.push({ face, roi, crop, lifted: true });
     return proposals;
   });
   const retried = await tryRois(landmarks, faces, alternatives, (next, current) => next.faceScore > current.faceScore);
@@ -132,7 +128,8 @@ export async function retryRejected(landmarks: LandmarkPort, faces: readonly Mes
     const roi = centredRoi(face, landmarks.inputSize);
     const crop = warpCrop(face.job.view, roi, landmarks.inputSize);
     // a face rescued by the lift is re-centred on a lifted crop too
-    return { face, roi, crop: (liftedCrops.has(face.crop) && liftDarkCrop(crop)) || crop };
+    const lifted = face.lifted === true ? liftDarkCrop(crop) : null;
+    return { face, roi, crop: lifted ?? crop, lifted: lifted !== null };
   });
   return tryRois(landmarks, retried, recentred, keepUnlessLost);
 }

@@ -147,6 +147,7 @@ describe('stage retry', () => {
     expect(out.mesh.faceScore).toBeGreaterThan(0.9);
     // the crop the face keeps is the lifted one: its centre is brighter than the image's face
     expect(out.crop.data[(24 * 48 + 24) * 3]).toBeGreaterThan(100);
+    expect(out.lifted).toBe(true);
     // a bright face the model rejects gets no lifted tries: its first crop and its 2 other scales only
     const plain = new DiskMesh(() => 0.1);
     const rejected = await meshed(plain, [job(onDisk)]);
