@@ -11,6 +11,22 @@ export type { MeshResult };
 export interface FaceLandmarkOptions {
   /** Most crops per session call (default 16); larger batches are split. */
   maxBatch?: number;
+  /**
+   * Pad every batch with blank crops to the next power of two, and run each
+   * of those sizes once at creation. For CUDA: onnxruntime's CUDA provider
+   * searches cuDNN's convolution algorithms for every new input shape (1-5 s
+   * for this model on an H200), and onnxruntime-node cannot turn that search
+   * off, so 16 possible batch sizes would each stall a request once per
+   * engine worker; five sizes, searched at start, do not.
+   */
+  padBatch?: boolean;
+}
+
+/** The batch a padded run uses for n crops: the next power of two, at most max (and at least n when n > max is split first). */
+export function paddedBatchSize(n: number, max: number): number {
+  let b = 1;
+  while (b < n) b *= 2;
+  return Math.max(n, Math.min(b, max));
 }
 
 export class FaceMeshLandmarks implements LandmarkPort {
@@ -19,6 +35,7 @@ export class FaceMeshLandmarks implements LandmarkPort {
   /** Points per face (478 with attention, 468 without). */
   readonly pointCount: number;
   readonly maxBatch: number;
+  readonly padBatch: boolean;
   private readonly inputName: string;
   private readonly pointsName: string;
   private readonly flagName: string;
@@ -35,12 +52,19 @@ export class FaceMeshLandmarks implements LandmarkPort {
     if (!this.flagName) throw new Error(`face-landmarks model ${entry.id} must declare points and face-flag outputs`);
     this.dynamicBatch = typeof entry.input.shape[0] === 'string' || Number(entry.input.shape[0]) < 0;
     this.maxBatch = this.dynamicBatch ? Math.max(1, opts.maxBatch ?? 16) : 1;
+    this.padBatch = this.dynamicBatch && !!opts.padBatch;
   }
 
   static async create(session: ort.InferenceSession, entry: ModelEntry, opts: FaceLandmarkOptions = {}): Promise<FaceMeshLandmarks> {
     const m = new FaceMeshLandmarks(session, entry, opts);
     const s = m.inputSize;
-    await m.run([{ width: s, height: s, data: new Uint8Array(s * s * 3) }]);
+    const blank = { width: s, height: s, data: new Uint8Array(s * s * 3) };
+    await m.run([blank]);
+    if (m.padBatch) {
+      const sizes = new Set<number>();
+      for (let n = 2; n <= m.maxBatch; n++) sizes.add(paddedBatchSize(n, m.maxBatch));
+      for (const b of sizes) await m.run(Array<RgbImage>(b).fill(blank));
+    }
     return m;
   }
 
@@ -61,11 +85,14 @@ export class FaceMeshLandmarks implements LandmarkPort {
     const s = this.inputSize;
     const sized = crops.map((c) => (c.width === s && c.height === s ? c : resizeRgb(c, s, s)));
     const n = sized.length;
+    const batch = this.padBatch ? paddedBatchSize(n, this.maxBatch) : n;
     const input = packFloatTensor(sized, { layout: 'NHWC', channelOrder: 'RGB', scale: 1 / 255 });
-    const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', input, [n, s, s, 3]) }, RUN_OPTIONS);
+    // blank crops past the real ones: zeros, which the tensor already is beyond n crops
+    const tensor = batch === n ? input : padTensor(input, batch * s * s * 3);
+    const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', tensor, [batch, s, s, 3]) }, RUN_OPTIONS);
     const pts = floatOutput(out, this.pointsName).data;
     const flag = floatOutput(out, this.flagName).data;
-    const per = pts.length / n;
+    const per = pts.length / batch;
     const count = Math.floor(per / 3);
     const results: MeshResult[] = [];
     for (let b = 0; b < n; b++) {
@@ -84,4 +111,10 @@ export class FaceMeshLandmarks implements LandmarkPort {
     }
     return results;
   }
+}
+
+function padTensor(data: Float32Array, length: number): Float32Array {
+  const out = new Float32Array(length);
+  out.set(data);
+  return out;
 }

@@ -184,7 +184,9 @@ export async function loadModelSet(opts: LoadModelSetOptions): Promise<ModelSet>
   try {
     const keypoints = await MoveNetKeypoints.create(await session(r.keypoints), r.keypoints.entry, opts.keypoints);
     const faceDetector = await createFaceDetector(factory, r.detector, opts.faceDetector, manifestPath);
-    const faceLandmarks = await FaceMeshLandmarks.create(await session(r.landmarks), r.landmarks.entry, opts.faceLandmarks);
+    const landmarkSession = await session(r.landmarks);
+    // on CUDA every new batch size costs a cuDNN algorithm search: pad to a few sizes (see padBatch)
+    const faceLandmarks = await FaceMeshLandmarks.create(landmarkSession, r.landmarks.entry, { padBatch: factory.provider === 'cuda', ...opts.faceLandmarks });
     const faceSegmenter = r.segmenter ? await GenericSegmenter.create(await session(r.segmenter), r.segmenter.entry) : undefined;
     const used = [r.keypoints, r.detector, r.landmarks, r.segmenter].filter((x): x is Resolved => !!x);
     const fingerprint = fingerprintOf(used);

@@ -8,6 +8,7 @@ import { cropResize, resizeRgb } from '../../backend/pipeline/image-ops.js';
 import { COARSE_RULE, frontal } from '../../backend/pipeline/detector-size.js';
 import type { Box, RgbImage } from '../../backend/pipeline/types.js';
 import { ASTRONAUT, ASTRONAUT_FACE, decode, inside, noise, paste } from './fixtures.js';
+import { paddedBatchSize } from '../../backend/models/face-landmarks.js';
 import path from 'node:path';
 
 let ms: ModelSet;
@@ -165,6 +166,41 @@ describe('face landmarks (face mesh with attention)', () => {
     // the same crop alone gives the same result as in the batch
     const [alone] = await ms.faceLandmarks.run([crop]);
     expect(Math.abs(alone.points[3] - face.points[3])).toBeLessThan(1e-3);
+  });
+
+  it('paddedBatchSize: the next power of two up to the most per call', () => {
+    expect([1, 2, 3, 4, 5, 8, 9, 16].map((n) => paddedBatchSize(n, 16))).toEqual([1, 2, 4, 4, 8, 8, 16, 16]);
+    expect([5, 6, 7].map((n) => paddedBatchSize(n, 6))).toEqual([6, 6, 7]);
+  });
+
+  it('padded batches (the CUDA setting) give each real crop the result it gets unpadded', async () => {
+    const padded = await loadModelSet({ provider: 'cpu', threads: 1, faceLandmarks: { padBatch: true, maxBatch: 4 } });
+    try {
+      expect(padded.faceLandmarks.padBatch).toBe(true);
+      expect(ms.faceLandmarks.padBatch).toBe(false); // CPU default: no padding
+      const s = ms.faceLandmarks.inputSize;
+      const crops = [
+        cropResize(astro, { x: 140, y: 35, width: 170, height: 170 }, s, s),
+        noise(s, s),
+        cropResize(astro, { x: 120, y: 20, width: 210, height: 210 }, s, s),
+      ];
+      const plain = await ms.faceLandmarks.run(crops); // one call of 3
+      const pad = await padded.faceLandmarks.run(crops); // one call of 4, last crop blank
+      expect(pad).toHaveLength(3);
+      for (let i = 0; i < 3; i++) {
+        expect(pad[i].faceScore).toBeCloseTo(plain[i].faceScore, 4);
+        let worst = 0;
+        for (let k = 0; k < plain[i].points.length; k++) worst = Math.max(worst, Math.abs(pad[i].points[k] - plain[i].points[k]));
+        expect(worst).toBeLessThan(1e-2);
+      }
+      // five crops with at most 4 per call: split 4 + 1, still in order
+      const five = await padded.faceLandmarks.run([...crops, crops[0], crops[1]]);
+      expect(five).toHaveLength(5);
+      expect(five[3].faceScore).toBeCloseTo(plain[0].faceScore, 4);
+      expect(five[4].faceScore).toBeCloseTo(plain[1].faceScore, 4);
+    } finally {
+      await padded.close();
+    }
   });
 
   it('accepts crops of other sizes and returns points in their pixels', async () => {
