@@ -74,14 +74,30 @@ export interface HttpBench {
   close(): Promise<void>;
 }
 
-/** Start the app on 127.0.0.1:<free port> around `engine`. */
+/** Start the app on 127.0.0.1:<free port> around `engine`, in this process. */
 export async function startHttpBench(engine: FaceEngine, config: Config): Promise<HttpBench> {
   const counting = new CountingEngine(engine);
   const logger = createLogger({ logLevel: 'warn', logFormat: 'text' });
   const cfg: Config = { ...config, host: '127.0.0.1', port: 0 };
   const app = createApp({ config: cfg, logger, metrics: createMetrics(), engine: counting, imageSource: imageSourceFromConfig(cfg) });
   const server = await startServer(app, { host: '127.0.0.1', port: 0, handleSignals: false });
-  const url = `http://127.0.0.1:${server.port}`;
+  return httpBench(`http://127.0.0.1:${server.port}`, { counting, close: () => server.close(5_000) });
+}
+
+/**
+ * The same clients against a server in another process (bench/server-process.ts):
+ * its engine calls in flight are not visible from here (-1), and peak RSS is
+ * `peakRssMiB()` of that process, its high-water mark since it started.
+ */
+export function externalHttpBench(server: { url: string; peakRssMiB(): number | undefined; cpuMs(): number | undefined; close(): Promise<void> }): HttpBench {
+  return httpBench(server.url, { peakRssMiB: () => server.peakRssMiB(), cpuMs: () => server.cpuMs(), close: () => server.close() });
+}
+
+function httpBench(
+  url: string,
+  opts: { counting?: CountingEngine; peakRssMiB?: () => number | undefined; cpuMs?: () => number | undefined; close: () => Promise<void> },
+): HttpBench {
+  const { counting } = opts;
   const bodies = new Map<string, string>();
   const bodyOf = (img: BenchImage, i: number): string => {
     let b = bodies.get(img.id);
@@ -111,10 +127,14 @@ export async function startHttpBench(engine: FaceEngine, config: Config): Promis
     async run(images, clients) {
       // build bodies before timing
       images.forEach((img, i) => bodyOf(img, i));
-      counting.resetMax();
+      counting?.resetMax();
       const phase = new Phase();
+      const cpu0 = opts.cpuMs?.();
       const results = await promisePool(images, clients, post);
       const p = phase.end();
+      const cpu1 = opts.cpuMs?.();
+      // the server's CPU time when it runs elsewhere, else this process's
+      const cpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : opts.cpuMs ? Number.NaN : p.cpuMs;
       const ok = results.filter((r) => r.status === 200);
       const names = [...new Set(images.map((i) => i.group))];
       return {
@@ -123,18 +143,18 @@ export async function startHttpBench(engine: FaceEngine, config: Config): Promis
         failed: results.length - ok.length,
         firstError: results.find((r) => r.error)?.error,
         wallMs: p.wallMs,
-        cpuMs: p.cpuMs,
-        coresBusy: p.cpuMs / p.wallMs,
+        cpuMs,
+        coresBusy: cpuMs / p.wallMs,
         requestsPerSec: (1000 * ok.length) / p.wallMs,
         latency: summarise(ok.map((r) => r.ms)),
-        peakRssMiB: mib(p.peakRssBytes),
-        maxEngineInFlight: counting.maxInFlight,
+        peakRssMiB: opts.peakRssMiB ? (opts.peakRssMiB() ?? Number.NaN) : mib(p.peakRssBytes),
+        maxEngineInFlight: counting ? counting.maxInFlight : -1,
         groups: names.map((group) => {
           const rs = ok.filter((r) => r.group === group);
           return { group, requests: rs.length, latency: summarise(rs.map((r) => r.ms)), imagesPerSec: 1000 / mean(rs.map((r) => r.ms)) };
         }),
       };
     },
-    close: () => server.close(5_000),
+    close: opts.close,
   };
 }

