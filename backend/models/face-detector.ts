@@ -1,7 +1,7 @@
 // Face detectors: CenterFace (default) and BlazeFace back-camera 256.
 // Both return boxes and 5 landmarks in image pixels after NMS.
 import * as ort from 'onnxruntime-node';
-import { letterbox, packFloatTensor } from '../pipeline/image-ops.js';
+import { letterbox, packFloatTensor, padLetterbox } from '../pipeline/image-ops.js';
 import type { FaceDetection, FaceDetectorPort } from '../pipeline/ports.js';
 import type { Box, Point, RgbImage } from '../pipeline/types.js';
 import type { ModelEntry } from './manifest.js';
@@ -28,6 +28,13 @@ export interface FaceDetectorOptions {
   threshold?: number;
   /** IoU above which the lower-scored of two boxes is dropped (default 0.3). */
   nmsIou?: number;
+  /**
+   * CenterFace: letterbox onto a square side x side canvas instead of the
+   * next multiple of 32, so every call of a side has one input shape (CUDA:
+   * see FaceLandmarkOptions.padBatch); `warmSides` are run once at creation.
+   */
+  square?: boolean;
+  warmSides?: readonly number[];
 }
 
 interface Raw {
@@ -75,11 +82,13 @@ export class CenterFaceDetector implements FaceDetectorPort {
   readonly maxSide: number;
   readonly threshold: number;
   readonly nmsIou: number;
+  readonly square: boolean;
   private readonly inputName: string;
   private readonly outNames: string[];
 
   private constructor(private readonly session: ort.InferenceSession, entry: ModelEntry, opts: FaceDetectorOptions) {
     this.maxSide = opts.maxSide ?? 640;
+    this.square = !!opts.square;
     if (!(this.maxSide >= 32)) throw new RangeError(`face detector maxSide must be >= 32, got ${this.maxSide}`);
     this.threshold = opts.threshold ?? 0.5;
     this.nmsIou = opts.nmsIou ?? 0.3;
@@ -109,6 +118,7 @@ export class CenterFaceDetector implements FaceDetectorPort {
   static async create(session: ort.InferenceSession, entry: ModelEntry, opts: FaceDetectorOptions = {}): Promise<CenterFaceDetector> {
     const d = new CenterFaceDetector(session, entry, opts);
     await d.detect(EMPTY(64));
+    for (const side of opts.warmSides ?? []) if (side !== d.maxSide) await d.detectAt(EMPTY(64), d.threshold, side);
     return d;
   }
 
@@ -124,7 +134,11 @@ export class CenterFaceDetector implements FaceDetectorPort {
    */
   async detectAt(img: RgbImage, threshold: number, side: number): Promise<FaceDetection[]> {
     if (!(side >= 32)) throw new RangeError(`face detector side must be >= 32, got ${side}`);
-    const lb = await letterboxFast(img, side, 32, side === this.maxSide ? undefined : 0);
+    let lb = await letterboxFast(img, side, 32, side === this.maxSide ? undefined : 0);
+    if (this.square) {
+      const s = Math.ceil(side / 32) * 32;
+      lb = padLetterbox(lb, s, s);
+    }
     const { width: w, height: h } = lb.image;
     const buffer = this.takeInput(3 * w * h);
     let out: ort.InferenceSession.OnnxValueMapType;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { FaceDetection, FaceDetectorPort } from '../pipeline/ports.js';
 import type { RgbImage } from '../pipeline/types.js';
+import { COARSE_RULE } from '../pipeline/detector-size.js';
 import { BlazeFaceDetector, CenterFaceDetector, type FaceDetectorOptions } from './face-detector.js';
 import { FaceMeshLandmarks, type FaceLandmarkOptions } from './face-landmarks.js';
 import { GenericSegmenter } from './generic-segmenter.js';
@@ -182,11 +183,16 @@ export async function loadModelSet(opts: LoadModelSetOptions): Promise<ModelSet>
   const factory = new SessionFactory({ provider: opts.provider, threads: opts.threads, logger: log });
   const session = (x: Resolved) => factory.create(x.file, x.entry.id);
   try {
-    const keypoints = await MoveNetKeypoints.create(await session(r.keypoints), r.keypoints.entry, opts.keypoints);
-    const faceDetector = await createFaceDetector(factory, r.detector, opts.faceDetector, manifestPath);
+    const keypointSession = await session(r.keypoints);
+    // On CUDA every input shape a session has not seen costs a cuDNN algorithm
+    // search (seconds on an H200; onnxruntime-node cannot turn it off): square
+    // letterboxes, padded mesh batches, each shape searched here at load.
+    const fixedShapes = factory.provider === 'cuda';
+    const keypoints = await MoveNetKeypoints.create(keypointSession, r.keypoints.entry, { square: fixedShapes, ...opts.keypoints });
+    const detectorOpts: FaceDetectorOptions | undefined = fixedShapes ? { square: true, warmSides: [COARSE_RULE.side], ...opts.faceDetector } : opts.faceDetector;
+    const faceDetector = await createFaceDetector(factory, r.detector, detectorOpts, manifestPath);
     const landmarkSession = await session(r.landmarks);
-    // on CUDA every new batch size costs a cuDNN algorithm search: pad to a few sizes (see padBatch)
-    const faceLandmarks = await FaceMeshLandmarks.create(landmarkSession, r.landmarks.entry, { padBatch: factory.provider === 'cuda', ...opts.faceLandmarks });
+    const faceLandmarks = await FaceMeshLandmarks.create(landmarkSession, r.landmarks.entry, { padBatch: fixedShapes, ...opts.faceLandmarks });
     const faceSegmenter = r.segmenter ? await GenericSegmenter.create(await session(r.segmenter), r.segmenter.entry) : undefined;
     const used = [r.keypoints, r.detector, r.landmarks, r.segmenter].filter((x): x is Resolved => !!x);
     const fingerprint = fingerprintOf(used);

@@ -1,6 +1,6 @@
 // MoveNet MultiPose Lightning: up to 6 people, 17 COCO keypoints each.
 import * as ort from 'onnxruntime-node';
-import { toInt32Nhwc } from '../pipeline/image-ops.js';
+import { padLetterbox, toInt32Nhwc } from '../pipeline/image-ops.js';
 import type { KeypointPort, PersonPose } from '../pipeline/ports.js';
 import type { Box, RgbImage, ScoredPoint } from '../pipeline/types.js';
 import type { ModelEntry } from './manifest.js';
@@ -22,11 +22,14 @@ export interface KeypointOptions {
   inputSize?: number;
   /** People below this score are dropped (default 0.15). */
   minPersonScore?: number;
+  /** Letterbox onto a square inputSize canvas: one input shape for every image (CUDA: see FaceLandmarkOptions.padBatch). */
+  square?: boolean;
 }
 
 export class MoveNetKeypoints implements KeypointPort {
   readonly inputSize: number;
   readonly minPersonScore: number;
+  readonly square: boolean;
   private readonly inputName: string;
   private readonly outputName: string;
 
@@ -37,6 +40,7 @@ export class MoveNetKeypoints implements KeypointPort {
     }
     this.inputSize = size;
     this.minPersonScore = opts.minPersonScore ?? 0.15;
+    this.square = !!opts.square;
     this.inputName = entry.input.name;
     this.outputName = entry.outputs[0].name;
   }
@@ -48,7 +52,8 @@ export class MoveNetKeypoints implements KeypointPort {
   }
 
   async detect(img: RgbImage): Promise<PersonPose[]> {
-    const lb = await letterboxFast(img, this.inputSize, 32);
+    let lb = await letterboxFast(img, this.inputSize, 32);
+    if (this.square) lb = padLetterbox(lb, this.inputSize, this.inputSize);
     const { width: w, height: h } = lb.image;
     const feeds = { [this.inputName]: new ort.Tensor('int32', toInt32Nhwc(lb.image), [1, h, w, 3]) };
     const out = await this.session.run(feeds, RUN_OPTIONS);

@@ -130,6 +130,20 @@ export function letterboxOf(img: RgbImage, content: RgbImage, width: number, hei
   return { image: { width, height, data }, scaleX, scaleY, contentW, contentH };
 }
 
+/**
+ * The same letterbox on a larger canvas: more black right and below, the
+ * content and its scale unchanged. For fixed model input shapes (CUDA, where
+ * each new shape costs a cuDNN algorithm search).
+ */
+export function padLetterbox(lb: Letterbox, width: number, height: number): Letterbox {
+  const { image } = lb;
+  if (width === image.width && height === image.height) return lb;
+  if (width < image.width || height < image.height) throw new RangeError(`padLetterbox: ${width}x${height} is smaller than ${image.width}x${image.height}`);
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < image.height; y++) data.set(image.data.subarray(y * image.width * 3, (y + 1) * image.width * 3), y * width * 3);
+  return { ...lb, image: { width, height, data } };
+}
+
 export type TensorLayout = 'NCHW' | 'NHWC';
 export type ChannelOrder = 'RGB' | 'BGR';
 

@@ -1,7 +1,8 @@
 // Every shipped model, through its adapter, on the astronaut fixture and on
 // images made here. Thresholds are loose: they check wiring and coordinate
 // mapping, not accuracy.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModelSet, type ModelSet } from '../../backend/models/index.js';
 import { loadManifest, sha256File, defaultManifestPath, defaultModelDir } from '../../backend/models/manifest.js';
 import { cropResize, resizeRgb } from '../../backend/pipeline/image-ops.js';
@@ -9,6 +10,7 @@ import { COARSE_RULE, frontal } from '../../backend/pipeline/detector-size.js';
 import type { Box, RgbImage } from '../../backend/pipeline/types.js';
 import { ASTRONAUT, ASTRONAUT_FACE, decode, inside, noise, paste } from './fixtures.js';
 import { paddedBatchSize } from '../../backend/models/face-landmarks.js';
+import { boxIou } from '../../backend/models/face-detector.js';
 import path from 'node:path';
 
 let ms: ModelSet;
@@ -140,6 +142,46 @@ describe('face detector', () => {
     for (const [img, side] of [...calls].reverse()) again.push(await det.detectAt(img, 0.3, side));
     expect(again.reverse()).toEqual(first);
     expect(await Promise.all(calls.map(([img, side]) => det.detectAt!(img, 0.3, side)))).toEqual(first);
+  });
+});
+
+describe('fixed input shapes (the CUDA setting)', () => {
+  it('square letterboxes for MoveNet and CenterFace: one input shape per side, the same people and faces', async () => {
+    const dims: number[][] = [];
+    type Run = (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => Promise<unknown>;
+    const proto = (ort.InferenceSession as unknown as { prototype: { run: Run } }).prototype;
+    const run = proto.run;
+    const spy = vi.spyOn(proto, 'run').mockImplementation(function (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) {
+      for (const v of Object.values(feeds)) dims.push([...v.dims]);
+      return run.call(this, feeds, ...rest);
+    });
+    let fixed: ModelSet | undefined;
+    try {
+      fixed = await loadModelSet({ provider: 'cpu', threads: 1, keypoints: { square: true }, faceDetector: { square: true, warmSides: [COARSE_RULE.side] } });
+      // load-time warm-up: MoveNet 256 x 256, CenterFace 640 x 640 and the coarse 256 x 256 (NCHW)
+      expect(dims).toContainEqual([1, 256, 256, 3]);
+      expect(dims).toContainEqual([1, 3, 640, 640]);
+      expect(dims).toContainEqual([1, 3, COARSE_RULE.side, COARSE_RULE.side]);
+      dims.length = 0;
+      const wide = paste(resizeRgb(astro, 256, 256), 900, 300, 500, 30); // 3:1, far from square
+      const [poses, faces, coarse] = [await fixed.keypoints.detect(wide), await fixed.faceDetector.detect(wide), await fixed.faceDetector.detectAt!(wide, 0.5, COARSE_RULE.side)];
+      expect(dims).toEqual([[1, 256, 256, 3], [1, 3, 640, 640], [1, 3, COARSE_RULE.side, COARSE_RULE.side]]);
+      spy.mockRestore();
+      const [poses0, faces0] = [await ms.keypoints.detect(wide), await ms.faceDetector.detect(wide)];
+      expect(poses).toHaveLength(poses0.length);
+      expect(poses.length).toBeGreaterThanOrEqual(1);
+      for (let k = 0; k < 3; k++) expect(Math.hypot(poses[0].keypoints[k].x - poses0[0].keypoints[k].x, poses[0].keypoints[k].y - poses0[0].keypoints[k].y)).toBeLessThan(6);
+      expect(faces).toHaveLength(faces0.length);
+      expect(faces.length).toBe(1);
+      expect(boxIou(faces[0].box, faces0[0].box)).toBeGreaterThan(0.9);
+      expect(coarse).toHaveLength(1);
+      expect(boxIou(coarse[0].box, faces0[0].box)).toBeGreaterThan(0.8);
+      // the CPU default keeps the tighter letterbox
+      expect(ms.keypoints.square).toBe(false);
+    } finally {
+      spy.mockRestore();
+      await fixed?.close();
+    }
   });
 });
 
