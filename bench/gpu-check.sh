@@ -7,13 +7,13 @@
 # 2. makes sure onnxruntime-node has its CUDA provider libraries. When they
 #    are missing it takes them, in this order, from ORT_CUDA_PROVIDER_DIR (a
 #    folder holding libonnxruntime_providers_cuda.so and
-#    libonnxruntime_providers_shared.so), from PyPI's onnxruntime-gpu wheel of
-#    the same version (a registry, so it works where only PyPI is reachable;
-#    onnxruntime-gpu 1.30 is built for CUDA 13), or from onnxruntime-node's own
-#    install script (NuGet). Without any of them it says so, and the bench then
-#    runs on the CPU;
-#    CUDA, cuBLAS and cuDNN come from the linker's path or, when it has none,
-#    from pip's nvidia-* packages (as a PyTorch install provides them);
+#    libonnxruntime_providers_shared.so), else from PyPI's onnxruntime-gpu
+#    wheel of the same version (a registry, so it works where only PyPI is
+#    reachable; 1.30 is a CUDA 13 build) or onnxruntime-node's own install
+#    script (NuGet, a CUDA 12 build), the one that matches the CUDA libraries
+#    found first. Without any of them it says so, and the bench then runs on
+#    the CPU. CUDA, cuBLAS and cuDNN come from the linker's path or, when it
+#    has no cuDNN, from pip's nvidia-* packages (as PyTorch installs them);
 # 3. runs the bench with EXECUTION_PROVIDER=cuda and the engine worker pool,
 #    as the server runs it (deface and the FASSEG quality pass are skipped:
 #    they measure the CPU peer, not the GPU), while
@@ -45,41 +45,9 @@ if [ ! -d node_modules/onnxruntime-node ]; then
   fi
 fi
 
-ORT_BIN="node_modules/onnxruntime-node/bin/napi-v6/linux/x64"
-ORT_VERSION="$(node -p 'require("./node_modules/onnxruntime-node/package.json").version')"
-have_provider() { [ -f "$ORT_BIN/libonnxruntime_providers_cuda.so" ] && [ -f "$ORT_BIN/libonnxruntime_providers_shared.so" ]; }
-if have_provider; then
-  say "onnxruntime-node $ORT_VERSION: CUDA provider libraries present"
-else
-  if [ -n "${ORT_CUDA_PROVIDER_DIR:-}" ] && [ -f "$ORT_CUDA_PROVIDER_DIR/libonnxruntime_providers_cuda.so" ]; then
-    say "CUDA provider libraries from $ORT_CUDA_PROVIDER_DIR"
-    cp "$ORT_CUDA_PROVIDER_DIR"/libonnxruntime_providers_{cuda,shared}.so "$ORT_BIN/"
-  fi
-  if ! have_provider && command -v python3 >/dev/null 2>&1; then
-    say "CUDA provider libraries from PyPI: onnxruntime-gpu==$ORT_VERSION"
-    WHEEL_DIR="$(mktemp -d)"
-    if timeout 600 python3 -m pip download -q --no-deps --only-binary=:all: -d "$WHEEL_DIR" "onnxruntime-gpu==$ORT_VERSION"; then
-      python3 - "$WHEEL_DIR" "$ORT_BIN" <<'PY'
-import glob, sys, zipfile
-wheel = glob.glob(sys.argv[1] + "/onnxruntime_gpu-*.whl")[0]
-with zipfile.ZipFile(wheel) as z:
-    for name in ("libonnxruntime_providers_cuda.so", "libonnxruntime_providers_shared.so"):
-        with open(f"{sys.argv[2]}/{name}", "wb") as out:
-            out.write(z.read(f"onnxruntime/capi/{name}"))
-PY
-    fi
-    rm -rf "$WHEEL_DIR"
-  fi
-  if ! have_provider; then
-    say "CUDA provider libraries from NuGet (onnxruntime-node's install script)"
-    ONNXRUNTIME_NODE_INSTALL=cuda12 timeout 600 node node_modules/onnxruntime-node/script/install.js || true
-  fi
-  have_provider || say "no CUDA provider library could be installed (no network?): the bench will fall back to the CPU"
-fi
-# The provider links CUDA, cuBLAS and cuRAND and opens cuDNN at run time; when
-# the linker's cache lacks them, use the ones pip's nvidia-* packages hold.
-NEED_LIBS="$(readelf -d "$ORT_BIN/libonnxruntime_providers_cuda.so" 2>/dev/null | sed -n 's/.*NEEDED.*\[\(lib\(cu\|cublas\)[^]]*\)\].*/\1/p' | tr '\n' ' ')"
-say "the provider links: ${NEED_LIBS:-?} (and opens libcudnn.so.9)"
+# CUDA libraries first: the linker's cache, else pip's nvidia-* packages (a
+# PyTorch install has them), else nothing; which CUDA major they are decides
+# where the provider comes from.
 if ! ldconfig -p 2>/dev/null | grep -q 'libcuda.so.1' && [ -e /usr/local/nvidia/lib64/libcuda.so.1 ]; then
   export LD_LIBRARY_PATH="/usr/local/nvidia/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
@@ -90,6 +58,55 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcudnn.so.9' && command -v python3 >/d
     say "CUDA libraries from pip's nvidia packages: $(echo "$NV_DIRS" | tr ':' '\n' | wc -l) folders added to LD_LIBRARY_PATH"
   fi
 fi
+has_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || { [ -n "${LD_LIBRARY_PATH:-}" ] && for d in ${LD_LIBRARY_PATH//:/ }; do [ -e "$d/$1" ] && exit 0; done; exit 1; }; }
+CUDA_MAJOR=""
+for m in 13 12; do
+  if (has_lib "libcublasLt.so.$m"); then CUDA_MAJOR=$m; break; fi
+done
+say "CUDA runtime libraries found: ${CUDA_MAJOR:+CUDA $CUDA_MAJOR}${CUDA_MAJOR:-none}"
+
+ORT_BIN="node_modules/onnxruntime-node/bin/napi-v6/linux/x64"
+ORT_VERSION="$(node -p 'require("./node_modules/onnxruntime-node/package.json").version')"
+have_provider() { [ -f "$ORT_BIN/libonnxruntime_providers_cuda.so" ] && [ -f "$ORT_BIN/libonnxruntime_providers_shared.so" ]; }
+from_pypi() {
+  command -v python3 >/dev/null 2>&1 || return 1
+  say "CUDA provider libraries from PyPI: onnxruntime-gpu==$ORT_VERSION (a CUDA 13 build)"
+  local dir; dir="$(mktemp -d)"
+  if timeout 600 python3 -m pip download -q --no-deps --only-binary=:all: -d "$dir" "onnxruntime-gpu==$ORT_VERSION"; then
+    python3 - "$dir" "$ORT_BIN" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/onnxruntime_gpu-*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    for name in ("libonnxruntime_providers_cuda.so", "libonnxruntime_providers_shared.so"):
+        with open(f"{sys.argv[2]}/{name}", "wb") as out:
+            out.write(z.read(f"onnxruntime/capi/{name}"))
+PY
+  fi
+  rm -rf "$dir"
+}
+from_nuget() {
+  say "CUDA provider libraries from NuGet (onnxruntime-node's install script, a CUDA 12 build)"
+  ONNXRUNTIME_NODE_INSTALL=cuda12 timeout 600 node node_modules/onnxruntime-node/script/install.js || true
+}
+if have_provider; then
+  say "onnxruntime-node $ORT_VERSION: CUDA provider libraries present"
+else
+  if [ -n "${ORT_CUDA_PROVIDER_DIR:-}" ] && [ -f "$ORT_CUDA_PROVIDER_DIR/libonnxruntime_providers_cuda.so" ]; then
+    say "CUDA provider libraries from $ORT_CUDA_PROVIDER_DIR"
+    cp "$ORT_CUDA_PROVIDER_DIR"/libonnxruntime_providers_{cuda,shared}.so "$ORT_BIN/"
+  fi
+  # the build that matches the CUDA libraries here first
+  if [ "$CUDA_MAJOR" = 12 ]; then
+    have_provider || from_nuget
+    have_provider || from_pypi
+  else
+    have_provider || from_pypi
+    have_provider || from_nuget
+  fi
+  have_provider || say "no CUDA provider library could be installed (no network?): the bench will fall back to the CPU"
+fi
+NEED_LIBS="$(readelf -d "$ORT_BIN/libonnxruntime_providers_cuda.so" 2>/dev/null | sed -n 's/.*NEEDED.*\[\(lib\(cu\|cublas\)[^]]*\)\].*/\1/p' | tr '\n' ' ')"
+say "the provider links: ${NEED_LIBS:-?} (and opens libcudnn.so.9)"
 
 OUT_DIR="bench/results"
 mkdir -p "$OUT_DIR"
