@@ -16,7 +16,8 @@
 #    has no cuDNN, from pip's nvidia-* packages (as PyTorch installs them);
 # 3. runs the bench with EXECUTION_PROVIDER=cuda and the engine worker pool,
 #    as the server runs it (deface and the FASSEG quality pass are skipped:
-#    they measure the CPU peer, not the GPU), while
+#    they measure the CPU peer, not the GPU; nor the built server in a
+#    process of its own, a memory figure for CPU hosts), while
 #    sampling GPU memory and utilisation with nvidia-smi;
 # 4. prints the GPU figures: provider actually used, images/s at 1280x720,
 #    peak GPU memory (whole GPU and this process).
@@ -123,7 +124,7 @@ APPS_PID=$!
 # npm is not needed: tsx runs the bench directly. Pass --profile for the
 # per-stage split into inference and JavaScript (it runs the engine on the
 # main thread, one image at a time, so its images/s are not the pool's).
-EXECUTION_PROVIDER=cuda node node_modules/tsx/dist/cli.mjs bench/cli.ts --no-deface --no-quality --json "$JSON" "$@"
+EXECUTION_PROVIDER=cuda node node_modules/tsx/dist/cli.mjs bench/cli.ts --no-deface --no-quality --no-server-process --json "$JSON" "$@"
 RC=$?
 kill "$SMI_PID" "$APPS_PID" 2>/dev/null
 wait "$SMI_PID" "$APPS_PID" 2>/dev/null
