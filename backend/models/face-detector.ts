@@ -1,7 +1,7 @@
 // Face detectors: CenterFace (default) and BlazeFace back-camera 256.
 // Both return boxes and 5 landmarks in image pixels after NMS.
 import * as ort from 'onnxruntime-node';
-import { letterbox, packFloatTensor, padLetterbox } from '../pipeline/image-ops.js';
+import { letterbox, packFloatTensor } from '../pipeline/image-ops.js';
 import type { FaceDetection, FaceDetectorPort } from '../pipeline/ports.js';
 import type { Box, Point, RgbImage } from '../pipeline/types.js';
 import type { ModelEntry } from './manifest.js';
@@ -134,11 +134,7 @@ export class CenterFaceDetector implements FaceDetectorPort {
    */
   async detectAt(img: RgbImage, threshold: number, side: number): Promise<FaceDetection[]> {
     if (!(side >= 32)) throw new RangeError(`face detector side must be >= 32, got ${side}`);
-    let lb = await letterboxFast(img, side, 32, side === this.maxSide ? undefined : 0);
-    if (this.square) {
-      const s = Math.ceil(side / 32) * 32;
-      lb = padLetterbox(lb, s, s);
-    }
+    const lb = await letterboxFast(img, side, 32, side === this.maxSide ? undefined : 0, this.square);
     const { width: w, height: h } = lb.image;
     const buffer = this.takeInput(3 * w * h);
     let out: ort.InferenceSession.OnnxValueMapType;

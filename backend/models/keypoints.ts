@@ -1,6 +1,6 @@
 // MoveNet MultiPose Lightning: up to 6 people, 17 COCO keypoints each.
 import * as ort from 'onnxruntime-node';
-import { padLetterbox, toInt32Nhwc } from '../pipeline/image-ops.js';
+import { toInt32Nhwc } from '../pipeline/image-ops.js';
 import type { KeypointPort, PersonPose } from '../pipeline/ports.js';
 import type { Box, RgbImage, ScoredPoint } from '../pipeline/types.js';
 import type { ModelEntry } from './manifest.js';
@@ -52,8 +52,7 @@ export class MoveNetKeypoints implements KeypointPort {
   }
 
   async detect(img: RgbImage): Promise<PersonPose[]> {
-    let lb = await letterboxFast(img, this.inputSize, 32);
-    if (this.square) lb = padLetterbox(lb, this.inputSize, this.inputSize);
+    const lb = await letterboxFast(img, this.inputSize, 32, undefined, this.square);
     const { width: w, height: h } = lb.image;
     const feeds = { [this.inputName]: new ort.Tensor('int32', toInt32Nhwc(lb.image), [1, h, w, 3]) };
     const out = await this.session.run(feeds, RUN_OPTIONS);

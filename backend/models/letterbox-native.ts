@@ -14,10 +14,10 @@ const NATIVE_MIN_PIXELS = 200_000;
  * ~400x512 portrait; the default stays so that existing model inputs, and so
  * the engine's outputs, do not change. New callers pass 0.
  */
-export async function letterboxFast(img: RgbImage, longest: number, multiple: number, minPixels = NATIVE_MIN_PIXELS): Promise<Letterbox> {
+export async function letterboxFast(img: RgbImage, longest: number, multiple: number, minPixels = NATIVE_MIN_PIXELS, square = false): Promise<Letterbox> {
   // small inputs, and no resize at all (padding only): the JS path
-  if (img.width * img.height < minPixels || Math.max(img.width, img.height) === longest) return letterbox(img, longest, multiple);
-  const { contentW, contentH, width, height } = letterboxSize(img, longest, multiple);
+  if (img.width * img.height < minPixels || Math.max(img.width, img.height) === longest) return letterbox(img, longest, multiple, square);
+  const { contentW, contentH, width, height } = letterboxSize(img, longest, multiple, square);
   const src = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length);
   const content = await sharp(src, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(contentW, contentH, { fit: 'fill', kernel: 'linear' })

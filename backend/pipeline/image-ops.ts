@@ -103,18 +103,24 @@ export interface Letterbox {
  * and pad right/bottom with black to multiples of `multiple`. Source pixel
  * (x, y) lands at (x * scaleX, y * scaleY) in the result.
  */
-export function letterbox(img: RgbImage, longest: number, multiple: number): Letterbox {
-  const { contentW, contentH, width, height } = letterboxSize(img, longest, multiple);
+export function letterbox(img: RgbImage, longest: number, multiple: number, square = false): Letterbox {
+  const { contentW, contentH, width, height } = letterboxSize(img, longest, multiple, square);
   // Sample the source so that exactly contentW x contentH input pixels are covered.
   return letterboxOf(img, resizeRgb(img, contentW, contentH), width, height);
 }
 
-/** The letterbox's sizes: the scaled content, and the padded input (multiples of `multiple`). */
-export function letterboxSize(img: RgbImage, longest: number, multiple: number): { contentW: number; contentH: number; width: number; height: number } {
+/**
+ * The letterbox's sizes: the scaled content, and the padded input (multiples
+ * of `multiple`; with `square`, longest x longest rounded up to one, so every
+ * image gets the same input shape: CUDA, where each new shape costs a cuDNN
+ * algorithm search).
+ */
+export function letterboxSize(img: RgbImage, longest: number, multiple: number, square = false): { contentW: number; contentH: number; width: number; height: number } {
   const scale = longest / Math.max(img.width, img.height);
   const contentW = Math.max(1, Math.round(img.width * scale));
   const contentH = Math.max(1, Math.round(img.height * scale));
-  return { contentW, contentH, width: Math.ceil(contentW / multiple) * multiple, height: Math.ceil(contentH / multiple) * multiple };
+  const pad = (n: number): number => Math.ceil(n / multiple) * multiple;
+  return square ? { contentW, contentH, width: pad(longest), height: pad(longest) } : { contentW, contentH, width: pad(contentW), height: pad(contentH) };
 }
 
 /** A letterbox of `img` from its resized content: the content at top-left of a width x height input, black right and below. */
@@ -128,20 +134,6 @@ export function letterboxOf(img: RgbImage, content: RgbImage, width: number, hei
     data.set(content.data.subarray(y * contentW * 3, (y + 1) * contentW * 3), y * width * 3);
   }
   return { image: { width, height, data }, scaleX, scaleY, contentW, contentH };
-}
-
-/**
- * The same letterbox on a larger canvas: more black right and below, the
- * content and its scale unchanged. For fixed model input shapes (CUDA, where
- * each new shape costs a cuDNN algorithm search).
- */
-export function padLetterbox(lb: Letterbox, width: number, height: number): Letterbox {
-  const { image } = lb;
-  if (width === image.width && height === image.height) return lb;
-  if (width < image.width || height < image.height) throw new RangeError(`padLetterbox: ${width}x${height} is smaller than ${image.width}x${image.height}`);
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < image.height; y++) data.set(image.data.subarray(y * image.width * 3, (y + 1) * image.width * 3), y * width * 3);
-  return { ...lb, image: { width, height, data } };
 }
 
 export type TensorLayout = 'NCHW' | 'NHWC';

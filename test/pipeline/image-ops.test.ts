@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cropResize, letterbox, packFloatTensor, padLetterbox, resizeRgb, toFloatTensorData, toInt32Nhwc } from '../../backend/pipeline/image-ops.js';
+import { cropResize, letterbox, packFloatTensor, resizeRgb, toFloatTensorData, toInt32Nhwc } from '../../backend/pipeline/image-ops.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
 function img(w: number, h: number, f: (x: number, y: number) => [number, number, number]): RgbImage {
@@ -93,22 +93,24 @@ describe('letterbox', () => {
   });
 });
 
-describe('padLetterbox', () => {
-  it('puts the same letterbox on a larger canvas: content rows unchanged, black beyond, scale kept', () => {
+describe('letterbox onto a square canvas', () => {
+  it('the same letterbox with more black right and below: content rows unchanged, scale kept', () => {
     const img: RgbImage = { width: 5, height: 2, data: Uint8Array.from({ length: 30 }, (_, i) => i + 1) };
-    const lb = letterbox(img, 5, 1);
-    const sq = padLetterbox(lb, 6, 4);
-    expect([sq.image.width, sq.image.height, sq.scaleX, sq.scaleY, sq.contentW, sq.contentH]).toEqual([6, 4, lb.scaleX, lb.scaleY, 5, 2]);
-    for (let y = 0; y < 4; y++) {
+    const lb = letterbox(img, 6, 2);
+    const sq = letterbox(img, 6, 2, true);
+    expect([lb.image.width, lb.image.height]).toEqual([6, 2]);
+    expect([sq.image.width, sq.image.height, sq.scaleX, sq.scaleY, sq.contentW, sq.contentH]).toEqual([6, 6, lb.scaleX, lb.scaleY, lb.contentW, lb.contentH]);
+    for (let y = 0; y < 6; y++) {
       for (let x = 0; x < 6; x++) {
         for (let c = 0; c < 3; c++) {
-          const want = y < 2 && x < 5 ? lb.image.data[(y * 5 + x) * 3 + c] : 0;
+          const want = y < 2 ? lb.image.data[(y * 6 + x) * 3 + c] : 0;
           expect(sq.image.data[(y * 6 + x) * 3 + c]).toBe(want);
         }
       }
     }
-    expect(padLetterbox(lb, 5, 2)).toBe(lb);
-    expect(() => padLetterbox(lb, 4, 4)).toThrow(RangeError);
+    // the side rounds up to the multiple, whatever the image's shape
+    expect([letterbox(img, 7, 4, true).image.width, letterbox(img, 7, 4, true).image.height]).toEqual([8, 8]);
+    expect(letterbox({ width: 2, height: 5, data: img.data }, 6, 2, true).image.width).toBe(6);
   });
 });
 
