@@ -3,29 +3,17 @@
 // belong to the server alone come from here: its peak RSS is the kernel's
 // high-water mark (VmHWM in /proc/<pid>/status), which a sampler cannot miss,
 // and it excludes what the bench process also holds (the decoded image set,
-// the HTTP client, tsx's loader threads in every worker).
-import { spawn } from 'node:child_process';
+// the HTTP client, tsx's loader threads in every worker). Starting, waiting
+// and stopping are the end-to-end suite's (test/e2e/lib/proc.ts).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, start, waitForHttp } from '../test/e2e/lib/proc.js';
 
 /** VmHWM (peak resident set) in KiB from the text of /proc/<pid>/status; undefined when absent. */
 export function parseVmHwmKiB(status: string): number | undefined {
   const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
   return m ? Number(m[1]) : undefined;
-}
-
-/** A free loopback TCP port (bound, read, released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** CPU time (user + system) in ms from the text of /proc/<pid>/stat, at `ticksPerSec` clock ticks (Linux: 100). */
@@ -60,46 +48,33 @@ export interface ServerProcessOptions {
 export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
   if (!existsSync(opts.entry)) throw new Error(`${opts.entry} is missing: run npm run build first`);
   const port = await freePort();
-  // its learning store in a folder of its own, not models/
+  // its learning store and its log in a folder of its own, not models/
   const dir = mkdtempSync(path.join(os.tmpdir(), 'faceseg-bench-server-'));
-  const child = spawn(process.execPath, [opts.entry, 'serve'], {
+  const proc = start('bench server', process.execPath, [opts.entry, 'serve'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'error', LEARNING_DB: path.join(dir, 'learning.sqlite'), ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    log: path.join(dir, 'server.log'),
   });
+  // the end of its output, for the error (the log file may not be flushed yet when it dies)
   let output = '';
   const keep = (b: Buffer) => (output = (output + b.toString()).slice(-4000));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  let exited: number | null | undefined;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', (code) => ((exited = code), resolve()));
-    child.once('error', (e) => ((exited = -1), keep(Buffer.from(e.message)), resolve()));
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (exited === undefined) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exit;
-      clearTimeout(killer);
-    }
+  proc.child.stdout?.on('data', keep);
+  proc.child.stderr?.on('data', keep);
+  const close = async () => {
+    await proc.stop();
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
-  for (;;) {
-    if (exited !== undefined) {
-      await stop();
-      throw new Error(`the server exited (code ${exited}) before /health answered: ${output.trim().split('\n').slice(-5).join(' | ')}`);
-    }
-    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the server's /health did not answer 200 within ${opts.startTimeoutMs ?? 60_000} ms: ${output.trim().split('\n').slice(-5).join(' | ')}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  const url = `http://127.0.0.1:${port}`;
+  const timeoutMs = opts.startTimeoutMs ?? 60_000;
+  try {
+    await waitForHttp(`${url}/health`, timeoutMs, { proc });
+  } catch {
+    const code = proc.child.exitCode ?? (proc.child.signalCode ? 128 : null);
+    const exited = code !== null;
+    await close();
+    const tail = output.trim().split('\n').slice(-5).join(' | ');
+    throw new Error(exited ? `the server exited (code ${code}) before /health answered: ${tail}` : `the server's /health did not answer 200 within ${timeoutMs} ms: ${tail}`);
   }
-  const pid = child.pid ?? 0;
+  const pid = proc.child.pid ?? 0;
   return {
     url,
     pid,
@@ -118,6 +93,6 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
         return undefined;
       }
     },
-    close: stop,
+    close,
   };
 }
