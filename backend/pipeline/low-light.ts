@@ -16,6 +16,20 @@ export interface LightStats {
   mean: number;
 }
 
+/** 8-bit luma of the RGB pixel at byte offset `o` (integer Rec. 709-like weights). */
+const luma8 = (d: Uint8Array, o: number): number => (54 * d[o] + 183 * d[o + 1] + 19 * d[o + 2]) >> 8;
+
+/** The smallest value v with at least q * count of a 256-bin histogram's samples at or below it. */
+function histogramQuantile(hist: Uint32Array, count: number, q: number): number {
+  const target = q * count;
+  let acc = 0;
+  for (let v = 0; v < 256; v++) {
+    acc += hist[v];
+    if (acc >= target) return v;
+  }
+  return 255;
+}
+
 /** Luma statistics from about `samples` pixels spread over the image. */
 export function lightStats(img: RgbImage, samples = 40_000): LightStats {
   const n = img.width * img.height;
@@ -25,20 +39,12 @@ export function lightStats(img: RgbImage, samples = 40_000): LightStats {
   let sum = 0;
   const d = img.data;
   for (let i = 0; i < n; i += step) {
-    const y = (54 * d[i * 3] + 183 * d[i * 3 + 1] + 19 * d[i * 3 + 2]) >> 8;
+    const y = luma8(d, i * 3);
     hist[y]++;
     sum += y;
     count++;
   }
-  const pct = (q: number): number => {
-    const target = q * count;
-    let acc = 0;
-    for (let v = 0; v < 256; v++) {
-      acc += hist[v];
-      if (acc >= target) return v;
-    }
-    return 255;
-  };
+  const pct = (q: number): number => histogramQuantile(hist, count, q);
   return { p1: pct(0.01), p50: pct(0.5), p99: pct(0.99), p01: pct(0.001), p999: pct(0.999), mean: count ? sum / count : 0 };
 }
 
@@ -129,16 +135,11 @@ export function centreLuma(img: RgbImage): number {
   for (let y = Math.floor(h / 4); y < Math.ceil((3 * h) / 4); y++) {
     for (let x = Math.floor(w / 4); x < Math.ceil((3 * w) / 4); x++) {
       const i = (y * w + x) * 3;
-      hist[(54 * d[i] + 183 * d[i + 1] + 19 * d[i + 2]) >> 8]++;
+      hist[luma8(d, i)]++;
       n++;
     }
   }
-  let acc = 0;
-  for (let v = 0; v < 256; v++) {
-    acc += hist[v];
-    if (2 * acc >= n) return v;
-  }
-  return 255;
+  return histogramQuantile(hist, n, 0.5);
 }
 
 /**
