@@ -2,6 +2,7 @@
 // CIELAB, ITA = atan((L* - 50) / b*) in degrees; higher is lighter skin.
 // Used by the eval to split faces into thirds by tone. Pure functions.
 import type { RgbImage } from '../pipeline/types.js';
+import { medianOf } from './metrics.js';
 
 function srgbToLinear(v: number): number {
   const c = v / 255;
@@ -35,13 +36,6 @@ export function itaOf(L: number, b: number): number {
   return (Math.atan2(L - 50, b) * 180) / Math.PI;
 }
 
-function median(xs: Float64Array): number {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /**
  * ITA of the pixels where `mask` is set (same size as the image): the
  * median L* and median b* of those pixels, so a few highlight or shadow
@@ -61,7 +55,7 @@ export function maskIta(img: RgbImage, mask: Uint8Array): number {
     bs[k] = lab.b;
     k++;
   }
-  return itaOf(median(Ls), median(bs));
+  return itaOf(medianOf(Ls), medianOf(bs));
 }
 
 export type ItaThird = 'darker' | 'middle' | 'lighter';

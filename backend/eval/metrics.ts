@@ -79,3 +79,11 @@ export function precisionOn(pred: Uint8Array, label: Uint8Array, classes: readon
 export function meanOf(xs: readonly number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
+
+/** Median (mean of the middle two for an even count); NaN when empty. */
+export function medianOf(xs: ArrayLike<number>): number {
+  if (xs.length === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

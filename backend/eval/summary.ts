@@ -1,7 +1,7 @@
 // The eval's summary: rows grouped per set (and per yaw, ITA third, dark
 // copy), and the table `faceseg eval` prints.
 import { itaSummary } from './ita-report.js';
-import { meanOf } from './metrics.js';
+import { meanOf, medianOf } from './metrics.js';
 import { multiposePerson } from './split.js';
 import type { FassegRow, PeopleRow } from './run-eval.js';
 import { TONE_TARGETS, toneSetSuffix } from './skin-tone.js';
@@ -12,6 +12,7 @@ export type Summary = Record<string, Record<string, number>>;
 export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] = [], toned: FassegRow[] = []): Summary {
   const out: Summary = {};
   summariseMasks(out, f);
+  summarisePersons(out, f);
   summarisePeople(out, p);
   summariseTone(out, f, toned);
   for (const dark of [false, true]) {
@@ -94,6 +95,45 @@ function summariseMasks(out: Summary, f: FassegRow[]): void {
   }
 }
 
+/** Turned heads: |yaw| from this many degrees. */
+const TURNED_FROM = 60;
+
+/**
+ * Per person, for photo sets whose files name one (multipose01; not their
+ * dark copies): the person's ITA (median over |yaw| <= 30, where the cheek
+ * faces the camera, as split.ts describes the people), mean IoU and
+ * precision, and precision on turned heads. An ITA third of a set with a few
+ * people is mostly one or two of them; this says which, and whether a
+ * shortfall is theirs alone.
+ */
+function summarisePersons(out: Summary, f: FassegRow[]): void {
+  for (const set of [...new Set(f.map((r) => r.set))]) {
+    if (set.endsWith(' dark')) continue;
+    const byPerson = new Map<string, FassegRow[]>();
+    for (const r of f.filter((row) => row.set === set)) {
+      const person = multiposePerson(r.image);
+      if (person === null) continue;
+      const rows = byPerson.get(person) ?? [];
+      rows.push(r);
+      byPerson.set(person, rows);
+    }
+    if (byPerson.size < 2) continue;
+    for (const [person, rows] of [...byPerson].sort(([a], [b]) => a.localeCompare(b))) {
+      const facing = rows.filter((r) => Math.abs(r.yaw) <= 30 && Number.isFinite(r.ita));
+      const turned = rows.filter((r) => Math.abs(r.yaw) >= TURNED_FROM);
+      out[`person/${set} ${person}`] = {
+        images: rows.length,
+        ita: medianOf((facing.length ? facing : rows).map((r) => r.ita).filter(Number.isFinite)),
+        meanIoU: meanOf(rows.map((r) => r.iou)),
+        precision: meanOf(rows.map((r) => r.precision)),
+        recall: meanOf(rows.map((r) => r.recall)),
+        turned: turned.length,
+        turnedPrecision: turned.length ? meanOf(turned.map((r) => r.precision)) : NaN,
+      };
+    }
+  }
+}
+
 /** People rows: heads found per set, over all sets, and by ITA third; the dark copies against the originals. */
 function summarisePeople(out: Summary, p: PeopleRow[]): void {
   const counts = (rows: PeopleRow[]): Record<string, number> => ({
@@ -121,7 +161,7 @@ export function formatTable(summary: Summary): string {
   const section = (prefix: string): [string, Record<string, number>][] => Object.entries(summary).filter(([k]) => k.startsWith(prefix));
   lines.push(row(['set', 'images', 'found', 'false', 'IoU', 'prec', 'recall', 'ms/img', 'found/nrm']));
   for (const [k, v] of Object.entries(summary)) {
-    if (/^(people|ita|small|tone)\//.test(k)) continue;
+    if (/^(people|person|ita|small|tone)\//.test(k)) continue;
     lines.push(row([k, fmt(v.images), fmt(v.found), fmt(v.falseFaces), fmt(v.meanIoU), fmt(v.precision), fmt(v.recall), fmt(v.msPerImage, 0), fmt(v.foundVsNormal)]));
   }
   const people = section('people/');
@@ -140,6 +180,13 @@ export function formatTable(summary: Summary): string {
     for (const [k, v] of ita) {
       lines.push(row([k.slice(4), fmt(v.darker), fmt(v.darkerN), fmt(v.darkerIta, 0), fmt(v.middle), fmt(v.middleN), fmt(v.middleIta, 0), fmt(v.lighter), fmt(v.lighterN), fmt(v.gap), per(v, 'People', 1), per(v, 'Top', 100)]).trimEnd());
     }
+  }
+  const persons = section('person/');
+  if (persons.length) {
+    lines.push('');
+    lines.push(row(['by person', 'images', 'ITA', 'IoU', 'prec', 'recall', 'turned', 'prec']));
+    for (const [k, v] of persons) lines.push(row([k.slice(7), fmt(v.images), fmt(v.ita, 0), fmt(v.meanIoU), fmt(v.precision), fmt(v.recall), fmt(v.turned), fmt(v.turnedPrecision)]));
+    lines.push(`(ITA: the person's median at |yaw| <= 30; turned: photos at |yaw| >= ${TURNED_FROM}, and their precision)`);
   }
   const tone = section('tone/');
   if (tone.length) {

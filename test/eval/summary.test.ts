@@ -55,6 +55,33 @@ describe('eval summary', () => {
     expect(formatTable(frontal).split('\n').find((l) => l.startsWith('frontal02-train IoU'))).not.toContain('/');
   });
 
+  it('gives each person of a set whose files name one their ITA, IoU and precision on turned heads', () => {
+    const row = (person: string, yaw: number, ita: number, precision: number): FassegRow => ({
+      ...mask('multipose01-train', yaw, true, precision),
+      image: `multipose01_${yaw}_personne${person}1${yaw}p0.jpg`,
+      ita,
+      precision,
+    });
+    const rows = [
+      // person 04: ITA from the facing photos only (the profile's -90 is left out); precision falls on turned heads
+      row('04', 0, -50, 0.95), row('04', 30, -54, 0.93), row('04', 90, -90, 0.6), row('04', -60, -80, 0.7),
+      row('06', 15, 20, 0.96), row('06', 75, 10, 0.97),
+    ];
+    const dark = rows.map((r) => ({ ...r, set: 'multipose01-train dark' }));
+    const s = summarise([...rows, ...dark], []);
+    expect(s['person/multipose01-train 04']).toMatchObject({ images: 4, ita: -52, turned: 2 });
+    expect(s['person/multipose01-train 04'].turnedPrecision).toBeCloseTo(0.65);
+    expect(s['person/multipose01-train 04'].precision).toBeCloseTo((0.95 + 0.93 + 0.6 + 0.7) / 4);
+    expect(s['person/multipose01-train 06']).toMatchObject({ images: 2, ita: 20, turned: 1 });
+    // dark copies and sets that name no person get no rows
+    expect(Object.keys(s).filter((k) => k.startsWith('person/'))).toHaveLength(2);
+    const table = formatTable(s);
+    expect(table.split('\n').find((l) => l.startsWith('multipose01-train 04'))).toMatch(/^multipose01-train 04\s+4\s+-52\s+0\.795\s+0\.795\s+1\s+2\s+0\.650$/);
+    // not in the main table
+    expect(table.split('\n').filter((l) => l.startsWith('person/'))).toHaveLength(0);
+    expect(summarise([mask('frontal02-train', 0, true, 0.9)], [])).not.toHaveProperty('person/frontal02-train');
+  });
+
   it('adds the people sets per set and over all, the dark ones against the originals', () => {
     const s = summarise([], [people('coco', 4, 3), people('mhp', 2, 1), people('coco dark', 4, 1), people('mhp dark', 2, 1)]);
     expect(s['people/coco']).toEqual({ images: 1, present: 4, found: 3, unmatchedFaces: 0 });
