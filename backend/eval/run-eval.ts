@@ -15,6 +15,7 @@ import { maskIta } from './ita.js';
 import { fnv1a } from '../util/random.js';
 import { evalSmallFaces, type SmallFaceRow } from './small-face-eval.js';
 import { TONE_TARGETS, toneSetSuffix, toneTo } from './skin-tone.js';
+import { HAIR_SET_SUFFIX, hairLikeSkin } from './hair-tone.js';
 import { evalCihp } from './cihp-eval.js';
 import { inSplit, type SplitChoice } from './split.js';
 import { summarise } from './summary.js';
@@ -32,6 +33,12 @@ export type Prep = (img: RgbImage, key: string, truth?: { label: Uint8Array; ski
 export const tonePrep = (target: number): Prep => (img, _key, truth) => {
   if (!truth) throw new Error('a skin-tone copy needs the photo\'s label map');
   return toneTo(img, truth.label, truth.skin, target).image;
+};
+
+/** The photo with its labelled hair in the skin's colour (hair-tone.ts). */
+export const hairPrep: Prep = (img, _key, truth) => {
+  if (!truth) throw new Error('a hair-colour copy needs the photo\'s label map');
+  return hairLikeSkin(img, truth.label);
 };
 
 export const darkPrep: Prep = (img, key) => darken(img, { exposure: DARK_EXPOSURE, seed: seedOf(key) });
@@ -236,7 +243,7 @@ export interface EvalOptions {
   dark?: boolean;
   /** Also run the rendered small-face scenes (default true). */
   small?: boolean;
-  /** Also run FASSEG copies with the skin darkened to each of TONE_TARGETS (default true). */
+  /** Also run FASSEG copies with the skin darkened to each of TONE_TARGETS, and with the hair in the skin's colour (default true). */
   tone?: boolean;
 }
 
@@ -257,6 +264,7 @@ export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOpt
     if (opts.dark !== false) dark.fasseg.push(...(await evalFasseg(engine, d, set, { ...base, prep: darkPrep, as: `${set} dark` })));
     if (opts.tone !== false) {
       for (const target of TONE_TARGETS) toned.push(...(await evalFasseg(engine, d, set, { ...base, prep: tonePrep(target), as: `${set} ${toneSetSuffix(target)}`, itaOfInput: true })));
+      toned.push(...(await evalFasseg(engine, d, set, { ...base, prep: hairPrep, as: `${set} ${HAIR_SET_SUFFIX}` })));
     }
   }
   const cihpDir = path.join(dataDir, 'cihp');

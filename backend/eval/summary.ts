@@ -5,9 +5,13 @@ import { meanOf, medianOf } from './metrics.js';
 import { multiposePerson } from './split.js';
 import type { FassegRow, PeopleRow } from './run-eval.js';
 import { TONE_TARGETS, toneSetSuffix } from './skin-tone.js';
+import { HAIR_SET_SUFFIX } from './hair-tone.js';
 import type { SmallFaceRow } from './small-face-eval.js';
 
 export type Summary = Record<string, Record<string, number>>;
+
+/** Turned heads: |yaw| from this many degrees. */
+const TURNED_FROM = 60;
 
 export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] = [], toned: FassegRow[] = []): Summary {
   const out: Summary = {};
@@ -15,6 +19,7 @@ export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] 
   summarisePersons(out, f);
   summarisePeople(out, p);
   summariseTone(out, f, toned);
+  summariseHair(out, f, toned);
   for (const dark of [false, true]) {
     const rows = small.filter((r) => r.dark === dark);
     if (rows.length === 0) continue;
@@ -65,6 +70,33 @@ function summariseTone(out: Summary, originals: FassegRow[], toned: FassegRow[])
   }
 }
 
+/**
+ * Hair-colour copies against their own photos (paired): per set, mean IoU
+ * and precision of the photos and the copies, over all yaws and on turned
+ * heads, and faces found.
+ */
+function summariseHair(out: Summary, originals: FassegRow[], toned: FassegRow[]): void {
+  for (const set of [...new Set(originals.map((r) => r.set))]) {
+    const photos = new Map(originals.filter((r) => r.set === set).map((r) => [r.image, r]));
+    const copies = toned.filter((r) => r.set === `${set} ${HAIR_SET_SUFFIX}` && photos.has(r.image));
+    if (copies.length === 0) continue;
+    const base = copies.map((r) => photos.get(r.image)!);
+    const turned = (rows: FassegRow[]): FassegRow[] => rows.filter((r) => Math.abs(r.yaw) >= TURNED_FROM);
+    out[`hair/${set}`] = {
+      images: copies.length,
+      photoIoU: meanOf(base.map((r) => r.iou)),
+      iou: meanOf(copies.map((r) => r.iou)),
+      photoPrecision: meanOf(base.map((r) => r.precision)),
+      precision: meanOf(copies.map((r) => r.precision)),
+      turned: turned(copies).length,
+      photoTurnedPrecision: meanOf(turned(base).map((r) => r.precision)),
+      turnedPrecision: meanOf(turned(copies).map((r) => r.precision)),
+      photoFound: base.filter((r) => r.found).length,
+      found: copies.filter((r) => r.found).length,
+    };
+  }
+}
+
 /** Mask rows (FASSEG, CIHP): per set, per |yaw| when a set has several, by ITA third; dark sets against their originals. */
 function summariseMasks(out: Summary, f: FassegRow[]): void {
   const group = (key: string, rows: FassegRow[]): void => {
@@ -94,9 +126,6 @@ function summariseMasks(out: Summary, f: FassegRow[]): void {
     }
   }
 }
-
-/** Turned heads: |yaw| from this many degrees. */
-const TURNED_FROM = 60;
 
 /**
  * Per person, for photo sets whose files name one (multipose01; not their
@@ -161,7 +190,7 @@ export function formatTable(summary: Summary): string {
   const section = (prefix: string): [string, Record<string, number>][] => Object.entries(summary).filter(([k]) => k.startsWith(prefix));
   lines.push(row(['set', 'images', 'found', 'false', 'IoU', 'prec', 'recall', 'ms/img', 'found/nrm']));
   for (const [k, v] of Object.entries(summary)) {
-    if (/^(people|person|ita|small|tone)\//.test(k)) continue;
+    if (/^(people|person|ita|small|tone|hair)\//.test(k)) continue;
     lines.push(row([k, fmt(v.images), fmt(v.found), fmt(v.falseFaces), fmt(v.meanIoU), fmt(v.precision), fmt(v.recall), fmt(v.msPerImage, 0), fmt(v.foundVsNormal)]));
   }
   const people = section('people/');
@@ -194,6 +223,14 @@ export function formatTable(summary: Summary): string {
     lines.push(row(['skin tone (same photos, skin darkened)', 'images', 'IoU', ...TONE_TARGETS.map((t) => `@${t}`), 'gap', 'found', ...TONE_TARGETS.map((t) => `@${t}`), 'ITA', ...TONE_TARGETS.map((t) => `@${t}`)], 40));
     for (const [k, v] of tone) {
       lines.push(row([k.slice(5), fmt(v.images), fmt(v.photoIoU), ...TONE_TARGETS.map((t) => fmt(v[`iou${t}`])), fmt(v.gap), fmt(v.photoFound), ...TONE_TARGETS.map((t) => fmt(v[`found${t}`])), fmt(v.photoIta, 0), ...TONE_TARGETS.map((t) => fmt(v[`ita${t}`], 0))], 40));
+    }
+  }
+  const hair = section('hair/');
+  if (hair.length) {
+    lines.push('');
+    lines.push(row(['hair like skin (same photos, hair recoloured)', 'images', 'IoU', 'copy', 'prec', 'copy', 'turned', 'prec', 'copy', 'found', 'copy'], 46));
+    for (const [k, v] of hair) {
+      lines.push(row([k.slice(5), fmt(v.images), fmt(v.photoIoU), fmt(v.iou), fmt(v.photoPrecision), fmt(v.precision), fmt(v.turned), fmt(v.photoTurnedPrecision), fmt(v.turnedPrecision), fmt(v.photoFound), fmt(v.found)], 46));
     }
   }
   const small = section('small/');

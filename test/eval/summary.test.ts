@@ -82,6 +82,22 @@ describe('eval summary', () => {
     expect(summarise([mask('frontal02-train', 0, true, 0.9)], [])).not.toHaveProperty('person/frontal02-train');
   });
 
+  it('sets hair-colour copies against their own photos, over all yaws and on turned heads', () => {
+    const photoRow = (yaw: number, precision: number, found = true): FassegRow => ({ ...mask('multipose01-train', yaw, found, precision), image: `multipose01_${yaw}_personne011${yaw}p0.jpg`, precision });
+    const photos = [photoRow(0, 0.95), photoRow(60, 0.94), photoRow(90, 0.96)];
+    const copies = [photoRow(0, 0.93), photoRow(60, 0.7, false), photoRow(90, 0.8)].map((r) => ({ ...r, set: 'multipose01-train hair like skin' }));
+    const s = summarise(photos, [], [], copies);
+    expect(s['hair/multipose01-train']).toMatchObject({ images: 3, turned: 2, photoFound: 3, found: 2 });
+    expect(s['hair/multipose01-train'].turnedPrecision).toBeCloseTo(0.75);
+    expect(s['hair/multipose01-train'].photoTurnedPrecision).toBeCloseTo(0.95);
+    expect(s['hair/multipose01-train'].precision).toBeCloseTo((0.93 + 0.7 + 0.8) / 3);
+    // the copies are not a set of the main table, and the skin-tone section ignores them
+    expect(s['multipose01-train hair like skin']).toBeUndefined();
+    expect(Object.keys(s).some((k) => k.startsWith('tone/'))).toBe(false);
+    const line = formatTable(s).split('\n').find((l) => l.startsWith('multipose01-train') && l.includes('0.750'))!;
+    expect(line).toMatch(/^multipose01-train\s+3\s+0\.950\s+0\.810\s+0\.950\s+0\.810\s+2\s+0\.950\s+0\.750\s+3\s+2$/);
+  });
+
   it('adds the people sets per set and over all, the dark ones against the originals', () => {
     const s = summarise([], [people('coco', 4, 3), people('mhp', 2, 1), people('coco dark', 4, 1), people('mhp dark', 2, 1)]);
     expect(s['people/coco']).toEqual({ images: 1, present: 4, found: 3, unmatchedFaces: 0 });
