@@ -86,9 +86,8 @@ export class FaceMeshLandmarks implements LandmarkPort {
     const sized = crops.map((c) => (c.width === s && c.height === s ? c : resizeRgb(c, s, s)));
     const n = sized.length;
     const batch = this.padBatch ? paddedBatchSize(n, this.maxBatch) : n;
-    const input = packFloatTensor(sized, { layout: 'NHWC', channelOrder: 'RGB', scale: 1 / 255 });
-    // blank crops past the real ones: zeros, which the tensor already is beyond n crops
-    const tensor = batch === n ? input : padTensor(input, batch * s * s * 3);
+    // blank crops past the real ones: the buffer's zeros beyond the n packed crops
+    const tensor = packFloatTensor(sized, { layout: 'NHWC', channelOrder: 'RGB', scale: 1 / 255 }, new Float32Array(batch * s * s * 3));
     const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', tensor, [batch, s, s, 3]) }, RUN_OPTIONS);
     const pts = floatOutput(out, this.pointsName).data;
     const flag = floatOutput(out, this.flagName).data;
@@ -111,10 +110,4 @@ export class FaceMeshLandmarks implements LandmarkPort {
     }
     return results;
   }
-}
-
-function padTensor(data: Float32Array, length: number): Float32Array {
-  const out = new Float32Array(length);
-  out.set(data);
-  return out;
 }
