@@ -4,24 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { HAIR_SHARE, hairLikeSkin } from '../../backend/eval/hair-tone.js';
 import { SRGB_TO_LINEAR } from '../../backend/eval/ita.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
+import { labelledPhoto } from '../helpers/labelled-photo.js';
 
-/** A 40x40 photo: skin (class 1) in the middle, black hair (2) in strands of two brightnesses on top, grey background (0). */
-function photo(): { img: RgbImage; label: Uint8Array } {
-  const w = 40;
-  const img: RgbImage = { width: w, height: w, data: new Uint8Array(w * w * 3) };
-  const label = new Uint8Array(w * w);
-  for (let y = 0; y < w; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const inFace = x >= 10 && x < 30 && y >= 12 && y < 34;
-      const hair = x >= 10 && x < 30 && y >= 4 && y < 12;
-      label[i] = inFace ? 1 : hair ? 2 : 0;
-      const rgb = inFace ? [225, 185, 160] : hair ? (x % 2 ? [50, 40, 35] : [25, 20, 18]) : [128, 128, 128];
-      img.data.set(rgb, i * 3);
-    }
-  }
-  return { img, label };
-}
+/** The test photo with black hair in strands of two brightnesses (odd columns brighter). */
+const photo = (): ReturnType<typeof labelledPhoto> => labelledPhoto((x) => (x % 2 ? [50, 40, 35] : [25, 20, 18]));
 
 const lin = (img: RgbImage, i: number): number[] => [0, 1, 2].map((c) => SRGB_TO_LINEAR[img.data[i * 3 + c]]);
 const lum = (v: number[]): number => 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];

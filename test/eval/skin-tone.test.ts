@@ -2,25 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { maskIta } from '../../backend/eval/ita.js';
 import { retone, toneTo, toneWeights } from '../../backend/eval/skin-tone.js';
-import type { RgbImage } from '../../backend/pipeline/types.js';
+import { labelledPhoto } from '../helpers/labelled-photo.js';
 
-/** A 40x40 photo: light skin (class 1) in the middle, dark hair (2) on top, grey background (0). */
-function photo(): { img: RgbImage; label: Uint8Array; skin: Uint8Array } {
-  const w = 40;
-  const img: RgbImage = { width: w, height: w, data: new Uint8Array(w * w * 3) };
-  const label = new Uint8Array(w * w);
-  for (let y = 0; y < w; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const inFace = x >= 10 && x < 30 && y >= 12 && y < 34;
-      const hair = x >= 10 && x < 30 && y >= 4 && y < 12;
-      label[i] = inFace ? 1 : hair ? 2 : 0;
-      const rgb = inFace ? [225, 185, 160] : hair ? [40, 30, 25] : [128, 128, 128];
-      img.data.set(rgb, i * 3);
-    }
-  }
-  return { img, label, skin: Uint8Array.from(label, (c) => (c === 1 ? 1 : 0)) };
-}
+const photo = (): ReturnType<typeof labelledPhoto> => labelledPhoto();
 
 describe('skin-tone copies', () => {
   it('k = 1 leaves every pixel; k < 1 darkens only the weighted pixels', () => {
