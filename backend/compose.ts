@@ -5,7 +5,7 @@ import { EnginePool } from './engine-pool.js';
 import { loadModelSet } from './models/index.js';
 import { DEFAULT_SETTINGS, FaceSegEngine, type EngineSettings } from './pipeline/engine.js';
 import type { Logger } from 'winston';
-import { cudaProviderInstalled } from './models/sessions.js';
+import { resolveProvider } from './models/sessions.js';
 import { LabelStudioAuth } from './labelstudio/api-client.js';
 import { ProjectClient } from './labelstudio/project-client.js';
 import { createWebhookVerifier, type WebhookVerifier } from './labelstudio/webhook-verifier.js';
@@ -20,7 +20,7 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
   const { config, logger } = opts;
   const models = await loadModelSet({
     manifestPath: config.modelsManifest,
-    provider: config.executionProvider === 'auto' ? (cudaProviderInstalled(logger) ? 'cuda' : 'cpu') : config.executionProvider,
+    provider: resolveProvider(config.executionProvider, logger),
     threads: config.ortThreads || undefined,
     logger,
   });

@@ -70,7 +70,7 @@ export interface Config {
   learning: LearningConfig;
   /** 'auto' = CUDA when the runtime offers it, else CPU. */
   executionProvider: 'auto' | 'cpu' | 'cuda';
-  /** ONNX Runtime intra-op threads; 0 = runtime default (with engine workers: cores / workers). */
+  /** ONNX Runtime intra-op threads; 0 = the default: cores (with engine workers: cores / workers), 1 on CUDA. */
   ortThreads: number;
   /**
    * Engine worker threads of the server, each with its own models, so that

@@ -2,12 +2,13 @@
 // once: ONNX Runtime's Node binding runs each model on the JS thread that
 // calls it, and much of the engine is JavaScript, so one thread keeps one core
 // busy whatever the intra-op thread count. Each worker holds its own sessions
-// with cores / workers intra-op threads. Calls wait FIFO for a free worker.
+// with cores / workers intra-op threads (one on CUDA). Calls wait FIFO for a free worker.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'winston';
 import type { Config } from './config.js';
 import { FaceSegEngine, type EngineSettings } from './pipeline/engine.js';
+import { resolveProvider } from './models/sessions.js';
 import type { EngineParams, FaceEngine, RgbImage, SegmentOptions, SegmentResult } from './pipeline/types.js';
 import { moduleWorker } from './util/worker.js';
 
@@ -59,7 +60,9 @@ export class EnginePool implements FaceEngine {
   /** Starts `workers` engines (in parallel) and resolves once all loaded their models. */
   static async start(opts: { config: Config; workers: number; settings?: Partial<EngineSettings>; logger?: Logger }): Promise<EnginePool> {
     const n = Math.max(1, Math.floor(opts.workers));
-    const threads = opts.config.ortThreads || Math.max(1, Math.floor(os.availableParallelism() / n));
+    // CUDA runs the models: one intra-op thread per session is faster there (models/sessions.ts cudaSessionOptions)
+    const cuda = resolveProvider(opts.config.executionProvider) === 'cuda';
+    const threads = opts.config.ortThreads || (cuda ? 1 : Math.max(1, Math.floor(os.availableParallelism() / n)));
     const data: EngineWorkerData = { config: { ...opts.config, ortThreads: threads }, settings: opts.settings };
     const started = await Promise.allSettled(Array.from({ length: n }, () => startWorker(data)));
     const failed = started.find((s) => s.status === 'rejected');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
-import { cpuSessionOptions, cudaProviderInstalled } from '../../backend/models/sessions.js';
+import { cpuSessionOptions, cudaProviderInstalled, cudaSessionOptions, resolveProvider } from '../../backend/models/sessions.js';
 
 const dirs: string[] = [];
 function binDir(files: Record<string, string[]>): string {
@@ -59,5 +59,21 @@ describe('cpuSessionOptions', () => {
   it('uses every core this process may use unless told a thread count', () => {
     expect(cpuSessionOptions().intraOpNumThreads).toBe(availableParallelism());
     expect(cpuSessionOptions(0).intraOpNumThreads).toBe(availableParallelism());
+  });
+});
+
+describe('cudaSessionOptions', () => {
+  it('asks for the CUDA provider with one intra-op thread unless told a thread count, the other options as on the CPU', () => {
+    expect(cudaSessionOptions()).toMatchObject({ executionProviders: ['cuda'], intraOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    expect(cudaSessionOptions(0).intraOpNumThreads).toBe(1);
+    expect(cudaSessionOptions(3).intraOpNumThreads).toBe(3);
+  });
+});
+
+describe('resolveProvider', () => {
+  it("takes cpu and cuda as asked, and 'auto' as CUDA only when its provider library is there", () => {
+    expect(resolveProvider('cpu')).toBe('cpu');
+    expect(resolveProvider('cuda')).toBe('cuda');
+    expect(resolveProvider('auto')).toBe(cudaProviderInstalled() ? 'cuda' : 'cpu');
   });
 });
