@@ -31,10 +31,9 @@ export interface FaceDetectorOptions {
   /**
    * CenterFace: letterbox onto a square side x side canvas instead of the
    * next multiple of 32, so every call of a side has one input shape (CUDA:
-   * see FaceLandmarkOptions.padBatch); `warmSides` are run once at creation.
+   * see FaceLandmarkOptions.fixedBatch).
    */
   square?: boolean;
-  warmSides?: readonly number[];
 }
 
 interface Raw {
@@ -74,6 +73,15 @@ function clipDetection(d: Raw, w: number, h: number): FaceDetection | null {
 
 /** Spare detector input buffers kept per detector (one per call that may be in flight at once, beyond which calls allocate). */
 const MAX_SPARE_INPUTS = 2;
+
+/**
+ * A detector at its one input size: no detectAt, so the pipeline runs no
+ * coarse pass and every call has one input shape (the CUDA setting, with
+ * `square`: see FaceLandmarkOptions.fixedBatch).
+ */
+export function atOneSize(d: FaceDetectorPort & { detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]> }): FaceDetectorPort & { detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]> } {
+  return { inputSide: d.inputSide, detect: (img, threshold) => d.detect(img, threshold) };
+}
 
 const EMPTY = (n: number): RgbImage => ({ width: n, height: n, data: new Uint8Array(n * n * 3) });
 
@@ -118,7 +126,6 @@ export class CenterFaceDetector implements FaceDetectorPort {
   static async create(session: ort.InferenceSession, entry: ModelEntry, opts: FaceDetectorOptions = {}): Promise<CenterFaceDetector> {
     const d = new CenterFaceDetector(session, entry, opts);
     await d.detect(EMPTY(64));
-    for (const side of opts.warmSides ?? []) if (side !== d.maxSide) await d.detectAt(EMPTY(64), d.threshold, side);
     return d;
   }
 

@@ -12,21 +12,14 @@ export interface FaceLandmarkOptions {
   /** Most crops per session call (default 16); larger batches are split. */
   maxBatch?: number;
   /**
-   * Pad every batch with blank crops to the next power of two, and run each
-   * of those sizes once at creation. For CUDA: onnxruntime's CUDA provider
-   * searches cuDNN's convolution algorithms for every new input shape (1-5 s
-   * for this model on an H200), and onnxruntime-node cannot turn that search
-   * off, so 16 possible batch sizes would each stall a request once per
-   * engine worker; five sizes, searched at start, do not.
+   * Run every call at maxBatch crops, blank crops after the real ones. For
+   * CUDA: with onnxruntime-node 1.30's CUDA provider (PyPI's CUDA 13 build,
+   * H200, 2026-11-30) a call whose batch differs from the session's previous
+   * call spent 4.7-7 s of one CPU core with the GPU idle, however often that
+   * size had run before, while calls of an unchanged size took 8-25 ms; so a
+   * session must see one shape only.
    */
-  padBatch?: boolean;
-}
-
-/** The batch a padded run uses for n crops: the next power of two, at most max (and at least n when n > max is split first). */
-export function paddedBatchSize(n: number, max: number): number {
-  let b = 1;
-  while (b < n) b *= 2;
-  return Math.max(n, Math.min(b, max));
+  fixedBatch?: boolean;
 }
 
 export class FaceMeshLandmarks implements LandmarkPort {
@@ -35,7 +28,7 @@ export class FaceMeshLandmarks implements LandmarkPort {
   /** Points per face (478 with attention, 468 without). */
   readonly pointCount: number;
   readonly maxBatch: number;
-  readonly padBatch: boolean;
+  readonly fixedBatch: boolean;
   private readonly inputName: string;
   private readonly pointsName: string;
   private readonly flagName: string;
@@ -52,7 +45,7 @@ export class FaceMeshLandmarks implements LandmarkPort {
     if (!this.flagName) throw new Error(`face-landmarks model ${entry.id} must declare points and face-flag outputs`);
     this.dynamicBatch = typeof entry.input.shape[0] === 'string' || Number(entry.input.shape[0]) < 0;
     this.maxBatch = this.dynamicBatch ? Math.max(1, opts.maxBatch ?? 16) : 1;
-    this.padBatch = this.dynamicBatch && !!opts.padBatch;
+    this.fixedBatch = this.dynamicBatch && !!opts.fixedBatch;
   }
 
   static async create(session: ort.InferenceSession, entry: ModelEntry, opts: FaceLandmarkOptions = {}): Promise<FaceMeshLandmarks> {
@@ -60,11 +53,6 @@ export class FaceMeshLandmarks implements LandmarkPort {
     const s = m.inputSize;
     const blank = { width: s, height: s, data: new Uint8Array(s * s * 3) };
     await m.run([blank]);
-    if (m.padBatch) {
-      const sizes = new Set<number>();
-      for (let n = 2; n <= m.maxBatch; n++) sizes.add(paddedBatchSize(n, m.maxBatch));
-      for (const b of sizes) await m.run(Array<RgbImage>(b).fill(blank));
-    }
     return m;
   }
 
@@ -85,7 +73,7 @@ export class FaceMeshLandmarks implements LandmarkPort {
     const s = this.inputSize;
     const sized = crops.map((c) => (c.width === s && c.height === s ? c : resizeRgb(c, s, s)));
     const n = sized.length;
-    const batch = this.padBatch ? paddedBatchSize(n, this.maxBatch) : n;
+    const batch = this.fixedBatch ? this.maxBatch : n;
     // blank crops past the real ones: the buffer's zeros beyond the n packed crops
     const tensor = packFloatTensor(sized, { layout: 'NHWC', channelOrder: 'RGB', scale: 1 / 255 }, new Float32Array(batch * s * s * 3));
     const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', tensor, [batch, s, s, 3]) }, RUN_OPTIONS);

@@ -6,8 +6,7 @@ import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { FaceDetection, FaceDetectorPort } from '../pipeline/ports.js';
 import type { RgbImage } from '../pipeline/types.js';
-import { COARSE_RULE } from '../pipeline/detector-size.js';
-import { BlazeFaceDetector, CenterFaceDetector, type FaceDetectorOptions } from './face-detector.js';
+import { atOneSize, BlazeFaceDetector, CenterFaceDetector, type FaceDetectorOptions } from './face-detector.js';
 import { FaceMeshLandmarks, type FaceLandmarkOptions } from './face-landmarks.js';
 import { GenericSegmenter } from './generic-segmenter.js';
 import { type KeypointOptions, MoveNetKeypoints } from './keypoints.js';
@@ -59,8 +58,13 @@ export interface LoadModelSetOptions {
   keypoints?: KeypointOptions;
   faceDetector?: FaceDetectorOptions;
   faceLandmarks?: FaceLandmarkOptions;
+  /** One input shape per session (square letterboxes, no coarse detector pass, a fixed mesh batch); default: on CUDA only. */
+  oneShape?: boolean;
   logger?: ModelLogger;
 }
+
+/** The mesh batch of every call when oneShape: 8 crops (group photos of up to 8 faces in one call, portraits pay 7 blank crops). */
+export const ONE_SHAPE_MESH_BATCH = 8;
 
 export interface ModelSet {
   keypoints: MoveNetKeypoints;
@@ -184,15 +188,15 @@ export async function loadModelSet(opts: LoadModelSetOptions): Promise<ModelSet>
   const session = (x: Resolved) => factory.create(x.file, x.entry.id);
   try {
     const keypointSession = await session(r.keypoints);
-    // On CUDA every input shape a session has not seen costs a cuDNN algorithm
-    // search (seconds on an H200; onnxruntime-node cannot turn it off): square
-    // letterboxes, padded mesh batches, each shape searched here at load.
-    const fixedShapes = factory.provider === 'cuda';
-    const keypoints = await MoveNetKeypoints.create(keypointSession, r.keypoints.entry, { square: fixedShapes, ...opts.keypoints });
-    const detectorOpts: FaceDetectorOptions | undefined = fixedShapes ? { square: true, warmSides: [COARSE_RULE.side], ...opts.faceDetector } : opts.faceDetector;
-    const faceDetector = await createFaceDetector(factory, r.detector, detectorOpts, manifestPath);
+    // On CUDA a session whose input shape differs from its previous call's
+    // spends seconds of CPU before it runs (FaceLandmarkOptions.fixedBatch):
+    // square letterboxes, no coarse detector pass, every mesh call at one batch.
+    const oneShape = opts.oneShape ?? factory.provider === 'cuda';
+    const keypoints = await MoveNetKeypoints.create(keypointSession, r.keypoints.entry, { square: oneShape, ...opts.keypoints });
+    const detector = await createFaceDetector(factory, r.detector, oneShape ? { square: true, ...opts.faceDetector } : opts.faceDetector, manifestPath);
+    const faceDetector = oneShape ? atOneSize(detector) : detector;
     const landmarkSession = await session(r.landmarks);
-    const faceLandmarks = await FaceMeshLandmarks.create(landmarkSession, r.landmarks.entry, { padBatch: fixedShapes, ...opts.faceLandmarks });
+    const faceLandmarks = await FaceMeshLandmarks.create(landmarkSession, r.landmarks.entry, oneShape ? { fixedBatch: true, maxBatch: ONE_SHAPE_MESH_BATCH, ...opts.faceLandmarks } : opts.faceLandmarks);
     const faceSegmenter = r.segmenter ? await GenericSegmenter.create(await session(r.segmenter), r.segmenter.entry) : undefined;
     const used = [r.keypoints, r.detector, r.landmarks, r.segmenter].filter((x): x is Resolved => !!x);
     const fingerprint = fingerprintOf(used);

@@ -22,7 +22,7 @@ export interface KeypointOptions {
   inputSize?: number;
   /** People below this score are dropped (default 0.15). */
   minPersonScore?: number;
-  /** Letterbox onto a square inputSize canvas: one input shape for every image (CUDA: see FaceLandmarkOptions.padBatch). */
+  /** Letterbox onto a square inputSize canvas: one input shape for every image (CUDA: see FaceLandmarkOptions.fixedBatch). */
   square?: boolean;
 }
 

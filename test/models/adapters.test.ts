@@ -3,13 +3,14 @@
 // mapping, not accuracy.
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadModelSet, type ModelSet } from '../../backend/models/index.js';
+import { loadModelSet, ONE_SHAPE_MESH_BATCH, type ModelSet } from '../../backend/models/index.js';
+import { FaceSegEngine } from '../../backend/pipeline/engine.js';
+import type { MeshResult } from '../../backend/models/face-landmarks.js';
 import { loadManifest, sha256File, defaultManifestPath, defaultModelDir } from '../../backend/models/manifest.js';
 import { cropResize, resizeRgb } from '../../backend/pipeline/image-ops.js';
 import { COARSE_RULE, frontal } from '../../backend/pipeline/detector-size.js';
 import type { Box, RgbImage } from '../../backend/pipeline/types.js';
 import { ASTRONAUT, ASTRONAUT_FACE, decode, inside, noise, paste } from './fixtures.js';
-import { paddedBatchSize } from '../../backend/models/face-landmarks.js';
 import { boxIou } from '../../backend/models/face-detector.js';
 import path from 'node:path';
 
@@ -145,28 +146,49 @@ describe('face detector', () => {
   });
 });
 
-describe('fixed input shapes (the CUDA setting)', () => {
-  it('square letterboxes for MoveNet and CenterFace: one input shape per side, the same people and faces', async () => {
-    const dims: number[][] = [];
-    type Run = (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => Promise<unknown>;
+describe('one input shape per session (the CUDA setting)', () => {
+  type Run = (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => Promise<unknown>;
+  /** Records every session call's input dims, by the session's first input name, while `fn` runs. */
+  async function recordShapes<T>(fn: () => Promise<T>): Promise<{ result: T; shapes: Map<string, Set<string>> }> {
+    const shapes = new Map<string, Set<string>>();
     const proto = (ort.InferenceSession as unknown as { prototype: { run: Run } }).prototype;
     const run = proto.run;
     const spy = vi.spyOn(proto, 'run').mockImplementation(function (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) {
-      for (const v of Object.values(feeds)) dims.push([...v.dims]);
+      const name = (this as ort.InferenceSession).inputNames[0];
+      const seen = shapes.get(name) ?? new Set<string>();
+      for (const v of Object.values(feeds)) seen.add(v.dims.join('x'));
+      shapes.set(name, seen);
       return run.call(this, feeds, ...rest);
     });
-    let fixed: ModelSet | undefined;
     try {
-      fixed = await loadModelSet({ provider: 'cpu', threads: 1, keypoints: { square: true }, faceDetector: { square: true, warmSides: [COARSE_RULE.side] } });
-      // load-time warm-up: MoveNet 256 x 256, CenterFace 640 x 640 and the coarse 256 x 256 (NCHW)
-      expect(dims).toContainEqual([1, 256, 256, 3]);
-      expect(dims).toContainEqual([1, 3, 640, 640]);
-      expect(dims).toContainEqual([1, 3, COARSE_RULE.side, COARSE_RULE.side]);
-      dims.length = 0;
-      const wide = paste(resizeRgb(astro, 256, 256), 900, 300, 500, 30); // 3:1, far from square
-      const [poses, faces, coarse] = [await fixed.keypoints.detect(wide), await fixed.faceDetector.detect(wide), await fixed.faceDetector.detectAt!(wide, 0.5, COARSE_RULE.side)];
-      expect(dims).toEqual([[1, 256, 256, 3], [1, 3, 640, 640], [1, 3, COARSE_RULE.side, COARSE_RULE.side]]);
+      return { result: await fn(), shapes };
+    } finally {
       spy.mockRestore();
+    }
+  }
+
+  /** Astronaut heads of `size` px pasted on a grey w x h canvas at `at` (top-left corners). */
+  function group(w: number, h: number, size: number, at: [number, number][]): RgbImage {
+    const head = resizeRgb(astro, size, size);
+    const out = paste(head, w, h, at[0][0], at[0][1]);
+    for (const [ox, oy] of at.slice(1)) {
+      for (let y = 0; y < size; y++) out.data.set(head.data.subarray(y * size * 3, (y + 1) * size * 3), ((oy + y) * w + ox) * 3);
+    }
+    return out;
+  }
+
+  it('loads with square letterboxes, no coarse pass and one mesh batch; finds the same people and faces', async () => {
+    const { result: fixed, shapes } = await recordShapes(() => loadModelSet({ provider: 'cpu', threads: 1, oneShape: true }));
+    try {
+      // the load-time warm-up already ran the one shape of each model
+      expect([...shapes.values()].map((s) => [...s])).toEqual([['1x256x256x3'], ['1x3x640x640'], [`${ONE_SHAPE_MESH_BATCH}x192x192x3`]]);
+      expect(fixed.faceDetector.detectAt).toBeUndefined();
+      expect(ms.faceDetector.detectAt).toBeDefined(); // the CPU default keeps the coarse pass...
+      expect(ms.keypoints.square).toBe(false); // ...and the tighter letterbox
+      expect(fixed.faceLandmarks.fixedBatch).toBe(true);
+      expect(ms.faceLandmarks.fixedBatch).toBe(false);
+      const wide = paste(resizeRgb(astro, 256, 256), 900, 300, 500, 30); // 3:1, far from square
+      const [poses, faces] = [await fixed.keypoints.detect(wide), await fixed.faceDetector.detect(wide)];
       const [poses0, faces0] = [await ms.keypoints.detect(wide), await ms.faceDetector.detect(wide)];
       expect(poses).toHaveLength(poses0.length);
       expect(poses.length).toBeGreaterThanOrEqual(1);
@@ -174,15 +196,47 @@ describe('fixed input shapes (the CUDA setting)', () => {
       expect(faces).toHaveLength(faces0.length);
       expect(faces.length).toBe(1);
       expect(boxIou(faces[0].box, faces0[0].box)).toBeGreaterThan(0.9);
-      expect(coarse).toHaveLength(1);
-      expect(boxIou(coarse[0].box, faces0[0].box)).toBeGreaterThan(0.8);
-      // the CPU default keeps the tighter letterbox
-      expect(ms.keypoints.square).toBe(false);
     } finally {
-      spy.mockRestore();
-      await fixed?.close();
+      await fixed.close();
     }
   });
+
+  it('the whole engine calls each session with one shape over portraits, groups, a crowd and a dark photo, finding the faces the CPU default finds', async () => {
+    const fixed = await loadModelSet({ provider: 'cpu', threads: 1, oneShape: true });
+    try {
+      const engineOf = (m: ModelSet) => new FaceSegEngine({ keypoints: m.keypoints, faceDetector: m.faceDetector, faceLandmarks: m.faceLandmarks }, { fingerprint: m.fingerprint, provider: 'cpu' });
+      const crowd: [number, number][] = [];
+      for (let i = 0; i < 10; i++) crowd.push([60 + (i % 5) * 360, 120 + Math.floor(i / 5) * 480]);
+      const dark = { ...astro, data: astro.data.map((v) => Math.round(v * 0.04)) };
+      const images: RgbImage[] = [
+        astro, // a 512 x 512 portrait: the CPU default's coarse pass answers for it
+        paste(resizeRgb(astro, 256, 256), 900, 300, 500, 30),
+        group(1280, 720, 300, [[60, 200], [490, 180], [920, 220]]),
+        group(1920, 1080, 240, crowd),
+        dark,
+        resizeRgb(astro, 96, 96),
+      ];
+      const { result: found, shapes } = await recordShapes(async () => {
+        const engine = engineOf(fixed);
+        const out: number[] = [];
+        for (const img of images) out.push((await engine.segment(img)).faces.length);
+        return out;
+      });
+      // MoveNet, CenterFace and the mesh by their input names: one shape each
+      expect(Object.fromEntries([...shapes].map(([k, v]) => [k, [...v]]))).toEqual({
+        input: ['1x256x256x3'],
+        'input.1': ['1x3x640x640'],
+        input_1: [`${ONE_SHAPE_MESH_BATCH}x192x192x3`],
+      });
+      const plain = engineOf(ms);
+      const expected: number[] = [];
+      for (const img of images) expected.push((await plain.segment(img)).faces.length);
+      expect(found).toEqual(expected);
+      expect(found.slice(0, 4)).toEqual([1, 1, 3, 10]);
+    } finally {
+      await fixed.close();
+    }
+  }, 60_000);
 });
 
 describe('face landmarks (face mesh with attention)', () => {
@@ -210,16 +264,11 @@ describe('face landmarks (face mesh with attention)', () => {
     expect(Math.abs(alone.points[3] - face.points[3])).toBeLessThan(1e-3);
   });
 
-  it('paddedBatchSize: the next power of two up to the most per call', () => {
-    expect([1, 2, 3, 4, 5, 8, 9, 16].map((n) => paddedBatchSize(n, 16))).toEqual([1, 2, 4, 4, 8, 8, 16, 16]);
-    expect([5, 6, 7].map((n) => paddedBatchSize(n, 6))).toEqual([6, 6, 7]);
-  });
-
-  it('padded batches (the CUDA setting) give each real crop the result it gets unpadded', async () => {
-    const padded = await loadModelSet({ provider: 'cpu', threads: 1, faceLandmarks: { padBatch: true, maxBatch: 4 } });
+  it('fixed batches (the CUDA setting) give each real crop the result it gets unpadded, every call at maxBatch', async () => {
+    const fixed = await loadModelSet({ provider: 'cpu', threads: 1, faceLandmarks: { fixedBatch: true, maxBatch: 4 } });
+    const proto = (ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }).prototype;
     try {
-      expect(padded.faceLandmarks.padBatch).toBe(true);
-      expect(ms.faceLandmarks.padBatch).toBe(false); // CPU default: no padding
+      expect(fixed.faceLandmarks.fixedBatch).toBe(true);
       const s = ms.faceLandmarks.inputSize;
       const crops = [
         cropResize(astro, { x: 140, y: 35, width: 170, height: 170 }, s, s),
@@ -227,7 +276,21 @@ describe('face landmarks (face mesh with attention)', () => {
         cropResize(astro, { x: 120, y: 20, width: 210, height: 210 }, s, s),
       ];
       const plain = await ms.faceLandmarks.run(crops); // one call of 3
-      const pad = await padded.faceLandmarks.run(crops); // one call of 4, last crop blank
+      const batches: number[] = [];
+      const run = proto.run;
+      const spy = vi.spyOn(proto, 'run').mockImplementation(function (this: unknown, ...a: unknown[]) {
+        for (const v of Object.values(a[0] as Record<string, ort.Tensor>)) batches.push(v.dims[0]);
+        return run.apply(this, a);
+      });
+      let pad: MeshResult[] = [];
+      let five: MeshResult[] = [];
+      try {
+        pad = await fixed.faceLandmarks.run(crops); // one call of 4, the last crop blank
+        five = await fixed.faceLandmarks.run([...crops, crops[0], crops[1]]); // 4 + 1 crops: two calls of 4
+      } finally {
+        spy.mockRestore();
+      }
+      expect(batches).toEqual([4, 4, 4]);
       expect(pad).toHaveLength(3);
       for (let i = 0; i < 3; i++) {
         expect(pad[i].faceScore).toBeCloseTo(plain[i].faceScore, 4);
@@ -235,13 +298,11 @@ describe('face landmarks (face mesh with attention)', () => {
         for (let k = 0; k < plain[i].points.length; k++) worst = Math.max(worst, Math.abs(pad[i].points[k] - plain[i].points[k]));
         expect(worst).toBeLessThan(1e-2);
       }
-      // five crops with at most 4 per call: split 4 + 1, still in order
-      const five = await padded.faceLandmarks.run([...crops, crops[0], crops[1]]);
       expect(five).toHaveLength(5);
       expect(five[3].faceScore).toBeCloseTo(plain[0].faceScore, 4);
       expect(five[4].faceScore).toBeCloseTo(plain[1].faceScore, 4);
     } finally {
-      await padded.close();
+      await fixed.close();
     }
   });
 
