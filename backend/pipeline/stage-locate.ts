@@ -40,7 +40,8 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
   const settings: EngineSettings = { ...engineSettings, ...(options.params ?? {}) };
   const timings: Record<string, number> = {};
   let t0 = performance.now();
-  const view = settings.lowLight ? normaliseForModels(image).image : image;
+  const models = settings.lowLight ? normaliseForModels(image) : undefined;
+  const view = models?.image ?? image;
   if (view !== image) timings.normalise = performance.now() - t0;
   const detector = ports.faceDetector;
   let early: EarlyPasses | undefined;
@@ -66,7 +67,7 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
   t0 = performance.now();
   const poses = ports.keypoints && !skipPoses ? await ports.keypoints.detect(view) : [];
   if (ports.keypoints && !skipPoses) timings.keypoints = performance.now() - t0;
-  const detections = await detectFaces(ports, view, poses, settings, timings, early);
+  const detections = await detectFaces(ports, view, poses, settings, timings, early, models?.unblurred ?? view);
   const params = headParams(settings);
   let candidates = settings.locator === 'seed' ? seedCandidates(poses, settings) : fuseCandidates(poses, detections, params);
   const hints = options.hints ?? [];
@@ -82,6 +83,8 @@ async function detectFaces(
   settings: EngineSettings,
   timings: Record<string, number>,
   early: EarlyPasses | undefined,
+  /** What the full-resolution tiles see: the normalised copy before its blur (low-light.ts). */
+  tileView: RgbImage,
 ): Promise<FaceDetection[]> {
   const detector = ports.faceDetector;
   if (!detector || settings.locator === 'seed') return [];
@@ -92,7 +95,7 @@ async function detectFaces(
     t0 = performance.now();
     const extra: FaceDetection[] = [];
     for (const tile of tileGrid(view.width, view.height, detector.inputSide, DEFAULT_TILES.overlap)) {
-      for (const found of await detector.detect(cropImage(view, tile), settings.detectorThreshold)) extra.push(shiftDetection(found, tile.x, tile.y));
+      for (const found of await detector.detect(cropImage(tileView, tile), settings.detectorThreshold)) extra.push(shiftDetection(found, tile.x, tile.y));
     }
     detections = mergeDetections(detections, extra);
     timings.tiles = performance.now() - t0;

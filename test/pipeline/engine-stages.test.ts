@@ -8,6 +8,8 @@ import type { LandmarkPort, MeshResult, SegmenterPort } from '../../backend/pipe
 import { personHead } from '../../backend/pipeline/stage-finish.js';
 import { cropFaces, meshFaces, recentreFaces, retryRejected, tryRois, type CropJob, type MeshedFace } from '../../backend/pipeline/stage-landmarks.js';
 import { locateHeads, seedCandidates } from '../../backend/pipeline/stage-locate.js';
+import { normaliseForModels } from '../../backend/pipeline/low-light.js';
+import { cropImage, DEFAULT_TILES, tileGrid } from '../../backend/pipeline/tiles.js';
 import { pasteFace, pasteFaces } from '../../backend/pipeline/stage-paste.js';
 import { faceRegions, refineRegions, type FaceRegion } from '../../backend/pipeline/stage-region.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
@@ -279,6 +281,32 @@ describe('stage locate', () => {
     score: 0.9,
     box: { x: 0, y: 0, width: 10, height: 10 },
     keypoints: Array.from({ length: 17 }, (_, i) => ({ x: 50 + 4 * (i % 5), y: 40 + (i < 5 ? 0 : 30 + i), score: i < 5 ? score : 0.9 })),
+  });
+
+  it('in a dark large photo the full-resolution tiles see the normalised copy before its blur, the whole-image pass the blurred one', async () => {
+    const w = 1280;
+    const h = 720;
+    const data = new Uint8Array(w * h * 3);
+    // dark noise: every pixel differs from its neighbours, so a blur shows
+    let seed = 7;
+    for (let i = 0; i < data.length; i++) data[i] = (seed = (seed * 1103515245 + 12345) >>> 0) % 24;
+    const dark: RgbImage = { width: w, height: h, data };
+    const seen: RgbImage[] = [];
+    const ports = { faceLandmarks: new DiskMesh(), faceDetector: { inputSide: 640, detect: async (img: RgbImage) => (seen.push(img), []) } };
+    const located = await locateHeads(ports, dark, {}, DEFAULT_SETTINGS);
+    const models = normaliseForModels(dark);
+    expect(models.normalised).toBe(true);
+    // byte equality through Buffer: toEqual on megapixel arrays takes seconds
+    const same = (a: RgbImage, b: RgbImage): boolean => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.length).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.length));
+    expect(same(located.view, models.image)).toBe(true);
+    // the whole image first (blurred), then the tiles (unblurred)
+    expect(seen[0]).toBe(located.view);
+    const tiles = tileGrid(w, h, 640, DEFAULT_TILES.overlap);
+    expect(seen).toHaveLength(1 + tiles.length);
+    tiles.forEach((t, i) => {
+      expect(same(seen[1 + i], cropImage(models.unblurred, t))).toBe(true);
+      expect(same(seen[1 + i], cropImage(models.image, t))).toBe(false);
+    });
   });
 
   it('fuses keypoints and detections; the seed locator ignores the detector', async () => {

@@ -35,6 +35,18 @@ describe('low light', () => {
     expect(Math.abs(after.p50 / 255 - 0.4)).toBeLessThan(0.08);
   });
 
+  it('keeps the tone-mapped copy before its blur for the tiles (the image itself when well exposed)', () => {
+    const bright = ramp(200, 20, 10, 240);
+    expect(normaliseForModels(bright).unblurred).toBe(bright);
+    const dark = ramp(200, 20, 0, 30);
+    // a one-pixel bright dot: the blur spreads it, the unblurred copy keeps it
+    dark.data.fill(30, (10 * 200 + 100) * 3, (10 * 200 + 100) * 3 + 3);
+    const n = normaliseForModels(dark);
+    expect(n.image.data).toEqual(boxBlur3(n.unblurred).data);
+    const at = (img: RgbImage, x: number, y: number) => img.data[(y * 200 + x) * 3];
+    expect(at(n.unblurred, 100, 10) - at(n.unblurred, 101, 10)).toBeGreaterThan(3 * (at(n.image, 100, 10) - at(n.image, 101, 10)));
+  });
+
   it('the tone curve is monotone and spans the range', () => {
     const lut = toneCurve({ p1: 2, p50: 10, p99: 40, p01: 1, p999: 45, mean: 12 });
     for (let v = 1; v < 256; v++) expect(lut[v]).toBeGreaterThanOrEqual(lut[v - 1]);
