@@ -15,7 +15,9 @@
 #    found first. Without any of them it says so, and the bench then runs on
 #    the CPU. CUDA, cuBLAS and cuDNN come from the linker's path or, when it
 #    has no cuDNN, from pip's nvidia-* packages (as PyTorch installs them);
-# 3. runs the bench with EXECUTION_PROVIDER=cuda and the engine worker pool,
+# 3. runs the engine one image at a time for a while, printing each call's
+#    stage times (bench/one-by-one.ts; GPU_STEPS_S=0 skips it), then
+#    the bench with EXECUTION_PROVIDER=cuda and the engine worker pool,
 #    as the server runs it (deface and the FASSEG quality pass are skipped:
 #    they measure the CPU peer, not the GPU; nor the built server in a
 #    process of its own, a memory figure for CPU hosts), while
@@ -115,6 +117,22 @@ mkdir -p "$OUT_DIR"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 JSON="$OUT_DIR/gpu-$STAMP.json"
 SMI_LOG="$OUT_DIR/gpu-$STAMP.nvidia-smi.csv"
+
+# First the engine on this thread, one image at a time, each call printed as
+# it ends with its stage times (bench/one-by-one.ts, at most GPU_STEPS_S
+# seconds, default 90; 0 skips it): a run that stalls still says where.
+DATA_ARG=""
+prev=""
+for a in "$@"; do
+  [ "$prev" = "--data" ] && DATA_ARG="$a"
+  case "$a" in --data=*) DATA_ARG="${a#--data=}" ;; esac
+  prev="$a"
+done
+if [ "${GPU_STEPS_S:-90}" != 0 ]; then
+  say "one image at a time (bench/one-by-one.ts, up to ${GPU_STEPS_S:-90} s)"
+  EXECUTION_PROVIDER=cuda ENGINE_WORKERS=0 timeout "$(( ${GPU_STEPS_S:-90} + 60 ))" node node_modules/tsx/dist/cli.mjs bench/one-by-one.ts ${DATA_ARG:+"$DATA_ARG"} "${GPU_STEPS_S:-90}"
+  say "one-by-one exit $?"
+fi
 
 # GPU_WORKERS="0 1 2 4": instead of the one full run, an in-process run per
 # engine worker count (no HTTP, each within GPU_RUN_TIMEOUT seconds, default
