@@ -74,12 +74,15 @@ function clipDetection(d: Raw, w: number, h: number): FaceDetection | null {
 /** Spare detector input buffers kept per detector (one per call that may be in flight at once, beyond which calls allocate). */
 const MAX_SPARE_INPUTS = 2;
 
+/** A face detector whose threshold can be set per call (CenterFace, BlazeFace). */
+export type ThresholdDetector = FaceDetectorPort & { detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]> };
+
 /**
  * A detector at its one input size: no detectAt, so the pipeline runs no
  * coarse pass and every call has one input shape (the CUDA setting, with
  * `square`: see FaceLandmarkOptions.fixedBatch).
  */
-export function atOneSize(d: FaceDetectorPort & { detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]> }): FaceDetectorPort & { detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]> } {
+export function atOneSize(d: ThresholdDetector): ThresholdDetector {
   return { inputSide: d.inputSide, detect: (img, threshold) => d.detect(img, threshold) };
 }
 

@@ -4,9 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { FaceDetection, FaceDetectorPort } from '../pipeline/ports.js';
-import type { RgbImage } from '../pipeline/types.js';
-import { atOneSize, BlazeFaceDetector, CenterFaceDetector, type FaceDetectorOptions } from './face-detector.js';
+import { atOneSize, BlazeFaceDetector, CenterFaceDetector, type FaceDetectorOptions, type ThresholdDetector } from './face-detector.js';
 import { FaceMeshLandmarks, type FaceLandmarkOptions } from './face-landmarks.js';
 import { GenericSegmenter } from './generic-segmenter.js';
 import { type KeypointOptions, MoveNetKeypoints } from './keypoints.js';
@@ -69,7 +67,7 @@ export const ONE_SHAPE_MESH_BATCH = 8;
 export interface ModelSet {
   keypoints: MoveNetKeypoints;
   /** CenterFaceDetector or BlazeFaceDetector; detect(img, threshold?) overrides the threshold per call. */
-  faceDetector: FaceDetectorPort & { detect(img: RgbImage, threshold?: number): Promise<FaceDetection[]> };
+  faceDetector: ThresholdDetector;
   faceLandmarks: FaceMeshLandmarks;
   faceSegmenter?: GenericSegmenter;
   /** Execution provider the sessions run on: 'cpu' or 'cuda'. */

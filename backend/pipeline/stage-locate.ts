@@ -40,8 +40,8 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
   const settings: EngineSettings = { ...engineSettings, ...(options.params ?? {}) };
   const timings: Record<string, number> = {};
   let t0 = performance.now();
-  const models = settings.lowLight ? normaliseForModels(image) : undefined;
-  const view = models?.image ?? image;
+  const modelView = settings.lowLight ? normaliseForModels(image) : undefined;
+  const view = modelView?.image ?? image;
   if (view !== image) timings.normalise = performance.now() - t0;
   const detector = ports.faceDetector;
   let early: EarlyPasses | undefined;
@@ -67,7 +67,7 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
   t0 = performance.now();
   const poses = ports.keypoints && !skipPoses ? await ports.keypoints.detect(view) : [];
   if (ports.keypoints && !skipPoses) timings.keypoints = performance.now() - t0;
-  const detections = await detectFaces(ports, view, poses, settings, timings, early, models?.unblurred ?? view);
+  const detections = await detectFaces(ports, view, poses, settings, timings, early, modelView?.unblurred ?? view);
   const params = headParams(settings);
   let candidates = settings.locator === 'seed' ? seedCandidates(poses, settings) : fuseCandidates(poses, detections, params);
   const hints = options.hints ?? [];
