@@ -8,6 +8,11 @@ import type { RgbImage } from '../pipeline/types.js';
 import type { ModelEntry, SegmenterSpec } from './manifest.js';
 import { floatOutput, RUN_OPTIONS } from './sessions.js';
 
+export interface GenericSegmenterOptions {
+  /** One crop per session call even when the model takes a batch: one input shape (the CUDA setting, see FaceLandmarkOptions.fixedBatch). */
+  oneCropPerCall?: boolean;
+}
+
 export class GenericSegmenter implements SegmenterPort {
   /** Square crop side the model takes (the width when not square). */
   readonly inputSize: number;
@@ -18,7 +23,7 @@ export class GenericSegmenter implements SegmenterPort {
   private readonly outputName: string;
   private readonly dynamicBatch: boolean;
 
-  private constructor(private readonly session: ort.InferenceSession, private readonly entry: ModelEntry) {
+  private constructor(private readonly session: ort.InferenceSession, private readonly entry: ModelEntry, opts: GenericSegmenterOptions) {
     if (!entry.segmenter) throw new Error(`face-segmenter model ${entry.id}: the entry needs a "segmenter" section (faceClasses, outputLayout, outputKind)`);
     this.spec = entry.segmenter;
     const nchw = entry.input.layout === 'NCHW';
@@ -30,11 +35,11 @@ export class GenericSegmenter implements SegmenterPort {
     this.inputName = entry.input.name;
     this.outputName = entry.outputs[0].name;
     const b = entry.input.shape[0];
-    this.dynamicBatch = typeof b === 'string' || Number(b) < 0;
+    this.dynamicBatch = (typeof b === 'string' || Number(b) < 0) && !opts.oneCropPerCall;
   }
 
-  static async create(session: ort.InferenceSession, entry: ModelEntry): Promise<GenericSegmenter> {
-    const s = new GenericSegmenter(session, entry);
+  static async create(session: ort.InferenceSession, entry: ModelEntry, opts: GenericSegmenterOptions = {}): Promise<GenericSegmenter> {
+    const s = new GenericSegmenter(session, entry, opts);
     await s.run([{ width: s.inputWidth, height: s.inputHeight, data: new Uint8Array(s.inputWidth * s.inputHeight * 3) }]);
     return s;
   }

@@ -56,7 +56,7 @@ export interface LoadModelSetOptions {
   keypoints?: KeypointOptions;
   faceDetector?: FaceDetectorOptions;
   faceLandmarks?: FaceLandmarkOptions;
-  /** One input shape per session (square letterboxes, no coarse detector pass, a fixed mesh batch); default: on CUDA only. */
+  /** One input shape per session (square letterboxes, no coarse detector pass, a fixed mesh batch, one face-parser crop per call); default: on CUDA only. */
   oneShape?: boolean;
   logger?: ModelLogger;
 }
@@ -195,7 +195,7 @@ export async function loadModelSet(opts: LoadModelSetOptions): Promise<ModelSet>
     const faceDetector = oneShape ? atOneSize(detector) : detector;
     const landmarkSession = await session(r.landmarks);
     const faceLandmarks = await FaceMeshLandmarks.create(landmarkSession, r.landmarks.entry, oneShape ? { fixedBatch: true, maxBatch: ONE_SHAPE_MESH_BATCH, ...opts.faceLandmarks } : opts.faceLandmarks);
-    const faceSegmenter = r.segmenter ? await GenericSegmenter.create(await session(r.segmenter), r.segmenter.entry) : undefined;
+    const faceSegmenter = r.segmenter ? await GenericSegmenter.create(await session(r.segmenter), r.segmenter.entry, { oneCropPerCall: oneShape }) : undefined;
     const used = [r.keypoints, r.detector, r.landmarks, r.segmenter].filter((x): x is Resolved => !!x);
     const fingerprint = fingerprintOf(used);
     const entries: Partial<Record<Role, ModelEntry>> = Object.fromEntries(used.map((u) => [u.entry.role, u.entry]));

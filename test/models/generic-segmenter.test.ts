@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GenericSegmenter, splitFaceProbability } from '../../backend/models/generic-segmenter.js';
 import { loadModelSet } from '../../backend/models/index.js';
 import { parseModelEntry, type ModelEntryInput } from '../../backend/models/manifest.js';
@@ -92,6 +92,34 @@ describe('generic segmenter', () => {
       expect(m.data[0]).toBeCloseTo(expected(200, 30, 40), 4);
     } finally {
       await ms.close();
+    }
+  });
+
+  it('with oneShape (the CUDA setting) a batch-taking parser gets one crop per call, with the same maps', async () => {
+    await writeFile(`${file}.json`, JSON.stringify({ ...spec, file: path.basename(file) }));
+    const batches: number[] = [];
+    const proto = (ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }).prototype;
+    const run = proto.run;
+    const spy = vi.spyOn(proto, 'run').mockImplementation(function (this: unknown, ...a: unknown[]) {
+      const feeds = a[0] as Record<string, ort.Tensor>;
+      if ('data' in feeds) batches.push(feeds.data.dims[0]);
+      return run.apply(this, a);
+    });
+    const one = await loadModelSet({ provider: 'cpu', threads: 1, oneShape: true, overrides: { 'face-segmenter': file } });
+    const plain = await loadModelSet({ provider: 'cpu', threads: 1, overrides: { 'face-segmenter': file } });
+    try {
+      const crops = [flat(SIZE, SIZE, [10, 200, 150]), flat(SIZE, SIZE, [200, 30, 40]), flat(SIZE, SIZE, [122, 117, 104])];
+      batches.length = 0;
+      const a = await one.faceSegmenter!.run(crops);
+      expect(batches).toEqual([1, 1, 1]);
+      batches.length = 0;
+      const b = await plain.faceSegmenter!.run(crops);
+      expect(batches).toEqual([3]);
+      expect(a.map((m) => Array.from(m.data))).toEqual(b.map((m) => Array.from(m.data)));
+    } finally {
+      spy.mockRestore();
+      await one.close();
+      await plain.close();
     }
   });
 
