@@ -157,7 +157,7 @@ function summarisePersons(out: Summary, f: FassegRow[]): void {
         precision: meanOf(rows.map((r) => r.precision)),
         recall: meanOf(rows.map((r) => r.recall)),
         turned: turned.length,
-        turnedPrecision: turned.length ? meanOf(turned.map((r) => r.precision)) : NaN,
+        turnedPrecision: meanOf(turned.map((r) => r.precision)),
       };
     }
   }

@@ -112,8 +112,8 @@ export function letterbox(img: RgbImage, longest: number, multiple: number, squa
 /**
  * The letterbox's sizes: the scaled content, and the padded input (multiples
  * of `multiple`; with `square`, longest x longest rounded up to one, so every
- * image gets the same input shape: CUDA, where each new shape costs a cuDNN
- * algorithm search).
+ * image gets the same input shape: CUDA, where a session whose input shape
+ * changes stalls for seconds, see FaceLandmarkOptions.fixedBatch).
  */
 export function letterboxSize(img: RgbImage, longest: number, multiple: number, square = false): { contentW: number; contentH: number; width: number; height: number } {
   const scale = longest / Math.max(img.width, img.height);

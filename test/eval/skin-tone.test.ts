@@ -4,11 +4,9 @@ import { maskIta } from '../../backend/eval/ita.js';
 import { retone, toneTo, toneWeights } from '../../backend/eval/skin-tone.js';
 import { labelledPhoto } from '../helpers/labelled-photo.js';
 
-const photo = (): ReturnType<typeof labelledPhoto> => labelledPhoto();
-
 describe('skin-tone copies', () => {
   it('k = 1 leaves every pixel; k < 1 darkens only the weighted pixels', () => {
-    const { img, label } = photo();
+    const { img, label } = labelledPhoto();
     const w = toneWeights(label, 40, 40, { feather: 0, hairReach: 0 });
     expect(retone(img, w, 1, 0.25).data).toEqual(img.data);
     const dark = retone(img, w, 0.3, 0.25);
@@ -19,7 +17,7 @@ describe('skin-tone copies', () => {
   });
 
   it('the feathered edge blends: a pixel just outside the skin changes a little, one far away not at all', () => {
-    const { img, label } = photo();
+    const { img, label } = labelledPhoto();
     const dark = retone(img, toneWeights(label, 40, 40, { feather: 2, hairReach: 0 }), 0.3, 0.25);
     const at = (x: number, y: number): number => dark.data[(y * 40 + x) * 3];
     // the grey just outside lies between itself and the grey darkened in full
@@ -30,7 +28,7 @@ describe('skin-tone copies', () => {
   });
 
   it('hair next to the skin is recoloured (brows, hairline), hair further away is not', () => {
-    const { img, label } = photo();
+    const { img, label } = labelledPhoto();
     const w = toneWeights(label, 40, 40, { feather: 0, hairReach: 3 });
     const at = (x: number, y: number): number => w[y * 40 + x];
     expect(at(20, 11)).toBe(1);
@@ -40,7 +38,7 @@ describe('skin-tone copies', () => {
   });
 
   it('an eyebrow (hair with skin above and below it) is recoloured whole', () => {
-    const { label } = photo();
+    const { label } = labelledPhoto();
     // a 2-row brow inside the face, 6 px below the hairline
     for (let x = 14; x < 26; x++) label.fill(2, 18 * 40 + x, 18 * 40 + x + 2).fill(2, 19 * 40 + x, 19 * 40 + x + 1);
     const w = toneWeights(label, 40, 40, { feather: 0, hairReach: 0 });
@@ -51,7 +49,7 @@ describe('skin-tone copies', () => {
   });
 
   it('reaches the target ITA from above, just below it, and keeps hair and background', () => {
-    const { img, label, skin } = photo();
+    const { img, label, skin } = labelledPhoto();
     const before = maskIta(img, skin);
     expect(before).toBeGreaterThan(20);
     const t = toneTo(img, label, skin, -50);
@@ -66,7 +64,7 @@ describe('skin-tone copies', () => {
   });
 
   it('a photo already darker than the target comes back unchanged', () => {
-    const { img, label, skin } = photo();
+    const { img, label, skin } = labelledPhoto();
     const dark = toneTo(img, label, skin, -60).image;
     const again = toneTo(dark, label, skin, -30);
     expect(again.k).toBe(1);
