@@ -9,6 +9,8 @@ import { resolveProvider } from './models/sessions.js';
 import { LabelStudioAuth } from './labelstudio/api-client.js';
 import { ProjectClient } from './labelstudio/project-client.js';
 import { createWebhookVerifier, type WebhookVerifier } from './labelstudio/webhook-verifier.js';
+import { asFaceRefiner } from './learning/refiner.js';
+import { configuredPrior, priorId } from './learning/refiner-prior.js';
 
 export interface EngineBuildOptions {
   config: Config;
@@ -18,6 +20,8 @@ export interface EngineBuildOptions {
 
 export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngine> {
   const { config, logger } = opts;
+  // a bad prior file fails before the models load (tens of seconds on a GPU)
+  const prior = configuredPrior(config);
   const models = await loadModelSet({
     manifestPath: config.modelsManifest,
     provider: resolveProvider(config.executionProvider, logger),
@@ -28,6 +32,7 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
     { keypoints: models.keypoints, faceDetector: models.faceDetector, faceLandmarks: models.faceLandmarks, faceSegmenter: models.faceSegmenter },
     { fingerprint: models.fingerprint, provider: models.provider, settings: { ...DEFAULT_SETTINGS, ...(opts.settings ?? {}) }, onClose: () => models.close(),
       models: Object.fromEntries(Object.entries(models.entries).map(([role, e]) => [role, e?.id ?? ''])),
+      ...(prior ? { prior: { refiner: asFaceRefiner(prior), id: priorId(prior) } } : {}),
     },
   );
 }

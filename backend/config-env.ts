@@ -90,6 +90,7 @@ const EnvSchema = z.object({
   LOG_FORMAT: oneOf(['json', 'text'] as const).optional(),
   MODEL_DIR: z.string().optional(),
   MODELS_MANIFEST: z.string().optional(),
+  REFINER_PRIOR: z.string().trim().min(1).optional(),
   ACTIVE_LEARNING: boolVar.optional(),
   LEARNING_DB: z.string().optional(),
   LEARNING_MAX_PROJECTS: intVar(1, 1_000_000).optional(),

@@ -66,6 +66,8 @@ export interface Config {
   logFormat: 'json' | 'text';
   modelDir: string;
   modelsManifest: string;
+  /** A refiner prior (JSON, e.g. from `faceseg prior`): what projects without a refiner of their own get; null = none. */
+  refinerPrior: string | null;
   /** Active learning from labelers' corrections (backend/learning). */
   learning: LearningConfig;
   /** 'auto' = CUDA when the runtime offers it, else CPU. */
@@ -155,6 +157,7 @@ export function loadConfig(
     logFormat: e.LOG_FORMAT ?? 'text',
     modelDir,
     modelsManifest: path.resolve(modelDir, e.MODELS_MANIFEST ?? 'manifest.json'),
+    refinerPrior: e.REFINER_PRIOR === undefined || e.REFINER_PRIOR === 'off' ? null : path.resolve(e.REFINER_PRIOR),
     learning: learningFrom(e, modelDir),
     executionProvider: e.EXECUTION_PROVIDER ?? 'auto',
     ortThreads: e.ORT_THREADS ?? 0,

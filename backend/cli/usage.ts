@@ -64,4 +64,4 @@ export async function untilInterrupted<T>(what: string, work: (signal: AbortSign
 }
 
 /** The error names that mean "could not start" (config, data, models): EXIT.setup. */
-export const SETUP_ERRORS = ['ConfigError', 'DataMissingError', 'ModelFileError', 'ManifestError'];
+export const SETUP_ERRORS = ['ConfigError', 'DataMissingError', 'ModelFileError', 'ManifestError', 'RefinerPriorError'];

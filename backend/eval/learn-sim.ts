@@ -12,7 +12,7 @@ import { fromFullMask } from '../learning/masks.js';
 import { DEFAULT_FIT, fitRefiner, refinedField, type FitReport, type RefinerExample, type RefinerModel } from '../learning/refiner.js';
 import { targetInFrame } from '../learning/sample-codec.js';
 import type { FaceSample } from '../pipeline/face-sample.js';
-import type { FaceEngine, RegionMask } from '../pipeline/types.js';
+import type { FaceEngine, RegionMask, RgbImage } from '../pipeline/types.js';
 import { binaryUnion } from '../pipeline/mask-ops.js';
 import type { FassegEntry } from './scenes.js';
 import { pasteDistanceField } from '../pipeline/warp.js';
@@ -38,6 +38,8 @@ export interface LearnSimOptions {
   seed: number;
   sets?: string[];
   quiet?: boolean;
+  /** The engine's refiner prior: what a project's first refiner must beat (the engine's masks already include it). */
+  prior?: RefinerModel | null;
 }
 
 export interface Item {
@@ -78,13 +80,21 @@ export interface LearnSimReport {
 
 const personOf = (image: string): string => multiposePerson(image) ?? image;
 
-export async function loadSet(engine: FaceEngine, dir: string, set: string, convention: Convention, quiet: boolean): Promise<Item[]> {
+/** A copy of the photo made from its label map (the prior's toned training copies); null = skip the photo. */
+export type PhotoPrep = (img: RgbImage, label: Uint8Array, entry: FassegEntry) => RgbImage | null;
+
+export async function loadSet(engine: FaceEngine, dir: string, set: string, convention: Convention, quiet: boolean, prep?: PhotoPrep): Promise<Item[]> {
   const entries = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as FassegEntry[];
   const bar = progressBar(`${set} (engine)`, { total: entries.length, quiet });
   const items: Item[] = [];
   for (const e of entries) {
-    const img = await readImageFile(path.join(dir, e.image));
+    const photo = await readImageFile(path.join(dir, e.image));
     const label = await readLabelMap(path.join(dir, e.label));
+    const img = prep ? prep(photo, label.data, e) : photo;
+    if (!img) {
+      bar.increment();
+      continue;
+    }
     const res = await engine.segment(img, { captureSamples: true });
     const truth = classMask(label.data, CONVENTIONS[convention]);
     const chin = chinRow(label.data, label.width, label.height);
@@ -191,10 +201,11 @@ export async function runLearnSim(engine: FaceEngine, dataDir: string, opts: Lea
       for (const split of splitsOf(items, kind, opts.k, opts.seed)) {
         const { model, report } = fitRefiner(
           split.train.map((i) => i.example!),
-          null,
+          opts.prior ?? null,
           DEFAULT_FIT,
         );
-        const after = split.test.map((i) => scoreAfter(i, model));
+        // a refiner not kept leaves the engine's masks (the prior's included) as they were
+        const after = split.test.map((i) => (report.accepted ? scoreAfter(i, model) : i.before));
         rows.push({
           set,
           split: kind,
@@ -203,7 +214,7 @@ export async function runLearnSim(engine: FaceEngine, dataDir: string, opts: Lea
           test: split.test.length,
           iouBefore: meanOf(split.test.map((i) => i.before)),
           iouAfter: meanOf(after),
-          accepted: model !== null,
+          accepted: report.accepted,
           fit: report,
           byYaw: yawGroups(split.test, after),
         });

@@ -11,6 +11,7 @@ import { DEFAULT_SETTINGS } from '../pipeline/engine.js';
 import type { EngineParams } from '../pipeline/types.js';
 import type { LearningHooks } from './app-hooks.js';
 import { WebhookInbox } from './inbox.js';
+import { configuredPrior } from './refiner-prior.js';
 import { LearningService } from './service.js';
 import { openStore, redactDbUrl, type LearningStore } from './store.js';
 import { teamSummary } from './team-summary.js';
@@ -99,6 +100,7 @@ export async function openLearning(
     minCorrections: c.minCorrections,
     faceLabel: config.faceLabel,
     refreshMs: c.refreshMs,
+    prior: configuredPrior(config),
   });
   // events are confirmed with Label Studio as they leave the inbox, just before they are learned from
   const verify = opts.verifyWebhook;

@@ -168,11 +168,13 @@ export function trainMlp(set: TrainSet, inputs: number, opts: TrainOptions = DEF
 }
 
 /** Probabilities for rows x inputs features. */
-export function predictMlp(net: MlpWeights, x: Float32Array, rows: number): Float32Array {
+export function predictMlp(net: MlpWeights, x: Float32Array, rows: number, only?: (row: number) => boolean): Float32Array {
   const { inputs, hidden: H, mean, std, w1, b1, w2, b2 } = net;
   const out = new Float32Array(rows);
   const xs = new Float64Array(inputs);
   for (let r = 0; r < rows; r++) {
+    // rows the caller does not need stay 0 (and cost nothing)
+    if (only && !only(r)) continue;
     for (let k = 0; k < inputs; k++) xs[k] = (x[r * inputs + k] - mean[k]) / std[k];
     let z = b2;
     for (let j = 0; j < H; j++) {

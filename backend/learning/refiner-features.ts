@@ -2,7 +2,7 @@
 // the face's own frame (relative to the eyes, nose, chin and the engine's
 // mask), its colour against the face's skin, the frame's background and the
 // crown of the head, and local texture. Pure functions.
-import type { FaceSample } from '../pipeline/face-sample.js';
+import type { FaceSample, SampleHead } from '../pipeline/face-sample.js';
 import type { Point } from '../pipeline/types.js';
 import { clamp } from '../util/num.js';
 
@@ -82,7 +82,7 @@ interface FaceFrame {
   crown: Point;
 }
 
-function faceFrame(s: FaceSample): FaceFrame {
+function faceFrame(s: SampleHead): FaceFrame {
   const n = s.size;
   const face = (s.faceSize / s.frame.size) * n;
   const lm = s.landmarks;
@@ -91,6 +91,11 @@ function faceFrame(s: FaceSample): FaceFrame {
   const cheekSpan = Math.max(0.2 * face, Math.abs(lm.leftCheek.x - lm.rightCheek.x));
   const yaw = clamp((lm.nose.x - cheekMid) / cheekSpan, -1, 1) * 2;
   return { n, face, eyes, yaw, chinY: lm.chin.y, foreheadY: lm.forehead.y, crown: { x: lm.forehead.x, y: lm.forehead.y - 0.15 * face } };
+}
+
+/** How far the face is turned, from its landmarks: 0 frontal, 2 a full profile (either side). */
+export function sampleYaw(s: SampleHead): number {
+  return Math.abs(faceFrame(s).yaw);
 }
 
 /** Luma, and the 3x3-smoothed luma and chroma, of every frame pixel. */
@@ -230,9 +235,9 @@ function writeColour(out: Float32Array, o: number, x: number, y: number, n: numb
 
 /**
  * Features of every frame pixel, row-major, FEATURES values each.
- * `valid` = pixel centre inside the image (see validMask).
+ * `valid` = pixel centre inside the image (see validMask); `only` = the pixels wanted (all by default).
  */
-export function sampleFeatures(s: FaceSample, valid: Uint8Array): Float32Array {
+export function sampleFeatures(s: FaceSample, valid: Uint8Array, only?: (i: number) => boolean): Float32Array {
   const frame = faceFrame(s);
   const { n } = frame;
   const planes = colourPlanes(s);
@@ -242,6 +247,8 @@ export function sampleFeatures(s: FaceSample, valid: Uint8Array): Float32Array {
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
       const i = y * n + x;
+      // pixels the caller will not ask about stay 0
+      if (only && !only(i)) continue;
       const o = i * FEATURES;
       writeGeometry(out, o, x, y, s.sd[i], frame);
       writeColour(out, o, x, y, n, planes, refs, maps);

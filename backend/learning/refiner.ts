@@ -5,9 +5,9 @@
 // distance is its first feature), so tens of corrections are enough, and a new
 // one is kept only when it beats the current model on held-out corrections.
 import { connectedTo, fillHoles } from '../pipeline/mask-raster.js';
-import { FRAME_SCALE, validMask, type FaceSample } from '../pipeline/face-sample.js';
+import { FRAME_SCALE, validMask, type FaceSample, type SampleHead } from '../pipeline/face-sample.js';
 import type { FaceRefiner, RefinedField } from '../pipeline/types.js';
-import { FEATURE_NAMES, FEATURES, sampleFeatures } from './refiner-features.js';
+import { FEATURE_NAMES, FEATURES, sampleFeatures, sampleYaw } from './refiner-features.js';
 import { DEFAULT_TRAIN, predictMlp, trainMlp, type MlpWeights, type TrainOptions } from './mlp.js';
 import { seededRandom } from '../util/random.js';
 import { roundTo } from '../util/num.js';
@@ -30,6 +30,14 @@ export interface RefinerModel {
   net: MlpWeights;
   /** Examples it was trained on. */
   examples: number;
+  /** Refine only faces turned more than this (sampleYaw, 0..2); absent = every face. The shipped prior sets it. */
+  minYaw?: number;
+  /** Refine only faces at least this big (FaceSample.faceSize, image pixels); absent = every face. The shipped prior sets it. */
+  minFaceSize?: number;
+  /** Pixels farther outside the engine's mask than this (face sizes) stay outside; absent = no limit. The shipped prior sets it. */
+  maxGrow?: number;
+  /** Below the chin it may only remove: trained where rows below the chin were "don't care", it would take the neck. */
+  chinLimit?: boolean;
 }
 
 export interface FitReport {
@@ -122,9 +130,20 @@ export function trainRefiner(examples: readonly RefinerExample[], opts: FitOptio
 
 /** Face probability of every frame pixel. */
 export function refinerProbability(model: RefinerModel, sample: FaceSample): Float32Array {
-  const valid = validMask(sample);
-  const x = sampleFeatures(sample, valid);
-  return predictMlp(model.net, x, sample.size * sample.size);
+  // pixels a limit keeps outside are "not face" whatever the network says: it is not asked (most of the frame)
+  const only = askedPixels(model, sample);
+  const x = sampleFeatures(sample, validMask(sample), only);
+  return predictMlp(model.net, x, sample.size * sample.size, only);
+}
+
+/** The frame pixels a refiner may call face under its limits (maxGrow, chinLimit); undefined = all. */
+function askedPixels(model: RefinerModel, sample: FaceSample): ((i: number) => boolean) | undefined {
+  const { maxGrow, chinLimit } = model;
+  if (maxGrow === undefined && !chinLimit) return undefined;
+  const grow = maxGrow ?? Infinity;
+  const chinRow = chinLimit ? sample.landmarks.chin.y : Infinity;
+  const n = sample.size;
+  return (i) => sample.sd[i] >= -grow && (Math.floor(i / n) + 0.5 <= chinRow || sample.sd[i] > 0);
 }
 
 /** Smooth, keep the part connected to the face's core, fill holes. */
@@ -165,13 +184,16 @@ export function refinedField(model: RefinerModel, sample: FaceSample): RefinedFi
   return { field, size: sample.size, roi: sample.frame };
 }
 
-/** A refiner fitted on another frame size or feature list leaves the engine's mask as it is. */
-export function refinerFits(model: RefinerModel, sample: FaceSample): boolean {
-  return sample.size === model.frameSize && model.features === FEATURES_ID;
+/** A refiner fitted on another frame size or feature list, or a face outside the turns and sizes it is meant for, leaves the engine's mask as it is. */
+export function refinerFits(model: RefinerModel, sample: SampleHead): boolean {
+  if (sample.size !== model.frameSize || model.features !== FEATURES_ID) return false;
+  if (model.minFaceSize !== undefined && !(sample.faceSize >= model.minFaceSize)) return false;
+  return model.minYaw === undefined || sampleYaw(sample) > model.minYaw;
 }
 
 export function asFaceRefiner(model: RefinerModel): FaceRefiner {
   return {
+    accepts: (head) => refinerFits(model, head),
     refine: (sample) => (refinerFits(model, sample) ? refinedField(model, sample) : undefined),
     data: model,
   };
@@ -248,7 +270,8 @@ export function parseRefiner(text: string | undefined): RefinerModel | null {
   if (!text) return null;
   try {
     const m = JSON.parse(text) as RefinerModel;
-    return m.kind === 'faceseg-refiner' && m.version === 1 ? m : null;
+    const gate = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v));
+    return m.kind === 'faceseg-refiner' && m.version === 1 && gate(m.minYaw) && gate(m.minFaceSize) && gate(m.maxGrow) && (m.chinLimit === undefined || typeof m.chinLimit === 'boolean') ? m : null;
   } catch {
     return null;
   }

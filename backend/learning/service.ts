@@ -40,6 +40,8 @@ export interface LearningOptions {
   refreshMs?: number;
   /** Refiner fit options (tests make them small). */
   fitOptions?: FitOptions;
+  /** The engine's refiner prior: what a project without a refiner of its own gets, so its first refiner must beat it. */
+  prior?: RefinerModel | null;
 }
 
 /** What /predict and /setup use for one project. */
@@ -278,8 +280,8 @@ export class LearningService {
     const scoreMap = fitScoreMap(cs.map((c) => ({ score: c.score, changed: c.changed }))) ?? undefined;
     const previous = await this.store.getCalibration(projectId);
     const current = previous && this.isCurrent(previous) ? parseRefiner(previous.refiner) : null;
-    const refit = await this.fitRefinerOf(projectId, cs, current);
-    const refiner = refit?.model ?? current;
+    const refit = await this.fitRefinerOf(projectId, cs, current ?? this.opts.prior ?? null);
+    const refiner = refit?.report.accepted ? refit.model : current;
     // a refiner redraws the masks, so a dilate would no longer mean anything
     if (refiner) params = {};
     let modelVersion = Object.keys(params).length ? this.opts.versionWith(params) : this.opts.baseVersion;

@@ -9,7 +9,7 @@ import type { EnginePorts } from './ports.js';
 import { finishImage } from './stage-finish.js';
 import type { CropJob } from './stage-landmarks.js';
 import { locateHeads, type LocatedImage } from './stage-locate.js';
-import type { EngineParams, FaceEngine, RgbImage, SegmentOptions, SegmentResult } from './types.js';
+import type { EngineParams, FaceEngine, FaceRefiner, RgbImage, SegmentOptions, SegmentResult } from './types.js';
 
 export { DEFAULT_SETTINGS, type EngineSettings } from './engine-settings.js';
 export { MAX_SEARCHED_CLICKS } from './click-search.js';
@@ -21,8 +21,14 @@ export { MAX_SEARCHED_CLICKS } from './click-search.js';
  */
 export const ENGINE_CODE_VERSION = 9;
 
-function hashSettings(settings: EngineSettings): string {
-  return createHash('sha256').update(JSON.stringify({ code: ENGINE_CODE_VERSION, ...settings })).digest('hex').slice(0, 8);
+function hashSettings(settings: EngineSettings, prior?: string): string {
+  return createHash('sha256').update(JSON.stringify({ code: ENGINE_CODE_VERSION, ...settings, ...(prior ? { prior } : {}) })).digest('hex').slice(0, 8);
+}
+
+/** The refiner a face gets when its project has none of its own, and its id (part of model_version). */
+export interface RefinerPrior {
+  refiner: FaceRefiner;
+  id: string;
 }
 
 export class FaceSegEngine implements FaceEngine {
@@ -31,22 +37,24 @@ export class FaceSegEngine implements FaceEngine {
   readonly settings: EngineSettings;
   /** role -> model id, for logs and metrics. */
   readonly models: Record<string, string>;
+  readonly prior?: RefinerPrior;
 
   constructor(
     private readonly ports: EnginePorts,
-    opts: { fingerprint: string; provider: string; settings?: Partial<EngineSettings>; onClose?: () => Promise<void>; models?: Record<string, string> },
+    opts: { fingerprint: string; provider: string; settings?: Partial<EngineSettings>; onClose?: () => Promise<void>; models?: Record<string, string>; prior?: RefinerPrior },
   ) {
     this.models = opts.models ?? {};
     this.settings = { ...DEFAULT_SETTINGS, ...(opts.settings ?? {}) };
     this.executionProvider = opts.provider;
-    this.modelVersion = FaceSegEngine.versionFor(opts.fingerprint, this.settings);
+    this.prior = opts.prior;
+    this.modelVersion = FaceSegEngine.versionFor(opts.fingerprint, this.settings, opts.prior?.id);
     this.onClose = opts.onClose;
   }
 
   private readonly onClose?: () => Promise<void>;
 
-  static versionFor(fingerprint: string, settings: EngineSettings): string {
-    return `faceseg-${fingerprint.slice(0, 8)}-${hashSettings(settings)}`;
+  static versionFor(fingerprint: string, settings: EngineSettings, prior?: string): string {
+    return `faceseg-${fingerprint.slice(0, 8)}-${hashSettings(settings, prior)}`;
   }
 
   /** The version a project gets with its own calibrated parameters. */
@@ -76,7 +84,11 @@ export class FaceSegEngine implements FaceEngine {
    */
   async segmentBatch(items: readonly { image: RgbImage; options?: SegmentOptions }[]): Promise<SegmentResult[]> {
     const located: LocatedImage[] = [];
-    for (const item of items) located.push(await locateHeads(this.ports, item.image, item.options ?? {}, this.settings));
+    for (const item of items) {
+      // a project's own refiner replaces the prior
+      const options = { ...item.options, refiner: item.options?.refiner ?? this.prior?.refiner };
+      located.push(await locateHeads(this.ports, item.image, options, this.settings));
+    }
     const jobs: CropJob[] = located.flatMap((image) => image.candidates.map((candidate) => ({ view: image.view, candidate, settings: image.settings })));
     const stages = await runFaceStages(this.ports, jobs);
     const out: SegmentResult[] = [];

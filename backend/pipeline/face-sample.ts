@@ -39,6 +39,9 @@ export interface FaceSample {
   landmarks: FrameLandmarks;
 }
 
+/** Where a face sample lies and how it looks, without its pixels: enough to decide whether a refiner wants it. */
+export type SampleHead = Pick<FaceSample, 'frame' | 'size' | 'faceSize' | 'landmarks'>;
+
 /** MediaPipe face mesh indices of the landmarks above. */
 export const MESH_LANDMARKS = {
   rightEye: [MESH.rightEyeOuter, MESH.rightEyeInner],
@@ -86,7 +89,8 @@ function defaultLandmarks(n: number, faceFrame: number): FrameLandmarks {
 }
 
 export function captureSample(c: CaptureInput, size = FRAME_SIZE): FaceSample {
-  const frame = frameRoi(c.roi);
+  const head = captureHead(c, size);
+  const { frame } = head;
   const rgb = warpCrop(c.image, frame, size).data;
   const sd = new Float32Array(size * size);
   const cropPxToFace = c.roi.size / c.fieldSize / c.faceSize;
@@ -104,7 +108,13 @@ export function captureSample(c: CaptureInput, size = FRAME_SIZE): FaceSample {
       sd[v * size + u] = d * cropPxToFace + growFace;
     }
   }
-  const meshSize = c.meshSize ?? n;
+  return { frame, size, imageWidth: c.image.width, imageHeight: c.image.height, faceSize: c.faceSize, rgb, sd, landmarks: head.landmarks };
+}
+
+/** The sample's frame and landmarks only (no warp): cheap, for a refiner's accepts(). */
+export function captureHead(c: CaptureInput, size = FRAME_SIZE): SampleHead {
+  const frame = frameRoi(c.roi);
+  const meshSize = c.meshSize ?? c.fieldSize;
   const toFrame = (mx: number, my: number): Point => {
     const p = cropToImage(c.roi, meshSize, mx, my);
     return imageToCrop(frame, size, p.x, p.y);
@@ -131,7 +141,7 @@ export function captureSample(c: CaptureInput, size = FRAME_SIZE): FaceSample {
       forehead: pick(MESH_LANDMARKS.forehead),
     };
   }
-  return { frame, size, imageWidth: c.image.width, imageHeight: c.image.height, faceSize: c.faceSize, rgb, sd, landmarks };
+  return { frame, size, faceSize: c.faceSize, landmarks };
 }
 
 /** Is the centre of frame pixel i inside the image? */

@@ -2,7 +2,7 @@
 // mask (or a project's learned refinement of it) and gather the evidence its
 // score is made of.
 import { yieldToEventLoop } from './event-loop.js';
-import { captureSample } from './face-sample.js';
+import { captureHead, captureSample } from './face-sample.js';
 import { touchesEdge } from './geometry.js';
 import type { HeadCandidate } from './heads.js';
 import { maskBox } from './mask-ops.js';
@@ -51,11 +51,11 @@ export function pasteFace(located: LocatedImage, candidate: HeadCandidate, regio
   const { roi, mesh, crop } = region.face;
   const faceSize = roi.size / settings.roiScale;
   // the sample holds the engine's own mask (no dilate), the same whatever the project's settings
-  const sample =
-    options.refiner || options.captureSamples
-      ? captureSample({ image: view, roi, field: region.field, fieldSize: region.fieldSize, grow: 0, faceSize, mesh, meshSize: crop.width })
-      : undefined;
-  const refined = sample && options.refiner?.refine(sample);
+  const capture = { image: view, roi, field: region.field, fieldSize: region.fieldSize, grow: 0, faceSize, mesh, meshSize: crop.width };
+  // a refiner that wants only some faces (the prior: turned ones) costs the others no sample
+  const refiner = options.refiner && (!options.refiner.accepts || options.refiner.accepts(captureHead(capture))) ? options.refiner : undefined;
+  const sample = refiner || options.captureSamples ? captureSample(capture) : undefined;
+  const refined = sample && refiner?.refine(sample);
   // pasted once: the refiner's field when it gave one, else the engine's with the dilate
   const mask = refined
     ? pasteDistanceField(refined.field, refined.size, refined.roi, image.width, image.height, 0)

@@ -1,6 +1,6 @@
 // Shared data types of the face engine. Everything here is plain data so that
 // geometry and mask maths can be tested without a model.
-import type { FaceSample } from './face-sample.js';
+import type { FaceSample, SampleHead } from './face-sample.js';
 import type { Roi } from './warp.js';
 
 /** 8-bit RGB pixels, row-major, 3 bytes per pixel, already EXIF-oriented. */
@@ -70,6 +70,8 @@ export interface RefinedField {
 
 /** A project's learned mask correction (active learning); undefined keeps the engine's mask. */
 export interface FaceRefiner {
+  /** Whether it would redraw this face at all (frame and landmarks only): when false no sample is captured for it. Default: yes. */
+  accepts?(head: SampleHead): boolean;
   refine(sample: FaceSample): RefinedField | undefined;
   /** Plain data the refiner is rebuilt from in another thread (the engine worker pool); absent = this thread only. */
   readonly data?: unknown;

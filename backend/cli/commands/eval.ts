@@ -3,6 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { FaceEngine } from '../../pipeline/types.js';
 import { engineFrom, engineOptions, type EngineFlags } from '../engine-flags.js';
+import { loadConfig } from '../../config.js';
+import { configuredPrior } from '../../learning/refiner-prior.js';
 
 interface EvalFlags extends EngineFlags {
   data: string;
@@ -15,6 +17,7 @@ interface EvalFlags extends EngineFlags {
   small: boolean;
   tone: boolean;
   learn?: number;
+  fitPrior?: string;
   convention: 'face' | 'face+ears' | 'head';
   learnSplit: 'random' | 'person' | 'both';
   seed: number;
@@ -37,11 +40,12 @@ export function addEvalCommand(program: Command): void {
       .addOption(new Option('--convention <name>', 'with --learn: what the simulated labelers call a face').choices(['face', 'face+ears', 'head']).default('face'))
       .addOption(new Option('--learn-split <kind>', 'with --learn: K random images, K images of two people (one fold per pair), or both').choices(['random', 'person', 'both']).default('both'))
       .option('--seed <n>', 'with --learn: seed of the random choices', (v) => Number.parseInt(v, 10), 1)
+      .option('--fit-prior <file>', 'instead: fit a refiner prior for turned faces on the tune split and write it here, to measure with REFINER_PRIOR=<file> (FASSEG is for evaluation only: never serve it)')
       .option('-q, --quiet', 'no progress bar'),
   ).action(async (opts: EvalFlags) => {
     const engine = await engineFrom(opts);
     try {
-      const report = opts.learn !== undefined ? await learnSim(engine, opts, opts.learn) : await evaluate(engine, opts);
+      const report = opts.fitPrior ? await writePrior(engine, opts, opts.fitPrior) : opts.learn !== undefined ? await learnSim(engine, opts, opts.learn) : await evaluate(engine, opts);
       if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));
     } finally {
       await engine.close();
@@ -78,8 +82,20 @@ async function learnSim(engine: FaceEngine, opts: EvalFlags, k: number): Promise
     splits: opts.learnSplit === 'both' ? ['random', 'person'] : [opts.learnSplit],
     seed: opts.seed,
     sets: setList(opts.sets),
+    prior: configuredPrior(loadConfig()),
     quiet: opts.quiet,
   });
   process.stdout.write(`model_version ${report.modelVersion}\n${formatLearnSim(report)}\n`);
   return report;
+}
+
+/** --fit-prior FILE: the refiner prior fitted on the tune split, written as JSON. */
+async function writePrior(engine: FaceEngine, opts: EvalFlags, file: string): Promise<object> {
+  const { fitPrior } = await import('../../eval/prior-fit.js');
+  const fit = await fitPrior(engine, opts.data, opts.quiet);
+  await writeFile(file, `${JSON.stringify(fit.model)}\n`);
+  const n = Object.entries(fit.examples).map(([set, k]) => `${k} ${set}`).join(', ');
+  process.stdout.write(`refiner prior: ${fit.model.examples} examples from tune faces (${n}), trained in ${fit.trainMs} ms, written to ${file}\n`);
+  process.stdout.write(`measure it: REFINER_PRIOR=${file} faceseg eval --data ${opts.data} (an evaluation artefact: FASSEG is licensed for evaluation only)\n`);
+  return { examples: fit.examples, trainMs: fit.trainMs };
 }
