@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { addAnonymizeCommand } from './commands/anonymize.js';
 import { addEvalCommand } from './commands/eval.js';
 import { addPredictCommand } from './commands/predict.js';
+import { addPriorCommand } from './commands/prior.js';
 import { addSegmentCommand } from './commands/segment.js';
 import { addServeCommand } from './commands/serve.js';
 import { EXIT, SETUP_ERRORS, usageError } from './usage.js';
@@ -24,7 +25,7 @@ LABEL_STUDIO_URL, LABEL_STUDIO_API_KEY, EXECUTION_PROVIDER=cpu|cuda|auto.
 The benchmark runs from a checkout: npm run bench (see bench/README.md).`,
   );
 
-for (const add of [addServeCommand, addSegmentCommand, addEvalCommand, addPredictCommand, addAnonymizeCommand]) add(program);
+for (const add of [addServeCommand, addSegmentCommand, addEvalCommand, addPredictCommand, addAnonymizeCommand, addPriorCommand]) add(program);
 // `faceseg bench` was a command before the benchmark left the product: say where it went
 program
   .command('bench', { hidden: true })
