@@ -10,23 +10,39 @@ export interface TeamPrior {
   /** Null when there was too little to learn from or the candidate did not beat the engine. */
   model: RefinerModel | null;
   report: FitReport & { skipped: number };
-  /** Projects read, and how many corrected faces each gave. */
+  /** Projects read, and how many of their corrected faces the fit used. */
   projects: Record<string, number>;
 }
 
-/** Fit a prior on the corrected faces of `projects` (default: every project in the store). */
-export async function fitTeamPrior(store: LearningStore, opts: { projects?: readonly string[]; fit?: FitOptions } = {}): Promise<TeamPrior> {
+/** Most corrected faces a prior is fitted on (the newest): one project's worth, whatever the store holds. */
+export const MAX_TEAM_FACES = 2000;
+
+type EncodedFace = { sample: string; target: string; group: string; project: string; at: number };
+
+/** Fit a prior on the newest corrected faces of `projects` (default: every project in the store). */
+export async function fitTeamPrior(store: LearningStore, opts: { projects?: readonly string[]; fit?: FitOptions; maxFaces?: number } = {}): Promise<TeamPrior> {
   const names = opts.projects ?? (await store.listProjects());
-  const faces: { sample: string; target: string; group: string }[] = [];
-  const projects: Record<string, number> = {};
+  const max = opts.maxFaces ?? MAX_TEAM_FACES;
+  let faces: EncodedFace[] = [];
   for (const p of names) {
-    const before = faces.length;
     for (const c of await store.listCorrections(p)) {
       // one group per task, so the held-out check never sees a task it trained on
-      for (const f of c.faces) if (f.sample && f.target) faces.push({ sample: f.sample, target: f.target, group: `${p}/${c.task}` });
+      for (const f of c.faces) if (f.sample && f.target) faces.push({ sample: f.sample, target: f.target, group: `${p}/${c.task}`, project: p, at: c.receivedAt });
     }
-    projects[p] = faces.length - before;
+    // keep memory to the newest `max` as projects are read
+    if (faces.length > max) faces = newest(faces, max);
   }
-  const out = await trainInWorker({ faces, current: null, ...(opts.fit ? { options: opts.fit } : {}) });
+  const projects: Record<string, number> = Object.fromEntries(names.map((p) => [p, 0]));
+  for (const f of faces) projects[f.project]++;
+  const out = await trainInWorker({ faces: faces.map(({ sample, target, group }) => ({ sample, target, group })), current: null, ...(opts.fit ? { options: opts.fit } : {}) });
   return { model: out.report.accepted ? out.model : null, report: out.report, projects };
+}
+
+/** The `max` most recently corrected faces, oldest first (stable for equal times). */
+function newest(faces: EncodedFace[], max: number): EncodedFace[] {
+  return faces
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => a.f.at - b.f.at || a.i - b.i)
+    .slice(-max)
+    .map((x) => x.f);
 }

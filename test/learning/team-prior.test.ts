@@ -43,6 +43,17 @@ describe('team prior', () => {
     await store.close();
   }, 60_000);
 
+  it('fits on the newest faces only, whatever the store holds', async () => {
+    const store = await openStore(':memory:');
+    for (let k = 0; k < 6; k++) await store.putCorrection(correction('old', k + 1));
+    for (let k = 0; k < 8; k++) await store.putCorrection(correction('new', k + 20));
+    const fit = await fitTeamPrior(store, { fit: fast, maxFaces: 10 });
+    // receivedAt is the seed: the 8 of 'new' (20..27) and the 2 newest of 'old' (5, 6)
+    expect(fit.projects).toEqual({ old: 2, new: 8 });
+    expect(fit.report.examples).toBe(10);
+    await store.close();
+  }, 60_000);
+
   it('writes nothing from too few corrections or from projects that are not there', async () => {
     const store = await openStore(':memory:');
     for (let k = 0; k < 3; k++) await store.putCorrection(correction('1', k + 1));
