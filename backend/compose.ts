@@ -9,19 +9,21 @@ import { resolveProvider } from './models/sessions.js';
 import { LabelStudioAuth } from './labelstudio/api-client.js';
 import { ProjectClient } from './labelstudio/project-client.js';
 import { createWebhookVerifier, type WebhookVerifier } from './labelstudio/webhook-verifier.js';
-import { asFaceRefiner } from './learning/refiner.js';
+import { asFaceRefiner, type RefinerModel } from './learning/refiner.js';
 import { configuredPrior, priorId } from './learning/refiner-prior.js';
 
 export interface EngineBuildOptions {
   config: Config;
   logger?: Logger;
   settings?: Partial<EngineSettings>;
+  /** The refiner prior already read (null: none); undefined reads REFINER_PRIOR. Read once, so every worker and the learning service use the same one. */
+  prior?: RefinerModel | null;
 }
 
 export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngine> {
   const { config, logger } = opts;
   // a bad prior file fails before the models load (tens of seconds on a GPU)
-  const prior = configuredPrior(config);
+  const prior = opts.prior !== undefined ? opts.prior : configuredPrior(config);
   const models = await loadModelSet({
     manifestPath: config.modelsManifest,
     provider: resolveProvider(config.executionProvider, logger),
@@ -43,7 +45,8 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
  */
 export async function buildServerEngine(opts: EngineBuildOptions & { workers?: number }): Promise<FaceSegEngine | EnginePool> {
   const workers = opts.workers ?? opts.config.engineWorkers;
-  return workers > 0 ? EnginePool.start({ ...opts, workers }) : buildEngine(opts);
+  const prior = opts.prior !== undefined ? opts.prior : configuredPrior(opts.config);
+  return workers > 0 ? EnginePool.start({ ...opts, prior, workers }) : buildEngine({ ...opts, prior });
 }
 
 /** The webhook verifier (annotations confirmed with Label Studio's API), when WEBHOOK_VERIFY is on. */

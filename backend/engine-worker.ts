@@ -8,10 +8,10 @@ import type { EngineJob, EngineReply, EngineWorkerData } from './engine-pool.js'
 import { asFaceRefiner, type RefinerModel } from './learning/refiner.js';
 
 const port = parentPort!;
-const { config, settings } = workerData as EngineWorkerData;
+const { config, settings, prior } = workerData as EngineWorkerData;
 
 try {
-  const engine = await buildEngine({ config, settings });
+  const engine = await buildEngine({ config, settings, prior });
   // the call in progress: sessions are released only after it (a native call must not lose its session)
   let inFlight: Promise<unknown> = Promise.resolve();
   port.on('message', (job: EngineJob) => {

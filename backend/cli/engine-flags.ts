@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { buildEngine, buildServerEngine, loadConfig } from '../compose.js';
 import type { EnginePool } from '../engine-pool.js';
 import type { EngineSettings, FaceSegEngine } from '../pipeline/engine.js';
+import type { RefinerModel } from '../learning/refiner.js';
 
 export interface EngineFlags {
   baseline?: boolean;
@@ -34,6 +35,6 @@ export async function engineFrom(flags: EngineFlags, config = loadConfig()) {
 }
 
 /** For commands that keep several images in flight (predict): the server's engine worker pool, unless ENGINE_WORKERS=0. */
-export function pooledEngineFrom(flags: EngineFlags, config = loadConfig()): Promise<FaceSegEngine | EnginePool> {
-  return buildServerEngine({ config, settings: settingsFrom(flags) });
+export function pooledEngineFrom(flags: EngineFlags, config = loadConfig(), prior?: RefinerModel | null): Promise<FaceSegEngine | EnginePool> {
+  return buildServerEngine({ config, settings: settingsFrom(flags), ...(prior !== undefined ? { prior } : {}) });
 }

@@ -7,6 +7,7 @@ import { LabelStudioAuth } from '../labelstudio/api-client.js';
 import { ModelVersionSync } from '../labelstudio/model-version-sync.js';
 import { ProjectClient } from '../labelstudio/project-client.js';
 import { openLearning } from '../learning/index.js';
+import { configuredPrior } from '../learning/refiner-prior.js';
 import { createLogger, type Logger } from '../logging.js';
 import { imageSourceFromConfig } from '../media/image-source.js';
 import { createMetrics } from '../metrics.js';
@@ -42,12 +43,14 @@ export async function serve(): Promise<void> {
   const lsCheck = checkLabelStudio(config, logger);
   const t0 = performance.now();
   // models load once, before the port opens: /health and /setup never wait on them
-  const engine = await buildServerEngine({ config, logger });
+  // read once: the engine workers and the learning service must use the same prior
+  const prior = configuredPrior(config);
+  const engine = await buildServerEngine({ config, logger, prior });
   for (const role of Object.keys(engine.models)) metrics.modelsLoaded.set({ kind: role }, 1);
   logger.info(`engine ready in ${Math.round(performance.now() - t0)} ms: model_version ${engine.modelVersion}, models ${JSON.stringify(engine.models)}, provider ${engine.executionProvider}`);
   await lsCheck;
   const verifyWebhook = buildWebhookVerifier(config);
-  const learning = await openLearning(config, logger, engine, undefined, { verifyWebhook });
+  const learning = await openLearning(config, logger, engine, undefined, { verifyWebhook, prior });
   const sync = versionSync(config, logger);
   const app = createApp({
     config,

@@ -12,6 +12,7 @@ import type { EngineParams } from '../pipeline/types.js';
 import type { LearningHooks } from './app-hooks.js';
 import { WebhookInbox } from './inbox.js';
 import { configuredPrior } from './refiner-prior.js';
+import type { RefinerModel } from './refiner.js';
 import { LearningService } from './service.js';
 import { openStore, redactDbUrl, type LearningStore } from './store.js';
 import { teamSummary } from './team-summary.js';
@@ -76,7 +77,7 @@ export async function openLearning(
   logger: Logger,
   engine: { modelVersion: string; versionWith(params: Partial<EngineParams>): string },
   defaults: EngineParams = defaultParams(),
-  opts: { processWebhooks?: boolean; verifyWebhook?: WebhookVerifier } = {},
+  opts: { processWebhooks?: boolean; verifyWebhook?: WebhookVerifier; prior?: RefinerModel | null } = {},
 ): Promise<Learning | undefined> {
   const c = config.learning;
   if (!c.enabled) return undefined;
@@ -100,7 +101,7 @@ export async function openLearning(
     minCorrections: c.minCorrections,
     faceLabel: config.faceLabel,
     refreshMs: c.refreshMs,
-    prior: configuredPrior(config),
+    prior: opts.prior !== undefined ? opts.prior : configuredPrior(config),
   });
   // events are confirmed with Label Studio as they leave the inbox, just before they are learned from
   const verify = opts.verifyWebhook;

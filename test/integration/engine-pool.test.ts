@@ -78,6 +78,23 @@ describe('engine pool (worker threads, bundled models)', () => {
     await expect(pool.segment(image, { refiner: { refine: () => undefined } })).rejects.toThrow(/cannot be sent to an engine worker/);
   }, 60_000);
 
+  it('gives the workers the prior the main thread read: they apply it without reading REFINER_PRIOR again', async () => {
+    const fast = { ...DEFAULT_FIT, train: { ...DEFAULT_FIT.train, hidden: 8, epochs: 3 }, maxRows: 10_000 };
+    const prior = trainRefiner(Array.from({ length: 6 }, (_, k) => syntheticFace(k + 1, FRAME_SIZE)).map((f, k) => ({ sample: f.sample, target: f.head, group: `t${k}` })), fast);
+    // the path the workers would read is gone: only the prior handed over can reach them
+    const gone = testConfig({ EXECUTION_PROVIDER: 'cpu', REFINER_PRIOR: '/nonexistent/prior.json' });
+    const [withPrior, mainThread] = await Promise.all([EnginePool.start({ config: gone, workers: 1, prior }), buildEngine({ config, prior })]);
+    try {
+      expect(withPrior.modelVersion).toBe(mainThread.modelVersion);
+      expect(withPrior.modelVersion).not.toBe(pool.modelVersion);
+      const [a, b] = await Promise.all([withPrior.segment(image), mainThread.segment(image)]);
+      expect(digest(a)).toBe(digest(b));
+      expect(digest(a)).not.toBe(digest(await local.segment(image)));
+    } finally {
+      await Promise.all([withPrior.close(), mainThread.close()]);
+    }
+  }, 120_000);
+
   it('a worker that exits is replaced: later calls still run on two workers', async () => {
     // terminated while idle: stopping a thread inside a native ONNX Runtime call aborts the process
     const slots = (pool as unknown as { slots: { worker: Worker }[] }).slots;

@@ -83,13 +83,16 @@ async function predictAction(opts: PredictFlags): Promise<void> {
   const url = labelStudioUrl(opts, config);
   const token = opts.token ?? config.labelStudioApiKey;
   if (!token) process.stderr.write('faceseg: no --token or LABEL_STUDIO_API_KEY: Label Studio will probably answer 401\n');
-  const engine = await pooledEngineFrom(opts, config);
+  // read once: the engine workers and the learning service must use the same prior
+  const { configuredPrior } = await import('../../learning/refiner-prior.js');
+  const prior = configuredPrior(config);
+  const engine = await pooledEngineFrom(opts, config, prior);
   // the project's learned refiner and calibration apply, and bulk predictions are recorded for learning
   const { openLearning } = await import('../../learning/index.js');
   const { createLogger } = await import('../../logging.js');
   const { FaceSegModel } = await import('../../model/faceseg-model.js');
   const logger = createLogger(config);
-  const learning = await openLearning(config, logger, engine, undefined, { processWebhooks: false });
+  const learning = await openLearning(config, logger, engine, undefined, { processWebhooks: false, prior });
   const model = new FaceSegModel(engine, learning?.service, logger);
   const close = async () => {
     await learning?.close();
