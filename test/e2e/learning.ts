@@ -3,6 +3,8 @@
 // its API (Label Studio sends them to the backend's webhook), training is
 // started from Label Studio, a new model_version must appear, and the
 // re-predicted other tasks must be measurably closer to the head convention.
+// Then `faceseg prior` turns those corrections into a prior, a second backend
+// serves it, and a new project's first predictions must follow the convention.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +20,14 @@ export interface LearningContext {
   dataDir: string;
   artifacts: string;
   labelConfig: string;
+  /** The backend's LEARNING_DB (SQLite), read by `faceseg prior`. */
+  learningDb: string;
+  /** A scratch folder. */
+  tmp: string;
+  /** `faceseg <args>` from the checkout, with these variables added. */
+  cli: (args: string[], env: Record<string, string>) => Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Start another backend with these variables added; resolves with its URL once /health answers. */
+  startBackend: (name: string, env: Record<string, string>) => Promise<string>;
 }
 
 const HEAD = [1, 2, 3, 4, 5];
@@ -164,6 +174,49 @@ export async function learningScenario(ctx: LearningContext): Promise<void> {
     const ious = held.map((x, i) => brushIou(got[i], x.img));
     const gain = meanOf(ious) - before.iou;
     log(`held-out IoU with the head convention: ${before.iou.toFixed(3)} -> ${meanOf(ious).toFixed(3)} (${gain >= 0 ? '+' : ''}${gain.toFixed(3)})`);
+    expect(gain >= 0.1, `gain ${gain.toFixed(3)} < 0.1`);
+  });
+
+  await teamPriorScenario(ctx, project, held, before);
+}
+
+/**
+ * `faceseg prior` on that project's corrections, a second backend serving it
+ * (REFINER_PRIOR), and a new project of the same held-out photos: its very
+ * first predictions follow the head convention, with no annotation of its own.
+ */
+async function teamPriorScenario(ctx: LearningContext, taught: number, held: { img: Img }[], engine: { version: string; iou: number }): Promise<void> {
+  const { ls } = ctx;
+  const file = path.join(ctx.tmp, 'team-prior.json');
+  const made = await check(`team prior: \`faceseg prior --projects ${taught}\` fits one on that project's corrections`, async () => {
+    const r = await ctx.cli(['prior', '--projects', String(taught), '--out', file], { LEARNING_DB: ctx.learningDb });
+    log(r.stderr.trim().split('\n').join(' | '));
+    expect(r.code === 0, `exit ${r.code}: ${r.stderr.slice(-400)}`);
+    expect(existsSync(file), 'no prior written');
+    return true;
+  });
+  if (!made) return;
+  const url = await check('team prior: a backend started with REFINER_PRIOR answers /health with another model_version', async () => {
+    const u = await ctx.startBackend('backend-prior', { REFINER_PRIOR: file, LEARNING_DB: path.join(ctx.tmp, 'learning-prior.sqlite') });
+    const h = (await (await fetch(`${u}/health`)).json()) as { model_version?: string };
+    expect(typeof h.model_version === 'string' && h.model_version !== engine.version, `model_version ${h.model_version} (engine ${engine.version})`);
+    return u;
+  });
+  if (!url) return;
+  await check('team prior: a new project of the other photos gets head-convention masks in its first predictions', async () => {
+    const p = await ls.createProject('e2e team prior', ctx.labelConfig);
+    for (const x of held) await ls.uploadFile(p.id, x.img.file);
+    const tasks = (await ls.tasks(p.id)) as { id: number; data: { image: string } }[];
+    const a = await ls.request('POST', '/api/ml', { url, project: p.id, title: 'faceseg with a team prior', is_interactive: false });
+    expect(a.status === 201, `connect: ${a.status} ${a.text.slice(0, 300)}`);
+    await ls.ok('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${p.id}`, { selectedItems: { all: false, included: tasks.map((t) => t.id) } }, 300_000);
+    const preds = (await ls.predictions(p.id)) as any[];
+    const ious = held.map((x) => {
+      const t = tasks.find((k) => k.data.image.endsWith(path.basename(x.img.file)));
+      return brushIou(preds.filter((q) => q.task === t?.id).sort((m, n) => n.id - m.id)[0], x.img);
+    });
+    const gain = meanOf(ious) - engine.iou;
+    log(`new project, first predictions, IoU with the head convention: engine ${engine.iou.toFixed(3)} -> with the team prior ${meanOf(ious).toFixed(3)} (${gain >= 0 ? '+' : ''}${gain.toFixed(3)})`);
     expect(gain >= 0.1, `gain ${gain.toFixed(3)} < 0.1`);
   });
 }

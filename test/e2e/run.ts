@@ -485,7 +485,23 @@ async function main() {
   if (BACKEND === 'real') {
     // a project that paints whole heads: learned from 20 annotations, the other tasks follow
     await timed('learning: head convention', () =>
-      learningScenario({ ls, backendUrl: urlB, dataDir: process.env.E2E_DATA ?? path.resolve(ROOT, '../shared/data'), artifacts: ARTIFACTS, labelConfig: cfg1 }),
+      learningScenario({
+        ls,
+        backendUrl: urlB,
+        dataDir: process.env.E2E_DATA ?? path.resolve(ROOT, '../shared/data'),
+        artifacts: ARTIFACTS,
+        labelConfig: cfg1,
+        learningDb: path.join(tmp, 'learning-b.sqlite'),
+        tmp,
+        cli: (args, env) => run(TSX, ['backend/cli/main.ts', ...args], { env: { ...process.env, ...env }, cwd: ROOT }),
+        startBackend: async (name, env) => {
+          const port = await freePort();
+          const proc = startBackend(name, port, lsUrl, { LABEL_STUDIO_API_KEY: pat!, ...env });
+          const url = `http://127.0.0.1:${port}`;
+          await waitForHttp(`${url}/health`, 240_000, { proc });
+          return url;
+        },
+      }),
     );
   }
   if (BACKEND === 'real' && !process.env.E2E_SKIP_BROWSER) await teamPageCheck({ backendUrl: urlA, basic: BASIC, out: path.join(ARTIFACTS, 'team-page.png') });
