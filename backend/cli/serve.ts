@@ -7,7 +7,7 @@ import { LabelStudioAuth } from '../labelstudio/api-client.js';
 import { ModelVersionSync } from '../labelstudio/model-version-sync.js';
 import { ProjectClient } from '../labelstudio/project-client.js';
 import { openLearning } from '../learning/index.js';
-import { configuredPrior } from '../learning/refiner-prior.js';
+import { configuredPrior, priorId } from '../learning/refiner-prior.js';
 import { createLogger, type Logger } from '../logging.js';
 import { imageSourceFromConfig } from '../media/image-source.js';
 import { createMetrics } from '../metrics.js';
@@ -48,6 +48,10 @@ export async function serve(): Promise<void> {
   const engine = await buildServerEngine({ config, logger, prior });
   for (const role of Object.keys(engine.models)) metrics.modelsLoaded.set({ kind: role }, 1);
   logger.info(`engine ready in ${Math.round(performance.now() - t0)} ms: model_version ${engine.modelVersion}, models ${JSON.stringify(engine.models)}, provider ${engine.executionProvider}`);
+  if (prior) {
+    const limits = { minYaw: prior.minYaw, minFaceSize: prior.minFaceSize, maxGrow: prior.maxGrow, chinLimit: prior.chinLimit };
+    logger.info(`refiner prior ${config.refinerPrior} (id ${priorId(prior)}, fitted on ${prior.examples} corrected faces, limits ${JSON.stringify(limits)}): the masks of every project without a refiner of its own`);
+  }
   await lsCheck;
   const verifyWebhook = buildWebhookVerifier(config);
   const learning = await openLearning(config, logger, engine, undefined, { verifyWebhook, prior });
