@@ -30,11 +30,11 @@ export interface RefinerModel {
   net: MlpWeights;
   /** Examples it was trained on. */
   examples: number;
-  /** Refine only faces turned more than this (sampleYaw, 0..2); absent = every face. The shipped prior sets it. */
+  /** Refine only faces turned more than this (sampleYaw, 0..2); absent = every face. The evaluation prior (`eval --fit-prior`) sets it. */
   minYaw?: number;
-  /** Refine only faces at least this big (FaceSample.faceSize, image pixels); absent = every face. The shipped prior sets it. */
+  /** Refine only faces at least this big (FaceSample.faceSize, image pixels); absent = every face. The evaluation prior (`eval --fit-prior`) sets it. */
   minFaceSize?: number;
-  /** Pixels farther outside the engine's mask than this (face sizes) stay outside; absent = no limit. The shipped prior sets it. */
+  /** Pixels farther outside the engine's mask than this (face sizes) stay outside; absent = no limit. The evaluation prior (`eval --fit-prior`) sets it. */
   maxGrow?: number;
   /** Below the chin it may only remove: trained where rows below the chin were "don't care", it would take the neck. */
   chinLimit?: boolean;

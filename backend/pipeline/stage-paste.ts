@@ -52,7 +52,7 @@ export function pasteFace(located: LocatedImage, candidate: HeadCandidate, regio
   const faceSize = roi.size / settings.roiScale;
   // the sample holds the engine's own mask (no dilate), the same whatever the project's settings
   const capture = { image: view, roi, field: region.field, fieldSize: region.fieldSize, grow: 0, faceSize, mesh, meshSize: crop.width };
-  // a refiner that wants only some faces (the prior: turned ones) costs the others no sample
+  // a refiner that wants only some faces (e.g. a prior for turned ones) costs the others no sample
   const refiner = options.refiner && (!options.refiner.accepts || options.refiner.accepts(captureHead(capture))) ? options.refiner : undefined;
   const sample = refiner || options.captureSamples ? captureSample(capture) : undefined;
   const refined = sample && refiner?.refine(sample);
