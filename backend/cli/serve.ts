@@ -64,6 +64,7 @@ export async function serve(): Promise<void> {
     imageSource: imageSourceFromConfig(config),
     ...learning?.deps,
     verifyWebhook,
+    ...(prior ? { refinerPrior: { id: priorId(prior), faces: prior.examples } } : {}),
     ...(sync ? { onPredictionsSent: (project: string, version: string) => sync.notify(Number(project), version) } : {}),
   });
   const running = await startServer(app, {

@@ -59,6 +59,8 @@ export interface AppDeps extends LearningHooks {
   onPredictionsSent?: (projectId: string, modelVersion: string) => void;
   /** The last task failures, shown on the team page (default: a ring of 50). */
   failures?: RecentFailures;
+  /** The refiner prior served (REFINER_PRIOR), shown on the team page. */
+  refinerPrior?: { id: string; faces: number };
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -83,7 +85,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(express.json({ limit: limits.maxBodyBytes, type: () => true, strict: true, verify: keyCounter(limits.maxJsonKeys, 'request body') }));
 
   healthRoutes(app, engine);
-  teamPageRoute(app, { engine, queue, tally, startedAt: Date.now(), teamSummary: deps.teamSummary });
+  teamPageRoute(app, { engine, queue, tally, startedAt: Date.now(), teamSummary: deps.teamSummary, ...(deps.refinerPrior ? { prior: deps.refinerPrior } : {}) });
   metricsRoute(app, metrics);
   setupRoute(app, model, configs);
   predictRoute(app, {

@@ -16,6 +16,8 @@ export interface TeamPageData {
   queue: { active: number; waiting: number; admitted: number; outstandingTasks: number; estimatedWaitMs: number };
   tasks: { ok: number; failed: number };
   failures: TaskFailure[];
+  /** The refiner prior the server serves (REFINER_PRIOR): its id and how many corrected faces it was fitted on. */
+  prior?: { id: string; faces: number };
   /** undefined: active learning is off. */
   team?: TeamSummary;
   teamError?: string;
@@ -149,7 +151,7 @@ code{font-size:12px;background:#f3f3f3;padding:1px 4px;border-radius:3px} .up{co
 small{font-weight:normal;color:#666}
 </style></head><body>
 <h1>faceseg <small>Label Studio ML backend</small></h1>
-<p>Status <span class="${d.status === 'UP' ? 'up' : 'bad'}">${escapeHtml(d.status)}</span> · model version <code>${escapeHtml(d.modelVersion)}</code> · ${escapeHtml(d.provider)} · up ${duration(d.now - d.startedAt)} · page made ${escapeHtml(iso(d.now))}</p>
+<p>Status <span class="${d.status === 'UP' ? 'up' : 'bad'}">${escapeHtml(d.status)}</span> · model version <code>${escapeHtml(d.modelVersion)}</code>${d.prior ? ` · refiner prior <code>${escapeHtml(d.prior.id)}</code> (fitted on ${d.prior.faces} corrected faces; projects without a refiner of their own get its masks)` : ''} · ${escapeHtml(d.provider)} · up ${duration(d.now - d.startedAt)} · page made ${escapeHtml(iso(d.now))}</p>
 <h2>Work</h2>
 <div class="cards">
 <div><h3>Queue</h3>${barPlot([

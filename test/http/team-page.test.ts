@@ -95,16 +95,28 @@ describe('team page rendering', () => {
     expect(html).toContain('v&lt;1&gt;');
     expect(html).toContain('dilate');
   });
+
+  it('names the refiner prior the server serves, and says nothing of one when there is none', () => {
+    const base = {
+      status: 'UP', modelVersion: 'v1', provider: 'cpu', startedAt: 0, now: 60_000,
+      queue: { active: 0, waiting: 0, admitted: 0, outstandingTasks: 0, estimatedWaitMs: 0 },
+      tasks: { ok: 0, failed: 0 }, failures: [],
+    };
+    const html = renderTeamPage({ ...base, prior: { id: 'ab12<cd', faces: 340 } });
+    expect(html).toContain('refiner prior <code>ab12&lt;cd</code> (fitted on 340 corrected faces');
+    expect(renderTeamPage(base)).not.toContain('refiner prior');
+  });
 });
 
 describe('GET /ui and GET / for browsers', () => {
   it('serves the page behind basic auth, with no script and no external resource', async () => {
-    const { app } = makeApp({ BASIC_AUTH_USER: 'u', BASIC_AUTH_PASS: 'p' }, { teamSummary: async () => summary });
+    const { app } = makeApp({ BASIC_AUTH_USER: 'u', BASIC_AUTH_PASS: 'p' }, { teamSummary: async () => summary, refinerPrior: { id: '0badc0de', faces: 12 } });
     await request(app).get('/ui').expect(401);
     const res = await request(app).get('/ui').auth('u', 'p').expect(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.headers['content-security-policy']).toMatch(/script-src 'self'|default-src 'self'/);
     expect(res.text).toContain('Project 7');
+    expect(res.text).toContain('refiner prior <code>0badc0de</code>');
     expect(res.text).toContain('<svg');
     expect(res.text).not.toMatch(/<script|src="http|href="http/);
   });

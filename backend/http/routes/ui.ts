@@ -13,6 +13,7 @@ export interface TeamPageDeps {
   tally: TaskTally;
   startedAt: number;
   teamSummary?: () => Promise<TeamSummary>;
+  prior?: { id: string; faces: number };
 }
 
 export function teamPageRoute(app: Express, deps: TeamPageDeps): void {
@@ -33,6 +34,7 @@ export function teamPageRoute(app: Express, deps: TeamPageDeps): void {
         status: engineStatus(deps.engine),
         modelVersion: deps.engine.modelVersion,
         provider: deps.engine.executionProvider,
+        ...(deps.prior ? { prior: deps.prior } : {}),
         startedAt: deps.startedAt,
         now: Date.now(),
         queue: deps.queue.stats(),
