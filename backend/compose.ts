@@ -20,10 +20,13 @@ export interface EngineBuildOptions {
   prior?: RefinerModel | null;
 }
 
+/** The prior the caller read, else the one REFINER_PRIOR names. */
+const priorOf = (opts: EngineBuildOptions): RefinerModel | null => (opts.prior !== undefined ? opts.prior : configuredPrior(opts.config));
+
 export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngine> {
   const { config, logger } = opts;
   // a bad prior file fails before the models load (tens of seconds on a GPU)
-  const prior = opts.prior !== undefined ? opts.prior : configuredPrior(config);
+  const prior = priorOf(opts);
   const models = await loadModelSet({
     manifestPath: config.modelsManifest,
     provider: resolveProvider(config.executionProvider, logger),
@@ -45,7 +48,7 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
  */
 export async function buildServerEngine(opts: EngineBuildOptions & { workers?: number }): Promise<FaceSegEngine | EnginePool> {
   const workers = opts.workers ?? opts.config.engineWorkers;
-  const prior = opts.prior !== undefined ? opts.prior : configuredPrior(opts.config);
+  const prior = priorOf(opts);
   return workers > 0 ? EnginePool.start({ ...opts, prior, workers }) : buildEngine({ ...opts, prior });
 }
 

@@ -12,7 +12,6 @@ import { resolveProvider } from './models/sessions.js';
 import type { EngineParams, FaceEngine, RgbImage, SegmentOptions, SegmentResult } from './pipeline/types.js';
 import { moduleWorker } from './util/worker.js';
 import type { RefinerModel } from './learning/refiner.js';
-import { configuredPrior } from './learning/refiner-prior.js';
 
 export interface EngineWorkerData {
   config: Config;
@@ -62,12 +61,12 @@ export class EnginePool implements FaceEngine {
   }
 
   /** Starts `workers` engines (in parallel) and resolves once all loaded their models. */
-  static async start(opts: { config: Config; workers: number; settings?: Partial<EngineSettings>; logger?: Logger; prior?: RefinerModel | null }): Promise<EnginePool> {
+  static async start(opts: { config: Config; workers: number; settings?: Partial<EngineSettings>; logger?: Logger; prior: RefinerModel | null }): Promise<EnginePool> {
     const n = Math.max(1, Math.floor(opts.workers));
     // CUDA runs the models: one intra-op thread per session is faster there (models/sessions.ts cudaSessionOptions)
     const cuda = resolveProvider(opts.config.executionProvider) === 'cuda';
     const threads = opts.config.ortThreads || (cuda ? 1 : Math.max(1, Math.floor(os.availableParallelism() / n)));
-    const data: EngineWorkerData = { config: { ...opts.config, ortThreads: threads }, settings: opts.settings, prior: opts.prior !== undefined ? opts.prior : configuredPrior(opts.config) };
+    const data: EngineWorkerData = { config: { ...opts.config, ortThreads: threads }, settings: opts.settings, prior: opts.prior };
     const started = await Promise.allSettled(Array.from({ length: n }, () => startWorker(data)));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {

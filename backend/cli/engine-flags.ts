@@ -30,8 +30,8 @@ export function settingsFrom(f: EngineFlags): Partial<EngineSettings> {
   return s;
 }
 
-export async function engineFrom(flags: EngineFlags, config = loadConfig()) {
-  return buildEngine({ config, settings: settingsFrom(flags) });
+export async function engineFrom(flags: EngineFlags, config = loadConfig(), prior?: RefinerModel | null) {
+  return buildEngine({ config, settings: settingsFrom(flags), ...(prior !== undefined ? { prior } : {}) });
 }
 
 /** For commands that keep several images in flight (predict): the server's engine worker pool, unless ENGINE_WORKERS=0. */

@@ -46,6 +46,11 @@ export function chinRow(label: Uint8Array, w: number, h: number): number {
   return Math.min(h, Math.round(mouth.max + 0.33 * (mouth.mean - eyes.mean)));
 }
 
+/** FASSEG's skin class above row `chin` (0/1): the pixels whose tone counts (ITA, skin-tone copies). */
+export function skinAboveChin(label: Uint8Array, w: number, chin: number): Uint8Array {
+  return Uint8Array.from(label, (v, i) => (v === 1 && i < chin * w ? 1 : 0));
+}
+
 /** IoU / precision / recall of predicted vs truth, counting only rows < maxRow. */
 export function maskScores(pred: Uint8Array, truth: Uint8Array, w: number, maxRow = Infinity): MaskScores {
   let inter = 0;

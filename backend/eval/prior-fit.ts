@@ -22,7 +22,7 @@ import { targetInFrame } from '../learning/sample-codec.js';
 import type { FaceEngine } from '../pipeline/types.js';
 import { seededRandom } from '../util/random.js';
 import { loadSet, type Item, type PhotoPrep } from './learn-sim.js';
-import { chinRow, classMask } from './metrics.js';
+import { chinRow, classMask, skinAboveChin } from './metrics.js';
 import { toneTo } from './skin-tone.js';
 import type { FassegEntry } from './scenes.js';
 import { splitOf } from './split.js';
@@ -85,9 +85,7 @@ export const PRIOR_TONES: readonly number[] = [-45, -70];
 /** A tune photo with its labelled skin darkened to ITA `target` (skin-tone.ts); null for photos outside the tune split. */
 const tonedTune = (set: string, target: number): PhotoPrep => (img, label, entry) => {
   if (splitOf(set, entry.image) !== 'tune') return null;
-  const chin = chinRow(label, img.width, img.height);
-  const skin = Uint8Array.from(label, (v, i) => (v === 1 && i < chin * img.width ? 1 : 0));
-  return toneTo(img, label, skin, target).image;
+  return toneTo(img, label, skinAboveChin(label, img.width, chinRow(label, img.width, img.height)), target).image;
 };
 
 /**

@@ -7,7 +7,7 @@ import { progressBar } from '../io/progress.js';
 import { iou } from '../pipeline/geometry.js';
 import type { Box, FaceEngine, Point } from '../pipeline/types.js';
 import type { RgbImage } from '../pipeline/types.js';
-import { chinRow, classMask, FASSEG_FACE, maskScores, meanOf, precisionOn } from './metrics.js';
+import { chinRow, classMask, FASSEG_FACE, maskScores, meanOf, precisionOn, skinAboveChin } from './metrics.js';
 import { darken } from './darken.js';
 import { fassegTask, peopleTask, uncertaintyFigures, type UncertaintyFigure, type UncertaintyRow } from './uncertainty.js';
 import { headDiscMask } from './ita-report.js';
@@ -111,8 +111,7 @@ export async function evalFasseg(engine: FaceEngine, dir: string, set: string, o
     if (label.width !== photo.width || label.height !== photo.height) throw new Error(`${e.label}: size differs from ${e.image}`);
     const chin = chinRow(label.data, label.width, label.height);
     // tone from the skin above the chin
-    const skin = new Uint8Array(label.data.length);
-    for (let i = 0; i < skin.length; i++) skin[i] = label.data[i] === 1 && i < chin * label.width ? 1 : 0;
+    const skin = skinAboveChin(label.data, label.width, chin);
     const img = opts.prep ? opts.prep(photo, `${set}/${e.image}`, { label: label.data, skin }) : photo;
     const t0 = performance.now();
     const res = await engine.segment(img);

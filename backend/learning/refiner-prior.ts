@@ -47,8 +47,7 @@ const finite = (xs: unknown, n: number): boolean => Array.isArray(xs) && xs.leng
 /** Every weight the network's shape promises, finite (a hand-edited file must not give NaN masks). */
 function netIsWhole(net: RefinerModel['net'] | undefined, inputs: number): boolean {
   if (!net || net.inputs !== inputs || !Number.isInteger(net.hidden) || net.hidden < 1 || net.hidden > 256) return false;
-  const std = Array.isArray(net.std) && net.std.every((v) => typeof v === 'number' && v > 0);
-  return std && finite(net.std, inputs) && finite(net.mean, inputs) && finite(net.w1, net.hidden * inputs) && finite(net.b1, net.hidden) && finite(net.w2, net.hidden) && Number.isFinite(net.b2);
+  return finite(net.std, inputs) && net.std.every((v) => v > 0) && finite(net.mean, inputs) && finite(net.w1, net.hidden * inputs) && finite(net.b1, net.hidden) && finite(net.w2, net.hidden) && Number.isFinite(net.b2);
 }
 
 /** The prior REFINER_PRIOR names, or null when none is set. */

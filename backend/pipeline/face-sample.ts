@@ -88,8 +88,8 @@ function defaultLandmarks(n: number, faceFrame: number): FrameLandmarks {
   };
 }
 
-export function captureSample(c: CaptureInput, size = FRAME_SIZE): FaceSample {
-  const head = captureHead(c, size);
+/** `head`: captureHead's answer when the caller already has it. */
+export function captureSample(c: CaptureInput, size = FRAME_SIZE, head = captureHead(c, size)): FaceSample {
   const { frame } = head;
   const rgb = warpCrop(c.image, frame, size).data;
   const sd = new Float32Array(size * size);

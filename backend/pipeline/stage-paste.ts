@@ -2,7 +2,7 @@
 // mask (or a project's learned refinement of it) and gather the evidence its
 // score is made of.
 import { yieldToEventLoop } from './event-loop.js';
-import { captureHead, captureSample } from './face-sample.js';
+import { captureHead, captureSample, FRAME_SIZE } from './face-sample.js';
 import { touchesEdge } from './geometry.js';
 import type { HeadCandidate } from './heads.js';
 import { maskBox } from './mask-ops.js';
@@ -53,8 +53,9 @@ export function pasteFace(located: LocatedImage, candidate: HeadCandidate, regio
   // the sample holds the engine's own mask (no dilate), the same whatever the project's settings
   const capture = { image: view, roi, field: region.field, fieldSize: region.fieldSize, grow: 0, faceSize, mesh, meshSize: crop.width };
   // a refiner that wants only some faces (e.g. a prior for turned ones) costs the others no sample
-  const refiner = options.refiner && (!options.refiner.accepts || options.refiner.accepts(captureHead(capture))) ? options.refiner : undefined;
-  const sample = refiner || options.captureSamples ? captureSample(capture) : undefined;
+  const head = options.refiner?.accepts ? captureHead(capture) : undefined;
+  const refiner = options.refiner && (head === undefined || options.refiner.accepts?.(head)) ? options.refiner : undefined;
+  const sample = refiner || options.captureSamples ? captureSample(capture, FRAME_SIZE, head) : undefined;
   const refined = sample && refiner?.refine(sample);
   // pasted once: the refiner's field when it gave one, else the engine's with the dilate
   const mask = refined

@@ -37,7 +37,7 @@ describe('engine pool (worker threads, bundled models)', () => {
   let local: FaceSegEngine;
   let image: RgbImage;
   beforeAll(async () => {
-    [pool, local, image] = await Promise.all([EnginePool.start({ config, workers: 2 }), buildEngine({ config }), rgb(ASTRONAUT)]);
+    [pool, local, image] = await Promise.all([EnginePool.start({ config, workers: 2, prior: null }), buildEngine({ config }), rgb(ASTRONAUT)]);
   }, 120_000);
   afterAll(async () => {
     await Promise.all([pool?.close(), local?.close()]);

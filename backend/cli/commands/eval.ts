@@ -5,6 +5,7 @@ import type { FaceEngine } from '../../pipeline/types.js';
 import { engineFrom, engineOptions, type EngineFlags } from '../engine-flags.js';
 import { loadConfig } from '../../config.js';
 import { configuredPrior } from '../../learning/refiner-prior.js';
+import type { RefinerModel } from '../../learning/refiner.js';
 
 interface EvalFlags extends EngineFlags {
   data: string;
@@ -43,9 +44,12 @@ export function addEvalCommand(program: Command): void {
       .option('--fit-prior <file>', 'instead: fit a refiner prior for turned faces on the tune split and write it here, to measure with REFINER_PRIOR=<file> (FASSEG is for evaluation only: never serve it)')
       .option('-q, --quiet', 'no progress bar'),
   ).action(async (opts: EvalFlags) => {
-    const engine = await engineFrom(opts);
+    // read once: the engine applies the prior, and --learn's refiners must beat that same one
+    const config = loadConfig();
+    const prior = configuredPrior(config);
+    const engine = await engineFrom(opts, config, prior);
     try {
-      const report = opts.fitPrior ? await writePrior(engine, opts, opts.fitPrior) : opts.learn !== undefined ? await learnSim(engine, opts, opts.learn) : await evaluate(engine, opts);
+      const report = opts.fitPrior ? await writePrior(engine, opts, opts.fitPrior) : opts.learn !== undefined ? await learnSim(engine, opts, opts.learn, prior) : await evaluate(engine, opts);
       if (opts.json) await writeFile(opts.json, JSON.stringify(report, null, 2));
     } finally {
       await engine.close();
@@ -73,7 +77,7 @@ async function evaluate(engine: FaceEngine, opts: EvalFlags): Promise<object> {
 }
 
 /** --learn K: the active-learning simulation; prints its table, returns the full report. */
-async function learnSim(engine: FaceEngine, opts: EvalFlags, k: number): Promise<object> {
+async function learnSim(engine: FaceEngine, opts: EvalFlags, k: number, prior: RefinerModel | null): Promise<object> {
   if (!Number.isInteger(k) || k < 2) throw new InvalidArgumentError('--learn must be a whole number >= 2');
   const { runLearnSim, formatLearnSim } = await import('../../eval/learn-sim.js');
   const report = await runLearnSim(engine, opts.data, {
@@ -82,7 +86,7 @@ async function learnSim(engine: FaceEngine, opts: EvalFlags, k: number): Promise
     splits: opts.learnSplit === 'both' ? ['random', 'person'] : [opts.learnSplit],
     seed: opts.seed,
     sets: setList(opts.sets),
-    prior: configuredPrior(loadConfig()),
+    prior,
     quiet: opts.quiet,
   });
   process.stdout.write(`model_version ${report.modelVersion}\n${formatLearnSim(report)}\n`);
