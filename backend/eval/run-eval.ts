@@ -14,6 +14,7 @@ import { headDiscMask } from './ita-report.js';
 import { maskIta } from './ita.js';
 import { fnv1a } from '../util/random.js';
 import { evalSmallFaces, type SmallFaceRow } from './small-face-eval.js';
+import { evalGroups, type GroupRow } from './group-eval.js';
 import { TONE_TARGETS, toneSetSuffix, toneTo } from './skin-tone.js';
 import { HAIR_SET_SUFFIX, hairLikeSkin } from './hair-tone.js';
 import { evalCihp } from './cihp-eval.js';
@@ -82,6 +83,8 @@ export interface EvalReport {
   /** Does the task score find the tasks that need a fix (originals and dark copies)? */
   uncertainty: { rows: UncertaintyRow[]; figures: UncertaintyFigure[] };
   smallFaces: SmallFaceRow[];
+  /** Rendered large photos of 1-6 people (group-scenes.ts). */
+  groups: GroupRow[];
   /** FASSEG copies with the skin darkened to each of TONE_TARGETS. */
   toned: FassegRow[];
   split: SplitChoice;
@@ -242,6 +245,8 @@ export interface EvalOptions {
   dark?: boolean;
   /** Also run the rendered small-face scenes (default true). */
   small?: boolean;
+  /** Also run the rendered group photos (default true). */
+  groups?: boolean;
   /** Also run FASSEG copies with the skin darkened to each of TONE_TARGETS, and with the hair in the skin's colour (default true). */
   tone?: boolean;
 }
@@ -276,6 +281,7 @@ export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOpt
   const people = hasPeople ? await evalPeople(engine, peopleDir, base) : [];
   if (hasPeople && opts.dark !== false) dark.people.push(...(await evalPeople(engine, peopleDir, { ...base, prep: darkPrep, as: 'dark' })));
   const smallFaces = want('small') && opts.small !== false ? await evalSmallFaces(engine, dataDir, split, opts.dark !== false ? darkPrep : undefined) : [];
+  const groups = want('groups') && opts.groups !== false ? await evalGroups(engine, dataDir, split) : [];
   return {
     modelVersion: engine.modelVersion,
     split,
@@ -283,9 +289,10 @@ export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOpt
     people,
     dark,
     smallFaces,
+    groups,
     toned,
     uncertainty: uncertaintyOf(fasseg, people, dark),
-    summary: summarise([...fasseg, ...dark.fasseg], [...people, ...dark.people], smallFaces, toned),
+    summary: summarise([...fasseg, ...dark.fasseg], [...people, ...dark.people], smallFaces, toned, groups),
   };
 }
 

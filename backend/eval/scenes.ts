@@ -11,46 +11,62 @@ export interface FassegEntry {
   yaw: string;
 }
 
-/** A head cut out of a FASSEG photo: RGBA, alpha from the label map (any labelled class). */
+/** RGBA pixels of a cut-out. */
 export interface Cutout {
   width: number;
   height: number;
   rgba: Buffer;
 }
 
-export async function cutHead(dir: string, e: FassegEntry): Promise<Cutout> {
+/** A FASSEG photo with its label map (classes), as RGBA: cropped to the labelled box with alpha from the labels (`cut`), or whole and opaque. */
+export interface LabelledPiece extends Cutout {
+  label: Uint8Array;
+}
+
+export async function cutPiece(dir: string, e: FassegEntry, cut: boolean): Promise<LabelledPiece> {
   const img = await sharp(path.join(dir, e.image)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const lab = await sharp(path.join(dir, e.label)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   const { width: w, height: h } = img.info;
   if (lab.info.width !== w || lab.info.height !== h) throw new Error(`${e.label}: size differs from ${e.image}`);
-  let x0 = w;
-  let y0 = h;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (lab.data[y * w + x] === 0) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
+  let x0 = 0;
+  let y0 = 0;
+  let x1 = w - 1;
+  let y1 = h - 1;
+  if (cut) {
+    [x0, y0, x1, y1] = [w, h, -1, -1];
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (lab.data[y * w + x] === 0) continue;
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
     }
+    if (x1 < 0) throw new Error(`${e.label}: no labelled pixels`);
   }
-  if (x1 < 0) throw new Error(`${e.label}: no labelled pixels`);
   const cw = x1 - x0 + 1;
   const ch = y1 - y0 + 1;
   const rgba = Buffer.alloc(cw * ch * 4);
+  const label = new Uint8Array(cw * ch);
   for (let y = 0; y < ch; y++) {
     for (let x = 0; x < cw; x++) {
       const si = (y0 + y) * w + (x0 + x);
-      const di = (y * cw + x) * 4;
-      rgba[di] = img.data[si * 3];
-      rgba[di + 1] = img.data[si * 3 + 1];
-      rgba[di + 2] = img.data[si * 3 + 2];
-      rgba[di + 3] = lab.data[si] ? 255 : 0;
+      const di = y * cw + x;
+      rgba[di * 4] = img.data[si * 3];
+      rgba[di * 4 + 1] = img.data[si * 3 + 1];
+      rgba[di * 4 + 2] = img.data[si * 3 + 2];
+      rgba[di * 4 + 3] = !cut || lab.data[si] ? 255 : 0;
+      label[di] = lab.data[si];
     }
   }
-  return { width: cw, height: ch, rgba };
+  return { width: cw, height: ch, rgba, label };
+}
+
+/** A head cut out of a FASSEG photo: RGBA, alpha from the label map (any labelled class). */
+export async function cutHead(dir: string, e: FassegEntry): Promise<Cutout> {
+  const { width, height, rgba } = await cutPiece(dir, e, true);
+  return { width, height, rgba };
 }
 
 const hex = (r: () => number): string =>

@@ -7,13 +7,14 @@ import type { FassegRow, PeopleRow } from './run-eval.js';
 import { TONE_TARGETS, toneSetSuffix } from './skin-tone.js';
 import { HAIR_SET_SUFFIX } from './hair-tone.js';
 import type { SmallFaceRow } from './small-face-eval.js';
+import type { GroupRow } from './group-eval.js';
 
 export type Summary = Record<string, Record<string, number>>;
 
 /** Turned heads: |yaw| from this many degrees. */
 const TURNED_FROM = 60;
 
-export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] = [], toned: FassegRow[] = []): Summary {
+export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] = [], toned: FassegRow[] = [], groups: GroupRow[] = []): Summary {
   const out: Summary = {};
   summariseMasks(out, f);
   summarisePersons(out, f);
@@ -37,6 +38,20 @@ export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] 
   const normal = out['small/20px faces, 1920x1080'];
   const dark = out['small/20px faces, 1920x1080 dark'];
   if (normal && dark && normal.foundRate > 0) dark.foundVsNormal = dark.foundRate / normal.foundRate;
+  if (groups.length) {
+    const faces = groups.reduce((a, r) => a + r.faces, 0);
+    const found = groups.reduce((a, r) => a + r.found, 0);
+    out['groups/1-6 people, 1280x720-1920x1080'] = {
+      images: groups.length,
+      faces,
+      found,
+      falsePerImage: groups.reduce((a, r) => a + r.falseFaces, 0) / groups.length,
+      meanIoU: meanOf(groups.map((r) => r.iou)),
+      precision: meanOf(groups.map((r) => r.precision)),
+      recall: meanOf(groups.map((r) => r.recall)),
+      msPerImage: meanOf(groups.map((r) => r.ms)),
+    };
+  }
   return out;
 }
 
@@ -183,14 +198,34 @@ function summarisePeople(out: Summary, p: PeopleRow[]): void {
   if (darkAll && out['people/all']) darkAll.foundVsNormal = out['people/all'].found ? darkAll.found / out['people/all'].found : NaN;
 }
 
+const fmt = (v: number | undefined, d = 3): string => (v === undefined || Number.isNaN(v) ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(d));
+const row = (cells: string[], first = 36): string => cells.map((s, i) => (i === 0 ? s.padEnd(first) : ` ${s}`.padStart(9))).join('');
+const sectionOf = (summary: Summary, prefix: string): [string, Record<string, number>][] => Object.entries(summary).filter(([k]) => k.startsWith(prefix));
+
+/** The rendered scenes' tables: small faces, and group photos. */
+function formatScenes(summary: Summary): string[] {
+  const lines: string[] = [];
+  const small = sectionOf(summary, 'small/');
+  if (small.length) {
+    lines.push('');
+    lines.push(row(['small faces', 'images', 'faces', 'found', 'rate', 'false/img', 'ms/img', 'found/nrm']));
+    for (const [k, v] of small) lines.push(row([k.slice(6), fmt(v.images), fmt(v.faces), fmt(v.found), fmt(v.foundRate), fmt(v.falsePerImage, 2), fmt(v.msPerImage, 0), fmt(v.foundVsNormal)]));
+  }
+  const groups = sectionOf(summary, 'groups/');
+  if (groups.length) {
+    lines.push('');
+    lines.push(row(['group photos (rendered, IoU above chins)', 'images', 'faces', 'found', 'false/img', 'IoU', 'prec', 'recall', 'ms/img'], 42));
+    for (const [k, v] of groups) lines.push(row([k.slice(7), fmt(v.images), fmt(v.faces), fmt(v.found), fmt(v.falsePerImage, 2), fmt(v.meanIoU), fmt(v.precision), fmt(v.recall), fmt(v.msPerImage, 0)], 42));
+  }
+  return lines;
+}
+
 export function formatTable(summary: Summary): string {
   const lines: string[] = [];
-  const fmt = (v: number | undefined, d = 3): string => (v === undefined || Number.isNaN(v) ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(d));
-  const row = (cells: string[], first = 36): string => cells.map((s, i) => (i === 0 ? s.padEnd(first) : ` ${s}`.padStart(9))).join('');
-  const section = (prefix: string): [string, Record<string, number>][] => Object.entries(summary).filter(([k]) => k.startsWith(prefix));
+  const section = (prefix: string): [string, Record<string, number>][] => sectionOf(summary, prefix);
   lines.push(row(['set', 'images', 'found', 'false', 'IoU', 'prec', 'recall', 'ms/img', 'found/nrm']));
   for (const [k, v] of Object.entries(summary)) {
-    if (/^(people|person|ita|small|tone|hair)\//.test(k)) continue;
+    if (/^(people|person|ita|small|tone|hair|groups)\//.test(k)) continue;
     lines.push(row([k, fmt(v.images), fmt(v.found), fmt(v.falseFaces), fmt(v.meanIoU), fmt(v.precision), fmt(v.recall), fmt(v.msPerImage, 0), fmt(v.foundVsNormal)]));
   }
   const people = section('people/');
@@ -233,11 +268,6 @@ export function formatTable(summary: Summary): string {
       lines.push(row([k.slice(5), fmt(v.images), fmt(v.photoIoU), fmt(v.iou), fmt(v.photoPrecision), fmt(v.precision), fmt(v.turned), fmt(v.photoTurnedPrecision), fmt(v.turnedPrecision), fmt(v.photoFound), fmt(v.found)], 46));
     }
   }
-  const small = section('small/');
-  if (small.length) {
-    lines.push('');
-    lines.push(row(['small faces', 'images', 'faces', 'found', 'rate', 'false/img', 'ms/img', 'found/nrm']));
-    for (const [k, v] of small) lines.push(row([k.slice(6), fmt(v.images), fmt(v.faces), fmt(v.found), fmt(v.foundRate), fmt(v.falsePerImage, 2), fmt(v.msPerImage, 0), fmt(v.foundVsNormal)]));
-  }
+  lines.push(...formatScenes(summary));
   return lines.join('\n');
 }

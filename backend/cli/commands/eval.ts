@@ -16,6 +16,7 @@ interface EvalFlags extends EngineFlags {
   split: 'heldout' | 'tune' | 'all';
   dark: boolean;
   small: boolean;
+  groups: boolean;
   tone: boolean;
   learn?: number;
   fitPrior?: string;
@@ -32,10 +33,11 @@ export function addEvalCommand(program: Command): void {
       .requiredOption('--data <dir>', 'the evaluation data folder (with fasseg/ and people/), e.g. ../shared/data')
       .option('--json <file>', 'write the full report here')
       .option('--overlays <dir>', 'write overlays: green = right, red = extra, blue = missed')
-      .option('--sets <names>', 'comma-separated: frontal02-train, multipose01-train, cihp, people, small')
+      .option('--sets <names>', 'comma-separated: frontal02-train, multipose01-train, cihp, people, small, groups')
       .addOption(new Option('--split <part>', 'tune / held-out split of the data (see backend/eval/split.ts)').choices(['heldout', 'tune', 'all']).default('heldout'))
       .option('--no-dark', 'skip the darkened copies (exposure x 0.03 plus sensor noise)')
       .option('--no-small', 'skip the rendered scenes of 20-pixel faces in 1920x1080')
+      .option('--no-groups', 'skip the rendered group photos (1-6 people in 1280x720 to 1920x1080)')
       .option('--no-tone', 'skip the FASSEG copies with the skin darkened to ITA -50 and -75, and those with the hair in the skin\'s colour')
       .option('--learn <k>', 'simulate active learning instead: learn from K labelled images per set, score the rest before and after', (v) => Number.parseInt(v, 10))
       .addOption(new Option('--convention <name>', 'with --learn: what the simulated labelers call a face').choices(['face', 'face+ears', 'head']).default('face'))
@@ -70,6 +72,7 @@ async function evaluate(engine: FaceEngine, opts: EvalFlags): Promise<object> {
     split: opts.split,
     dark: opts.dark,
     small: opts.small,
+    groups: opts.groups,
     tone: opts.tone,
   });
   process.stdout.write(`model_version ${report.modelVersion}  split ${report.split}\n${formatTable(report.summary)}\n\n${formatUncertainty(report.uncertainty.figures)}\n`);
