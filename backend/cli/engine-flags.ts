@@ -11,6 +11,7 @@ export interface EngineFlags {
   region?: 'hull' | 'disks';
   colour?: boolean;
   passes?: number;
+  mediumPass?: boolean;
 }
 
 export function engineOptions(cmd: Command): Command {
@@ -18,7 +19,8 @@ export function engineOptions(cmd: Command): Command {
     .option('--baseline', "use the original system's head-box rule (keypoints only, radius 3 x head-keypoint spread)")
     .addOption(new Option('--region <method>', 'face region from landmarks').choices(['hull', 'disks']))
     .option('--no-colour', 'skip the skin-colour refinement of the landmark region')
-    .option('--passes <n>', 'landmark passes (2 = re-centre once)', (v) => Number.parseInt(v, 10));
+    .option('--passes <n>', 'landmark passes (2 = re-centre once)', (v) => Number.parseInt(v, 10))
+    .option('--no-medium-pass', 'large images: always run the face detector at its full input size, never at the smaller one their people\'s heads allow');
 }
 
 export function settingsFrom(f: EngineFlags): Partial<EngineSettings> {
@@ -27,6 +29,7 @@ export function settingsFrom(f: EngineFlags): Partial<EngineSettings> {
   if (f.region) s.regionMethod = f.region;
   if (f.colour === false) s.colourRefine = false;
   if (f.passes !== undefined && Number.isFinite(f.passes)) s.passes = f.passes;
+  if (f.mediumPass === false) s.mediumPass = false;
   return s;
 }
 

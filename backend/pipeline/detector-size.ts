@@ -10,7 +10,7 @@
 // 30: IoU within 0.025 per image) but moves a turned head's by up to 0.2
 // either way. Running every image at its native size instead lost faces in
 // the dark and at yaw 90 (those faces land in the 320-440 px band).
-import { headWidthEstimate } from './geometry.js';
+import { boxContains, COCO, headWidthEstimate } from './geometry.js';
 import type { FaceDetection, FaceDetectorPort, PersonPose } from './ports.js';
 import type { RgbImage } from './types.js';
 
@@ -114,12 +114,94 @@ export async function detectBeforePoses(detector: FaceDetectorPort, view: RgbIma
   return { coarse: coarse.strong, full: full.strong, answer: full.strong, weak: full.weak };
 }
 
-/** Whole-image detections: the coarse pass when allowed and accepted, else the full-size pass; passes already in `early` are not run again. */
-export async function detectWhole(detector: FaceDetectorPort, view: RgbImage, poses: readonly PersonPose[], threshold: number, keypointThreshold: number, early?: EarlyPasses): Promise<FaceDetection[]> {
+/**
+ * Large images (past the coarse rule's maxImageSide) whose people all show
+ * big heads: the full pass puts a 1280x720 group photo's faces at 60-110
+ * input pixels, where a smaller input finds the same faces for half the
+ * detector's CPU (1280x720: ~32 ms at 640, ~14 at 448). The side is chosen
+ * from the smallest head the keypoint model saw, and the answer stands only
+ * when it leaves nothing for the full pass to add (mediumAccepted).
+ *
+ * Unlike the coarse pass, turned faces may stand: the faces shrink from
+ * ~95 to ~60 input pixels, not from ~480 to ~150, and their boxes move
+ * little. Tune split, 40 rendered 1280x720-1920x1080 scenes of 1-6 FASSEG
+ * people at every yaw (a scratch script; `faceseg eval --split tune --sets
+ * groups` gives the same kind of scenes): IoU above the chin 0.8648 with
+ * the full pass only, 0.8650 with this one; faces found 140 of 140 both
+ * ways. With the coarse pass's frontal rule, 4 of the 21 scenes that tried
+ * this pass kept its answer; without it, 17.
+ */
+export interface MediumRule {
+  /** The side puts the smallest person's head at least this many input pixels wide... */
+  minHeadPx: number;
+  /** ...rounded up to a multiple of this (the detector's stride)... */
+  step: number;
+  /** ...at least this... */
+  minSide: number;
+  /** ...and it runs only when at most this share of the full side (a smaller saving does not pay for a wasted pass). */
+  maxShare: number;
+  /** Its answer stands only when every face's shorter box side is at least this many input pixels... */
+  minFace: number;
+  /** ...and no detection scores above this share of the threshold without passing it (a face the pass half sees). */
+  weakShare: number;
+}
+
+export const MEDIUM_RULE: MediumRule = { minHeadPx: 56, step: 32, minSide: 320, maxShare: 0.8, minFace: 40, weakShare: 0.5 };
+
+/** The medium pass's input side for this image and these people, or null when it should not run. */
+export function mediumSide(w: number, h: number, fullSide: number, poses: readonly PersonPose[], keypointThreshold: number, rule: MediumRule = MEDIUM_RULE): number | null {
+  const longest = Math.max(w, h);
+  // smaller images have the coarse pass; an image without people gives no size to go by
+  if (coarseSized(w, h, fullSide) || longest <= fullSide || poses.length === 0) return null;
+  let smallest = Infinity;
+  for (const p of poses) {
+    const head = headWidthEstimate(p.keypoints, keypointThreshold);
+    if (head === null) return null;
+    smallest = Math.min(smallest, head);
+  }
+  const side = Math.max(rule.minSide, Math.ceil((rule.minHeadPx * longest) / smallest / rule.step) * rule.step);
+  return side <= rule.maxShare * fullSide ? side : null;
+}
+
+/**
+ * Whether the medium pass's answer stands: faces, all large at its scale,
+ * none half seen, and every person whose nose the keypoint model sees
+ * inside one of them (a face the full pass might still find).
+ */
+export function mediumAccepted(
+  w: number,
+  h: number,
+  side: number,
+  strong: readonly FaceDetection[],
+  weak: readonly FaceDetection[],
+  poses: readonly PersonPose[],
+  keypointThreshold: number,
+  rule: MediumRule = MEDIUM_RULE,
+): boolean {
+  const scale = side / Math.max(w, h);
+  if (strong.length === 0 || weak.length > 0) return false;
+  if (!strong.every((d) => Math.min(d.box.width, d.box.height) * scale >= rule.minFace)) return false;
+  return poses.every((p) => {
+    const nose = p.keypoints[COCO.nose];
+    return !(nose && nose.score >= keypointThreshold) || strong.some((d) => boxContains(d.box, nose));
+  });
+}
+
+/** Whole-image detections: the coarse or medium pass when allowed and accepted, else the full-size pass; passes already in `early` are not run again. */
+export async function detectWhole(detector: FaceDetectorPort, view: RgbImage, poses: readonly PersonPose[], threshold: number, keypointThreshold: number, early?: EarlyPasses, medium = true): Promise<FaceDetection[]> {
   const full = detector.inputSide ?? 0;
   if (detector.detectAt && coarseAllowed(view.width, view.height, full, poses, keypointThreshold)) {
     const coarse = early ? early.coarse : await detector.detectAt(view, threshold, COARSE_RULE.side);
     if (coarseAccepted(view.width, view.height, coarse)) return coarse;
+  }
+  const side = medium && detector.detectAt ? mediumSide(view.width, view.height, full, poses, keypointThreshold) : null;
+  if (side !== null && detector.detectAt) {
+    const weakAbove = MEDIUM_RULE.weakShare * threshold;
+    // one pass at the weak threshold, cut as detectBeforePoses does
+    const all = await detector.detectAt(view, Math.min(threshold, weakAbove), side);
+    const strong = all.filter((d) => d.score > threshold);
+    const weak = all.filter((d) => !(d.score > threshold));
+    if (mediumAccepted(view.width, view.height, side, strong, weak, poses, keypointThreshold)) return strong;
   }
   return early?.full ?? detector.detect(view, threshold);
 }

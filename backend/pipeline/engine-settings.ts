@@ -41,6 +41,8 @@ export interface EngineSettings extends EngineParams {
   lowLight: boolean;
   /** Large images where the whole-image pass finds no or only tiny faces: detect again on full-resolution tiles. */
   tiles: boolean;
+  /** Large images whose people all show big heads: the face detector runs at a smaller input first (detector-size.ts, MEDIUM_RULE). */
+  mediumPass: boolean;
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = {
@@ -68,4 +70,5 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   turnedMargin: 0.2,
   lowLight: true,
   tiles: true,
+  mediumPass: true,
 };

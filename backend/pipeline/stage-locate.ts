@@ -89,7 +89,7 @@ async function detectFaces(
   const detector = ports.faceDetector;
   if (!detector || settings.locator === 'seed') return [];
   let t0 = performance.now();
-  let detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early);
+  let detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early, settings.mediumPass);
   timings.detector = (timings.detector ?? 0) + performance.now() - t0;
   if (detector.inputSide && settings.tiles && needsTiles(view.width, view.height, detector.inputSide, detections)) {
     t0 = performance.now();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COARSE_RULE, coarseAccepted, coarseAllowed, detectBeforePoses, detectWhole, frontal } from '../../backend/pipeline/detector-size.js';
+import { COARSE_RULE, coarseAccepted, coarseAllowed, detectBeforePoses, detectWhole, frontal, MEDIUM_RULE, mediumAccepted, mediumSide } from '../../backend/pipeline/detector-size.js';
 import type { FaceDetection, FaceDetectorPort, PersonPose } from '../../backend/pipeline/ports.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
@@ -165,5 +165,93 @@ describe('detectBeforePoses', () => {
     expect(early.answer).toEqual([face(10)]);
     expect(await detectWhole(fixed, view, [], 0.3, 0.3, early)).toEqual([face(10)]);
     expect(calls).toEqual(['full']);
+  });
+});
+
+/** A person as person(), with the nose keypoint visible at `nose`. */
+function withNose(earGap: number, nose: { x: number; y: number }): PersonPose {
+  const p = person(earGap, 400);
+  p.keypoints[0] = { ...nose, score: 0.9 };
+  return p;
+}
+
+/** A 1280x720 group photo for the medium pass. */
+const group: RgbImage = { width: 1280, height: 720, data: new Uint8Array(1280 * 720 * 3) };
+
+describe('mediumSide', () => {
+  it('puts the smallest head at minHeadPx input pixels, rounded up to the stride', () => {
+    // 56 * 1280 / 162 = 442.5 -> 448
+    expect(mediumSide(1280, 720, 640, [person(300, 400), person(162, 400)], 0.3)).toBe(448);
+    expect(MEDIUM_RULE.minHeadPx).toBe(56);
+  });
+
+  it('never goes below minSide', () => {
+    expect(mediumSide(1920, 1080, 640, [person(900, 1000)], 0.3)).toBe(MEDIUM_RULE.minSide);
+  });
+
+  it('does not run when the saving would be small, or nothing tells the heads apart', () => {
+    // 56 * 1280 / 100 = 717 px: more than 0.8 of the full side
+    expect(mediumSide(1280, 720, 640, [person(300, 400), person(100, 400)], 0.3)).toBeNull();
+    expect(mediumSide(1280, 720, 640, [], 0.3)).toBeNull();
+    expect(mediumSide(1280, 720, 640, [person(300, 400), person(0, 400)], 0.3)).toBeNull();
+  });
+
+  it('leaves images the coarse pass covers, and images no larger than the full input, alone', () => {
+    expect(mediumSide(1024, 768, 640, [person(400, 700)], 0.3)).toBeNull();
+    expect(mediumSide(1280, 720, 1280, [person(400, 700)], 0.3)).toBeNull();
+  });
+});
+
+describe('mediumAccepted', () => {
+  // 1280 px longest side at 448: scale 0.35, so minFace (40 input px) is 115 image px
+  it('needs faces, every one at least minFace input pixels at its scale', () => {
+    expect(mediumAccepted(1280, 720, 448, [], [], [], 0.3)).toBe(false);
+    expect(mediumAccepted(1280, 720, 448, [face(200), face(120)], [], [], 0.3)).toBe(true);
+    expect(mediumAccepted(1280, 720, 448, [face(200), face(110)], [], [], 0.3)).toBe(false);
+  });
+
+  it('keeps turned faces (their boxes hardly move between these sizes), but not a half-seen one', () => {
+    expect(mediumAccepted(1280, 720, 448, [face(200, 0.95)], [], [], 0.3)).toBe(true);
+    expect(mediumAccepted(1280, 720, 448, [face(200)], [{ ...face(150), score: 0.2 }], [], 0.3)).toBe(false);
+  });
+
+  it('wants every person whose nose is visible inside a face: else the full pass may find that face', () => {
+    const inside = withNose(160, { x: 100, y: 100 });
+    const outside = withNose(160, { x: 900, y: 400 });
+    expect(mediumAccepted(1280, 720, 448, [face(200)], [], [inside], 0.3)).toBe(true);
+    expect(mediumAccepted(1280, 720, 448, [face(200)], [], [inside, outside], 0.3)).toBe(false);
+    // a person seen from behind (no nose): nothing to match
+    expect(mediumAccepted(1280, 720, 448, [face(200)], [], [person(160, 400)], 0.3)).toBe(true);
+  });
+});
+
+describe('detectWhole on a large image', () => {
+  const people = [person(300, 400), person(162, 400)];
+
+  it('answers from the medium pass when it stands, cut at the threshold', async () => {
+    const thresholds: number[] = [];
+    const d: FaceDetectorPort = {
+      inputSide: 640,
+      detect: async () => [face(190)],
+      detectAt: async (_img, t, side) => (thresholds.push(t, side), [face(200)]),
+    };
+    expect(await detectWhole(d, group, people, 0.3, 0.3)).toEqual([face(200)]);
+    expect(thresholds).toEqual([MEDIUM_RULE.weakShare * 0.3, 448]);
+  });
+
+  it('falls back to the full pass when the medium answer does not stand', async () => {
+    for (const medium of [[], [face(200), face(60)], [face(200), { ...face(150), score: 0.2 }]]) {
+      const { d, calls } = fakeDetector(medium, [face(190)]);
+      expect(await detectWhole(d, group, people, 0.3, 0.3)).toEqual([face(190)]);
+      expect(calls).toEqual(['at 448', 'full']);
+    }
+  });
+
+  it('goes straight to the full pass without people, with a small head, or with the medium pass turned off', async () => {
+    for (const [poses, medium] of [[[], true], [[person(300, 400), person(60, 400)], true], [people, false]] as const) {
+      const { d, calls } = fakeDetector([face(200)], [face(190)]);
+      expect(await detectWhole(d, group, poses, 0.3, 0.3, undefined, medium)).toEqual([face(190)]);
+      expect(calls).toEqual(['full']);
+    }
   });
 });
