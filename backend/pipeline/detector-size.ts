@@ -115,12 +115,12 @@ export async function detectBeforePoses(detector: FaceDetectorPort, view: RgbIma
 }
 
 /**
- * Large images (past the coarse rule's maxImageSide) whose people all show
- * big heads: the full pass puts a 1280x720 group photo's faces at 60-110
- * input pixels, where a smaller input finds the same faces for half the
- * detector's CPU (1280x720: ~32 ms at 640, ~14 at 448). The side is chosen
- * from the smallest head the keypoint model saw, and the answer stands only
- * when it leaves nothing for the full pass to add (mediumAccepted).
+ * Images past the coarse rule's maxImageSide whose people all show big
+ * heads: the full pass puts their faces at 60-110 input pixels or more,
+ * where a smaller input finds the same faces for half the detector's CPU
+ * (1280x720: ~32 ms at 640, ~14 at 448). The side is chosen from the
+ * smallest head the keypoint model saw, and the answer stands only when it
+ * leaves nothing for the full pass to add (mediumAccepted).
  *
  * Unlike the coarse pass, turned faces may stand: the faces shrink from
  * ~95 to ~60 input pixels, not from ~480 to ~150, and their boxes move
@@ -130,6 +130,11 @@ export async function detectBeforePoses(detector: FaceDetectorPort, view: RgbIma
  * the full pass only, 0.8650 with this one; faces found 140 of 140 both
  * ways. With the coarse pass's frontal rule, 4 of the 21 scenes that tried
  * this pass kept its answer; without it, 17.
+ *
+ * The caller does not use it on images large enough for tiles (stage-locate):
+ * there only the full pass's small faces say whether tiles should run, and
+ * tune scenes of two large people before a crowd of 20-px faces lost 30 of
+ * the 40 crowd faces the full pass's tiles had found.
  */
 export interface MediumRule {
   /** The side puts the smallest person's head at least this many input pixels wide... */

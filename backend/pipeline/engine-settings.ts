@@ -41,7 +41,7 @@ export interface EngineSettings extends EngineParams {
   lowLight: boolean;
   /** Large images where the whole-image pass finds no or only tiny faces: detect again on full-resolution tiles. */
   tiles: boolean;
-  /** Large images whose people all show big heads: the face detector runs at a smaller input first (detector-size.ts, MEDIUM_RULE). */
+  /** Images of 1025 px up to tile size whose people all show big heads: the face detector runs at a smaller input first (detector-size.ts, MEDIUM_RULE). */
   mediumPass: boolean;
 }
 

@@ -9,7 +9,7 @@ import { normaliseForModels } from './low-light.js';
 import type { EnginePorts, FaceDetection, PersonPose } from './ports.js';
 import { detectBeforePoses, detectWhole, type EarlyPasses } from './detector-size.js';
 import { detectorFirst, isPortrait, PORTRAIT_RULE } from './portrait.js';
-import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from './tiles.js';
+import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid, tileSized } from './tiles.js';
 import type { InteractiveHint, RgbImage, SegmentOptions } from './types.js';
 
 /** An image after head finding, before its faces are segmented. */
@@ -89,7 +89,9 @@ async function detectFaces(
   const detector = ports.faceDetector;
   if (!detector || settings.locator === 'seed') return [];
   let t0 = performance.now();
-  let detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early, settings.mediumPass);
+  // on an image large enough for tiles, only the full pass's small faces tell whether tiles should run
+  const medium = settings.mediumPass && !(settings.tiles && detector.inputSide !== undefined && tileSized(view.width, view.height, detector.inputSide));
+  let detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early, medium);
   timings.detector = (timings.detector ?? 0) + performance.now() - t0;
   if (detector.inputSide && settings.tiles && needsTiles(view.width, view.height, detector.inputSide, detections)) {
     t0 = performance.now();

@@ -21,9 +21,14 @@ export interface TileOptions {
 
 export const DEFAULT_TILES: TileOptions = { minScale: 1.9, smallAtInput: 16, overlap: 96 };
 
+/** Whether an image is large enough for tiles at all (whatever its whole-image pass finds). */
+export function tileSized(w: number, h: number, inputSide: number, o: TileOptions = DEFAULT_TILES): boolean {
+  return Math.max(w, h) >= o.minScale * inputSide;
+}
+
 export function needsTiles(w: number, h: number, inputSide: number, dets: readonly FaceDetection[], o: TileOptions = DEFAULT_TILES): boolean {
   const longest = Math.max(w, h);
-  if (longest < o.minScale * inputSide) return false;
+  if (!tileSized(w, h, inputSide, o)) return false;
   if (dets.length === 0) return true;
   const scale = inputSide / longest;
   const smallest = Math.min(...dets.map((d) => Math.min(d.box.width, d.box.height)));

@@ -11,10 +11,10 @@ import type { RgbImage } from '../../backend/pipeline/types.js';
 
 const ASTRONAUT = new URL('../fixtures/astronaut.png', import.meta.url);
 
-/** astronaut.png enlarged to 800x800 on a grey 1200x800 canvas: one person with a ~150 px head in a large photo. */
-async function largePhoto(): Promise<RgbImage> {
+/** astronaut.png enlarged to 800x800 on a grey canvas (1200x800 by default): one person with a ~150 px head in a large photo. */
+async function largePhoto(width = 1200): Promise<RgbImage> {
   const person = await sharp(ASTRONAUT.pathname).removeAlpha().resize(800, 800).png().toBuffer();
-  const { data, info } = await sharp({ create: { width: 1200, height: 800, channels: 3, background: '#777777' } })
+  const { data, info } = await sharp({ create: { width, height: 800, channels: 3, background: '#777777' } })
     .composite([{ input: person, left: 300, top: 0 }])
     .removeAlpha()
     .raw()
@@ -52,10 +52,10 @@ describe('the medium detector pass', () => {
   afterAll(async () => {
     await models.close();
   });
-  const engine = (mediumPass: boolean, calls: string[]) =>
+  const engine = (mediumPass: boolean, calls: string[], tiles = true) =>
     new FaceSegEngine(
       { keypoints: models.keypoints, faceDetector: recording(models.faceDetector!, calls), faceLandmarks: models.faceLandmarks },
-      { fingerprint: models.fingerprint, provider: 'cpu', settings: { ...DEFAULT_SETTINGS, mediumPass } },
+      { fingerprint: models.fingerprint, provider: 'cpu', settings: { ...DEFAULT_SETTINGS, mediumPass, tiles } },
     );
 
   it('answers from a smaller detector input, with the face and mask of the full pass', async () => {
@@ -77,6 +77,18 @@ describe('the medium detector pass', () => {
       return m;
     };
     expect(maskIou(full(on), full(off))).toBeGreaterThan(0.95);
+  });
+
+  it('keeps the full pass on an image large enough for tiles, whose small faces decide on tiles; not when tiles are off', async () => {
+    // 1300 px: past 1.9 detector inputs
+    const wide = await largePhoto(1300);
+    const withTiles: string[] = [];
+    const withoutTiles: string[] = [];
+    await engine(true, withTiles).segment(wide);
+    await engine(true, withoutTiles, false).segment(wide);
+    expect(withTiles).toEqual(['full']);
+    expect(withoutTiles.length).toBe(1);
+    expect(Number(withoutTiles[0])).toBeLessThan(models.faceDetector!.inputSide!);
   });
 
   it('is part of model_version', () => {
