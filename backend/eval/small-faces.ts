@@ -5,14 +5,19 @@
 import sharp from 'sharp';
 import type { Box, RgbImage } from '../pipeline/types.js';
 import { seededRandom, shuffleInPlace } from '../util/random.js';
-import { backgroundSvg, cutHead, type Cutout, type FassegEntry } from './scenes.js';
+import { backgroundSvg, cutHead, cutPiece, type Cutout, type FassegEntry } from './scenes.js';
 
 /** A head cut-out runs from the hair to the neck cut: about 1.6 face heights. */
 export const HEAD_PER_FACE = 1.6;
 
+/** With people in front, the small heads fill this top share of the frame (the people take the lower 0.6). */
+const CROWD_BAND = 0.4;
+
 export interface SmallFaceScene {
   image: RgbImage;
   heads: Box[];
+  /** Heads of the large people in front (opts.foreground), not counted as small faces. */
+  people: Box[];
 }
 
 /**
@@ -56,7 +61,16 @@ export function matchHeads(heads: readonly Box[], boxes: readonly Box[], margin 
 
 export async function renderSmallFaceScenes(
   sources: readonly { dir: string; e: FassegEntry }[],
-  opts: { scenes: number; facesPerScene: number; facePx: number; width?: number; height?: number; seed: number },
+  opts: {
+    scenes: number;
+    facesPerScene: number;
+    facePx: number;
+    width?: number;
+    height?: number;
+    seed: number;
+    /** Whole photos of this many people, 0.6 of the frame tall, along the bottom; the small heads then fill the top band above them. */
+    foreground?: number;
+  },
 ): Promise<SmallFaceScene[]> {
   const W = opts.width ?? 1920;
   const H = opts.height ?? 1080;
@@ -78,9 +92,20 @@ export async function renderSmallFaceScenes(
       picks.push(c);
     }
     const maxW = Math.max(...picks.map((c) => Math.round((c.width * headH) / c.height)));
-    const spots = scatter(opts.facesPerScene, maxW, headH, W, H, r);
+    const front = opts.foreground ?? 0;
+    const spots = scatter(opts.facesPerScene, maxW, headH, W, front > 0 ? Math.round(H * CROWD_BAND) : H, r);
     const layers: { input: Buffer; left: number; top: number }[] = [];
     const heads: Box[] = [];
+    const people: Box[] = [];
+    for (let k = 0; k < front; k++) {
+      const src = sources[Math.floor(r() * sources.length)];
+      const p = await cutPiece(src.dir, src.e, false);
+      const ph = Math.round(H * 0.6);
+      const pw = Math.round((p.width * ph) / p.height);
+      const left = Math.max(0, Math.min(W - pw, Math.round(((k + 0.5) * W) / front - pw / 2)));
+      layers.push({ input: await sharp(p.rgba, { raw: { width: p.width, height: p.height, channels: 4 } }).resize(pw, ph, { kernel: 'lanczos3' }).png().toBuffer(), left, top: H - ph });
+      people.push({ x: left + 0.15 * pw, y: H - ph + 0.05 * ph, width: 0.7 * pw, height: 0.7 * ph });
+    }
     for (let k = 0; k < picks.length; k++) {
       const c = picks[k];
       const hw = Math.max(4, Math.round((c.width * headH) / c.height));
@@ -92,7 +117,7 @@ export async function renderSmallFaceScenes(
     // JPEG round trip as a camera would deliver it
     const jpeg = await sharp(Buffer.from(backgroundSvg(W, H, r))).resize(W, H).composite(layers).flatten({ background: '#808080' }).jpeg({ quality: 90 }).toBuffer();
     const raw = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    out.push({ image: { width: raw.info.width, height: raw.info.height, data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length) }, heads });
+    out.push({ image: { width: raw.info.width, height: raw.info.height, data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length) }, heads, people });
   }
   return out;
 }

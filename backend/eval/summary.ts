@@ -21,12 +21,12 @@ export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] 
   summarisePeople(out, p);
   summariseTone(out, f, toned);
   summariseHair(out, f, toned);
-  for (const dark of [false, true]) {
-    const rows = small.filter((r) => r.dark === dark);
+  for (const [dark, behind] of [[false, false], [true, false], [false, true]]) {
+    const rows = small.filter((r) => r.dark === dark && r.behind === behind);
     if (rows.length === 0) continue;
     const faces = rows.reduce((a, r) => a + r.faces, 0);
     const found = rows.reduce((a, r) => a + r.found, 0);
-    out[`small/20px faces, 1920x1080${dark ? ' dark' : ''}`] = {
+    out[behind ? 'small/20px crowd behind 2 people' : `small/20px faces, 1920x1080${dark ? ' dark' : ''}`] = {
       images: rows.length,
       faces,
       found,

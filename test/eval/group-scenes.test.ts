@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalGroups } from '../../backend/eval/group-eval.js';
 import { renderGroupScenes, resizeLabels } from '../../backend/eval/group-scenes.js';
+import { renderSmallFaceScenes } from '../../backend/eval/small-faces.js';
 import type { FassegEntry } from '../../backend/eval/scenes.js';
 import { summarise, formatTable } from '../../backend/eval/summary.js';
 import type { Face, FaceEngine, RgbImage, SegmentResult } from '../../backend/pipeline/types.js';
@@ -98,6 +99,22 @@ describe('renderGroupScenes', () => {
       const lowestSkinRow = Math.max(...[...s.label.keys()].filter((i) => s.label[i] === 1).map((i) => Math.floor(i / W)));
       const lowest = [...s.label.keys()].filter((i) => s.label[i] === 1 && Math.floor(i / W) === lowestSkinRow);
       expect(lowest.every((i) => s.counted[i] === 0)).toBe(true);
+    }
+  });
+});
+
+describe('small-face scenes with people in front', () => {
+  it('puts the crowd in the top band and the people along the bottom, without overlap', async () => {
+    const opts = { scenes: 2, facesPerScene: 12, facePx: 20, seed: 4 };
+    const plain = await renderSmallFaceScenes(sources, opts);
+    expect(plain.every((s) => s.people.length === 0)).toBe(true);
+    for (const s of await renderSmallFaceScenes(sources, { ...opts, foreground: 2 })) {
+      expect(s.people).toHaveLength(2);
+      expect(s.heads).toHaveLength(12);
+      expect(s.heads.every((h) => h.y + h.height <= 0.4 * 1080 + 1)).toBe(true);
+      expect(s.people.every((p) => p.y >= 0.4 * 1080)).toBe(true);
+      // the people stand apart, left and right
+      expect(s.people[0].x + s.people[0].width).toBeLessThan(s.people[1].x);
     }
   });
 });

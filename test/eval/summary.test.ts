@@ -107,8 +107,10 @@ describe('eval summary', () => {
   });
 
   it('sums the small-face scenes, their darkened copies apart and against the originals', () => {
-    const scene = (i: number, found: number, dark: boolean, falseFaces = 0): SmallFaceRow => ({ scene: i, faces: 12, found, falseFaces, ms: 100, dark });
-    const s = summarise([], [], [scene(0, 12, false), scene(1, 10, false, 1), scene(0, 9, true), scene(1, 2, true, 3)]);
+    const scene = (i: number, found: number, dark: boolean, falseFaces = 0, behind = false): SmallFaceRow => ({ scene: i, faces: 12, found, falseFaces, ms: 100, dark, behind });
+    const s = summarise([], [], [scene(0, 12, false), scene(1, 10, false, 1), scene(0, 9, true), scene(1, 2, true, 3), scene(0, 6, false, 0, true)]);
+    // the crowd behind people is a row of its own, not mixed into the plain scenes
+    expect(s['small/20px crowd behind 2 people']).toMatchObject({ images: 1, faces: 12, found: 6, foundRate: 0.5 });
     expect(s['small/20px faces, 1920x1080']).toMatchObject({ images: 2, faces: 24, found: 22, falsePerImage: 0.5 });
     expect(s['small/20px faces, 1920x1080 dark']).toMatchObject({ images: 2, faces: 24, found: 11, falsePerImage: 1.5 });
     expect(s['small/20px faces, 1920x1080 dark'].foundVsNormal).toBeCloseTo(0.5);
