@@ -89,11 +89,20 @@ async function detectFaces(
   const detector = ports.faceDetector;
   if (!detector || settings.locator === 'seed') return [];
   let t0 = performance.now();
-  // on an image large enough for tiles, only the full pass's small faces tell whether tiles should run
-  const medium = settings.mediumPass && !(settings.tiles && detector.inputSide !== undefined && tileSized(view.width, view.height, detector.inputSide));
-  let detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early, medium);
+  // on an image large enough for tiles, the full pass's small faces, even those under the threshold, tell whether tiles should run
+  const tileable = settings.tiles && detector.inputSide !== undefined && tileSized(view.width, view.height, detector.inputSide);
+  let detections: FaceDetection[];
+  let weak: FaceDetection[] = [];
+  if (tileable) {
+    // one pass at the lower score, cut at the threshold (strictly above, as the detector cuts): the same faces, plus the weak ones
+    const all = await detector.detect(view, Math.min(settings.detectorThreshold, DEFAULT_TILES.weakScore));
+    detections = all.filter((d) => d.score > settings.detectorThreshold);
+    weak = all.filter((d) => !(d.score > settings.detectorThreshold));
+  } else {
+    detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early, settings.mediumPass);
+  }
   timings.detector = (timings.detector ?? 0) + performance.now() - t0;
-  if (detector.inputSide && settings.tiles && needsTiles(view.width, view.height, detector.inputSide, detections)) {
+  if (detector.inputSide && settings.tiles && needsTiles(view.width, view.height, detector.inputSide, detections, DEFAULT_TILES, weak)) {
     t0 = performance.now();
     const extra: FaceDetection[] = [];
     for (const tile of tileGrid(view.width, view.height, detector.inputSide, DEFAULT_TILES.overlap)) {

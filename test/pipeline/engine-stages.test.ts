@@ -309,6 +309,32 @@ describe('stage locate', () => {
     });
   });
 
+  it('on a photo large enough for tiles, the whole-image pass runs at weakScore; two tiny detections under the threshold ask for tiles, and only faces above it are kept', async () => {
+    const img: RgbImage = { width: 1280, height: 720, data: new Uint8Array(1280 * 720 * 3).fill(128) };
+    const face = (x: number, side: number, score: number) => ({ box: { x, y: 100, width: side, height: side }, score, landmarks: [] });
+    const run = async (whole: ReturnType<typeof face>[]) => {
+      const thresholds: number[] = [];
+      let calls = 0;
+      const ports = {
+        faceLandmarks: new DiskMesh(),
+        faceDetector: {
+          inputSide: 640,
+          detect: async (_img: RgbImage, t: number) => (thresholds.push(t), calls++ === 0 ? whole.filter((d) => d.score > t) : []),
+        },
+      };
+      const located = await locateHeads(ports, img, {}, DEFAULT_SETTINGS);
+      return { thresholds, tiles: calls - 1, candidates: located.candidates.length };
+    };
+    const crowd = await run([face(100, 300, 0.9), face(700, 20, 0.2), face(800, 20, 0.15)]);
+    expect(crowd.thresholds[0]).toBe(DEFAULT_TILES.weakScore);
+    expect(crowd.tiles).toBe(tileGrid(1280, 720, 640, DEFAULT_TILES.overlap).length);
+    // the weak ones never become faces
+    expect(crowd.candidates).toBe(1);
+    const alone = await run([face(100, 300, 0.9), face(700, 20, 0.2)]);
+    expect(alone.tiles).toBe(0);
+    expect(alone.candidates).toBe(1);
+  });
+
   it('fuses keypoints and detections; the seed locator ignores the detector', async () => {
     let detects = 0;
     const ports = {

@@ -1,7 +1,7 @@
 // Low-light normalisation and detector tiling: the maths, on images made here.
 import { describe, expect, it } from 'vitest';
 import { boxBlur3, centreLuma, DEFAULT_CROP_LIFT, liftDarkCrop, lightStats, needsNormalising, normaliseForModels, toneCurve } from '../../backend/pipeline/low-light.js';
-import { cropImage, mergeDetections, needsTiles, shiftDetection, tileGrid } from '../../backend/pipeline/tiles.js';
+import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from '../../backend/pipeline/tiles.js';
 import type { FaceDetection } from '../../backend/pipeline/ports.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
@@ -97,6 +97,20 @@ describe('tiles', () => {
     expect(needsTiles(1920, 1080, 640, [det(100, 100, 300)])).toBe(false);
     // a 30-px face is 10 px there: smaller ones are likely missed
     expect(needsTiles(1920, 1080, 640, [det(100, 100, 300), det(900, 500, 30)])).toBe(true);
+  });
+
+  it('a crowd the whole-image pass half sees behind a large face: two tiny detections above weakScore ask for tiles', () => {
+    const big = [det(100, 100, 300)];
+    const weak = (x: number, score: number, side = 30) => ({ ...det(x, 500, side), score });
+    const { weakScore, weakCount } = DEFAULT_TILES;
+    expect(weakCount).toBe(2);
+    expect(needsTiles(1920, 1080, 640, big, DEFAULT_TILES, [weak(900, 0.2), weak(1000, weakScore + 0.01)])).toBe(true);
+    // one is not a crowd; at or under weakScore is noise; a large weak box is no small face
+    expect(needsTiles(1920, 1080, 640, big, DEFAULT_TILES, [weak(900, 0.2)])).toBe(false);
+    expect(needsTiles(1920, 1080, 640, big, DEFAULT_TILES, [weak(900, 0.2), weak(1000, weakScore)])).toBe(false);
+    expect(needsTiles(1920, 1080, 640, big, DEFAULT_TILES, [weak(900, 0.2), weak(1000, 0.2, 200)])).toBe(false);
+    // an image too small for tiles stays untiled whatever it holds
+    expect(needsTiles(1000, 800, 640, big, DEFAULT_TILES, [weak(900, 0.2), weak(950, 0.2)])).toBe(false);
   });
 
   it('the grid covers the image with the asked overlap', () => {
