@@ -59,6 +59,22 @@ export function matchHeads(heads: readonly Box[], boxes: readonly Box[], margin 
   return { found: used.size, falseFaces };
 }
 
+/** `n` whole photos, 0.6 of the frame tall, spread along its bottom edge, added to `layers`; their head boxes. */
+async function pastePeople(sources: readonly { dir: string; e: FassegEntry }[], n: number, W: number, H: number, r: () => number, layers: { input: Buffer; left: number; top: number }[]): Promise<Box[]> {
+  const people: Box[] = [];
+  for (let k = 0; k < n; k++) {
+    const src = sources[Math.floor(r() * sources.length)];
+    const p = await cutPiece(src.dir, src.e, false);
+    const ph = Math.round(H * 0.6);
+    const pw = Math.round((p.width * ph) / p.height);
+    const left = Math.max(0, Math.min(W - pw, Math.round(((k + 0.5) * W) / n - pw / 2)));
+    layers.push({ input: await sharp(p.rgba, { raw: { width: p.width, height: p.height, channels: 4 } }).resize(pw, ph, { kernel: 'lanczos3' }).png().toBuffer(), left, top: H - ph });
+    // a whole photo: the head is its upper middle
+    people.push({ x: left + 0.15 * pw, y: H - ph + 0.05 * ph, width: 0.7 * pw, height: 0.7 * ph });
+  }
+  return people;
+}
+
 export async function renderSmallFaceScenes(
   sources: readonly { dir: string; e: FassegEntry }[],
   opts: {
@@ -96,16 +112,7 @@ export async function renderSmallFaceScenes(
     const spots = scatter(opts.facesPerScene, maxW, headH, W, front > 0 ? Math.round(H * CROWD_BAND) : H, r);
     const layers: { input: Buffer; left: number; top: number }[] = [];
     const heads: Box[] = [];
-    const people: Box[] = [];
-    for (let k = 0; k < front; k++) {
-      const src = sources[Math.floor(r() * sources.length)];
-      const p = await cutPiece(src.dir, src.e, false);
-      const ph = Math.round(H * 0.6);
-      const pw = Math.round((p.width * ph) / p.height);
-      const left = Math.max(0, Math.min(W - pw, Math.round(((k + 0.5) * W) / front - pw / 2)));
-      layers.push({ input: await sharp(p.rgba, { raw: { width: p.width, height: p.height, channels: 4 } }).resize(pw, ph, { kernel: 'lanczos3' }).png().toBuffer(), left, top: H - ph });
-      people.push({ x: left + 0.15 * pw, y: H - ph + 0.05 * ph, width: 0.7 * pw, height: 0.7 * ph });
-    }
+    const people = await pastePeople(sources, front, W, H, r, layers);
     for (let k = 0; k < picks.length; k++) {
       const c = picks[k];
       const hw = Math.max(4, Math.round((c.width * headH) / c.height));
