@@ -35,7 +35,7 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
   });
   return new FaceSegEngine(
     { keypoints: models.keypoints, faceDetector: models.faceDetector, faceLandmarks: models.faceLandmarks, faceSegmenter: models.faceSegmenter },
-    { fingerprint: models.fingerprint, provider: models.provider, settings: { ...DEFAULT_SETTINGS, ...(opts.settings ?? {}) }, onClose: () => models.close(),
+    { fingerprint: models.fingerprint, provider: models.provider, settings: { ...DEFAULT_SETTINGS, ...(config.alwaysTile ? { alwaysTile: true } : {}), ...(opts.settings ?? {}) }, onClose: () => models.close(),
       models: Object.fromEntries(Object.entries(models.entries).map(([role, e]) => [role, e?.id ?? ''])),
       ...(prior ? { prior: { refiner: asFaceRefiner(prior), id: priorId(prior) } } : {}),
     },

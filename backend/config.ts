@@ -68,6 +68,8 @@ export interface Config {
   modelsManifest: string;
   /** A refiner prior (JSON, e.g. from `faceseg prior`): what projects without a refiner of their own get; null = none. */
   refinerPrior: string | null;
+  /** ALWAYS_TILE: large images always searched on full-resolution tiles too (crowds behind people; slower). Default false. */
+  alwaysTile: boolean;
   /** Active learning from labelers' corrections (backend/learning). */
   learning: LearningConfig;
   /** 'auto' = CUDA when the runtime offers it, else CPU. */
@@ -158,6 +160,7 @@ export function loadConfig(
     modelDir,
     modelsManifest: path.resolve(modelDir, e.MODELS_MANIFEST ?? 'manifest.json'),
     refinerPrior: e.REFINER_PRIOR === undefined || e.REFINER_PRIOR === 'off' ? null : path.resolve(e.REFINER_PRIOR),
+    alwaysTile: e.ALWAYS_TILE ?? false,
     learning: learningFrom(e, modelDir),
     executionProvider: e.EXECUTION_PROVIDER ?? 'auto',
     ortThreads: e.ORT_THREADS ?? 0,

@@ -41,6 +41,8 @@ export interface EngineSettings extends EngineParams {
   lowLight: boolean;
   /** Large images where the whole-image pass finds no or only tiny faces: detect again on full-resolution tiles. */
   tiles: boolean;
+  /** Large images: search the full-resolution tiles whatever the whole-image pass found (crowds it cannot see behind the people it found; slower). */
+  alwaysTile: boolean;
   /** Images of 1025 px up to tile size whose people all show big heads: the face detector runs at a smaller input first (detector-size.ts, MEDIUM_RULE). */
   mediumPass: boolean;
 }
@@ -70,5 +72,6 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   turnedMargin: 0.2,
   lowLight: true,
   tiles: true,
+  alwaysTile: false,
   mediumPass: true,
 };

@@ -90,7 +90,8 @@ async function detectFaces(
   if (!detector || settings.locator === 'seed') return [];
   let t0 = performance.now();
   // on an image large enough for tiles, the full pass's small faces, even those under the threshold, tell whether tiles should run
-  const tileable = settings.tiles && detector.inputSide !== undefined && tileSized(view.width, view.height, detector.inputSide);
+  const side = detector.inputSide;
+  const tileable = settings.tiles && side !== undefined && tileSized(view.width, view.height, side);
   let detections: FaceDetection[];
   let weak: FaceDetection[] = [];
   if (tileable) {
@@ -102,10 +103,10 @@ async function detectFaces(
     detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early, settings.mediumPass);
   }
   timings.detector = (timings.detector ?? 0) + performance.now() - t0;
-  if (detector.inputSide && settings.tiles && needsTiles(view.width, view.height, detector.inputSide, detections, DEFAULT_TILES, weak)) {
+  if (side !== undefined && tileable && (settings.alwaysTile || needsTiles(view.width, view.height, side, detections, DEFAULT_TILES, weak))) {
     t0 = performance.now();
     const extra: FaceDetection[] = [];
-    for (const tile of tileGrid(view.width, view.height, detector.inputSide, DEFAULT_TILES.overlap)) {
+    for (const tile of tileGrid(view.width, view.height, side, DEFAULT_TILES.overlap)) {
       for (const found of await detector.detect(cropImage(tileView, tile), settings.detectorThreshold)) extra.push(shiftDetection(found, tile.x, tile.y));
     }
     detections = mergeDetections(detections, extra);

@@ -312,7 +312,7 @@ describe('stage locate', () => {
   it('on a photo large enough for tiles, the whole-image pass runs at weakScore; two tiny detections under the threshold ask for tiles, and only faces above it are kept', async () => {
     const img: RgbImage = { width: 1280, height: 720, data: new Uint8Array(1280 * 720 * 3).fill(128) };
     const face = (x: number, side: number, score: number) => ({ box: { x, y: 100, width: side, height: side }, score, landmarks: [] });
-    const run = async (whole: ReturnType<typeof face>[]) => {
+    const run = async (whole: ReturnType<typeof face>[], extra: Partial<typeof DEFAULT_SETTINGS> = {}, width = 1280) => {
       const thresholds: number[] = [];
       let calls = 0;
       const ports = {
@@ -322,7 +322,8 @@ describe('stage locate', () => {
           detect: async (_img: RgbImage, t: number) => (thresholds.push(t), calls++ === 0 ? whole.filter((d) => d.score > t) : []),
         },
       };
-      const located = await locateHeads(ports, img, {}, DEFAULT_SETTINGS);
+      const sized = width === img.width ? img : { width, height: 720, data: new Uint8Array(width * 720 * 3).fill(128) };
+      const located = await locateHeads(ports, sized, {}, { ...DEFAULT_SETTINGS, ...extra });
       return { thresholds, tiles: calls - 1, candidates: located.candidates.length };
     };
     const crowd = await run([face(100, 300, 0.9), face(700, 20, 0.2), face(800, 20, 0.15)]);
@@ -333,6 +334,11 @@ describe('stage locate', () => {
     const alone = await run([face(100, 300, 0.9), face(700, 20, 0.2)]);
     expect(alone.tiles).toBe(0);
     expect(alone.candidates).toBe(1);
+    // alwaysTile: tiles whatever the whole-image pass found
+    const always = await run([face(100, 300, 0.9)], { alwaysTile: true });
+    expect(always.tiles).toBe(tileGrid(1280, 720, 640, DEFAULT_TILES.overlap).length);
+    // an image too small for tiles stays untiled
+    expect((await run([face(100, 300, 0.9)], { alwaysTile: true }, 1000)).tiles).toBe(0);
   });
 
   it('fuses keypoints and detections; the seed locator ignores the detector', async () => {
