@@ -1,8 +1,8 @@
 // Eval scenes of groups in large photos: 1-6 FASSEG people of one split, at
-// every yaw, pasted into 1280x720 to 1920x1080 frames (also upright ones) as
+// every yaw, pasted into 1080x1080 to 1920x1080 frames (also upright ones) as
 // head cut-outs or as whole photos (head and shoulders, so the keypoint model
-// sees bodies). Large images take their own detector paths (the medium pass,
-// tiles) that the portrait sets never reach. Each scene carries a label
+// sees bodies). Large images take their own detector paths (the medium pass
+// up to 1215 px, tiles beyond) that the portrait sets never reach. Each scene carries a label
 // canvas, so masks are scored against FASSEG's truth as the portraits are:
 // face classes above each person's chin, inside their pasted box.
 import sharp from 'sharp';
@@ -24,14 +24,17 @@ export interface GroupScene {
   counted: Uint8Array;
 }
 
-export const GROUP_SCENES = { scenes: 30, seed: 29 } as const;
+export const GROUP_SCENES = { scenes: 35, seed: 29 } as const;
 
+// 1200x800 and 1080x1080 are under tile size (1216): the medium detector pass's range
 const FRAMES: readonly (readonly [number, number])[] = [
   [1280, 720],
   [1600, 900],
   [1920, 1080],
   [1080, 1350],
   [1280, 960],
+  [1200, 800],
+  [1080, 1080],
 ];
 const PEOPLE = [1, 2, 3, 4, 6];
 /** Face height as a share of the frame's longest side: from a crowd's edge to a close group. */

@@ -41,7 +41,7 @@ export function summarise(f: FassegRow[], p: PeopleRow[], small: SmallFaceRow[] 
   if (groups.length) {
     const faces = groups.reduce((a, r) => a + r.faces, 0);
     const found = groups.reduce((a, r) => a + r.found, 0);
-    out['groups/1-6 people, 1280x720-1920x1080'] = {
+    out['groups/1-6 people, 1080x1080-1920x1080'] = {
       images: groups.length,
       faces,
       found,

@@ -153,7 +153,7 @@ describe('evalGroups', () => {
     }
     expect(none.every((r) => r.iou === 0 && r.recall === 0 && r.found === 0)).toBe(true);
     const summary = summarise([], [], [], [], good);
-    const row = summary['groups/1-6 people, 1280x720-1920x1080'];
+    const row = summary['groups/1-6 people, 1080x1080-1920x1080'];
     expect(row.images).toBe(good.length);
     expect(row.faces).toBe(good.reduce((a, r) => a + r.faces, 0));
     expect(formatTable(summary)).toMatch(/group photos \(rendered, IoU above chins\)/);

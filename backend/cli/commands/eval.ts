@@ -37,7 +37,7 @@ export function addEvalCommand(program: Command): void {
       .addOption(new Option('--split <part>', 'tune / held-out split of the data (see backend/eval/split.ts)').choices(['heldout', 'tune', 'all']).default('heldout'))
       .option('--no-dark', 'skip the darkened copies (exposure x 0.03 plus sensor noise)')
       .option('--no-small', 'skip the rendered scenes of 20-pixel faces in 1920x1080')
-      .option('--no-groups', 'skip the rendered group photos (1-6 people in 1280x720 to 1920x1080)')
+      .option('--no-groups', 'skip the rendered group photos (1-6 people in 1080x1080 to 1920x1080)')
       .option('--no-tone', 'skip the FASSEG copies with the skin darkened to ITA -50 and -75, and those with the hair in the skin\'s colour')
       .option('--learn <k>', 'simulate active learning instead: learn from K labelled images per set, score the rest before and after', (v) => Number.parseInt(v, 10))
       .addOption(new Option('--convention <name>', 'with --learn: what the simulated labelers call a face').choices(['face', 'face+ears', 'head']).default('face'))
