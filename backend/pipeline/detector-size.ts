@@ -129,7 +129,9 @@ export async function detectBeforePoses(detector: FaceDetectorPort, view: RgbIma
  * groups` gives the same kind of scenes): IoU above the chin 0.8648 with
  * the full pass only, 0.8650 with this one; faces found 140 of 140 both
  * ways. With the coarse pass's frontal rule, 4 of the 21 scenes that tried
- * this pass kept its answer; without it, 17.
+ * this pass kept its answer; without it, 17. In its range (below), the
+ * eval's tune group photos of 1200x800 and 1080x1080: it stood on 5 of 10,
+ * faces found unchanged, IoU 0.8583 -> 0.8599.
  *
  * The caller does not use it on images large enough for tiles (stage-locate):
  * there only the full pass's small faces say whether tiles should run, and
