@@ -21,7 +21,7 @@ export function engineOptions(cmd: Command): Command {
     .addOption(new Option('--region <method>', 'face region from landmarks').choices(['hull', 'disks']))
     .option('--no-colour', 'skip the skin-colour refinement of the landmark region')
     .option('--passes <n>', 'landmark passes (2 = re-centre once)', (v) => Number.parseInt(v, 10))
-    .option('--no-medium-pass', 'large images: always run the face detector at its full input size, never at the smaller one their people\'s heads allow')
+    .option('--no-medium-pass', 'photos of 1025-1215 px: always run the face detector at its full input size, never at the smaller one their people\'s heads allow')
     .option('--always-tile', 'images of 1216 px and more: always search full-resolution tiles for small faces, e.g. a crowd behind the people in front (0.2-0.3 s more per 1920x1080 image)');
 }
 
