@@ -10,7 +10,7 @@ import { LabelStudioAuth } from './labelstudio/api-client.js';
 import { ProjectClient } from './labelstudio/project-client.js';
 import { createWebhookVerifier, type WebhookVerifier } from './labelstudio/webhook-verifier.js';
 import { asFaceRefiner, type RefinerModel } from './learning/refiner.js';
-import { configuredPrior, priorId } from './learning/refiner-prior.js';
+import { priorId, priorOr } from './learning/refiner-prior.js';
 
 export interface EngineBuildOptions {
   config: Config;
@@ -20,13 +20,10 @@ export interface EngineBuildOptions {
   prior?: RefinerModel | null;
 }
 
-/** The prior the caller read, else the one REFINER_PRIOR names. */
-const priorOf = (opts: EngineBuildOptions): RefinerModel | null => (opts.prior !== undefined ? opts.prior : configuredPrior(opts.config));
-
 export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngine> {
   const { config, logger } = opts;
   // a bad prior file fails before the models load (tens of seconds on a GPU)
-  const prior = priorOf(opts);
+  const prior = priorOr(opts.prior, opts.config);
   const models = await loadModelSet({
     manifestPath: config.modelsManifest,
     provider: resolveProvider(config.executionProvider, logger),
@@ -48,7 +45,7 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
  */
 export async function buildServerEngine(opts: EngineBuildOptions & { workers?: number }): Promise<FaceSegEngine | EnginePool> {
   const workers = opts.workers ?? opts.config.engineWorkers;
-  const prior = priorOf(opts);
+  const prior = priorOr(opts.prior, opts.config);
   return workers > 0 ? EnginePool.start({ ...opts, prior, workers }) : buildEngine({ ...opts, prior });
 }
 

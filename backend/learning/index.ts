@@ -11,7 +11,7 @@ import { DEFAULT_SETTINGS } from '../pipeline/engine.js';
 import type { EngineParams } from '../pipeline/types.js';
 import type { LearningHooks } from './app-hooks.js';
 import { WebhookInbox } from './inbox.js';
-import { configuredPrior } from './refiner-prior.js';
+import { priorOr } from './refiner-prior.js';
 import type { RefinerModel } from './refiner.js';
 import { LearningService } from './service.js';
 import { openStore, redactDbUrl, type LearningStore } from './store.js';
@@ -101,7 +101,7 @@ export async function openLearning(
     minCorrections: c.minCorrections,
     faceLabel: config.faceLabel,
     refreshMs: c.refreshMs,
-    prior: opts.prior !== undefined ? opts.prior : configuredPrior(config),
+    prior: priorOr(opts.prior, config),
   });
   // events are confirmed with Label Studio as they leave the inbox, just before they are learned from
   const verify = opts.verifyWebhook;

@@ -55,6 +55,11 @@ export function configuredPrior(config: Pick<Config, 'refinerPrior'>): RefinerMo
   return config.refinerPrior ? loadRefinerPrior(config.refinerPrior) : null;
 }
 
+/** The prior a caller already read (null: none), else (undefined) the one REFINER_PRIOR names: read once, shared by the engine and the learning service. */
+export function priorOr(given: RefinerModel | null | undefined, config: Pick<Config, 'refinerPrior'>): RefinerModel | null {
+  return given !== undefined ? given : configuredPrior(config);
+}
+
 /** Short id of a prior, part of model_version. */
 export function priorId(model: RefinerModel): string {
   return createHash('sha256').update(JSON.stringify(model)).digest('hex').slice(0, 8);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../backend/config.js';
 import { asFaceRefiner, fitRefiner, refinerFits, trainRefiner, DEFAULT_FIT, type RefinerModel } from '../../backend/learning/refiner.js';
-import { configuredPrior, loadRefinerPrior, priorId, RefinerPriorError } from '../../backend/learning/refiner-prior.js';
+import { configuredPrior, loadRefinerPrior, priorId, priorOr, RefinerPriorError } from '../../backend/learning/refiner-prior.js';
 import { PRIOR_MAX_GROW, PRIOR_MIN_FACE_SIZE, PRIOR_MIN_YAW } from '../../backend/eval/prior-fit.js';
 import { sampleYaw } from '../../backend/learning/refiner-features.js';
 import { FRAME_SIZE, type FaceSample } from '../../backend/pipeline/face-sample.js';
@@ -97,6 +97,14 @@ describe('a refiner prior', () => {
     expect(priorId(prior)).toMatch(/^[0-9a-f]{8}$/);
     expect(priorId(prior)).toBe(priorId(loadRefinerPrior(file)));
     expect(priorId(other)).not.toBe(priorId(prior));
+  });
+
+  it('is read from REFINER_PRIOR only when the caller has not read it already (null: none)', () => {
+    expect(priorOr(undefined, { refinerPrior: file })).toEqual(prior);
+    expect(priorOr(null, { refinerPrior: file })).toBeNull();
+    const other: RefinerModel = { ...prior, examples: prior.examples + 1 };
+    expect(priorOr(other, { refinerPrior: file })).toBe(other);
+    expect(() => priorOr(undefined, { refinerPrior: `${file}.missing` })).toThrow(RefinerPriorError);
   });
 });
 
