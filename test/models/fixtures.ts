@@ -1,9 +1,26 @@
 // Shared helpers for the model tests: decode the fixture, build test images.
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { afterAll, beforeAll } from 'vitest';
+import { loadModelSet, type ModelSet } from '../../backend/models/index.js';
 import type { Box, Point, RgbImage } from '../../backend/pipeline/types.js';
 
 export const ASTRONAUT = fileURLToPath(new URL('../fixtures/astronaut.png', import.meta.url));
+
+/** The bundled models on the CPU, one thread, for the tests of one file: loaded before them, closed after; call the getter inside a test. */
+export function bundledModels(): () => ModelSet {
+  let models: ModelSet | undefined;
+  beforeAll(async () => {
+    models = await loadModelSet({ provider: 'cpu', threads: 1 });
+  });
+  afterAll(async () => {
+    await models?.close();
+  });
+  return () => {
+    if (!models) throw new Error('bundledModels(): the models load in beforeAll; ask for them inside a test');
+    return models;
+  };
+}
 
 export async function decode(file: string): Promise<RgbImage> {
   const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });

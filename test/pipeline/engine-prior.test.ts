@@ -4,24 +4,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../../backend/compose.js';
 import { PRIOR_MIN_FACE_SIZE, PRIOR_MIN_YAW } from '../../backend/eval/prior-fit.js';
 import { syntheticFace } from '../../backend/eval/synthetic-face.js';
 import { DEFAULT_FIT, trainRefiner } from '../../backend/learning/refiner.js';
-import { loadModelSet, type ModelSet } from '../../backend/models/index.js';
 import { FaceSegEngine } from '../../backend/pipeline/engine.js';
 import { FRAME_SIZE, type FaceSample } from '../../backend/pipeline/face-sample.js';
 import type { FaceRefiner, RgbImage } from '../../backend/pipeline/types.js';
 import { testConfig } from '../http/helpers.js';
-
-const ASTRONAUT = new URL('../fixtures/astronaut.png', import.meta.url);
-
-async function astronaut(): Promise<RgbImage> {
-  const { data, info } = await sharp(ASTRONAUT.pathname).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data) };
-}
+import { ASTRONAUT, bundledModels, decode } from '../models/fixtures.js';
 
 /** A stand-in refiner: records the faces it sees and draws a disc of a third of the frame. */
 function discRefiner(): FaceRefiner & { seen: FaceSample[] } {
@@ -40,20 +32,18 @@ function discRefiner(): FaceRefiner & { seen: FaceSample[] } {
 const area = (m: { data: Uint8Array }): number => m.data.reduce((a, v) => a + (v >= 128 ? 1 : 0), 0);
 
 describe('the refiner prior in the engine', () => {
-  let models: ModelSet;
+  const models = bundledModels();
   let img: RgbImage;
   beforeAll(async () => {
-    models = await loadModelSet({ provider: 'cpu', threads: 1 });
-    img = await astronaut();
+    img = await decode(ASTRONAUT);
   });
-  afterAll(async () => {
-    await models.close();
-  });
-  const engineWith = (prior?: FaceRefiner) =>
-    new FaceSegEngine(
-      { keypoints: models.keypoints, faceDetector: models.faceDetector, faceLandmarks: models.faceLandmarks },
-      { fingerprint: models.fingerprint, provider: 'cpu', ...(prior ? { prior: { refiner: prior, id: 'disc' } } : {}) },
+  const engineWith = (prior?: FaceRefiner) => {
+    const m = models();
+    return new FaceSegEngine(
+      { keypoints: m.keypoints, faceDetector: m.faceDetector, faceLandmarks: m.faceLandmarks },
+      { fingerprint: m.fingerprint, provider: 'cpu', ...(prior ? { prior: { refiner: prior, id: 'disc' } } : {}) },
     );
+  };
 
   it('redraws every face of a project without a refiner, and gives way to a project refiner', async () => {
     const prior = discRefiner();
