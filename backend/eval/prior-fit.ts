@@ -82,9 +82,12 @@ function skinColour(e: RefinerExample): number[] {
 /** Skin tones (ITA) of the toned training copies: darker than any tune person, and not the eval's own targets (-50, -75). */
 export const PRIOR_TONES: readonly number[] = [-45, -70];
 
+/** A tune photo as it is; null for photos outside the tune split. */
+const tuneOnly = (set: string): PhotoPrep => (img, _label, entry) => (splitOf(set, entry.image) === 'tune' ? img : null);
+
 /** A tune photo with its labelled skin darkened to ITA `target` (skin-tone.ts); null for photos outside the tune split. */
 const tonedTune = (set: string, target: number): PhotoPrep => (img, label, entry) => {
-  if (splitOf(set, entry.image) !== 'tune') return null;
+  if (!tuneOnly(set)(img, label, entry)) return null;
   return toneTo(img, label, skinAboveChin(label, img.width, chinRow(label, img.width, img.height)), target).image;
 };
 
@@ -95,9 +98,9 @@ const tonedTune = (set: string, target: number): PhotoPrep => (img, label, entry
  */
 async function setExamples(engine: FaceEngine, dir: string, set: string, rnd: () => number, quiet: boolean): Promise<RefinerExample[]> {
   const labels = new Map((JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as FassegEntry[]).map((e) => [e.image, e.label]));
-  // the samples are the engine's own masks, whatever refiner it applies
-  const tuned = (items: Item[]) => items.filter((i) => splitOf(set, i.image) === 'tune' && i.example);
-  const items = tuned(await loadSet(engine, dir, set, 'face', quiet));
+  // the samples are the engine's own masks, whatever refiner it applies; held-out photos are skipped before the engine runs
+  const tuned = (items: Item[]) => items.filter((i) => i.example);
+  const items = tuned(await loadSet(engine, dir, set, 'face', quiet, tuneOnly(set)));
   const toned: Map<string, RefinerExample>[] = [];
   for (const t of PRIOR_TONES) toned.push(new Map(tuned(await loadSet(engine, dir, set, 'face', quiet, tonedTune(set, t))).map((i) => [i.image, i.example!])));
   const out: RefinerExample[] = [];
