@@ -146,6 +146,7 @@ describe('loadConfig', () => {
     expect(problems({ LEARNING_MAX_PROJECTS: '0' })[0]).toMatch(/LEARNING_MAX_PROJECTS: must be between 1 and/);
     expect(problems({ LEARNING_REFRESH_MS: 'soon' })[0]).toMatch(/LEARNING_REFRESH_MS: expected an integer/);
     expect(problems({ CALIBRATION_MIN_CORRECTIONS: '-1' })[0]).toMatch(/CALIBRATION_MIN_CORRECTIONS: must be between 0 and/);
+    expect(problems({ ALWAYS_TILE: 'sometimes' })[0]).toMatch(/ALWAYS_TILE/);
   });
 
   it('empty variables count as unset', () => {
