@@ -19,7 +19,7 @@ export { MAX_SEARCHED_CLICKS } from './click-search.js';
  * is part of model_version, so Label Studio re-predicts, bulk runs do not
  * resume on stale predictions, and projects refit what they learned.
  */
-export const ENGINE_CODE_VERSION = 11;
+export const ENGINE_CODE_VERSION = 12;
 
 function hashSettings(settings: EngineSettings, prior?: string): string {
   return createHash('sha256').update(JSON.stringify({ code: ENGINE_CODE_VERSION, ...settings, ...(prior ? { prior } : {}) })).digest('hex').slice(0, 8);

@@ -6,11 +6,11 @@ import type { EngineSettings } from './engine-settings.js';
 import { boxCenter, seedHeadBox } from './geometry.js';
 import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
 import { normaliseForModels } from './low-light.js';
-import type { EnginePorts, FaceDetection, PersonPose } from './ports.js';
+import type { EnginePorts, FaceDetection, FaceDetectorPort, PersonPose } from './ports.js';
 import { detectBeforePoses, detectWhole, type EarlyPasses } from './detector-size.js';
 import { detectorFirst, isPortrait, PORTRAIT_RULE } from './portrait.js';
-import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid, tileSized } from './tiles.js';
-import type { InteractiveHint, RgbImage, SegmentOptions } from './types.js';
+import { cropImage, DEFAULT_TILES, mergeDetections, probeBoxes, shiftDetection, tileGrid, needsTiles, tileSized } from './tiles.js';
+import type { Box, InteractiveHint, RgbImage, SegmentOptions } from './types.js';
 
 /** An image after head finding, before its faces are segmented. */
 export interface LocatedImage {
@@ -96,23 +96,41 @@ async function detectFaces(
   let weak: FaceDetection[] = [];
   if (tileable) {
     // one pass at the lower score, cut at the threshold (strictly above, as the detector cuts): the same faces, plus the weak ones
-    const all = await detector.detect(view, Math.min(settings.detectorThreshold, DEFAULT_TILES.weakScore));
+    const all = await detector.detect(view, Math.min(settings.detectorThreshold, DEFAULT_TILES.weakScore, DEFAULT_TILES.probes > 0 ? DEFAULT_TILES.probeScore : 1));
     detections = all.filter((d) => d.score > settings.detectorThreshold);
     weak = all.filter((d) => !(d.score > settings.detectorThreshold));
   } else {
     detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early, settings.mediumPass);
   }
   timings.detector = (timings.detector ?? 0) + performance.now() - t0;
-  if (side !== undefined && tileable && (settings.alwaysTile || needsTiles(view.width, view.height, side, detections, DEFAULT_TILES, weak))) {
+  if (side === undefined || !tileable) return detections;
+  const grid = tileGrid(view.width, view.height, side, DEFAULT_TILES.overlap);
+  let tiles = settings.alwaysTile || needsTiles(view.width, view.height, side, detections, DEFAULT_TILES, weak) ? grid : [];
+  let extra: FaceDetection[] = [];
+  if (tiles.length === 0 && DEFAULT_TILES.probes > 0) {
     t0 = performance.now();
-    const extra: FaceDetection[] = [];
-    for (const tile of tileGrid(view.width, view.height, side, DEFAULT_TILES.overlap)) {
-      for (const found of await detector.detect(cropImage(tileView, tile), settings.detectorThreshold)) extra.push(shiftDetection(found, tile.x, tile.y));
+    const probes = probeBoxes(view.width, view.height, side, detections, weak, DEFAULT_TILES);
+    const found = await detectOn(detector, tileView, probes, settings.detectorThreshold);
+    // a face the whole-image pass did not already have confirms the crowd
+    if (mergeDetections(detections, found).length > detections.length) {
+      tiles = grid;
+      extra = found;
     }
-    detections = mergeDetections(detections, extra);
+    timings.probes = performance.now() - t0;
+  }
+  if (tiles.length > 0) {
+    t0 = performance.now();
+    detections = mergeDetections(detections, [...extra, ...(await detectOn(detector, tileView, tiles, settings.detectorThreshold))]);
     timings.tiles = performance.now() - t0;
   }
   return detections;
+}
+
+/** Detections on full-resolution crops of `view`, in image coordinates. */
+async function detectOn(detector: FaceDetectorPort, view: RgbImage, crops: readonly Box[], threshold: number): Promise<FaceDetection[]> {
+  const out: FaceDetection[] = [];
+  for (const crop of crops) for (const found of await detector.detect(cropImage(view, crop), threshold)) out.push(shiftDetection(found, crop.x, crop.y));
+  return out;
 }
 
 /** The original system: square box of radius k * max head-keypoint distance, no detector, no re-centring. */

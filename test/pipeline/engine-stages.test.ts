@@ -309,36 +309,47 @@ describe('stage locate', () => {
     });
   });
 
-  it('on a photo large enough for tiles, the whole-image pass runs at weakScore; two tiny detections under the threshold ask for tiles, and only faces above it are kept', async () => {
+  it('on a photo large enough for tiles, the whole-image pass runs at the weak score; two tiny detections under the threshold ask for tiles, one is probed first, and only faces above it are kept', async () => {
     const img: RgbImage = { width: 1280, height: 720, data: new Uint8Array(1280 * 720 * 3).fill(128) };
     const face = (x: number, side: number, score: number) => ({ box: { x, y: 100, width: side, height: side }, score, landmarks: [] });
-    const run = async (whole: ReturnType<typeof face>[], extra: Partial<typeof DEFAULT_SETTINGS> = {}, width = 1280) => {
+    const grid = tileGrid(1280, 720, 640, DEFAULT_TILES.overlap).length;
+    /** `probeFinds`: what a probe's crop holds (crop coordinates); tiles hold nothing. */
+    const run = async (whole: ReturnType<typeof face>[], extra: Partial<typeof DEFAULT_SETTINGS> = {}, width = 1280, probeFinds: ReturnType<typeof face>[] = []) => {
       const thresholds: number[] = [];
-      let calls = 0;
+      const sides: number[] = [];
       const ports = {
         faceLandmarks: new DiskMesh(),
         faceDetector: {
           inputSide: 640,
-          detect: async (_img: RgbImage, t: number) => (thresholds.push(t), calls++ === 0 ? whole.filter((d) => d.score > t) : []),
+          detect: async (crop: RgbImage, t: number) => {
+            thresholds.push(t);
+            sides.push(crop.width);
+            if (sides.length === 1) return whole.filter((d) => d.score > t);
+            return crop.width === DEFAULT_TILES.probeSide ? probeFinds : [];
+          },
         },
       };
       const sized = width === img.width ? img : { width, height: 720, data: new Uint8Array(width * 720 * 3).fill(128) };
       const located = await locateHeads(ports, sized, {}, { ...DEFAULT_SETTINGS, ...extra });
-      return { thresholds, tiles: calls - 1, candidates: located.candidates.length };
+      const probes = sides.slice(1).filter((s) => s === DEFAULT_TILES.probeSide).length;
+      return { thresholds, probes, tiles: sides.length - 1 - probes, candidates: located.candidates.length };
     };
     const crowd = await run([face(100, 300, 0.9), face(700, 20, 0.2), face(800, 20, 0.15)]);
-    expect(crowd.thresholds[0]).toBe(DEFAULT_TILES.weakScore);
-    expect(crowd.tiles).toBe(tileGrid(1280, 720, 640, DEFAULT_TILES.overlap).length);
+    expect(crowd.thresholds[0]).toBe(Math.min(DEFAULT_TILES.weakScore, DEFAULT_TILES.probeScore));
+    expect(crowd).toMatchObject({ probes: 0, tiles: grid });
     // the weak ones never become faces
     expect(crowd.candidates).toBe(1);
+    // one weak small detection away from the face: probed; an empty probe is no crowd
     const alone = await run([face(100, 300, 0.9), face(700, 20, 0.2)]);
-    expect(alone.tiles).toBe(0);
-    expect(alone.candidates).toBe(1);
+    expect(alone).toMatchObject({ probes: 1, tiles: 0, candidates: 1 });
+    // a face the probe finds confirms the crowd: every tile is searched, and the probe's face is kept
+    const confirmed = await run([face(100, 300, 0.9), face(700, 20, DEFAULT_TILES.probeScore + 0.01)], {}, 1280, [face(110, 20, 0.8)]);
+    expect(confirmed).toMatchObject({ probes: 1, tiles: grid, candidates: 2 });
     // alwaysTile: tiles whatever the whole-image pass found
     const always = await run([face(100, 300, 0.9)], { alwaysTile: true });
-    expect(always.tiles).toBe(tileGrid(1280, 720, 640, DEFAULT_TILES.overlap).length);
-    // an image too small for tiles stays untiled
-    expect((await run([face(100, 300, 0.9)], { alwaysTile: true }, 1000)).tiles).toBe(0);
+    expect(always.tiles).toBe(grid);
+    // an image too small for tiles stays untiled and unprobed
+    expect(await run([face(100, 300, 0.9), face(700, 20, 0.2)], { alwaysTile: true }, 1000)).toMatchObject({ probes: 0, tiles: 0 });
   });
 
   it('fuses keypoints and detections; the seed locator ignores the detector', async () => {

@@ -1,7 +1,7 @@
 // Low-light normalisation and detector tiling: the maths, on images made here.
 import { describe, expect, it } from 'vitest';
 import { boxBlur3, centreLuma, DEFAULT_CROP_LIFT, liftDarkCrop, lightStats, needsNormalising, normaliseForModels, toneCurve } from '../../backend/pipeline/low-light.js';
-import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, shiftDetection, tileGrid } from '../../backend/pipeline/tiles.js';
+import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, probeBoxes, shiftDetection, tileGrid } from '../../backend/pipeline/tiles.js';
 import type { FaceDetection } from '../../backend/pipeline/ports.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 
@@ -111,6 +111,27 @@ describe('tiles', () => {
     expect(needsTiles(1920, 1080, 640, big, DEFAULT_TILES, [weak(900, 0.2), weak(1000, 0.2, 200)])).toBe(false);
     // an image too small for tiles stays untiled whatever it holds
     expect(needsTiles(1000, 800, 640, big, DEFAULT_TILES, [weak(900, 0.2), weak(950, 0.2)])).toBe(false);
+  });
+
+  it('probes: the strongest weak small detections away from found faces, one full-resolution crop per spot, inside the image', () => {
+    const o = { ...DEFAULT_TILES, probes: 3 };
+    expect(o.probeClear).toBeGreaterThan(0);
+    const face = det(200, 600, 300);
+    const weak = (x: number, y: number, score: number, side = 30) => ({ ...det(x, y, side), score });
+    const above = o.probeScore + 0.01;
+    const half = o.probeSide / 2;
+    const crop = (cx: number, cy: number) => ({ x: cx - half, y: cy - half, width: o.probeSide, height: o.probeSide });
+    const boxes = probeBoxes(1920, 1080, 640, [face], [weak(1000, 300, above), weak(1500, 300, above + 0.2), weak(1010, 300, above + 0.1), weak(1880, 1040, above)], o);
+    // strongest first; the third strongest lies inside the second's crop, so the corner one is next, its crop moved inside the image
+    expect(boxes).toEqual([crop(1515, 315), crop(1025, 315), { x: 1920 - o.probeSide, y: 1080 - o.probeSide, width: o.probeSide, height: o.probeSide }]);
+    expect(probeBoxes(1920, 1080, 640, [face], [weak(1000, 300, above), weak(1500, 300, above)], { ...o, probes: 1 })).toHaveLength(1);
+    // at or under probeScore, a box too large to be a missed small face, or one beside a found face: no probe
+    expect(probeBoxes(1920, 1080, 640, [face], [weak(1000, 300, o.probeScore), weak(1000, 300, above, 200)], o)).toEqual([]);
+    const beside = weak(350 + 270 * o.probeClear - 15, 735, above);
+    expect(probeBoxes(1920, 1080, 640, [face], [beside], o)).toEqual([]);
+    expect(probeBoxes(1920, 1080, 640, [], [beside], o)).toHaveLength(1);
+    // a crop never outgrows a small image
+    expect(probeBoxes(200, 150, 64, [], [weak(50, 50, above, 5)], o)).toEqual([{ x: 0, y: 0, width: 150, height: 150 }]);
   });
 
   it('the grid covers the image with the asked overlap', () => {
