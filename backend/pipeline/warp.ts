@@ -1,4 +1,5 @@
 // Rotated square crops and their inverse (paste-back). Pure functions.
+import { roundHalfUp } from '../util/num.js';
 import { cutWindow } from './mask-ops.js';
 import type { Box, Point, RegionMask, RgbImage } from './types.js';
 
@@ -133,9 +134,9 @@ export function warpCrop(img: RgbImage, roi: Roi, outSize: number): RgbImage {
         }
       }
       const o = (v * outSize + u) * 3;
-      out[o] = Math.round(r * inv);
-      out[o + 1] = Math.round(g * inv);
-      out[o + 2] = Math.round(b * inv);
+      out[o] = roundHalfUp(r * inv);
+      out[o + 1] = roundHalfUp(g * inv);
+      out[o + 2] = roundHalfUp(b * inv);
     }
   }
   return { width: outSize, height: outSize, data: out };
