@@ -5,7 +5,7 @@
 import { connectedTo, fillHoles, signedDistance } from './mask-raster.js';
 import { kthSmallest } from './order-stats.js';
 import { boxMean } from './box-filter.js';
-import { BIN_COUNT, colourHistogram, histogramFromCounts, ratioTable, ycc, yccBin } from './contrast-model.js';
+import { BIN_COUNT, histogramFromCounts, ratioTable, ycc, yccBin } from './contrast-model.js';
 import type { RgbImage } from './types.js';
 
 export interface ColourRefineParams {
@@ -164,21 +164,31 @@ export interface ColourPrep {
 /**
  * The skin likelihood of every band pixel (|field| <= band) and, when
  * `withBins`, the colour bin of every pixel at or above -band (the only ones
- * the contrast rule reads; the rest stay 0): one YCbCr conversion for both.
+ * the contrast rule reads; the rest stay 0) and the histogram of the inner
+ * face (deeper than `core`): one YCbCr conversion and one pass for all three.
  */
-function bandColours(crop: RgbImage, field: Float32Array, m: SkinModel, band: number, withBins: boolean, p: ColourRefineParams): { like: Float32Array; bins: Uint16Array | null } {
+function bandColours(crop: RgbImage, field: Float32Array, m: SkinModel, band: number, core: number, withBins: boolean, p: ColourRefineParams): { like: Float32Array; bins: Uint16Array | null; skin: Float32Array | null } {
   const d = crop.data;
   const like = new Float32Array(field.length);
   const bins = withBins ? new Uint16Array(field.length) : null;
+  const counts = new Float32Array(withBins ? BIN_COUNT : 0);
+  let inner = 0;
   for (let i = 0; i < field.length; i++) {
     const f = field[i];
     if (f < -band) continue;
     if (!bins && f > band) continue;
     const c = ycc(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
-    if (bins) bins[i] = yccBin(c);
+    if (bins) {
+      const bin = yccBin(c);
+      bins[i] = bin;
+      if (f > core) {
+        counts[bin]++;
+        inner++;
+      }
+    }
     if (Math.abs(f) <= band) like[i] = skinLikelihood(c, m, i, f <= 0, p);
   }
-  return { like, bins };
+  return { like, bins, skin: bins && histogramFromCounts(counts, inner) };
 }
 
 /**
@@ -194,9 +204,7 @@ export function prepareColour(crop: RgbImage, field: Float32Array, chinY: number
   if (!m) return null;
   const band = faceSize * p.band;
   // skin likelihood of every band pixel, once: the surroundings sample and the decisions both use it
-  const { like, bins } = bandColours(crop, field, m, band, p.contrast > 0, p);
-  // the inner face lies within the region's rows
-  const skin = bins && colourHistogram(bins, (i) => field[i] > core, undefined, top * n, (top + faceSize) * n);
+  const { like, bins, skin } = bandColours(crop, field, m, band, core, p.contrast > 0, p);
   return { crop, field, chinY, p, inside, faceSize, top, core, band, like, bins, skin };
 }
 
