@@ -3,6 +3,7 @@
 // instead of once per sample. Same arithmetic in the same order, so the bytes
 // equal the per-sample path's; about 2x faster on the detector's and the
 // keypoint model's letterboxes, which every image pays for.
+import { roundHalfUp } from '../util/num.js';
 import type { RgbImage } from './types.js';
 
 interface Axis {
@@ -98,9 +99,9 @@ export function bilinearGrid(img: RgbImage, g: GridSpec): RgbImage {
           b += w00 * data[i00 + 2] + w01 * data[i01 + 2] + w10 * data[i10 + 2] + w11 * data[i11 + 2];
         }
       }
-      out[o] = Math.round(r * inv);
-      out[o + 1] = Math.round(gr * inv);
-      out[o + 2] = Math.round(b * inv);
+      out[o] = roundHalfUp(r * inv);
+      out[o + 1] = roundHalfUp(gr * inv);
+      out[o + 2] = roundHalfUp(b * inv);
     }
   }
   return { width: outW, height: g.outH, data: out };
