@@ -110,7 +110,7 @@ async function detectFaces(
   if (tiles.length === 0 && DEFAULT_TILES.probes > 0) {
     t0 = performance.now();
     const probes = probeBoxes(view.width, view.height, side, detections, weak, DEFAULT_TILES);
-    const found = await detectOn(detector, tileView, probes, settings.detectorThreshold);
+    const found = await detectOn(detector, tileView, probes, settings.detectorThreshold, DEFAULT_TILES.probeSide);
     // a face the whole-image pass did not already have confirms the crowd
     if (mergeDetections(detections, found).length > detections.length) {
       tiles = grid;
@@ -126,10 +126,18 @@ async function detectFaces(
   return detections;
 }
 
-/** Detections on full-resolution crops of `view`, in image coordinates. */
-async function detectOn(detector: FaceDetectorPort, view: RgbImage, crops: readonly Box[], threshold: number): Promise<FaceDetection[]> {
+/**
+ * Detections on full-resolution crops of `view`, in image coordinates. With
+ * `side`, a detector that can take another input size sees each crop at that
+ * side (not enlarged to its full input, which would cost a whole pass).
+ */
+async function detectOn(detector: FaceDetectorPort, view: RgbImage, crops: readonly Box[], threshold: number, side?: number): Promise<FaceDetection[]> {
   const out: FaceDetection[] = [];
-  for (const crop of crops) for (const found of await detector.detect(cropImage(view, crop), threshold)) out.push(shiftDetection(found, crop.x, crop.y));
+  for (const crop of crops) {
+    const img = cropImage(view, crop);
+    const found = side !== undefined && detector.detectAt ? await detector.detectAt(img, threshold, side) : await detector.detect(img, threshold);
+    for (const d of found) out.push(shiftDetection(d, crop.x, crop.y));
+  }
   return out;
 }
 

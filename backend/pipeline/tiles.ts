@@ -33,14 +33,15 @@ export interface TileOptions {
   /**
    * When nothing else asks for tiles, the `probes` strongest weak small
    * detections above probeScore are looked at on full-resolution crops of
-   * probeSide pixels (a quarter of a tile's cost or less); a face there that
-   * the whole-image pass lacked confirms a crowd, and every tile is searched
-   * (0 = off). Tune scenes of two people before ten small heads (12 per size,
-   * 1280x720 and 1920x1080): crowd faces found at 14 px 9 -> 58, 20 px
-   * 90 -> 110, 28 px 120 -> 120 of 120, no false face. No probe ran on the
-   * 35 rendered tune groups nor on the bench's rendered 720p and 1080p
-   * scenes; 3 of the bench's four 1280x720 MPII photos get two probes each,
-   * none confirmed.
+   * probeSide pixels, at that input size (about 5 ms each on one core); a
+   * face there that the whole-image pass lacked confirms a crowd, and every
+   * tile is searched (0 = off). Tune scenes of two people before ten small
+   * heads (12 per size, 1280x720 and 1920x1080): crowd faces found at 14 px
+   * 9 -> 54, 20 px 90 -> 110, 28 px 120 -> 120 of 120, no false face (crops
+   * of 192 or 256 px found the same or one more). No probe ran on the 35
+   * rendered tune groups nor on the bench's rendered 720p and 1080p scenes;
+   * 3 of the bench's four 1280x720 MPII photos get two probes each, none
+   * confirmed (about 10 ms each photo).
    */
   probes: number;
   probeScore: number;
@@ -53,7 +54,7 @@ export interface TileOptions {
   probeClear: number;
 }
 
-export const DEFAULT_TILES: TileOptions = { minScale: 1.9, smallAtInput: 16, overlap: 96, weakScore: 0.1, weakCount: 2, probes: 2, probeScore: 0.03, probeSide: 256, probeClear: 1 };
+export const DEFAULT_TILES: TileOptions = { minScale: 1.9, smallAtInput: 16, overlap: 96, weakScore: 0.1, weakCount: 2, probes: 2, probeScore: 0.03, probeSide: 160, probeClear: 1 };
 
 /** Whether an image is large enough for tiles at all (whatever its whole-image pass finds). */
 export function tileSized(w: number, h: number, inputSide: number, o: TileOptions = DEFAULT_TILES): boolean {

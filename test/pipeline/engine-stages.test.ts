@@ -316,23 +316,33 @@ describe('stage locate', () => {
     /** `probeFinds`: what a probe's crop holds (crop coordinates); tiles hold nothing. */
     const run = async (whole: ReturnType<typeof face>[], extra: Partial<typeof DEFAULT_SETTINGS> = {}, width = 1280, probeFinds: ReturnType<typeof face>[] = []) => {
       const thresholds: number[] = [];
-      const sides: number[] = [];
+      let tiles = 0;
+      let probes = 0;
+      // the whole image (at any input size) holds `whole`; a tile holds nothing
+      const detect = async (crop: RgbImage, t: number) => {
+        thresholds.push(t);
+        if (crop.width === width) return whole.filter((d) => d.score > t);
+        expect([crop.width, crop.height]).toEqual([640, 640]);
+        tiles++;
+        return [];
+      };
       const ports = {
         faceLandmarks: new DiskMesh(),
         faceDetector: {
           inputSide: 640,
-          detect: async (crop: RgbImage, t: number) => {
-            thresholds.push(t);
-            sides.push(crop.width);
-            if (sides.length === 1) return whole.filter((d) => d.score > t);
-            return crop.width === DEFAULT_TILES.probeSide ? probeFinds : [];
+          detect,
+          // a probe: a crop of probeSide seen at its own size, not enlarged to a whole pass (other sides: the smaller whole-image passes)
+          detectAt: async (crop: RgbImage, t: number, side: number) => {
+            if (crop.width !== DEFAULT_TILES.probeSide) return detect(crop, t);
+            expect([crop.height, side]).toEqual([DEFAULT_TILES.probeSide, DEFAULT_TILES.probeSide]);
+            probes++;
+            return probeFinds;
           },
         },
       };
       const sized = width === img.width ? img : { width, height: 720, data: new Uint8Array(width * 720 * 3).fill(128) };
       const located = await locateHeads(ports, sized, {}, { ...DEFAULT_SETTINGS, ...extra });
-      const probes = sides.slice(1).filter((s) => s === DEFAULT_TILES.probeSide).length;
-      return { thresholds, probes, tiles: sides.length - 1 - probes, candidates: located.candidates.length };
+      return { thresholds, probes, tiles, candidates: located.candidates.length };
     };
     const crowd = await run([face(100, 300, 0.9), face(700, 20, 0.2), face(800, 20, 0.15)]);
     expect(crowd.thresholds[0]).toBe(Math.min(DEFAULT_TILES.weakScore, DEFAULT_TILES.probeScore));
