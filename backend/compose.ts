@@ -32,11 +32,16 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
   });
   return new FaceSegEngine(
     { keypoints: models.keypoints, faceDetector: models.faceDetector, faceLandmarks: models.faceLandmarks, faceSegmenter: models.faceSegmenter },
-    { fingerprint: models.fingerprint, provider: models.provider, settings: { ...DEFAULT_SETTINGS, ...(config.alwaysTile ? { alwaysTile: true } : {}), ...(opts.settings ?? {}) }, onClose: () => models.close(),
+    { fingerprint: models.fingerprint, provider: models.provider, settings: { ...DEFAULT_SETTINGS, ...settingsOf(config), ...(opts.settings ?? {}) }, onClose: () => models.close(),
       models: Object.fromEntries(Object.entries(models.entries).map(([role, e]) => [role, e?.id ?? ''])),
       ...(prior ? { prior: { refiner: asFaceRefiner(prior), id: priorId(prior) } } : {}),
     },
   );
+}
+
+/** The engine settings the environment sets (only those it changes, so model_version stays the same otherwise). */
+function settingsOf(config: Config): Partial<EngineSettings> {
+  return { ...(config.alwaysTile ? { alwaysTile: true } : {}), ...(config.beard !== 'include' ? { beard: config.beard } : {}) };
 }
 
 /**

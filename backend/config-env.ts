@@ -92,6 +92,7 @@ const EnvSchema = z.object({
   MODELS_MANIFEST: z.string().optional(),
   REFINER_PRIOR: z.string().trim().min(1).optional(),
   ALWAYS_TILE: boolVar.optional(),
+  BEARD: oneOf(['include', 'exclude'] as const).optional(),
   ACTIVE_LEARNING: boolVar.optional(),
   LEARNING_DB: z.string().optional(),
   LEARNING_MAX_PROJECTS: intVar(1, 1_000_000).optional(),

@@ -70,6 +70,8 @@ export interface Config {
   refinerPrior: string | null;
   /** ALWAYS_TILE: large images always searched on full-resolution tiles too (crowds behind people; slower). Default false. */
   alwaysTile: boolean;
+  /** BEARD: whether beard and stubble inside the jaw line count as face ('include', the default: anonymisation must cover them). */
+  beard: 'include' | 'exclude';
   /** Active learning from labelers' corrections (backend/learning). */
   learning: LearningConfig;
   /** 'auto' = CUDA when the runtime offers it, else CPU. */
@@ -161,6 +163,7 @@ export function loadConfig(
     modelsManifest: path.resolve(modelDir, e.MODELS_MANIFEST ?? 'manifest.json'),
     refinerPrior: e.REFINER_PRIOR === undefined || e.REFINER_PRIOR === 'off' ? null : path.resolve(e.REFINER_PRIOR),
     alwaysTile: e.ALWAYS_TILE ?? false,
+    beard: e.BEARD ?? 'include',
     learning: learningFrom(e, modelDir),
     executionProvider: e.EXECUTION_PROVIDER ?? 'auto',
     ortThreads: e.ORT_THREADS ?? 0,

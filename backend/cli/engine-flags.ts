@@ -13,6 +13,7 @@ export interface EngineFlags {
   passes?: number;
   mediumPass?: boolean;
   alwaysTile?: boolean;
+  beard?: 'include' | 'exclude';
 }
 
 export function engineOptions(cmd: Command): Command {
@@ -22,7 +23,8 @@ export function engineOptions(cmd: Command): Command {
     .option('--no-colour', 'skip the skin-colour refinement of the landmark region')
     .option('--passes <n>', 'landmark passes (2 = re-centre once)', (v) => Number.parseInt(v, 10))
     .option('--no-medium-pass', 'photos of 1025-1215 px: always run the face detector at its full input size, never at the smaller one their people\'s heads allow')
-    .option('--always-tile', 'images of 1216 px and more: always search full-resolution tiles for small faces, e.g. a crowd behind the people in front (0.2-0.3 s more per 1920x1080 image)');
+    .option('--always-tile', 'images of 1216 px and more: always search full-resolution tiles for small faces, e.g. a crowd behind the people in front (0.2-0.3 s more per 1920x1080 image)')
+    .addOption(new Option('--beard <rule>', 'whether beard and stubble inside the jaw line count as face (default: BEARD, else include)').choices(['include', 'exclude']));
 }
 
 export function settingsFrom(f: EngineFlags): Partial<EngineSettings> {
@@ -33,6 +35,7 @@ export function settingsFrom(f: EngineFlags): Partial<EngineSettings> {
   if (f.passes !== undefined && Number.isFinite(f.passes)) s.passes = f.passes;
   if (f.mediumPass === false) s.mediumPass = false;
   if (f.alwaysTile) s.alwaysTile = true;
+  if (f.beard) s.beard = f.beard;
   return s;
 }
 

@@ -48,6 +48,7 @@ export async function serve(): Promise<void> {
   const engine = await buildServerEngine({ config, logger, prior });
   for (const role of Object.keys(engine.models)) metrics.modelsLoaded.set({ kind: role }, 1);
   logger.info(`engine ready in ${Math.round(performance.now() - t0)} ms: model_version ${engine.modelVersion}, models ${JSON.stringify(engine.models)}, provider ${engine.executionProvider}`);
+  if (config.beard === 'exclude') logger.info('BEARD=exclude: beard and stubble are left out of the masks (colour decides there as elsewhere)');
   if (config.alwaysTile) logger.info('ALWAYS_TILE: every photo of 1216 px or more is also searched on full-resolution tiles (slower; finds crowds behind people)');
   if (prior) {
     const limits = { minYaw: prior.minYaw, minFaceSize: prior.minFaceSize, maxGrow: prior.maxGrow, chinLimit: prior.chinLimit };

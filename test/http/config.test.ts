@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       executionProvider: 'auto',
       ortThreads: 0,
       alwaysTile: false,
+      beard: 'include',
       refinerPrior: null,
       // one engine worker per core, at most 4, and as many engine calls at once
       engineWorkers: Math.min(4, os.availableParallelism()),
@@ -55,6 +56,7 @@ describe('loadConfig', () => {
         MODELS_MANIFEST: 'm.json',
         REFINER_PRIOR: '/priors/team.json',
         ALWAYS_TILE: 'true',
+        BEARD: 'exclude',
         EXECUTION_PROVIDER: 'cuda',
         ORT_THREADS: '4',
         ENGINE_WORKERS: '3',
@@ -94,6 +96,7 @@ describe('loadConfig', () => {
       modelsManifest: '/models/m.json',
       refinerPrior: '/priors/team.json',
       alwaysTile: true,
+      beard: 'exclude',
       executionProvider: 'cuda',
       ortThreads: 4,
       engineWorkers: 3,
@@ -147,6 +150,7 @@ describe('loadConfig', () => {
     expect(problems({ LEARNING_REFRESH_MS: 'soon' })[0]).toMatch(/LEARNING_REFRESH_MS: expected an integer/);
     expect(problems({ CALIBRATION_MIN_CORRECTIONS: '-1' })[0]).toMatch(/CALIBRATION_MIN_CORRECTIONS: must be between 0 and/);
     expect(problems({ ALWAYS_TILE: 'sometimes' })[0]).toMatch(/ALWAYS_TILE/);
+    expect(problems({ BEARD: 'trim' })[0]).toMatch(/BEARD/);
   });
 
   it('empty variables count as unset', () => {

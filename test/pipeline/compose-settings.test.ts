@@ -1,7 +1,8 @@
-// The composition root turns ALWAYS_TILE into the engine setting, and a request
-// or CLI setting still wins over it; the setting is part of model_version.
+// The composition root turns ALWAYS_TILE and BEARD into engine settings, and a
+// request or CLI setting still wins over them; each is part of model_version.
 import { describe, expect, it } from 'vitest';
 import { buildEngine } from '../../backend/compose.js';
+import { settingsFrom } from '../../backend/cli/engine-flags.js';
 import { testConfig } from '../http/helpers.js';
 
 describe('ALWAYS_TILE', () => {
@@ -17,6 +18,26 @@ describe('ALWAYS_TILE', () => {
       expect(overridden.modelVersion).toBe(plain.modelVersion);
     } finally {
       await Promise.all([plain.close(), always.close(), overridden.close()]);
+    }
+  });
+});
+
+describe('BEARD', () => {
+  it('BEARD=exclude sets the beard rule on the engine and changes model_version; the CLI flag wins over it', async () => {
+    const plain = await buildEngine({ config: testConfig() });
+    const bare = await buildEngine({ config: testConfig({ BEARD: 'exclude' }) });
+    const flagged = await buildEngine({ config: testConfig({ BEARD: 'exclude' }), settings: settingsFrom({ beard: 'include' }) });
+    const asDefault = await buildEngine({ config: testConfig({ BEARD: 'include' }) });
+    try {
+      expect(plain.settings.beard).toBe('include');
+      expect(bare.settings.beard).toBe('exclude');
+      expect(flagged.settings.beard).toBe('include');
+      expect(bare.modelVersion).not.toBe(plain.modelVersion);
+      expect(flagged.modelVersion).toBe(plain.modelVersion);
+      // BEARD=include is the default: the same model_version as without it
+      expect(asDefault.modelVersion).toBe(plain.modelVersion);
+    } finally {
+      await Promise.all([plain.close(), bare.close(), flagged.close(), asDefault.close()]);
     }
   });
 });
