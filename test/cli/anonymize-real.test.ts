@@ -4,15 +4,14 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPORT_NAME, runAnonymize } from '../../backend/cli/anonymize.js';
 import { buildEngine } from '../../backend/compose.js';
 import type { FaceSegEngine } from '../../backend/pipeline/engine.js';
 import { testConfig } from '../http/helpers.js';
+import { ASTRONAUT } from '../models/fixtures.js';
 
-const ASTRONAUT = fileURLToPath(new URL('../fixtures/astronaut.png', import.meta.url));
 const FACE_CORE = { cx: 224, cy: 120, rx: 30, ry: 42 };
 
 describe('anonymize with the real engine', () => {

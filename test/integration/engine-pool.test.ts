@@ -3,7 +3,6 @@
 // a learned refiner carried across, and a worker that exits replaced.
 import { createHash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../../backend/compose.js';
 import { EnginePool } from '../../backend/engine-pool.js';
@@ -13,13 +12,7 @@ import type { FaceSegEngine } from '../../backend/pipeline/engine.js';
 import { FRAME_SIZE } from '../../backend/pipeline/face-sample.js';
 import type { RgbImage, SegmentResult } from '../../backend/pipeline/types.js';
 import { testConfig } from '../http/helpers.js';
-
-const ASTRONAUT = new URL('../fixtures/astronaut.png', import.meta.url);
-
-async function rgb(file: URL): Promise<RgbImage> {
-  const { data, info } = await sharp(file.pathname).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data) };
-}
+import { ASTRONAUT, decode } from '../models/fixtures.js';
 
 /** Masks, boxes and scores of a result, hashed (timings left out). */
 function digest(r: SegmentResult): string {
@@ -37,7 +30,7 @@ describe('engine pool (worker threads, bundled models)', () => {
   let local: FaceSegEngine;
   let image: RgbImage;
   beforeAll(async () => {
-    [pool, local, image] = await Promise.all([EnginePool.start({ config, workers: 2, prior: null }), buildEngine({ config }), rgb(ASTRONAUT)]);
+    [pool, local, image] = await Promise.all([EnginePool.start({ config, workers: 2, prior: null }), buildEngine({ config }), decode(ASTRONAUT)]);
   }, 120_000);
   afterAll(async () => {
     await Promise.all([pool?.close(), local?.close()]);

@@ -16,15 +16,10 @@ import { FRAME_SIZE, type FaceSample } from '../../backend/pipeline/face-sample.
 import { bestDilate, fromFullMask, iouCurve, maskIou } from '../../backend/learning/masks.js';
 import { unionMask } from '../../backend/pipeline/mask-ops.js';
 import { BRUSH_BOX_KP_XML, BRUSH_XML, testConfig } from '../http/helpers.js';
+import { ASTRONAUT, decode } from '../models/fixtures.js';
 
-const ASTRONAUT = new URL('../fixtures/astronaut.png', import.meta.url);
 // The face in astronaut.png, checked by eye: skin from about (180, 60) to (270, 180).
 const FACE_CORE = { cx: 224, cy: 120, rx: 32, ry: 45 };
-
-async function rgb(buf: Buffer | URL): Promise<RgbImage> {
-  const { data, info } = await sharp(buf instanceof URL ? buf.pathname : buf).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data) };
-}
 
 function coverage(mask: Uint8Array, w: number, inside: (x: number, y: number) => boolean): { core: number; outside: number } {
   let coreOn = 0;
@@ -55,7 +50,7 @@ describe('real engine on the bundled photo', () => {
   });
 
   it('finds exactly one face and masks it, not the suit or background', async () => {
-    const img = await rgb(ASTRONAUT);
+    const img = await decode(ASTRONAUT);
     const res = await engine.segment(img);
     expect(res.faces).toHaveLength(1);
     const f = res.faces[0];
@@ -72,7 +67,7 @@ describe('real engine on the bundled photo', () => {
   });
 
   it('finds the face in a photo turned by 90 degrees and in a small copy', async () => {
-    const turned = await rgb(await sharp(ASTRONAUT.pathname).rotate(90).png().toBuffer());
+    const turned = await decode(await sharp(ASTRONAUT).rotate(90).png().toBuffer());
     const r1 = await engine.segment(turned);
     expect(r1.faces).toHaveLength(1);
     // rotating 90 clockwise maps (x, y) -> (H - 1 - y, x)
@@ -80,13 +75,13 @@ describe('real engine on the bundled photo', () => {
     expect(b.x + b.width / 2).toBeGreaterThan(512 - 180);
     expect(b.y + b.height / 2).toBeGreaterThan(180);
     expect(b.y + b.height / 2).toBeLessThan(270);
-    const small = await rgb(await sharp(ASTRONAUT.pathname).resize(160).png().toBuffer());
+    const small = await decode(await sharp(ASTRONAUT).resize(160).png().toBuffer());
     const r2 = await engine.segment(small);
     expect(r2.faces).toHaveLength(1);
   });
 
   it('a portrait crop skips the keypoint model: the same mask as with it, from the detector alone', async () => {
-    const crop = await rgb(await sharp(ASTRONAUT.pathname).extract({ left: 145, top: 20, width: 160, height: 210 }).png().toBuffer());
+    const crop = await decode(await sharp(ASTRONAUT).extract({ left: 145, top: 20, width: 160, height: 210 }).png().toBuffer());
     const fast = await engine.segment(crop);
     const full = await engine.segment(crop, { headKeypoints: true });
     expect(fast.timings.keypoints).toBeUndefined();
@@ -112,7 +107,7 @@ describe('real engine on the bundled photo', () => {
 
   it('/predict on an EXIF-rotated JPEG returns a brush mask of the oriented size covering the face', async () => {
     // a 512x400 crop stored sideways with EXIF orientation 6: browsers show it 400 wide, 512 high
-    const upright = await sharp(ASTRONAUT.pathname).extract({ left: 0, top: 0, width: 512, height: 400 }).png().toBuffer();
+    const upright = await sharp(ASTRONAUT).extract({ left: 0, top: 0, width: 512, height: 400 }).png().toBuffer();
     const stored = await sharp(upright).rotate(-90).jpeg({ quality: 92 }).withMetadata({ orientation: 6 }).toBuffer();
     const meta = await sharp(stored).metadata();
     expect([meta.width, meta.height, meta.orientation]).toEqual([400, 512, 6]);
@@ -154,7 +149,7 @@ describe('real engine: what active learning relies on', () => {
   let img: RgbImage;
   beforeAll(async () => {
     engine = await buildEngine({ config: testConfig({ EXECUTION_PROVIDER: 'cpu' }) });
-    img = await rgb(ASTRONAUT);
+    img = await decode(ASTRONAUT);
   }, 120_000);
   afterAll(async () => {
     await engine?.close();

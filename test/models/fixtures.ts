@@ -22,7 +22,8 @@ export function bundledModels(): () => ModelSet {
   };
 }
 
-export async function decode(file: string): Promise<RgbImage> {
+/** A file path, or encoded image bytes (e.g. the fixture transformed by sharp). */
+export async function decode(file: string | Buffer): Promise<RgbImage> {
   const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
