@@ -39,7 +39,7 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
   );
 }
 
-/** The engine settings the environment sets (only those it changes, so model_version stays the same otherwise). */
+/** The engine settings the environment changes from their defaults (ALWAYS_TILE, BEARD); model_version follows them. */
 function settingsOf(config: Config): Partial<EngineSettings> {
   return { ...(config.alwaysTile ? { alwaysTile: true } : {}), ...(config.beard !== 'include' ? { beard: config.beard } : {}) };
 }

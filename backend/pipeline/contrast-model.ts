@@ -36,29 +36,14 @@ export function yccBin(c: readonly [number, number, number]): number {
   return (levels(c[0], 0, 16) * BINS + levels(c[1], CHROMA_LO, CHROMA_STEP)) * BINS + levels(c[2], CHROMA_LO, CHROMA_STEP);
 }
 
-/**
- * Normalised colour histogram of the selected pixels (`bins`: each pixel's
- * colourBin), blurred by one bin on each axis (a few thousand samples leave
- * most of 4096 bins empty). Null when fewer than `minCount` are selected.
- * `start`..`end` bounds the pixels tried, when the caller knows none outside are selected.
- */
-export function colourHistogram(bins: Uint16Array, select: (i: number) => boolean, minCount = 100, start = 0, end = bins.length): Float32Array | null {
-  const h = new Float32Array(BIN_COUNT);
-  let n = 0;
-  for (let i = Math.max(0, start); i < Math.min(end, bins.length); i++) {
-    if (!select(i)) continue;
-    h[bins[i]]++;
-    n++;
-  }
-  return histogramFromCounts(h, n, minCount);
-}
-
 /** Bins of a colour histogram (16 per axis). */
 export const BIN_COUNT = BINS ** 3;
 
 /**
- * colourHistogram from pixel counts per bin (`n` pixels in all), for callers
- * that count in their own loop: blurred, normalised, null below `minCount`.
+ * Normalised colour histogram from pixel counts per colourBin (`n` pixels in
+ * all; callers count in their own pass over the crop), blurred by one bin on
+ * each axis (a few thousand samples leave most of 4096 bins empty). Null when
+ * fewer than `minCount` pixels were counted.
  */
 export function histogramFromCounts(h: Float32Array, n: number, minCount = 100): Float32Array | null {
   if (n < minCount) return null;

@@ -9,7 +9,7 @@ import { normaliseForModels } from './low-light.js';
 import type { EnginePorts, FaceDetection, FaceDetectorPort, PersonPose } from './ports.js';
 import { detectBeforePoses, detectWhole, type EarlyPasses } from './detector-size.js';
 import { detectorFirst, isPortrait, PORTRAIT_RULE } from './portrait.js';
-import { cropImage, DEFAULT_TILES, mergeDetections, probeBoxes, shiftDetection, tileGrid, needsTiles, tileSized } from './tiles.js';
+import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, probeBoxes, shiftDetection, tileGrid, tileSized, type TileOptions } from './tiles.js';
 import type { Box, InteractiveHint, RgbImage, SegmentOptions } from './types.js';
 
 /** An image after head finding, before its faces are segmented. */
@@ -96,7 +96,7 @@ async function detectFaces(
   let weak: FaceDetection[] = [];
   if (tileable) {
     // one pass at the lower score, cut at the threshold (strictly above, as the detector cuts): the same faces, plus the weak ones
-    const all = await detector.detect(view, Math.min(settings.detectorThreshold, DEFAULT_TILES.weakScore, DEFAULT_TILES.probes > 0 ? DEFAULT_TILES.probeScore : 1));
+    const all = await detector.detect(view, Math.min(settings.detectorThreshold, weakestAsked(DEFAULT_TILES)));
     detections = all.filter((d) => d.score > settings.detectorThreshold);
     weak = all.filter((d) => !(d.score > settings.detectorThreshold));
   } else {
@@ -106,24 +106,32 @@ async function detectFaces(
   if (side === undefined || !tileable) return detections;
   const grid = tileGrid(view.width, view.height, side, DEFAULT_TILES.overlap);
   let tiles = settings.alwaysTile || needsTiles(view.width, view.height, side, detections, DEFAULT_TILES, weak) ? grid : [];
-  let extra: FaceDetection[] = [];
-  if (tiles.length === 0 && DEFAULT_TILES.probes > 0) {
+  let probed: FaceDetection[] = [];
+  // without detectAt a probe would be enlarged to the detector's input: a crop of that size sees as much at the same cost
+  const probe = detector.detectAt ? DEFAULT_TILES : { ...DEFAULT_TILES, probeSide: side };
+  const probes = tiles.length === 0 && probe.probes > 0 ? probeBoxes(view.width, view.height, side, detections, weak, probe) : [];
+  if (probes.length > 0) {
     t0 = performance.now();
-    const probes = probeBoxes(view.width, view.height, side, detections, weak, DEFAULT_TILES);
-    const found = await detectOn(detector, tileView, probes, settings.detectorThreshold, DEFAULT_TILES.probeSide);
+    const found = await detectOn(detector, tileView, probes, settings.detectorThreshold, detector.detectAt ? probe.probeSide : undefined);
     // a face the whole-image pass did not already have confirms the crowd
     if (mergeDetections(detections, found).length > detections.length) {
       tiles = grid;
-      extra = found;
+      probed = found;
     }
     timings.probes = performance.now() - t0;
   }
   if (tiles.length > 0) {
     t0 = performance.now();
-    detections = mergeDetections(detections, [...extra, ...(await detectOn(detector, tileView, tiles, settings.detectorThreshold))]);
+    // the tiles see each face at the same resolution as a probe, and whole where a probe's edge may cut it: theirs first
+    detections = mergeDetections(mergeDetections(detections, await detectOn(detector, tileView, tiles, settings.detectorThreshold)), probed);
     timings.tiles = performance.now() - t0;
   }
   return detections;
+}
+
+/** The lowest score the tile decision reads: faint detections for the probes, weak ones for the crowd trigger. */
+function weakestAsked(o: TileOptions): number {
+  return Math.min(o.weakScore, o.probes > 0 ? o.probeScore : 1);
 }
 
 /**

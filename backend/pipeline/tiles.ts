@@ -33,7 +33,8 @@ export interface TileOptions {
   /**
    * When nothing else asks for tiles, the `probes` strongest weak small
    * detections above probeScore are looked at on full-resolution crops of
-   * probeSide pixels, at that input size (about 5 ms each on one core); a
+   * probeSide pixels, at that input size (about 5 ms each on one core; a
+   * detector of one input size gets crops of that size instead); a
    * face there that the whole-image pass lacked confirms a crowd, and every
    * tile is searched (0 = off). Tune scenes of two people before ten small
    * heads (12 per size, 1280x720 and 1920x1080): crowd faces found at 14 px

@@ -309,57 +309,95 @@ describe('stage locate', () => {
     });
   });
 
-  it('on a photo large enough for tiles, the whole-image pass runs at the weak score; two tiny detections under the threshold ask for tiles, one is probed first, and only faces above it are kept', async () => {
-    const img: RgbImage = { width: 1280, height: 720, data: new Uint8Array(1280 * 720 * 3).fill(128) };
-    const face = (x: number, side: number, score: number) => ({ box: { x, y: 100, width: side, height: side }, score, landmarks: [] });
-    const grid = tileGrid(1280, 720, 640, DEFAULT_TILES.overlap).length;
-    /** `probeFinds`: what a probe's crop holds (crop coordinates); tiles hold nothing. */
-    const run = async (whole: ReturnType<typeof face>[], extra: Partial<typeof DEFAULT_SETTINGS> = {}, width = 1280, probeFinds: ReturnType<typeof face>[] = []) => {
+  describe('tiles and probes on a 1280x720 photo (fake detector)', () => {
+    /** A horizontal ramp: not dark or flat, so the models see these very pixels (no normalised copy). */
+    const ramp = (w: number): RgbImage => {
+      const data = new Uint8Array(w * 720 * 3);
+      for (let i = 0; i < w * 720; i++) data.fill(Math.round(((i % w) * 255) / (w - 1)), i * 3, i * 3 + 3);
+      return { width: w, height: 720, data };
+    };
+    const img = ramp(1280);
+    type Det = { box: { x: number; y: number; width: number; height: number }; score: number; landmarks: [] };
+    const face = (x: number, side: number, score: number, y = 100): Det => ({ box: { x, y, width: side, height: side }, score, landmarks: [] });
+    const grid = tileGrid(1280, 720, 640, DEFAULT_TILES.overlap);
+    const within = (b: Det['box'], outer: { x: number; y: number; width: number; height: number }) => b.x >= outer.x && b.y >= outer.y && b.x + b.width <= outer.x + outer.width && b.y + b.height <= outer.y + outer.height;
+    /**
+     * The whole image holds `whole`; a probe's crop holds `probeFinds` (crop
+     * coordinates); a tile holds the `tileFinds` (image coordinates) that lie
+     * inside it. `detectAt: false`: a detector with one input size.
+     */
+    const run = async (o: { whole: Det[]; settings?: Partial<typeof DEFAULT_SETTINGS>; width?: number; probeFinds?: Det[]; tileFinds?: Det[]; detectAt?: boolean }) => {
+      const width = o.width ?? 1280;
       const thresholds: number[] = [];
-      let tiles = 0;
-      let probes = 0;
-      // the whole image (at any input size) holds `whole`; a tile holds nothing
+      const tiles: { x: number; y: number; width: number; height: number }[] = [];
+      const probeCrops: number[] = [];
+      const sized = width === img.width ? img : ramp(width);
+      // the detector sees crops without their position: a mark in each tile's first pixel tells which tile it is
+      const marked = { ...sized, data: sized.data.slice() };
+      const tileAt = (crop: RgbImage) => grid.find((t) => t.width === crop.width && t.height === crop.height && crop.data[0] === marked.data[(t.y * width + t.x) * 3] && crop.data[1] === marked.data[(t.y * width + t.x) * 3 + 1]);
+      for (const t of grid) marked.data.set([t.x >> 3, t.y >> 3, 7], (t.y * width + t.x) * 3);
       const detect = async (crop: RgbImage, t: number) => {
         thresholds.push(t);
-        if (crop.width === width) return whole.filter((d) => d.score > t);
-        expect([crop.width, crop.height]).toEqual([640, 640]);
-        tiles++;
-        return [];
+        if (crop.width === width) return o.whole.filter((d) => d.score > t);
+        const tile = tileAt(crop);
+        if (o.detectAt === false && !tile) {
+          probeCrops.push(crop.width);
+          return o.probeFinds ?? [];
+        }
+        expect(tile).toBeDefined();
+        tiles.push(tile!);
+        return (o.tileFinds ?? []).filter((d) => within(d.box, tile!)).map((d) => ({ ...d, box: { ...d.box, x: d.box.x - tile!.x, y: d.box.y - tile!.y } }));
       };
-      const ports = {
-        faceLandmarks: new DiskMesh(),
-        faceDetector: {
-          inputSide: 640,
-          detect,
-          // a probe: a crop of probeSide seen at its own size, not enlarged to a whole pass (other sides: the smaller whole-image passes)
-          detectAt: async (crop: RgbImage, t: number, side: number) => {
-            if (crop.width !== DEFAULT_TILES.probeSide) return detect(crop, t);
-            expect([crop.height, side]).toEqual([DEFAULT_TILES.probeSide, DEFAULT_TILES.probeSide]);
-            probes++;
-            return probeFinds;
-          },
-        },
+      const detectAt = async (crop: RgbImage, t: number, side: number) => {
+        if (crop.width === width) return detect(crop, t);
+        // a probe: a crop of probeSide seen at its own size, not enlarged to a whole pass
+        expect([crop.width, crop.height, side]).toEqual([DEFAULT_TILES.probeSide, DEFAULT_TILES.probeSide, DEFAULT_TILES.probeSide]);
+        probeCrops.push(crop.width);
+        return o.probeFinds ?? [];
       };
-      const sized = width === img.width ? img : { width, height: 720, data: new Uint8Array(width * 720 * 3).fill(128) };
-      const located = await locateHeads(ports, sized, {}, { ...DEFAULT_SETTINGS, ...extra });
-      return { thresholds, probes, tiles, candidates: located.candidates.length };
+      const ports = { faceLandmarks: new DiskMesh(), faceDetector: { inputSide: 640, detect, ...(o.detectAt === false ? {} : { detectAt }) } };
+      const located = await locateHeads(ports, marked, {}, { ...DEFAULT_SETTINGS, ...(o.settings ?? {}) });
+      expect(located.view).toBe(marked);
+      return { thresholds, probeCrops, tiles: tiles.length, candidates: located.candidates };
     };
-    const crowd = await run([face(100, 300, 0.9), face(700, 20, 0.2), face(800, 20, 0.15)]);
-    expect(crowd.thresholds[0]).toBe(Math.min(DEFAULT_TILES.weakScore, DEFAULT_TILES.probeScore));
-    expect(crowd).toMatchObject({ probes: 0, tiles: grid });
-    // the weak ones never become faces
-    expect(crowd.candidates).toBe(1);
-    // one weak small detection away from the face: probed; an empty probe is no crowd
-    const alone = await run([face(100, 300, 0.9), face(700, 20, 0.2)]);
-    expect(alone).toMatchObject({ probes: 1, tiles: 0, candidates: 1 });
-    // a face the probe finds confirms the crowd: every tile is searched, and the probe's face is kept
-    const confirmed = await run([face(100, 300, 0.9), face(700, 20, DEFAULT_TILES.probeScore + 0.01)], {}, 1280, [face(110, 20, 0.8)]);
-    expect(confirmed).toMatchObject({ probes: 1, tiles: grid, candidates: 2 });
-    // alwaysTile: tiles whatever the whole-image pass found
-    const always = await run([face(100, 300, 0.9)], { alwaysTile: true });
-    expect(always.tiles).toBe(grid);
-    // an image too small for tiles stays untiled and unprobed
-    expect(await run([face(100, 300, 0.9), face(700, 20, 0.2)], { alwaysTile: true }, 1000)).toMatchObject({ probes: 0, tiles: 0 });
+    const big = face(100, 300, 0.9);
+
+    it('the whole-image pass runs at the faint score; two tiny detections under the threshold ask for every tile, and only faces above the threshold are kept', async () => {
+      const crowd = await run({ whole: [big, face(700, 20, 0.2), face(800, 20, 0.15)] });
+      expect(crowd.thresholds[0]).toBe(Math.min(DEFAULT_TILES.weakScore, DEFAULT_TILES.probeScore));
+      expect(crowd).toMatchObject({ probeCrops: [], tiles: grid.length });
+      expect(crowd.candidates).toHaveLength(1);
+      // alwaysTile: tiles whatever the whole-image pass found; an image too small for tiles is neither tiled nor probed
+      expect((await run({ whole: [big], settings: { alwaysTile: true } })).tiles).toBe(grid.length);
+      expect(await run({ whole: [big, face(700, 20, 0.2)], settings: { alwaysTile: true }, width: 1000 })).toMatchObject({ probeCrops: [], tiles: 0 });
+    });
+
+    it('one faint detection away from the faces is probed on a crop of probeSide; an empty probe tiles nothing', async () => {
+      const alone = await run({ whole: [big, face(700, 20, 0.2)] });
+      expect(alone).toMatchObject({ probeCrops: [DEFAULT_TILES.probeSide], tiles: 0 });
+      expect(alone.candidates).toHaveLength(1);
+    });
+
+    it('a face the probe finds sends the image to every tile; it lands where the probe saw it, and the tiles\' view of the same face wins', async () => {
+      // the hint at (710, 110): the probe crop starts at (630, 30), so the probe's (110, 100) is the image's (740, 130)
+      const hint = face(700, 20, DEFAULT_TILES.probeScore + 0.01);
+      const probeFace = face(110, 20, 0.8);
+      const seen = await run({ whole: [big, hint], probeFinds: [probeFace] });
+      expect(seen).toMatchObject({ probeCrops: [DEFAULT_TILES.probeSide], tiles: grid.length });
+      expect(seen.candidates).toHaveLength(2);
+      const found = seen.candidates.find((c) => c.detectorScore === 0.8);
+      expect(found).toBeDefined();
+      const box = found!.headBox;
+      expect(box.x <= 750 && box.x + box.width >= 750 && box.y <= 140 && box.y + box.height >= 140).toBe(true);
+      // the tiles find that face (slightly lower score) and another one: both kept, the tile's copy of the probed face
+      const tiled = await run({ whole: [big, hint], probeFinds: [probeFace], tileFinds: [face(741, 20, 0.7, 131), face(300, 20, 0.9, 500)] });
+      expect(tiled.candidates.map((c) => c.detectorScore).sort()).toEqual([0.7, 0.9, 0.9]);
+    });
+
+    it('a detector with one input size probes a crop of that size, not an enlarged one', async () => {
+      const one = await run({ whole: [big, face(700, 20, 0.2)], detectAt: false });
+      expect(one).toMatchObject({ probeCrops: [640], tiles: 0 });
+    });
   });
 
   it('fuses keypoints and detections; the seed locator ignores the detector', async () => {

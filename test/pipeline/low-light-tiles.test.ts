@@ -130,8 +130,9 @@ describe('tiles', () => {
     const beside = weak(350 + 270 * o.probeClear - 15, 735, above);
     expect(probeBoxes(1920, 1080, 640, [face], [beside], o)).toEqual([]);
     expect(probeBoxes(1920, 1080, 640, [], [beside], o)).toHaveLength(1);
-    // a crop never outgrows a small image
+    // a crop never outgrows a small image, whichever side is short
     expect(probeBoxes(200, 150, 64, [], [weak(50, 50, above, 5)], o)).toEqual([{ x: 0, y: 0, width: 150, height: 150 }]);
+    expect(probeBoxes(120, 300, 64, [], [weak(100, 250, above, 5)], o)).toEqual([{ x: 0, y: 180, width: 120, height: 120 }]);
   });
 
   it('the grid covers the image with the asked overlap', () => {
