@@ -99,18 +99,25 @@ export interface EarlyPasses {
 }
 
 /**
+ * A pass run at a lower score, cut at `threshold` (strictly above, as the
+ * detector cuts): the same faces as a pass at `threshold` (NMS keeps the
+ * higher score, so a weaker box never removes a stronger one), and the weak ones.
+ */
+export function splitAt(dets: readonly FaceDetection[], threshold: number): { strong: FaceDetection[]; weak: FaceDetection[] } {
+  return { strong: dets.filter((d) => d.score > threshold), weak: dets.filter((d) => !(d.score > threshold)) };
+}
+
+/**
  * The passes run at `weakThreshold` (when lower) and are then cut at
  * `threshold`: the same detections as a pass at `threshold` (NMS keeps the
  * higher score, so a weaker box never removes a stronger one), plus the weak ones.
  */
 export async function detectBeforePoses(detector: FaceDetectorPort, view: RgbImage, threshold: number, weakThreshold = threshold): Promise<EarlyPasses> {
   const low = Math.min(threshold, weakThreshold);
-  // strictly above, as the detector cuts
-  const split = (dets: FaceDetection[]) => ({ strong: dets.filter((d) => d.score > threshold), weak: dets.filter((d) => !(d.score > threshold)) });
   // a fixed-size detector has no coarse pass: its one pass is the answer
-  const coarse = split(detector.detectAt ? await detector.detectAt(view, low, COARSE_RULE.side) : []);
+  const coarse = splitAt(detector.detectAt ? await detector.detectAt(view, low, COARSE_RULE.side) : [], threshold);
   if (coarseAccepted(view.width, view.height, coarse.strong)) return { coarse: coarse.strong, answer: coarse.strong, weak: coarse.weak };
-  const full = split(await detector.detect(view, low));
+  const full = splitAt(await detector.detect(view, low), threshold);
   return { coarse: coarse.strong, full: full.strong, answer: full.strong, weak: full.weak };
 }
 
@@ -204,10 +211,7 @@ export async function detectWhole(detector: FaceDetectorPort, view: RgbImage, po
   const side = medium && detector.detectAt ? mediumSide(view.width, view.height, full, poses, keypointThreshold) : null;
   if (side !== null && detector.detectAt) {
     const weakAbove = MEDIUM_RULE.weakShare * threshold;
-    // one pass at the weak threshold, cut as detectBeforePoses does
-    const all = await detector.detectAt(view, Math.min(threshold, weakAbove), side);
-    const strong = all.filter((d) => d.score > threshold);
-    const weak = all.filter((d) => !(d.score > threshold));
+    const { strong, weak } = splitAt(await detector.detectAt(view, Math.min(threshold, weakAbove), side), threshold);
     if (mediumAccepted(view.width, view.height, side, strong, weak, poses, keypointThreshold)) return strong;
   }
   return early?.full ?? detector.detect(view, threshold);

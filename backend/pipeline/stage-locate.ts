@@ -7,7 +7,7 @@ import { boxCenter, seedHeadBox } from './geometry.js';
 import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
 import { normaliseForModels } from './low-light.js';
 import type { EnginePorts, FaceDetection, FaceDetectorPort, PersonPose } from './ports.js';
-import { detectBeforePoses, detectWhole, type EarlyPasses } from './detector-size.js';
+import { detectBeforePoses, detectWhole, splitAt, type EarlyPasses } from './detector-size.js';
 import { detectorFirst, isPortrait, PORTRAIT_RULE } from './portrait.js';
 import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, probeBoxes, shiftDetection, tileGrid, tileSized, type TileOptions } from './tiles.js';
 import type { Box, InteractiveHint, RgbImage, SegmentOptions } from './types.js';
@@ -95,10 +95,7 @@ async function detectFaces(
   let detections: FaceDetection[];
   let weak: FaceDetection[] = [];
   if (tileable) {
-    // one pass at the lower score, cut at the threshold (strictly above, as the detector cuts): the same faces, plus the weak ones
-    const all = await detector.detect(view, Math.min(settings.detectorThreshold, weakestAsked(DEFAULT_TILES)));
-    detections = all.filter((d) => d.score > settings.detectorThreshold);
-    weak = all.filter((d) => !(d.score > settings.detectorThreshold));
+    ({ strong: detections, weak } = splitAt(await detector.detect(view, Math.min(settings.detectorThreshold, weakestAsked(DEFAULT_TILES))), settings.detectorThreshold));
   } else {
     detections = await detectWhole(detector, view, poses, settings.detectorThreshold, settings.keypointThreshold, early, settings.mediumPass);
   }

@@ -62,6 +62,12 @@ export function tileSized(w: number, h: number, inputSide: number, o: TileOption
   return Math.max(w, h) >= o.minScale * inputSide;
 }
 
+/** Whether a detection is under smallAtInput pixels at the detector's scale for a w x h image. */
+function smallAtDetector(w: number, h: number, inputSide: number, o: TileOptions): (d: FaceDetection) => boolean {
+  const scale = inputSide / Math.max(w, h);
+  return (d) => Math.min(d.box.width, d.box.height) * scale < o.smallAtInput;
+}
+
 /**
  * Whether the whole-image pass's faces (`dets`) and, when given, its
  * detections under the threshold (`weak`) ask for tiles.
@@ -69,14 +75,13 @@ export function tileSized(w: number, h: number, inputSide: number, o: TileOption
 export function needsTiles(w: number, h: number, inputSide: number, dets: readonly FaceDetection[], o: TileOptions = DEFAULT_TILES, weak: readonly FaceDetection[] = []): boolean {
   if (!tileSized(w, h, inputSide, o)) return false;
   if (dets.length === 0) return true;
-  const scale = inputSide / Math.max(w, h);
-  const small = (d: FaceDetection): boolean => Math.min(d.box.width, d.box.height) * scale < o.smallAtInput;
+  const small = smallAtDetector(w, h, inputSide, o);
   return dets.some(small) || weak.filter((d) => d.score > o.weakScore && small(d)).length >= o.weakCount;
 }
 
 /** Full-resolution crops around the strongest weak small detections, one per spot (a detection inside an earlier probe adds none). */
 export function probeBoxes(w: number, h: number, inputSide: number, dets: readonly FaceDetection[], weak: readonly FaceDetection[], o: TileOptions = DEFAULT_TILES): Box[] {
-  const scale = inputSide / Math.max(w, h);
+  const small = smallAtDetector(w, h, inputSide, o);
   const side = Math.min(o.probeSide, w, h);
   const out: Box[] = [];
   const nearFace = (d: FaceDetection): boolean => {
@@ -87,7 +92,7 @@ export function probeBoxes(w: number, h: number, inputSide: number, dets: readon
       return Math.abs(c.x - fc.x) < r && Math.abs(c.y - fc.y) < r;
     });
   };
-  const cands = weak.filter((d) => d.score > o.probeScore && Math.min(d.box.width, d.box.height) * scale < o.smallAtInput && !nearFace(d)).sort((a, b) => b.score - a.score);
+  const cands = weak.filter((d) => d.score > o.probeScore && small(d) && !nearFace(d)).sort((a, b) => b.score - a.score);
   for (const d of cands) {
     if (out.length >= o.probes) break;
     const c = boxCenter(d.box);
