@@ -130,6 +130,9 @@ describe('tiles', () => {
     const beside = weak(350 + 270 * o.probeClear - 15, 735, above);
     expect(probeBoxes(1920, 1080, 640, [face], [beside], o)).toEqual([]);
     expect(probeBoxes(1920, 1080, 640, [], [beside], o)).toHaveLength(1);
+    // a hostile image full of faint small detections still gets at most `probes` crops (each one detector call)
+    const swarm = Array.from({ length: 5000 }, (_, i) => weak((i * 37) % 1900, (i * 53) % 1060, above + (i % 7) / 100));
+    expect(probeBoxes(1920, 1080, 640, [], swarm, DEFAULT_TILES)).toHaveLength(DEFAULT_TILES.probes);
     // a crop never outgrows a small image, whichever side is short
     expect(probeBoxes(200, 150, 64, [], [weak(50, 50, above, 5)], o)).toEqual([{ x: 0, y: 0, width: 150, height: 150 }]);
     expect(probeBoxes(120, 300, 64, [], [weak(100, 250, above, 5)], o)).toEqual([{ x: 0, y: 180, width: 120, height: 120 }]);
