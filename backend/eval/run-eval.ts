@@ -206,6 +206,16 @@ function inside(p: Point, b: Box, margin: number): boolean {
   return p.x >= b.x - mx && p.x <= b.x + b.width + mx && p.y >= b.y - my && p.y <= b.y + b.height + my;
 }
 
+/**
+ * The darkened copy's noise seed key of a people/ image: its path inside the
+ * data folder, so the copy is the same however the folder is spelled
+ * (`../shared/data` and its absolute path once drew different noise, and
+ * one head in 19 came and went with it).
+ */
+export function peopleKey(dir: string, file: string): string {
+  return `people/${path.relative(dir, file).split(path.sep).join('/')}`;
+}
+
 export async function evalPeople(engine: FaceEngine, dir: string, opts: { overlayDir?: string; quiet?: boolean; prep?: Prep; as?: string } = {}): Promise<PeopleRow[]> {
   const truth = await peopleTruth(dir);
   const rows: PeopleRow[] = [];
@@ -213,7 +223,7 @@ export async function evalPeople(engine: FaceEngine, dir: string, opts: { overla
   const bar = progressBar(name, { total: truth.length, quiet: opts.quiet });
   for (const t of truth) {
     const photo = await readImageFile(t.file);
-    const img = opts.prep ? opts.prep(photo, t.file) : photo;
+    const img = opts.prep ? opts.prep(photo, peopleKey(dir, t.file)) : photo;
     const res = await engine.segment(img);
     const used = new Set<number>();
     let found = 0;
