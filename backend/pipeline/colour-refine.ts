@@ -37,6 +37,13 @@ export interface ColourRefineParams {
   keepAbove: number;
   /** Crop pixels (1) inside the landmark region that colour never removes: the beard zone. */
   keep?: Uint8Array;
+  /**
+   * Glare: inside the landmark region, a pixel near white and brighter than
+   * the skin is judged as skin whose colour fades to white (a lit, clipped
+   * forehead), not by the skin's full chroma. Off for crops of a tone-mapped
+   * view, where near white is no longer the camera's clipping.
+   */
+  glare?: boolean;
 }
 
 export const DEFAULT_COLOUR_REFINE: ColourRefineParams = { band: 0.25, addAbove: 0.2, removeBelow: 0.02, maxGrowth: 1.5, darkLuma: 1.5, texture: 0, contrast: 1.5, keepAbove: 0.2, otherRows: 0.5 };
@@ -123,10 +130,34 @@ function skinModel(crop: RgbImage, field: Float32Array, core: number, inside: nu
   return { y: robust(ys.subarray(0, k)), cb: robust(cbs.subarray(0, k)), cr: robust(crs.subarray(0, k)), tex, t };
 }
 
-/** Skin likelihood 0..1 of crop pixel i, its colour `c` in YCbCr; `outside` turns the texture guard on (it only guards additions). */
+/** Luma (0..255) from which a pixel brighter than the skin may be clipped glare. */
+export const GLARE_LUMA = 225;
+
+/**
+ * The skin chroma (Cb, Cr) a pixel of luma `y` is compared with. Normally the
+ * skin's median. For glare, the skin's chroma faded towards neutral by any
+ * share down to what is left below white ((255 - y) / (255 - skin luma)):
+ * a sensor clips the brightest channel first, so lit skin loses its colour,
+ * not its hue. The faded chroma nearest the pixel's (along the skin's
+ * chroma direction) is returned.
+ */
+export function skinChromaAt(y: number, cb: number, cr: number, skin: { y: number; cb: number; cr: number }, glare: boolean): [number, number] {
+  if (!glare || y < GLARE_LUMA || y <= skin.y) return [skin.cb, skin.cr];
+  const vx = skin.cb - 128;
+  const vy = skin.cr - 128;
+  const vv = vx * vx + vy * vy;
+  if (vv < 1) return [skin.cb, skin.cr];
+  const t = ((cb - 128) * vx + (cr - 128) * vy) / vv;
+  const least = Math.max(0, (255 - y) / (255 - skin.y));
+  const k = Math.min(1, Math.max(least, t));
+  return [128 + vx * k, 128 + vy * k];
+}
+
+/** Skin likelihood 0..1 of crop pixel i, its colour `c` in YCbCr; `outside` turns the texture guard on (it only guards additions) and glare off (it only guards removals). */
 function skinLikelihood(c: readonly [number, number, number], m: SkinModel, i: number, outside: boolean, p: ColourRefineParams): number {
   const y = c[0];
-  const dc = ((c[1] - m.cb.m) / (2.5 * m.cb.s)) ** 2 + ((c[2] - m.cr.m) / (2.5 * m.cr.s)) ** 2;
+  const [ecb, ecr] = skinChromaAt(y, c[1], c[2], { y: m.y.m, cb: m.cb.m, cr: m.cr.m }, p.glare === true && !outside);
+  const dc = ((c[1] - ecb) / (2.5 * m.cb.s)) ** 2 + ((c[2] - ecr) / (2.5 * m.cr.s)) ** 2;
   // luma varies with shading far more than chroma: a loose bound
   // and hair is darker than skin far more often than lighter: darker counts double
   const dy = y < m.y.m ? ((m.y.m - y) / (p.darkLuma * m.y.s + 10)) ** 2 : ((y - m.y.m) / (4 * m.y.s + 20)) ** 2;

@@ -19,7 +19,7 @@ export { MAX_SEARCHED_CLICKS } from './click-search.js';
  * is part of model_version, so Label Studio re-predicts, bulk runs do not
  * resume on stale predictions, and projects refit what they learned.
  */
-export const ENGINE_CODE_VERSION = 12;
+export const ENGINE_CODE_VERSION = 13;
 
 function hashSettings(settings: EngineSettings, prior?: string): string {
   return createHash('sha256').update(JSON.stringify({ code: ENGINE_CODE_VERSION, ...settings, ...(prior ? { prior } : {}) })).digest('hex').slice(0, 8);
@@ -89,7 +89,7 @@ export class FaceSegEngine implements FaceEngine {
       const options = { ...item.options, refiner: item.options?.refiner ?? this.prior?.refiner };
       located.push(await locateHeads(this.ports, item.image, options, this.settings));
     }
-    const jobs: CropJob[] = located.flatMap((image) => image.candidates.map((candidate) => ({ view: image.view, candidate, settings: image.settings })));
+    const jobs: CropJob[] = located.flatMap((image) => image.candidates.map((candidate) => ({ view: image.view, candidate, settings: image.settings, toneMapped: image.view !== image.image })));
     const stages = await runFaceStages(this.ports, jobs);
     const out: SegmentResult[] = [];
     let first = 0;

@@ -14,6 +14,8 @@ export interface CropJob {
   view: RgbImage;
   candidate: HeadCandidate;
   settings: EngineSettings;
+  /** `view` is a tone-mapped copy of the photo (low light), not its own pixels. */
+  toneMapped?: boolean;
 }
 
 /** A face's crop: where it lies in the image and its pixels at the landmark model's input size. */

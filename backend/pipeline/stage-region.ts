@@ -73,6 +73,16 @@ export async function refineRegions(regions: readonly FaceRegion[]): Promise<Fac
   return out;
 }
 
+/**
+ * Whether the colour rule may read near-white skin as glare: only on the
+ * photo's own pixels (a tone-mapped view or a lifted crop has no clipping
+ * to speak of), and not on a turned head, whose region reaches past the
+ * cheek onto a background that may be white too.
+ */
+export function glareApplies(turned: boolean, face: Pick<MeshedFace, 'job' | 'lifted'>): boolean {
+  return !turned && face.job.toneMapped !== true && face.lifted !== true;
+}
+
 function colourRefinedField(region: FaceRegion): Float32Array {
   const { face, field, fieldSize } = region;
   const { settings } = face.job;
@@ -87,6 +97,7 @@ function colourRefinedField(region: FaceRegion): Float32Array {
     darkLuma: settings.colourDarkLuma,
     texture: settings.colourTexture,
     keep,
+    glare: glareApplies(turned, face),
   };
   const chinY = mesh.points[MESH.chin * 3 + 1];
   // the skin model, likelihoods and colour bins do not depend on the rule: prepared once for both (null: too few pixels)

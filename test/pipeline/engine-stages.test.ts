@@ -11,7 +11,7 @@ import { locateHeads, seedCandidates } from '../../backend/pipeline/stage-locate
 import { normaliseForModels } from '../../backend/pipeline/low-light.js';
 import { cropImage, DEFAULT_TILES, tileGrid } from '../../backend/pipeline/tiles.js';
 import { pasteFace, pasteFaces } from '../../backend/pipeline/stage-paste.js';
-import { faceRegions, refineRegions, type FaceRegion } from '../../backend/pipeline/stage-region.js';
+import { faceRegions, glareApplies, refineRegions, type FaceRegion } from '../../backend/pipeline/stage-region.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
 import type { Roi } from '../../backend/pipeline/warp.js';
 
@@ -186,6 +186,14 @@ describe('stage region', () => {
     expect(parsed.map((r) => [r.source, r.fieldSize, r.fallback])).toEqual([['parser', 8, false], ['parser', 8, true]]);
     expect(fieldAt(parsed[0], 1, 4)).toBeGreaterThan(0);
     expect(fieldAt(parsed[0], 6, 4)).toBeLessThan(0);
+  });
+
+  it('glare is read only on the photo\'s own pixels and a head that is not turned', async () => {
+    const [face] = await meshed(new DiskMesh(), [job(onDisk)]);
+    expect(glareApplies(false, face)).toBe(true);
+    expect(glareApplies(true, face)).toBe(false);
+    expect(glareApplies(false, { ...face, lifted: true })).toBe(false);
+    expect(glareApplies(false, { ...face, job: { ...face.job, toneMapped: true } })).toBe(false);
   });
 
   it('refine leaves alone what it must not touch: colour refinement off, ellipses, meshes without a chin point', async () => {
