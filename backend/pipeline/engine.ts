@@ -21,6 +21,11 @@ export { MAX_SEARCHED_CLICKS } from './click-search.js';
  */
 export const ENGINE_CODE_VERSION = 13;
 
+/** Every head candidate of the batch as a face job, in image order; a job knows when its image is a tone-mapped copy. */
+export function cropJobsOf(located: readonly LocatedImage[]): CropJob[] {
+  return located.flatMap((image) => image.candidates.map((candidate) => ({ view: image.view, candidate, settings: image.settings, toneMapped: image.view !== image.image })));
+}
+
 function hashSettings(settings: EngineSettings, prior?: string): string {
   return createHash('sha256').update(JSON.stringify({ code: ENGINE_CODE_VERSION, ...settings, ...(prior ? { prior } : {}) })).digest('hex').slice(0, 8);
 }
@@ -89,7 +94,7 @@ export class FaceSegEngine implements FaceEngine {
       const options = { ...item.options, refiner: item.options?.refiner ?? this.prior?.refiner };
       located.push(await locateHeads(this.ports, item.image, options, this.settings));
     }
-    const jobs: CropJob[] = located.flatMap((image) => image.candidates.map((candidate) => ({ view: image.view, candidate, settings: image.settings, toneMapped: image.view !== image.image })));
+    const jobs = cropJobsOf(located);
     const stages = await runFaceStages(this.ports, jobs);
     const out: SegmentResult[] = [];
     let first = 0;
