@@ -194,8 +194,10 @@ function summarisePeople(out: Summary, p: PeopleRow[]): void {
     const ita = itaSummary(rows.flatMap((r) => r.heads.map((h) => ({ ita: h.ita, value: h.found ? 1 : 0 }))));
     if (ita) out[`ita/people${dark ? ' dark' : ''} found`] = ita;
   }
+  // rates, not counts: each photo has several darkened draws
   const darkAll = out['people/all dark'];
-  if (darkAll && out['people/all']) darkAll.foundVsNormal = out['people/all'].found ? darkAll.found / out['people/all'].found : NaN;
+  const all = out['people/all'];
+  if (darkAll && all) darkAll.foundVsNormal = all.found && darkAll.present ? darkAll.found / darkAll.present / (all.found / all.present) : NaN;
 }
 
 const fmt = (v: number | undefined, d = 3): string => (v === undefined || Number.isNaN(v) ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(d));

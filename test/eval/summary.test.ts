@@ -106,6 +106,13 @@ describe('eval summary', () => {
     expect(formatTable(s)).toContain('people/all dark');
   });
 
+  it('compares rates when each photo has several darkened draws', () => {
+    const dark = (set: string, present: number, found: number, draw: number): PeopleRow => ({ ...people(`${set} dark`, present, found), draw });
+    const s = summarise([], [people('coco', 4, 4), people('mhp', 2, 2), dark('coco', 4, 3, 0), dark('mhp', 2, 2, 0), dark('coco', 4, 4, 1), dark('mhp', 2, 1, 1), dark('coco', 4, 2, 2), dark('mhp', 2, 2, 2)]);
+    expect(s['people/all dark']).toMatchObject({ images: 6, present: 18, found: 14 });
+    expect(s['people/all dark'].foundVsNormal).toBeCloseTo(14 / 18);
+  });
+
   it('sums the small-face scenes, their darkened copies apart and against the originals', () => {
     const scene = (i: number, found: number, dark: boolean, falseFaces = 0, behind = false): SmallFaceRow => ({ scene: i, faces: 12, found, falseFaces, ms: 100, dark, behind });
     const s = summarise([], [], [scene(0, 12, false), scene(1, 10, false, 1), scene(0, 9, true), scene(1, 2, true, 3), scene(0, 6, false, 0, true)]);

@@ -35,7 +35,7 @@ export function addEvalCommand(program: Command): void {
       .option('--overlays <dir>', 'write overlays: green = right, red = extra, blue = missed')
       .option('--sets <names>', 'comma-separated: frontal02-train, multipose01-train, cihp, people, small, groups')
       .addOption(new Option('--split <part>', 'tune / held-out split of the data (see backend/eval/split.ts)').choices(['heldout', 'tune', 'all']).default('heldout'))
-      .option('--no-dark', 'skip the darkened copies (exposure x 0.03 plus sensor noise)')
+      .option('--no-dark', 'skip the darkened copies (exposure x 0.03 plus sensor noise; the people photos in 3 noise draws each)')
       .option('--no-small', 'skip the rendered scenes of 20-pixel faces in 1920x1080')
       .option('--no-groups', 'skip the rendered group photos (1-6 people in 1080x1080 to 1920x1080)')
       .option('--no-tone', 'skip the FASSEG copies with the skin darkened to ITA -50 and -75, and those with the hair in the skin\'s colour')
