@@ -156,7 +156,10 @@ export function skinChromaAt(y: number, cb: number, cr: number, skin: { y: numbe
 /** Skin likelihood 0..1 of crop pixel i, its colour `c` in YCbCr; `outside` turns the texture guard on (it only guards additions) and glare off (it only guards removals). */
 function skinLikelihood(c: readonly [number, number, number], m: SkinModel, i: number, outside: boolean, p: ColourRefineParams): number {
   const y = c[0];
-  const [ecb, ecr] = skinChromaAt(y, c[1], c[2], { y: m.y.m, cb: m.cb.m, cr: m.cr.m }, p.glare === true && !outside);
+  let ecb = m.cb.m;
+  let ecr = m.cr.m;
+  // tested here first: this runs for every band pixel, and only near-white ones can be glare
+  if (p.glare === true && !outside && y >= GLARE_LUMA) [ecb, ecr] = skinChromaAt(y, c[1], c[2], { y: m.y.m, cb: m.cb.m, cr: m.cr.m }, true);
   const dc = ((c[1] - ecb) / (2.5 * m.cb.s)) ** 2 + ((c[2] - ecr) / (2.5 * m.cr.s)) ** 2;
   // luma varies with shading far more than chroma: a loose bound
   // and hair is darker than skin far more often than lighter: darker counts double
