@@ -67,7 +67,7 @@ export async function serve(): Promise<void> {
     ...learning?.deps,
     verifyWebhook,
     ...(prior ? { refinerPrior: { id: priorId(prior), faces: prior.examples } } : {}),
-    ...(sync ? { onPredictionsSent: (project: string, version: string) => sync.notify(Number(project), version) } : {}),
+    ...(sync ? { onPredictionsSent: (project: string, version: string, tasks: number) => sync.notify(Number(project), version, tasks) } : {}),
   });
   const running = await startServer(app, {
     host: config.host,

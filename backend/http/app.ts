@@ -56,7 +56,7 @@ export interface AppDeps extends LearningHooks {
   /** Memory budget for decoded images across requests (defaults to one of DECODED_IMAGE_BUDGET_BYTES). */
   imageBudget?: ByteBudget;
   /** Told after a non-interactive /predict answered predictions of `modelVersion` for a project (model version sync). */
-  onPredictionsSent?: (projectId: string, modelVersion: string) => void;
+  onPredictionsSent?: (projectId: string, modelVersion: string, tasks: number) => void;
   /** The last task failures, shown on the team page (default: a ring of 50). */
   failures?: RecentFailures;
   /** The refiner prior served (REFINER_PRIOR), shown on the team page. */

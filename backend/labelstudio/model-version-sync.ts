@@ -33,6 +33,16 @@ export interface ModelVersionSyncOptions {
   versionPrefix?: string;
   /** Waits before each try: Label Studio stores predictions after our /predict answer. */
   delaysMs?: number[];
+  /**
+   * Added to the first wait per task of the /predict that announced the
+   * version (default 40, at most storeWaitMaxMs in all). Label Studio 1.23.2
+   * stores a batch's predictions in one transaction after our answer: 100
+   * tasks took it 2.8-3.1 s on 2 cores (e2e, 2026-12-01). A PATCH sent inside
+   * that window fails on SQLite with "database is locked": a 500 and a
+   * traceback in Label Studio's log, and a retry.
+   */
+  storeWaitPerTaskMs?: number;
+  storeWaitMaxMs?: number;
   sleep?: (ms: number) => Promise<void>;
   /**
    * Projects whose synced version is remembered (oldest forgotten first;
@@ -65,16 +75,20 @@ export class ModelVersionSync {
   private readonly synced = new Map<number, string>();
   private readonly running = new Map<number, Promise<SyncOutcome>>();
   /** The version to sync after the running one, per project: one follow-up at most, the latest wins. */
-  private readonly next = new Map<number, { version: string; done: Promise<SyncOutcome> }>();
+  private readonly next = new Map<number, { version: string; tasks: number; done: Promise<SyncOutcome> }>();
   private readonly prefix: string;
   private readonly delays: number[];
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxProjects: number;
   private readonly maxRunning: number;
+  private readonly perTask: number;
+  private readonly maxStoreWait: number;
 
   constructor(private readonly o: ModelVersionSyncOptions) {
     this.prefix = o.versionPrefix ?? 'faceseg-';
     this.delays = o.delaysMs ?? [1_000, 3_000, 10_000, 30_000];
+    this.perTask = o.storeWaitPerTaskMs ?? 40;
+    this.maxStoreWait = o.storeWaitMaxMs ?? 20_000;
     if (this.delays.length === 0) throw new RangeError('model version sync needs at least one try (delaysMs)');
     // not unref'd: `faceseg predict` must not exit while it waits
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -82,9 +96,15 @@ export class ModelVersionSync {
     this.maxRunning = o.maxRunning ?? 8;
   }
 
-  /** Fire and forget: called after predictions with `version` were sent for the project. */
-  notify(projectId: number, version: string): void {
-    void this.sync(projectId, version);
+  /** Fire and forget: called after predictions with `version` were sent for `tasks` tasks of the project. */
+  notify(projectId: number, version: string, tasks = 1): void {
+    void this.sync(projectId, version, tasks);
+  }
+
+  /** The wait before the first try after an answer of `tasks` predictions. */
+  firstWaitMs(tasks: number): number {
+    const n = Number.isFinite(tasks) && tasks > 0 ? tasks : 1;
+    return this.delays[0] + Math.min(this.maxStoreWait, this.perTask * n);
   }
 
   /** Syncs in flight, and follow-ups waiting behind them (for tests and the team page). */
@@ -96,30 +116,32 @@ export class ModelVersionSync {
    * One sync per project at a time; a version already synced costs nothing.
    * While one runs, later calls share a single follow-up for the newest version.
    */
-  sync(projectId: number, version: string): Promise<SyncOutcome> {
+  sync(projectId: number, version: string, tasks = 1): Promise<SyncOutcome> {
     if (this.synced.get(projectId) === version) return Promise.resolve('already');
     const busy = this.running.get(projectId);
-    if (busy) return this.queueAfter(projectId, version, busy);
+    if (busy) return this.queueAfter(projectId, version, busy, tasks);
     if (this.running.size >= this.maxRunning) {
       this.o.logger.debug('model version sync: too many projects at once, skipped until their next prediction', { project: projectId });
       return Promise.resolve('skipped');
     }
-    const p = this.run(projectId, version).finally(() => this.running.delete(projectId));
+    const p = this.run(projectId, version, tasks).finally(() => this.running.delete(projectId));
     this.running.set(projectId, p);
     return p;
   }
 
-  private queueAfter(projectId: number, version: string, busy: Promise<SyncOutcome>): Promise<SyncOutcome> {
+  private queueAfter(projectId: number, version: string, busy: Promise<SyncOutcome>, tasks: number): Promise<SyncOutcome> {
     const queued = this.next.get(projectId);
     if (queued) {
       queued.version = version;
+      queued.tasks = Math.max(queued.tasks, tasks);
       return queued.done;
     }
-    const entry: { version: string; done: Promise<SyncOutcome> } = {
+    const entry: { version: string; tasks: number; done: Promise<SyncOutcome> } = {
       version,
+      tasks,
       done: busy.then((): Promise<SyncOutcome> | SyncOutcome => {
         this.next.delete(projectId);
-        return this.synced.get(projectId) === entry.version ? 'already' : this.sync(projectId, entry.version);
+        return this.synced.get(projectId) === entry.version ? 'already' : this.sync(projectId, entry.version, entry.tasks);
       }),
     };
     this.next.set(projectId, entry);
@@ -132,8 +154,8 @@ export class ModelVersionSync {
     if (this.synced.size > this.maxProjects) this.synced.delete(this.synced.keys().next().value as number);
   }
 
-  private async run(projectId: number, version: string): Promise<SyncOutcome> {
-    await this.sleep(this.delays[0]);
+  private async run(projectId: number, version: string, tasks: number): Promise<SyncOutcome> {
+    await this.sleep(this.firstWaitMs(tasks));
     try {
       return await withRetry(() => this.tryOnce(projectId, version), {
         retries: this.delays.length - 1,

@@ -143,15 +143,16 @@ describe('GET /ui and GET / for browsers', () => {
 
 describe('per-task log line and model version sync hook', () => {
   it('logs one info line per task and tells the sync once per non-interactive request', async () => {
-    const sent: Array<[string, string]> = [];
-    const { app, capture } = makeApp({}, { onPredictionsSent: (p, v) => sent.push([p, v]) });
+    const sent: Array<[string, string, number]> = [];
+    const { app, capture } = makeApp({}, { onPredictionsSent: (p, v, n) => sent.push([p, v, n]) });
     const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 150, b: 120 } } }).png().toBuffer();
     const uri = `data:image/png;base64,${png.toString('base64')}`;
     await request(app).post('/predict').send({ project: '5.1700000', tasks: [{ id: 1, data: { image: uri } }, { id: 2, data: { image: uri } }], label_config: BRUSH_XML }).expect(200);
     const lines = capture.lines.filter((l) => l.level === 'info' && /^task \d/.test(String(l.message)));
     expect(lines.map((l) => l.taskId)).toEqual([1, 2]);
     expect(String(lines[0].message)).toMatch(/^task 1: 1 face, score 0\.9, \d+ ms \(fetch \d+, decode \d+, rle \d+, detector 1, segmenter 2\)$/);
-    expect(sent).toEqual([['5', 'test-square-v1']]);
+    // with the task count, which sets how long the sync lets Label Studio store them first
+    expect(sent).toEqual([['5', 'test-square-v1', 2]]);
     // a click (interactive) does not move the project's version
     await request(app).post('/predict').send({
       project: '5.1700000', tasks: [{ id: 1, data: { image: uri } }], label_config: BRUSH_XML,

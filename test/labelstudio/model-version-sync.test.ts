@@ -90,6 +90,44 @@ describe('ModelVersionSync', () => {
     expect(await sync.sync(3, 'faceseg-x')).toBe('set');
   });
 
+  it('waits longer before its first try after a big answer, since Label Studio stores the batch first', async () => {
+    const ls = new FakeLs();
+    ls.storedVersions.add('faceseg-a');
+    const waits: number[] = [];
+    const sync = new ModelVersionSync({ client: ls, logger: quiet, sleep: async (ms) => void waits.push(ms) });
+    expect(await sync.sync(3, 'faceseg-a', 100)).toBe('set');
+    // 1 s, plus 40 ms for each of the 100 predictions Label Studio stores after our answer
+    expect(waits).toEqual([5_000]);
+    expect(sync.firstWaitMs(1)).toBe(1_040);
+    // bounded, whatever a body claims; nonsense counts as one task
+    expect(sync.firstWaitMs(1e9)).toBe(21_000);
+    expect(sync.firstWaitMs(Number.NaN)).toBe(1_040);
+    expect(sync.firstWaitMs(-5)).toBe(1_040);
+    // a follow-up queued behind a running sync keeps the largest batch it was told of
+    const ls2 = new FakeLs();
+    ls2.storedVersions.add('faceseg-a');
+    const held: Array<() => void> = [];
+    const waits2: number[] = [];
+    const sync2 = new ModelVersionSync({
+      client: ls2,
+      logger: quiet,
+      sleep: (ms) => {
+        waits2.push(ms);
+        return new Promise<void>((r) => held.push(r));
+      },
+    });
+    const first = sync2.sync(4, 'faceseg-a', 1);
+    const next1 = sync2.sync(4, 'faceseg-b', 200);
+    const next2 = sync2.sync(4, 'faceseg-c', 2);
+    ls2.storedVersions.add('faceseg-c');
+    held.shift()?.();
+    expect(await first).toBe('set');
+    await new Promise((r) => setTimeout(r, 0));
+    held.shift()?.();
+    expect(await Promise.all([next1, next2])).toEqual(['set', 'set']);
+    expect(waits2).toEqual([1_040, 9_000]);
+  });
+
   it('runs one sync per project at a time', async () => {
     const ls = new FakeLs();
     ls.storedVersions.add('faceseg-a');

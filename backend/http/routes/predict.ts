@@ -24,7 +24,8 @@ export interface PredictDeps {
   ahead?: number;
   metrics: Metrics;
   tally: TaskTally;
-  onPredictionsSent?: (projectId: string, modelVersion: string) => void;
+  /** After a non-interactive answer: the project, its predictions' version and how many tasks the answer held. */
+  onPredictionsSent?: (projectId: string, modelVersion: string, tasks: number) => void;
 }
 
 export function predictRoute(app: Express, deps: PredictDeps): void {
@@ -91,7 +92,7 @@ async function batchInput(raw: unknown, deps: PredictDeps): Promise<BatchInput> 
 function announce(deps: PredictDeps, req: Request, input: BatchInput): void {
   if (input.project === undefined || !/^\d+$/.test(input.project) || !deps.onPredictionsSent) return;
   try {
-    deps.onPredictionsSent(input.project, input.modelVersion);
+    deps.onPredictionsSent(input.project, input.modelVersion, input.tasks.length);
   } catch (err) {
     req.log.warn('model version sync failed', { error: (err as Error).message ?? String(err) });
   }
