@@ -134,15 +134,16 @@ function skinModel(crop: RgbImage, field: Float32Array, core: number, inside: nu
 export const GLARE_LUMA = 225;
 
 /**
- * The skin chroma (Cb, Cr) a pixel of luma `y` is compared with. Normally the
- * skin's median. For glare, the skin's chroma faded towards neutral by any
+ * The skin chroma (Cb, Cr) a pixel of luma `y` is compared with where the
+ * glare rule applies (the caller decides where): the skin's median, unless
+ * the pixel is near white and brighter than the skin; then the skin's chroma faded towards neutral by any
  * share down to what is left below white ((255 - y) / (255 - skin luma)):
  * a sensor clips the brightest channel first, so lit skin loses its colour,
  * not its hue. The faded chroma nearest the pixel's (along the skin's
  * chroma direction) is returned.
  */
-export function skinChromaAt(y: number, cb: number, cr: number, skin: { y: number; cb: number; cr: number }, glare: boolean): [number, number] {
-  if (!glare || y < GLARE_LUMA || y <= skin.y) return [skin.cb, skin.cr];
+export function skinChromaAt(y: number, cb: number, cr: number, skin: { y: number; cb: number; cr: number }): [number, number] {
+  if (y < GLARE_LUMA || y <= skin.y) return [skin.cb, skin.cr];
   const vx = skin.cb - 128;
   const vy = skin.cr - 128;
   const vv = vx * vx + vy * vy;
@@ -159,7 +160,7 @@ function skinLikelihood(c: readonly [number, number, number], m: SkinModel, i: n
   let ecb = m.cb.m;
   let ecr = m.cr.m;
   // tested here first: this runs for every band pixel, and only near-white ones can be glare
-  if (p.glare === true && !outside && y >= GLARE_LUMA) [ecb, ecr] = skinChromaAt(y, c[1], c[2], { y: m.y.m, cb: m.cb.m, cr: m.cr.m }, true);
+  if (p.glare === true && !outside && y >= GLARE_LUMA) [ecb, ecr] = skinChromaAt(y, c[1], c[2], { y: m.y.m, cb: m.cb.m, cr: m.cr.m });
   const dc = ((c[1] - ecb) / (2.5 * m.cb.s)) ** 2 + ((c[2] - ecr) / (2.5 * m.cr.s)) ** 2;
   // luma varies with shading far more than chroma: a loose bound
   // and hair is darker than skin far more often than lighter: darker counts double

@@ -16,18 +16,17 @@ import { ovalMesh } from '../helpers/oval-mesh.js';
 const SKIN = { y: 160, cb: 105, cr: 155 };
 
 describe('skinChromaAt', () => {
-  it("is the skin's chroma below GLARE_LUMA, at or below the skin's luma, or with glare off", () => {
-    expect(skinChromaAt(GLARE_LUMA - 1, 128, 128, SKIN, true)).toEqual([105, 155]);
+  it("is the skin's chroma below GLARE_LUMA and at or below the skin's luma", () => {
+    expect(skinChromaAt(GLARE_LUMA - 1, 128, 128, SKIN)).toEqual([105, 155]);
     // above GLARE_LUMA but not above the skin's own luma, white skin included (no 0 / 0)
-    expect(skinChromaAt(240, 128, 128, { ...SKIN, y: 240 }, true)).toEqual([105, 155]);
-    expect(skinChromaAt(255, 128, 128, { ...SKIN, y: 255 }, true)).toEqual([105, 155]);
-    expect(skinChromaAt(250, 128, 128, SKIN, false)).toEqual([105, 155]);
+    expect(skinChromaAt(240, 128, 128, { ...SKIN, y: 240 })).toEqual([105, 155]);
+    expect(skinChromaAt(255, 128, 128, { ...SKIN, y: 255 })).toEqual([105, 155]);
     // a neutral skin has no colour to fade
-    expect(skinChromaAt(250, 120, 130, { y: 160, cb: 128.3, cr: 128.4 }, true)).toEqual([128.3, 128.4]);
+    expect(skinChromaAt(250, 120, 130, { y: 160, cb: 128.3, cr: 128.4 })).toEqual([128.3, 128.4]);
   });
 
   it("follows a pixel whose chroma is the skin's, faded towards neutral", () => {
-    const [cb, cr] = skinChromaAt(240, 128 - 23 * 0.4, 128 + 27 * 0.4, SKIN, true);
+    const [cb, cr] = skinChromaAt(240, 128 - 23 * 0.4, 128 + 27 * 0.4, SKIN);
     expect(cb).toBeCloseTo(128 - 23 * 0.4, 9);
     expect(cr).toBeCloseTo(128 + 27 * 0.4, 9);
   });
@@ -35,17 +34,17 @@ describe('skinChromaAt', () => {
   it('never fades below what is left under white, nor beyond the skin\'s own chroma', () => {
     // at luma 250, (255 - 250) / (255 - 160) of the skin's chroma is the least left
     const least = 5 / 95;
-    const [cb, cr] = skinChromaAt(250, 128, 128, SKIN, true);
+    const [cb, cr] = skinChromaAt(250, 128, 128, SKIN);
     expect(cb).toBeCloseTo(128 - 23 * least, 9);
     expect(cr).toBeCloseTo(128 + 27 * least, 9);
     // white itself: nothing left
-    expect(skinChromaAt(255, 128, 128, SKIN, true)).toEqual([128, 128]);
+    expect(skinChromaAt(255, 128, 128, SKIN)).toEqual([128, 128]);
     // more saturated than the skin: compared with the skin's chroma
-    expect(skinChromaAt(240, 128 - 23 * 1.5, 128 + 27 * 1.5, SKIN, true)).toEqual([105, 155]);
+    expect(skinChromaAt(240, 128 - 23 * 1.5, 128 + 27 * 1.5, SKIN)).toEqual([105, 155]);
   });
 
   it('keeps the hue: a bluish white is compared with faded skin, not with itself', () => {
-    const [cb, cr] = skinChromaAt(240, 140, 120, SKIN, true);
+    const [cb, cr] = skinChromaAt(240, 140, 120, SKIN);
     // the projection of a bluish pixel on the skin direction is negative: clamped to the least fade
     const least = 15 / 95;
     expect(cb).toBeCloseTo(128 - 23 * least, 9);
