@@ -136,11 +136,11 @@ export const GLARE_LUMA = 225;
 /**
  * The skin chroma (Cb, Cr) a pixel of luma `y` is compared with where the
  * glare rule applies (the caller decides where): the skin's median, unless
- * the pixel is near white and brighter than the skin; then the skin's chroma faded towards neutral by any
- * share down to what is left below white ((255 - y) / (255 - skin luma)):
- * a sensor clips the brightest channel first, so lit skin loses its colour,
- * not its hue. The faded chroma nearest the pixel's (along the skin's
- * chroma direction) is returned.
+ * the pixel is near white and brighter than the skin. Then it is the skin's
+ * chroma faded towards neutral by any share down to what is left below
+ * white ((255 - y) / (255 - skin luma)): a sensor clips the brightest
+ * channel first, so lit skin loses its colour, not its hue. The faded
+ * chroma nearest the pixel's (along the skin's chroma direction) is returned.
  */
 export function skinChromaAt(y: number, cb: number, cr: number, skin: { y: number; cb: number; cr: number }): [number, number] {
   if (y < GLARE_LUMA || y <= skin.y) return [skin.cb, skin.cr];
