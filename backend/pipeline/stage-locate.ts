@@ -109,7 +109,8 @@ async function detectFaces(
   const probes = tiles.length === 0 && probe.probes > 0 ? probeBoxes(view.width, view.height, side, detections, weak, probe) : [];
   if (probes.length > 0) {
     t0 = performance.now();
-    const found = await detectOn(detector, tileView, probes, settings.detectorThreshold, detector.detectAt ? probe.probeSide : undefined);
+    // detectOn uses the side only where the detector can take it
+    const found = await detectOn(detector, tileView, probes, settings.detectorThreshold, probe.probeSide);
     // a face the whole-image pass did not already have confirms the crowd
     if (mergeDetections(detections, found).length > detections.length) {
       tiles = grid;
