@@ -36,9 +36,9 @@ export interface ModelVersionSyncOptions {
   /**
    * Added to the first wait per task of the /predict that announced the
    * version (default 40, at most storeWaitMaxMs in all). Label Studio 1.23.2
-   * stores a batch's predictions in one transaction after our answer: 100
-   * tasks took it 2.8-3.1 s on 2 cores (e2e, 2026-12-01). A PATCH sent inside
-   * that window fails on SQLite with "database is locked": a 500 and a
+   * stores a batch's predictions after our answer, on SQLite one commit
+   * each: 100 tasks took it 2.8-4.2 s on 2 cores (e2e, 2026-12-01). A PATCH
+   * sent inside that window fails with "database is locked": a 500 and a
    * traceback in Label Studio's log, and a retry.
    */
   storeWaitPerTaskMs?: number;
