@@ -73,7 +73,7 @@ export async function retrieveTimingCheck(o: TimingContext): Promise<void> {
     const s = (performance.now() - t0) / 1000;
     const busy1 = await predictSecondsSoFar(o.backendUrl, auth);
     // the backend's own /predict time (downloads through Label Studio included); the rest is Label Studio's
-    // (sending the tasks, then storing 100 predictions in one transaction)
+    // (sending the tasks, then saving the 100 predictions, on SQLite one commit each)
     const backendS = busy0 !== undefined && busy1 !== undefined ? busy1 - busy0 : undefined;
     const preds = await o.ls.predictions(project.id);
     await writeFile(path.join(o.artifacts, 'retrieve-timing.json'), JSON.stringify({ seconds: s, backendPredictSeconds: backendS, loadBefore: load, loadAfter: os.loadavg(), answer: d, predictions: preds.length }, null, 1));
