@@ -26,15 +26,11 @@ export interface TimingContext {
   backendUrl: string;
   /** Extra fields of POST /api/ml (auth). */
   mlAuth: Record<string, unknown>;
+  /** The backend's Authorization header, for its GET /metrics. */
+  basicHeader: string;
   labelConfig: string;
   dataDir: string;
   artifacts: string;
-}
-
-/** The Authorization header of a connection's basic auth fields, when it has them. */
-function basicHeader(mlAuth: Record<string, unknown>): Record<string, string> {
-  const { basic_auth_user: u, basic_auth_pass: p } = mlAuth;
-  return typeof u === 'string' && typeof p === 'string' ? { Authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` } : {};
 }
 
 /** Upload the rendered JPEGs in multipart batches, as the import dialog does with several files. */
@@ -66,7 +62,7 @@ export async function retrieveTimingCheck(o: TimingContext): Promise<void> {
   if (!project) return;
   await check(`retrieve timing: Retrieve Predictions on ${TIMING_TASKS} uploaded 1280x720 tasks (printed; goal < ${GOAL_S} s, asserted < ${BOUND_S} s)`, async () => {
     const load = os.loadavg().map((v) => v.toFixed(2)).join(' ');
-    const auth = basicHeader(o.mlAuth);
+    const auth = { authorization: o.basicHeader };
     const busy0 = await predictSecondsSoFar(o.backendUrl, auth);
     const t0 = performance.now();
     const d = await o.ls.ok('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${project.id}`, { selectedItems: { all: true, excluded: [] } }, 300_000);

@@ -281,7 +281,7 @@ async function main() {
 
   // ---- Project 1: brush.xml, four kinds of task, backend A with basic auth
   const cfg1 = await readLabelConfig('brush.xml', MINIMAL_BRUSH);
-  const timing = () => retrieveTimingCheck({ ls, backendUrl: urlA, mlAuth: { auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: BASIC.pass },
+  const timing = () => retrieveTimingCheck({ ls, backendUrl: urlA, mlAuth: { auth_method: 'BASIC_AUTH', basic_auth_user: BASIC.user, basic_auth_pass: BASIC.pass }, basicHeader,
     labelConfig: cfg1, dataDir: process.env.E2E_DATA ?? path.resolve(ROOT, '../shared/data'), artifacts: ARTIFACTS });
   if (process.env.E2E_ONLY === 'timing') return timing();
   const p1 = await check('project 1 (label-config/brush.xml): tasks by upload, local-files storage, http URL, 404 URL', async () => {
