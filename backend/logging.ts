@@ -81,11 +81,17 @@ export interface LoggerOptions {
   silent?: boolean;
 }
 
+/** Control characters (line breaks first) as \uXXXX escapes. */
+export function escapeControls(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, options: LoggerOptions = {}): Logger {
   const text = winston.format.printf((info) => {
     const { timestamp, level, message, ...rest } = info;
     const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-    return `${timestamp} ${level}: ${String(message)}${extra}`;
+    // a task id or URL with a line break must not start a fake log line
+    return `${timestamp} ${level}: ${escapeControls(String(message))}${extra}`;
   });
   return winston.createLogger({
     level: config.logLevel,

@@ -47,6 +47,14 @@ describe('logging', () => {
     expect(lines[0]).toMatch(/^\S+ warn: task failed \{"requestId":"r-2","reason":"not_found"\}/);
   });
 
+  it('text format: a line break in the message cannot start a fake log line', () => {
+    const { logger, lines } = capture('text');
+    logger.info('task t1\n2026-12-01T10:00:00.000Z error: INJECTED\r\u2028x: 1 face');
+    const out = lines.join('');
+    expect(out.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(out).toContain('task t1\\u000a2026-12-01T10:00:00.000Z error: INJECTED\\u000d\\u2028x: 1 face');
+  });
+
   it('redact helpers', () => {
     expect(redactText('http://user:pw@host/x')).toBe('http://[redacted]@host/x');
     expect(redact({ token: 'x', list: [{ password: 'y' }], n: 1 })).toEqual({ token: '[redacted]', list: [{ password: '[redacted]' }], n: 1 });
