@@ -32,8 +32,10 @@ export class ImageFetchError extends Error {
 export function describeUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.pathname.startsWith('/data/local-files')) return `${u.origin}${u.pathname}?d=${u.searchParams.get('d') ?? ''}`;
-    return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
+    // origin is "null" for file:, data: and other non-web schemes
+    const origin = u.origin === 'null' ? `${u.protocol}//${u.host}` : u.origin;
+    if (u.pathname.startsWith('/data/local-files')) return `${origin}${u.pathname}?d=${u.searchParams.get('d') ?? ''}`;
+    return `${origin}${u.pathname}${u.search ? '?…' : ''}`;
   } catch {
     return url.length > 200 ? `${url.slice(0, 200)}…` : url;
   }

@@ -87,6 +87,8 @@ describe('classifyImageRef', () => {
     expect(classifyImageRef(`${LS}/data/upload/1/a.jpg`, LS)).toEqual({ kind: 'label-studio', url: `${LS}/data/upload/1/a.jpg` });
     expect(classifyImageRef('data:image/png;base64,AAAA').kind).toBe('data');
     expect(() => classifyImageRef('ftp://x/a.jpg', LS)).toThrow(/Unsupported image URL scheme/);
+    // file: has the origin "null": the message names the URL as given
+    expect(() => classifyImageRef('file:///etc/passwd', LS)).toThrow(/scheme in "file:\/\/\/etc\/passwd"/);
   });
 
   it('relative URL without LABEL_STUDIO_URL -> clear error', () => {
@@ -283,6 +285,14 @@ describe('local files', () => {
     const src = source({ localFilesDocumentRoot: root });
     expect(await src.fetch('/data/local-files/?d=photos/a%20b.jpg')).toEqual(IMG);
     expect(await src.fetch(`${LS}/data/local-files/?d=photos%2Fa%20b.jpg`)).toEqual(IMG);
+  });
+
+  it('decodes the path once, as Label Studio does: "a%2520b.jpg" is the file a%20b.jpg, not a b.jpg', async () => {
+    const other = Buffer.from('the file literally named a%20b.jpg');
+    writeFileSync(path.join(root, 'photos', 'a%20b.jpg'), other);
+    const src = source({ localFilesDocumentRoot: root });
+    expect(await src.fetch('/data/local-files/?d=photos/a%2520b.jpg')).toEqual(other);
+    expect(await src.fetch('/data/local-files/?d=photos/a%20b.jpg')).toEqual(IMG);
   });
 
   it('rejects path traversal', async () => {

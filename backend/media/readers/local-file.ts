@@ -18,14 +18,13 @@ const outside = (root: string, full: string) => {
   return rel === '' || rel.startsWith('..') || path.isAbsolute(rel);
 };
 
-/** The file's path under `root`, refusing NUL bytes and `..` escapes (before any file system access). */
+/**
+ * The file's path under `root`, refusing NUL bytes and `..` escapes (before
+ * any file system access). `file` is already decoded (the URL's `d`), as
+ * Label Studio decodes it once: a second decode would read "a%20b.jpg" as "a b.jpg".
+ */
 export function resolveInsideRoot(root: string, file: string): string {
-  let rel: string;
-  try {
-    rel = decodeURIComponent(file);
-  } catch {
-    rel = file;
-  }
+  const rel = file;
   if (rel.includes('\0')) throw new ImageFetchError('path_traversal', `Invalid local file path "${file}"`);
   const full = path.resolve(root, rel.replace(/^[/\\]+/, ''));
   if (outside(root, full)) {
