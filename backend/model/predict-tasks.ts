@@ -96,7 +96,8 @@ async function predictAt(model: Predictor, input: BatchInput, i: number, loaded:
     opts.report.predicted(task, out, hints, loaded.ms);
     return { prediction: out.prediction, ok: true };
   } catch (err) {
-    opts.report.failed(task, taskErrorOf(err, 'internal'));
+    // the caller went away: what fails now is the cancelled batch, not the task (no failure in metrics or on the team page)
+    if (!opts.gone()) opts.report.failed(task, taskErrorOf(err, 'internal'));
     return { prediction: emptyPrediction(input.modelVersion), ok: false };
   } finally {
     loaded.release?.();

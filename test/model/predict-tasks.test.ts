@@ -87,6 +87,26 @@ describe('predictTasks', () => {
     expect(held).toBe(0);
   });
 
+  it('a task that fails after the caller went away is not reported as a failure (the batch was cancelled)', async () => {
+    let gone = false;
+    const { log, report } = recorder();
+    // the caller leaves while task 0 is in the engine, whose turn then fails ("ticket already released")
+    const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+      gone = true;
+      throw new Error('ticket already released');
+    };
+    const load = async (): Promise<TaskImage> => ({ ms: {}, image: image(10) });
+    await predictTasks(new FakeModel(), { tasks: tasks(2), cfg, context: null, modelVersion: 'v' }, options(load, report, { run, gone: () => gone }));
+    expect(log).toEqual([]);
+    // the same failure with the caller still there is reported
+    const still = recorder();
+    const failing = async <T>(): Promise<T> => {
+      throw new Error('ticket already released');
+    };
+    await predictTasks(new FakeModel(), { tasks: tasks(1), cfg, context: null, modelVersion: 'v' }, options(load, still.report, { run: failing }));
+    expect(still.log).toEqual(['failed 0 engine: Face engine failed: ticket already released']);
+  });
+
   it('turns the interactive context (percent) into hints in the image pixels', async () => {
     const model = new FakeModel();
     const context = [
