@@ -48,6 +48,8 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   parseTagValue: false,
   trimValues: true,
+  // numeric references (&#234;) too, as Label Studio's own XML parser reads them
+  htmlEntities: true,
 });
 
 /** Deepest element nesting, by one linear scan of the tags (quotes, comments and CDATA skipped). */

@@ -49,6 +49,11 @@ describe('choosing the face label', () => {
     expect(c.brush.label).toBe('FACE');
     expect(c.image).toEqual({ name: 'photo', value: '$url', dataKey: 'url' });
   });
+  it('reads numeric character references in label values, as Label Studio does', () => {
+    expect(parseLabelConfig(brush('<Label value="Hair"/><Label value="F&#97;ce"/>')).brush.label).toBe('Face');
+    expect(parseLabelConfig(brush('<Label value="T&#234;te"/>')).brush.label).toBe('Tête');
+    expect(parseLabelConfig(brush('<Label value="T&#xEA;te &amp; cou"/>')).brush.label).toBe('Tête & cou');
+  });
   it('honours predicted_values', () => {
     const c = parseLabelConfig(brush('<Label value="Hair"/><Label value="Gesicht" predicted_values="person, face"/>'));
     expect(c.brush.label).toBe('Gesicht');
