@@ -3,7 +3,7 @@
 // which output classes are face, and how the output is laid out.
 import * as ort from 'onnxruntime-node';
 import { packFloatTensor, resizeRgb } from '../pipeline/image-ops.js';
-import type { FloatMap, SegmenterPort } from '../pipeline/ports.js';
+import type { ParserMap, SegmenterPort } from '../pipeline/ports.js';
 import type { RgbImage } from '../pipeline/types.js';
 import type { ModelEntry, SegmenterSpec } from './manifest.js';
 import { floatOutput, RUN_OPTIONS } from './sessions.js';
@@ -44,11 +44,11 @@ export class GenericSegmenter implements SegmenterPort {
     return s;
   }
 
-  /** Face probability per crop at the model's output resolution. */
-  async run(crops: RgbImage[]): Promise<FloatMap[]> {
+  /** Face (and hair) probability per crop at the model's output resolution. */
+  async run(crops: RgbImage[]): Promise<ParserMap[]> {
     if (crops.length === 0) return [];
     if (!this.dynamicBatch && crops.length > 1) {
-      const all: FloatMap[] = [];
+      const all: ParserMap[] = [];
       for (const c of crops) all.push(...(await this.run([c])));
       return all;
     }
@@ -72,48 +72,64 @@ export class GenericSegmenter implements SegmenterPort {
   }
 }
 
-/** Face probability maps from a [N,C,H,W] or [N,H,W,C] class output. */
-export function splitFaceProbability(data: Float32Array, dims: readonly number[], spec: SegmenterSpec): FloatMap[] {
+/** Face (and, with spec.hairClasses, hair) probability maps from a [N,C,H,W] or [N,H,W,C] class output. */
+export function splitFaceProbability(data: Float32Array, dims: readonly number[], spec: SegmenterSpec): ParserMap[] {
   const nchw = spec.outputLayout === 'NCHW';
   let [n, c, oh, ow] = nchw ? [dims[0], dims[1], dims[2], dims[3]] : [dims[0], dims[3], dims[1], dims[2]];
   if (dims.length === 3) {
     // [N,H,W]: one channel
     [n, c, oh, ow] = [dims[0], 1, dims[1], dims[2]];
   }
-  for (const k of spec.faceClasses) {
-    if (k >= c) throw new Error(`face-segmenter: face class ${k} but the output has ${c} channels`);
+  for (const [what, classes] of [['face', spec.faceClasses], ['hair', spec.hairClasses ?? []]] as const) {
+    for (const k of classes) if (k >= c) throw new Error(`face-segmenter: ${what} class ${k} but the output has ${c} channels`);
   }
   const hw = oh * ow;
   const isFace = new Uint8Array(c);
   for (const k of spec.faceClasses) isFace[k] = 1;
-  const maps: FloatMap[] = [];
+  const isHair = spec.hairClasses ? new Uint8Array(c) : null;
+  for (const k of spec.hairClasses ?? []) isHair![k] = 1;
+  const single = spec.outputKind === 'sigmoid' || c === 1;
+  const maps: ParserMap[] = [];
   const v = new Float64Array(c);
   for (let b = 0; b < n; b++) {
     const res = new Float32Array(hw);
+    const hair = isHair && !single ? new Float32Array(hw) : undefined;
     const base = b * c * hw;
     for (let i = 0; i < hw; i++) {
       for (let k = 0; k < c; k++) v[k] = nchw ? data[base + k * hw + i] : data[base + i * c + k];
-      let p = 0;
-      if (spec.outputKind === 'sigmoid' || c === 1) {
+      if (single) {
         const x = v[spec.faceClasses[0]];
-        p = spec.outputKind === 'probabilities' ? x : 1 / (1 + Math.exp(-x));
-      } else if (spec.outputKind === 'probabilities') {
-        for (let k = 0; k < c; k++) if (isFace[k]) p += v[k];
+        res[i] = clamp01(spec.outputKind === 'probabilities' ? x : 1 / (1 + Math.exp(-x)));
+        continue;
+      }
+      let face = 0;
+      let hairP = 0;
+      if (spec.outputKind === 'probabilities') {
+        for (let k = 0; k < c; k++) {
+          if (isFace[k]) face += v[k];
+          if (isHair?.[k]) hairP += v[k];
+        }
       } else {
         let m = -Infinity;
         for (let k = 0; k < c; k++) if (v[k] > m) m = v[k];
         let sum = 0;
-        let face = 0;
         for (let k = 0; k < c; k++) {
           const e = Math.exp(v[k] - m);
           sum += e;
           if (isFace[k]) face += e;
+          if (isHair?.[k]) hairP += e;
         }
-        p = face / sum;
+        face /= sum;
+        hairP /= sum;
       }
-      res[i] = p < 0 ? 0 : p > 1 ? 1 : p;
+      res[i] = clamp01(face);
+      if (hair) hair[i] = clamp01(hairP);
     }
-    maps.push({ width: ow, height: oh, data: res });
+    maps.push(hair ? { width: ow, height: oh, data: res, hair } : { width: ow, height: oh, data: res });
   }
   return maps;
+}
+
+function clamp01(p: number): number {
+  return p < 0 ? 0 : p > 1 ? 1 : p;
 }

@@ -45,6 +45,11 @@ export type OutputSpec = z.infer<typeof OutputSpecSchema>;
 export const SegmenterSpecSchema = z.object({
   /** Class channels that count as face; their probabilities are summed. */
   faceClasses: z.array(z.number().int().nonnegative()).min(1),
+  /**
+   * Class channels that count as hair. With them the parser refines the
+   * landmark region (hair removed, sure face added) instead of replacing it.
+   */
+  hairClasses: z.array(z.number().int().nonnegative()).min(1).optional(),
   outputLayout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
   /** logits: softmax over classes; probabilities: used as is; sigmoid: one channel of logits. */
   outputKind: z.enum(['logits', 'probabilities', 'sigmoid']).default('logits'),

@@ -48,10 +48,15 @@ export interface LandmarkPort {
   run(crops: RgbImage[]): Promise<MeshResult[]>;
 }
 
+/** A face parser's answer for one crop: face probability, and hair probability when the parser knows hair. */
+export interface ParserMap extends FloatMap {
+  hair?: Float32Array;
+}
+
 export interface SegmenterPort {
   readonly inputSize: number;
-  /** Face probability per crop, at the model's output resolution. */
-  run(crops: RgbImage[]): Promise<FloatMap[]>;
+  /** Face (and hair) probability per crop, at the model's output resolution. */
+  run(crops: RgbImage[]): Promise<ParserMap[]>;
 }
 
 export interface EnginePorts {

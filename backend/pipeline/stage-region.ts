@@ -1,12 +1,14 @@
 // Face stages 5-6: each face's region as a distance field over its crop
-// (from a face parser when one is configured, else from the landmarks),
-// then the landmark region refined with the face's own skin colour.
+// (from the landmarks, or from a face parser that knows only face), then the
+// landmark region refined with the face's own skin colour and, when the
+// parser knows hair, by the parser.
 import { DEFAULT_COLOUR_REFINE, decideColour, prepareColour } from './colour-refine.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { fallbackField, meshPoints, meshRegionField, probabilityField } from './face-region.js';
 import { meshYawRatio, protectedZone } from './head-pose.js';
 import { MESH } from './mesh-indices.js';
-import type { SegmenterPort } from './ports.js';
+import { fuseParser } from './parser-fusion.js';
+import type { ParserMap, SegmenterPort } from './ports.js';
 import type { MeshedFace } from './stage-landmarks.js';
 import { applyLimit, DEFAULT_TURNED_HEAD_LIMIT, turnedHeadLimit } from './turned-head-limit.js';
 import { warpCrop } from './warp.js';
@@ -26,17 +28,17 @@ export interface FaceRegion {
   source: RegionSource;
   /** The landmark model did not accept the crop as a face: the region is a guess. */
   fallback: boolean;
+  /** A hair-aware parser's maps over the same crop, applied after the colour rule. */
+  parser?: ParserMap;
 }
 
-/** Stage "region": the parser's field for every face when there is a parser, else the landmark region or, when rejected, the ellipse. */
+/**
+ * Stage "region": the landmark region, or (landmarks rejected) the ellipse.
+ * A parser that knows hair is kept beside it for the refine stage; one that
+ * knows only face replaces it.
+ */
 export async function faceRegions(parser: SegmenterPort | undefined, faces: readonly MeshedFace[]): Promise<FaceRegion[]> {
-  let probabilities: Float32Array[] | null = null;
-  let probabilitySize = 0;
-  if (parser && faces.length) {
-    const maps = await parser.run(faces.map((face) => warpCrop(face.job.view, face.roi, parser.inputSize)));
-    probabilities = maps.map((map) => map.data);
-    probabilitySize = maps[0]?.width ?? 0;
-  }
+  const maps = parser && faces.length ? await parser.run(faces.map((face) => warpCrop(face.job.view, face.roi, parser.inputSize))) : null;
   const out: FaceRegion[] = [];
   for (let i = 0; i < faces.length; i++) {
     const face = faces[i];
@@ -45,30 +47,32 @@ export async function faceRegions(parser: SegmenterPort | undefined, faces: read
     const accepted = face.mesh.faceScore >= settings.minFaceScore;
     // per-face JavaScript work: let /health and other requests in between faces
     await yieldToEventLoop();
-    if (probabilities && probabilitySize > 0) {
-      const field = probabilityField(probabilities[i], probabilitySize, probabilitySize, settings.maskThreshold);
-      out.push({ face, field, fieldSize: probabilitySize, source: 'parser', fallback: !accepted });
-    } else if (accepted) {
-      const field = meshRegionField(meshPoints(face.mesh.points, face.mesh.count), meshSize, settings.regionMethod);
-      out.push({ face, field, fieldSize: meshSize, source: 'mesh', fallback: false });
-    } else {
-      out.push({ face, field: fallbackField(meshSize, settings.roiScale), fieldSize: meshSize, source: 'ellipse', fallback: true });
+    const map = maps?.[i];
+    if (map && !map.hair) {
+      out.push({ face, field: probabilityField(map.data, map.width, map.height, settings.maskThreshold), fieldSize: map.width, source: 'parser', fallback: !accepted });
+      continue;
     }
+    const region: FaceRegion = accepted
+      ? { face, field: meshRegionField(meshPoints(face.mesh.points, face.mesh.count), meshSize, settings.regionMethod), fieldSize: meshSize, source: 'mesh', fallback: false }
+      : { face, field: fallbackField(meshSize, settings.roiScale), fieldSize: meshSize, source: 'ellipse', fallback: true };
+    out.push(map ? { ...region, parser: map } : region);
   }
   return out;
 }
 
-/** Stage "refine": landmark regions refined with each face's skin colour model (when the settings ask for it). */
+/** Stage "refine": landmark regions refined with each face's skin colour model (when the settings ask for it), then by a hair-aware parser. */
 export async function refineRegions(regions: readonly FaceRegion[]): Promise<FaceRegion[]> {
   const out: FaceRegion[] = [];
   for (const region of regions) {
     const { mesh } = region.face;
-    if (region.source !== 'mesh' || !region.face.job.settings.colourRefine || mesh.count <= MESH.chin) {
+    const colour = region.source === 'mesh' && region.face.job.settings.colourRefine && mesh.count > MESH.chin;
+    if (!colour && !region.parser) {
       out.push(region);
       continue;
     }
     await yieldToEventLoop();
-    out.push({ ...region, field: colourRefinedField(region) });
+    const field = colour ? colourRefinedField(region) : region.field;
+    out.push({ ...region, field: region.parser ? fuseParser(field, region.fieldSize, region.parser) : field });
   }
   return out;
 }

@@ -138,6 +138,22 @@ describe('splitFaceProbability', () => {
     expect(Array.from(m.data).map((v) => +v.toFixed(4))).toEqual([0.8, 0.4]);
   });
 
+  it('with hairClasses, gives the hair probability beside the face (probabilities and logits)', () => {
+    // 1 image, 2 pixels, 3 classes (background, face, hair), NCHW
+    const probs = Float32Array.from([0.2, 0.1, 0.5, 0.3, 0.3, 0.6]);
+    const [p] = splitFaceProbability(probs, [1, 3, 1, 2], { faceClasses: [1], hairClasses: [2], outputLayout: 'NCHW', outputKind: 'probabilities' });
+    expect(Array.from(p.data).map((v) => +v.toFixed(4))).toEqual([0.5, 0.3]);
+    expect(Array.from(p.hair!).map((v) => +v.toFixed(4))).toEqual([0.3, 0.6]);
+    const logits = Float32Array.from([0, 0, Math.log(2), 0, Math.log(3), Math.log(5)]);
+    const [l] = splitFaceProbability(logits, [1, 3, 1, 2], { faceClasses: [1], hairClasses: [2], outputLayout: 'NCHW', outputKind: 'logits' });
+    expect(l.data[0]).toBeCloseTo(2 / 6, 6);
+    expect(l.hair![0]).toBeCloseTo(3 / 6, 6);
+    expect(l.hair![1]).toBeCloseTo(5 / 7, 6);
+    // without hairClasses there is no hair map
+    expect(splitFaceProbability(probs, [1, 3, 1, 2], { faceClasses: [1], outputLayout: 'NCHW', outputKind: 'probabilities' })[0].hair).toBeUndefined();
+    expect(() => splitFaceProbability(probs, [1, 3, 1, 2], { faceClasses: [1], hairClasses: [3], outputLayout: 'NCHW', outputKind: 'probabilities' })).toThrow(/hair class 3/);
+  });
+
   it('handles a single sigmoid channel', () => {
     const [m] = splitFaceProbability(Float32Array.from([0, 2]), [1, 1, 1, 2], { faceClasses: [0], outputLayout: 'NCHW', outputKind: 'sigmoid' });
     expect(m.data[0]).toBeCloseTo(0.5);

@@ -188,6 +188,32 @@ describe('stage region', () => {
     expect(fieldAt(parsed[0], 6, 4)).toBeLessThan(0);
   });
 
+  it('a parser that knows hair keeps the landmark region and refines it: its hair leaves, its sure face joins', async () => {
+    const mesh = new DiskMesh();
+    const faces = await meshed(mesh, [job(onDisk), job({ ...onDisk, center: { x: 140, y: 100 } })]);
+    const [plain] = await faceRegions(undefined, faces);
+    // over the crop: hair in the top quarter, sure face in the bottom eighth (below the disk)
+    const parser: SegmenterPort = {
+      inputSize: 16,
+      run: async (crops) =>
+        crops.map(() => ({
+          width: 8,
+          height: 8,
+          data: new Float32Array(64).map((_, i) => (i >= 56 ? 0.9 : 0.1)),
+          hair: new Float32Array(64).map((_, i) => (i < 16 ? 0.9 : 0)),
+        })),
+    };
+    const regions = await faceRegions(parser, faces);
+    expect(regions.map((r) => [r.source, r.fieldSize, r.fallback])).toEqual([['mesh', 48, false], ['ellipse', 48, true]]);
+    expect(Array.from(regions[0].field)).toEqual(Array.from(plain.field));
+    const [fused] = await refineRegions(regions);
+    expect(fieldAt(plain, 24, 9)).toBeGreaterThan(0);
+    expect(fieldAt(fused, 24, 9)).toBeLessThan(0); // hair
+    expect(fieldAt(fused, 24, 24)).toBeGreaterThan(0); // the face
+    expect(fieldAt(plain, 24, 46)).toBeLessThan(0);
+    expect(fieldAt(fused, 24, 46)).toBeGreaterThan(0); // sure face below the disk
+  });
+
   it('glare is read only on the photo\'s own pixels and a head that is not turned', async () => {
     const [face] = await meshed(new DiskMesh(), [job(onDisk)]);
     expect(glareApplies(false, face)).toBe(true);
