@@ -26,6 +26,7 @@ export async function buildEngine(opts: EngineBuildOptions): Promise<FaceSegEngi
   const prior = priorOr(opts.prior, opts.config);
   const models = await loadModelSet({
     manifestPath: config.modelsManifest,
+    ...(config.faceParser ? { overrides: { 'face-segmenter': config.faceParser } } : {}),
     provider: resolveProvider(config.executionProvider, logger),
     threads: config.ortThreads || undefined,
     logger,

@@ -90,6 +90,7 @@ const EnvSchema = z.object({
   LOG_FORMAT: oneOf(['json', 'text'] as const).optional(),
   MODEL_DIR: z.string().optional(),
   MODELS_MANIFEST: z.string().optional(),
+  FACE_PARSER: z.string().trim().min(1).optional(),
   REFINER_PRIOR: z.string().trim().min(1).optional(),
   ALWAYS_TILE: boolVar.optional(),
   BEARD: oneOf(['include', 'exclude'] as const).optional(),

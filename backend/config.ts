@@ -66,6 +66,8 @@ export interface Config {
   logFormat: 'json' | 'text';
   modelDir: string;
   modelsManifest: string;
+  /** FACE_PARSER: an ONNX face parser with its <file>.json spec (`npm run models:parser` makes one), or null. */
+  faceParser: string | null;
   /** A refiner prior (JSON, e.g. from `faceseg prior`): what projects without a refiner of their own get; null = none. */
   refinerPrior: string | null;
   /** ALWAYS_TILE: large images always searched on full-resolution tiles too (crowds behind people; slower). Default false. */
@@ -161,6 +163,7 @@ export function loadConfig(
     logFormat: e.LOG_FORMAT ?? 'text',
     modelDir,
     modelsManifest: path.resolve(modelDir, e.MODELS_MANIFEST ?? 'manifest.json'),
+    faceParser: e.FACE_PARSER === undefined || e.FACE_PARSER === 'off' ? null : path.resolve(e.FACE_PARSER),
     refinerPrior: e.REFINER_PRIOR === undefined || e.REFINER_PRIOR === 'off' ? null : path.resolve(e.REFINER_PRIOR),
     alwaysTile: e.ALWAYS_TILE ?? false,
     beard: e.BEARD ?? 'include',
