@@ -9,10 +9,11 @@ import { addPredictCommand } from './commands/predict.js';
 import { addPriorCommand } from './commands/prior.js';
 import { addSegmentCommand } from './commands/segment.js';
 import { addServeCommand } from './commands/serve.js';
-import { EXIT, SETUP_ERRORS, usageError } from './usage.js';
+import { EXIT, SETUP_ERRORS, usageError, usageExits } from './usage.js';
 
 const program = new Command();
-program
+// an unknown command or a bad root flag exits 2 like every command's bad arguments
+usageExits(program)
   .name('faceseg')
   .description('Face masks for Label Studio: an ML backend server and the tools around it.')
   .addHelpText(

@@ -13,9 +13,14 @@ export function usageExits(cmd: Command): Command {
 }
 
 export function positiveInt(name: string) {
+  return wholeNumber(name, 1);
+}
+
+/** A whole number >= `min`, else a usage error. */
+export function wholeNumber(name: string, min: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1`);
+    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
     return n;
   };
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { openStore, redactDbUrl } from '../../learning/store.js';
 import { fitTeamPrior } from '../../learning/team-prior.js';
-import { EXIT } from '../usage.js';
+import { EXIT, usageExits } from '../usage.js';
 
 interface PriorFlags {
   out: string;
@@ -12,8 +12,7 @@ interface PriorFlags {
 }
 
 export function addPriorCommand(program: Command): void {
-  program
-    .command('prior')
+  usageExits(program.command('prior'))
     .description("fit a refiner prior on the corrections in LEARNING_DB (all projects, or --projects): serve it with REFINER_PRIOR=<file> so new projects start from them")
     .requiredOption('-o, --out <file>', 'where to write the prior (JSON)')
     .option('--projects <ids>', 'comma-separated Label Studio project ids whose labelers share one idea of a face (default: every project)')

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { engineFrom, engineOptions, type EngineFlags } from '../engine-flags.js';
 import { runSegment } from '../segment.js';
-import { EXIT } from '../usage.js';
+import { EXIT, positiveInt, usageExits } from '../usage.js';
 
 interface SegmentFlags extends EngineFlags {
   out: string;
@@ -13,14 +13,16 @@ interface SegmentFlags extends EngineFlags {
 
 export function addSegmentCommand(program: Command): void {
   engineOptions(
-    program
-      .command('segment')
-      .description('write NAME.mask.png (255 = face) and NAME.json (faces: box, score, keypoints, source) for each image')
-      .argument('<inputs...>', 'image files or folders (searched recursively)')
-      .requiredOption('-o, --out <dir>', 'output folder (sub-folders of input folders are kept)')
-      .option('--overlays', 'also write NAME.overlay.jpg for a person to look at')
-      .option('--batch <n>', 'images whose face crops share one pass of the face models (default 4)', (v) => Number.parseInt(v, 10))
-      .option('-q, --quiet', 'no progress bar'),
+    usageExits(
+      program
+        .command('segment')
+        .description('write NAME.mask.png (255 = face) and NAME.json (faces: box, score, keypoints, source) for each image')
+        .argument('<inputs...>', 'image files or folders (searched recursively)')
+        .requiredOption('-o, --out <dir>', 'output folder (sub-folders of input folders are kept)')
+        .option('--overlays', 'also write NAME.overlay.jpg for a person to look at')
+        .option('--batch <n>', 'images whose face crops share one pass of the face models (default 4)', positiveInt('--batch'))
+        .option('-q, --quiet', 'no progress bar'),
+    ),
   ).action(async (inputs: string[], opts: SegmentFlags) => {
     const engine = await engineFrom(opts);
     try {

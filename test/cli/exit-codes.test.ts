@@ -1,0 +1,40 @@
+// `faceseg` run as a process: bad arguments exit 2 and setup errors 3 in
+// every command, as --help documents, before any model is loaded.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function faceseg(args: string[], env: Record<string, string> = {}): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'backend/cli/main.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
+  return { status: r.status, stderr: r.stderr };
+}
+
+describe('faceseg exit codes', () => {
+  it.each([
+    [['nosuch'], /unknown command/],
+    [['segment', '--batch', 'four', 'in', '-o', 'out'], /--batch must be a whole number >= 1/],
+    [['segment', '--passes', 'abc', 'in', '-o', 'out'], /--passes must be a whole number >= 1/],
+    [['segment', '--passes', '0', 'in', '-o', 'out'], /--passes must be a whole number >= 1/],
+    [['segment', 'in'], /required option/],
+    [['eval', '--data', 'd', '--seed', 'abc'], /--seed must be a whole number >= 0/],
+    [['eval', '--data', 'd', '--learn', '1'], /--learn must be a whole number >= 2/],
+    [['eval', '--data', 'd', '--learn', 'x'], /--learn must be a whole number >= 2/],
+    [['prior'], /required option/],
+  ])('%j is a usage error: exit 2', (args, message) => {
+    const r = faceseg(args);
+    expect(r.stderr).toMatch(message);
+    expect(r.status).toBe(2);
+  }, 60_000);
+
+  it('help exits 0', () => {
+    expect(faceseg(['segment', '--help']).status).toBe(0);
+  }, 60_000);
+});
