@@ -22,7 +22,7 @@ export const isInside = (child: string, parent: string): boolean => {
 };
 
 /** The real path of `p`, or of its nearest existing ancestor with the rest appended (for OUT that does not exist yet). */
-async function realpathLoose(p: string): Promise<string> {
+export async function realpathLoose(p: string): Promise<string> {
   const abs = path.resolve(p);
   let head = abs;
   const tail: string[] = [];

@@ -1,11 +1,12 @@
 // `faceseg segment`: masks and face lists for images or folders.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FaceEngine, RgbImage, SegmentOptions, SegmentResult } from '../pipeline/types.js';
 import { binaryUnion } from '../pipeline/mask-ops.js';
-import { findImages, readImageFile, writeGrayPng, writeOverlay } from '../io/image-files.js';
+import { findImages, readImageFile, writeGrayPng, writeOverlay, type FoundImage } from '../io/image-files.js';
 import { progressBar } from '../io/progress.js';
 import { roundTo } from '../util/num.js';
+import { realpathLoose, UsageError } from './anonymize-files.js';
 
 /** The face list prints each face's head keypoints: the keypoint model's (with ears), portraits too. */
 const KEYPOINTS: SegmentOptions = { headKeypoints: true };
@@ -36,13 +37,39 @@ export function faceListJson(image: string, res: SegmentResult, modelVersion: st
   };
 }
 
+/** Where an image's outputs go, less the suffix: OUT/REL_DIR/NAME.EXT (the extension kept, so a.jpg and a.png do not share outputs). */
+const outputBase = (out: string, im: FoundImage): string => path.join(out, im.relDir, path.basename(im.file));
 
+/**
+ * The images under `inputs`, the --out folder skipped (it may lie inside an input folder: the next run must not segment
+ * the masks). Throws UsageError when --out is an input folder or two images would write the same outputs.
+ */
+export async function findSegmentInputs(inputs: readonly string[], out: string): Promise<FoundImage[]> {
+  const outReal = await realpathLoose(out);
+  for (const input of inputs) {
+    if ((await stat(input).catch(() => null))?.isDirectory() && (await realpath(input)) === outReal) {
+      throw new UsageError(`--out must not be an input folder (${input}): the outputs would be mixed with the images`);
+    }
+  }
+  const images = await findImages(inputs, [outReal]);
+  const byOutput = new Map<string, string>();
+  for (const im of images) {
+    const base = outputBase(out, im);
+    const other = byOutput.get(base);
+    if (other !== undefined) throw new UsageError(`${other} and ${im.file} would write the same outputs (${base}.*): segment them in separate runs or to separate --out folders`);
+    byOutput.set(base, im.file);
+  }
+  return images;
+}
+
+/** `found`: the images from findSegmentInputs(inputs, opts.out), when the caller already has them. */
 export async function runSegment(
   engine: FaceEngine & { segmentBatch?: FaceSegEngineBatch },
   inputs: string[],
   opts: SegmentCommandOptions,
+  found?: FoundImage[],
 ): Promise<{ done: number; failed: { file: string; error: string }[] }> {
-  const images = await findImages(inputs);
+  const images = found ?? (await findSegmentInputs(inputs, opts.out));
   if (images.length === 0) throw new Error(`No images found in ${inputs.join(', ')}`);
   await mkdir(opts.out, { recursive: true });
   const bar = progressBar('segment', { total: images.length, quiet: opts.quiet });
@@ -76,7 +103,7 @@ export async function runSegment(
       const res = results[i];
       try {
         if (res instanceof Error) throw res;
-        const base = path.join(opts.out, im.relDir, im.name);
+        const base = outputBase(opts.out, im);
         const mask = binaryUnion(res);
         await writeGrayPng(`${base}.mask.png`, mask, res.width, res.height);
         await writeFile(`${base}.json`, JSON.stringify(faceListJson(path.join(im.relDir, path.basename(im.file)), res, engine.modelVersion), null, 2));

@@ -15,8 +15,8 @@ export interface FoundImage {
   name: string;
 }
 
-/** Expand files and folders (recursively) into image files, in a stable order. */
-export async function findImages(inputs: readonly string[]): Promise<FoundImage[]> {
+/** Expand files and folders (recursively) into image files, in a stable order; folders whose real path is in `skip` are not entered. */
+export async function findImages(inputs: readonly string[], skip: readonly string[] = []): Promise<FoundImage[]> {
   const out: FoundImage[] = [];
   for (const input of inputs) {
     const abs = path.resolve(input);
@@ -27,7 +27,7 @@ export async function findImages(inputs: readonly string[]): Promise<FoundImage[
       continue;
     }
     // datasets are often folders of symbolic links: links are followed, each real folder walked once (no loops)
-    const seen = new Set<string>();
+    const seen = new Set<string>(skip);
     const walk = async (dir: string): Promise<void> => {
       const real = await realpath(dir).catch(() => null);
       if (real === null || seen.has(real)) return;

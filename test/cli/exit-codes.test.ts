@@ -1,6 +1,8 @@
 // `faceseg` run as a process: bad arguments exit 2 and setup errors 3 in
 // every command, as --help documents, before any model is loaded.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +34,20 @@ describe('faceseg exit codes', () => {
     const r = faceseg(args);
     expect(r.stderr).toMatch(message);
     expect(r.status).toBe(2);
+  }, 60_000);
+
+  it('segment: two inputs that would write the same outputs, or --out equal to an input folder, exit 2 before the models load', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'faceseg-exit-'));
+    for (const d of ['x', 'y']) {
+      mkdirSync(path.join(dir, d));
+      writeFileSync(path.join(dir, d, 'a.png'), 'not read');
+    }
+    const same = faceseg(['segment', path.join(dir, 'x', 'a.png'), path.join(dir, 'y', 'a.png'), '-o', path.join(dir, 'out')]);
+    expect(same.stderr).toMatch(/would write the same outputs/);
+    expect(same.status).toBe(2);
+    const inside = faceseg(['segment', path.join(dir, 'x'), '-o', path.join(dir, 'x')]);
+    expect(inside.stderr).toMatch(/--out must not be an input folder/);
+    expect(inside.status).toBe(2);
   }, 60_000);
 
   it('help exits 0', () => {

@@ -1,8 +1,8 @@
 // `faceseg segment`: flags and exit code; the work is in ../segment.ts.
 import type { Command } from 'commander';
 import { engineFrom, engineOptions, type EngineFlags } from '../engine-flags.js';
-import { runSegment } from '../segment.js';
-import { EXIT, positiveInt, usageExits } from '../usage.js';
+import { findSegmentInputs, runSegment } from '../segment.js';
+import { EXIT, orUsageError, positiveInt, usageExits } from '../usage.js';
 
 interface SegmentFlags extends EngineFlags {
   out: string;
@@ -16,17 +16,18 @@ export function addSegmentCommand(program: Command): void {
     usageExits(
       program
         .command('segment')
-        .description('write NAME.mask.png (255 = face) and NAME.json (faces: box, score, keypoints, source) for each image')
+        .description('write NAME.EXT.mask.png (255 = face) and NAME.EXT.json (faces: box, score, keypoints, source) for each image')
         .argument('<inputs...>', 'image files or folders (searched recursively)')
-        .requiredOption('-o, --out <dir>', 'output folder (sub-folders of input folders are kept)')
-        .option('--overlays', 'also write NAME.overlay.jpg for a person to look at')
+        .requiredOption('-o, --out <dir>', 'output folder (sub-folders of input folders are kept; inside an input folder, it is skipped when looking for images)')
+        .option('--overlays', 'also write NAME.EXT.overlay.jpg for a person to look at')
         .option('--batch <n>', 'images whose face crops share one pass of the face models (default 4)', positiveInt('--batch'))
         .option('-q, --quiet', 'no progress bar'),
     ),
   ).action(async (inputs: string[], opts: SegmentFlags) => {
+    const images = await orUsageError(() => findSegmentInputs(inputs, opts.out));
     const engine = await engineFrom(opts);
     try {
-      const r = await runSegment(engine, inputs, opts);
+      const r = await runSegment(engine, inputs, opts, images);
       process.stderr.write(`segmented ${r.done} image(s), ${r.failed.length} failed\n`);
       for (const f of r.failed) process.stderr.write(`  ${f.file}: ${f.error}\n`);
       process.exitCode = r.failed.length ? EXIT.failures : EXIT.ok;
