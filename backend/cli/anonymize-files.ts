@@ -1,7 +1,8 @@
 // The files of `faceseg anonymize`: IN and OUT checked against each other,
 // images decoded upright and encoded back in their own format, outputs
 // written atomically.
-import { mkdir, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import type { FoundImage } from '../io/image-files.js';
@@ -38,7 +39,7 @@ export async function realpathLoose(p: string): Promise<string> {
   }
 }
 
-/** Resolve IN and OUT; refuse OUT equal to IN, inside IN, or IN inside OUT. */
+/** Resolve IN and OUT; refuse OUT equal to IN, inside IN, IN inside OUT, or OUT that cannot be written (or created). */
 export async function checkFolders(inDir: string, outDir: string): Promise<{ input: string; output: string }> {
   const st = await stat(inDir).catch(() => null);
   if (!st) throw new UsageError(`IN does not exist: ${inDir}`);
@@ -50,6 +51,11 @@ export async function checkFolders(inDir: string, outDir: string): Promise<{ inp
   if (isInside(input, output)) throw new UsageError(`IN (${input}) must not be inside OUT (${output}): outputs could land on the originals`);
   const ost = await stat(output).catch(() => null);
   if (ost && !ost.isDirectory()) throw new UsageError(`OUT exists and is not a folder: ${outDir}`);
+  // every output and the report are written there: say so now, not after the last image
+  let writable = output;
+  while (!(await stat(writable).catch(() => null)) && path.dirname(writable) !== writable) writable = path.dirname(writable);
+  const denied = await access(writable, constants.W_OK | constants.X_OK).then(() => false, () => true);
+  if (denied) throw new UsageError(writable === output ? `OUT is not writable: ${outDir}` : `OUT cannot be created: ${writable} is not writable`);
   return { input, output };
 }
 

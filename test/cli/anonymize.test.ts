@@ -2,7 +2,7 @@
 // an EXIF-rotated JPEG, a corrupt file; resume, refusals, the four modes.
 // The engine is a double that returns one square face in the middle of the
 // oriented image (SquareFaceEngine); one test runs the real models.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -200,6 +200,20 @@ describe('faceseg anonymize', () => {
     await expect(runAnonymize(engine, IN, path.join(`${OUT}-link`, 'x'), { quiet: true })).rejects.toThrow(/must not be inside IN/);
     await expect(runAnonymize(engine, path.join(IN, 'top.jpg'), OUT, { quiet: true })).rejects.toThrow(/must be a folder/);
     expect(listFiles(IN)).toEqual(before);
+    expect(engine.calls).toHaveLength(0);
+  });
+
+  // root may write anywhere: the check cannot be seen there
+  it.skipIf(process.getuid?.() === 0)('refuses OUT that cannot be written or created before processing anything', async () => {
+    const engine = new SquareFaceEngine();
+    mkdirSync(OUT, { recursive: true });
+    chmodSync(OUT, 0o555);
+    try {
+      await expect(runAnonymize(engine, IN, OUT, { quiet: true })).rejects.toThrow(/OUT is not writable/);
+      await expect(runAnonymize(engine, IN, path.join(OUT, 'new', 'deeper'), { quiet: true })).rejects.toThrow(/OUT cannot be created/);
+    } finally {
+      chmodSync(OUT, 0o755);
+    }
     expect(engine.calls).toHaveLength(0);
   });
 

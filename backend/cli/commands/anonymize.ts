@@ -27,7 +27,7 @@ Examples:
   faceseg anonymize photos/ masks/ --mode mask --dilate 0 --feather 0
 
 Exit codes: 0 every image written (or kept), 1 some files failed (see the report),
-2 bad arguments (including OUT inside IN), 3 cannot start (config, models), 130 interrupted.`;
+2 bad arguments (including OUT inside IN, or OUT not writable), 3 cannot start (config, models), 130 interrupted.`;
 
 export function addAnonymizeCommand(program: Command): void {
   engineOptions(
