@@ -190,7 +190,7 @@ function yawGroups(items: Item[], after: number[]): LearnSimRow['byYaw'] {
 
 export async function runLearnSim(engine: FaceEngine, dataDir: string, opts: LearnSimOptions): Promise<LearnSimReport> {
   const root = path.join(dataDir, 'fasseg');
-  if (!(await stat(root).catch(() => null))) throw new Error(`FASSEG not found at ${root} (expected the shared data folder)`);
+  if (!(await stat(root).catch(() => null))) throw Object.assign(new Error(`FASSEG not found at ${root} (expected the shared data folder)`), { name: 'DataMissingError' });
   const rows: LearnSimRow[] = [];
   for (const set of ['frontal02-train', 'multipose01-train']) {
     if (opts.sets && opts.sets.length > 0 && !opts.sets.includes(set)) continue;

@@ -276,7 +276,7 @@ export interface EvalOptions {
 
 export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOptions): Promise<EvalReport> {
   if (!(await stat(dataDir).catch(() => null))) {
-    throw new Error(`Evaluation data not found at ${dataDir} (expected the shared data folder with fasseg/ and people/)`);
+    throw Object.assign(new Error(`Evaluation data not found at ${dataDir} (expected the shared data folder with fasseg/ and people/)`), { name: 'DataMissingError' });
   }
   const split = opts.split ?? 'heldout';
   const want = (s: string): boolean => !opts.sets || opts.sets.length === 0 || opts.sets.includes(s);
