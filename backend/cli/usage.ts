@@ -68,5 +68,5 @@ export async function untilInterrupted<T>(what: string, work: (signal: AbortSign
   }
 }
 
-/** The error names that mean "could not start" (config, data, models): EXIT.setup. */
-export const SETUP_ERRORS = ['ConfigError', 'DataMissingError', 'ModelFileError', 'ManifestError', 'RefinerPriorError'];
+/** The error names that mean "could not start" (config, data, models, the server's port): EXIT.setup. */
+export const SETUP_ERRORS = ['ConfigError', 'DataMissingError', 'ModelFileError', 'ManifestError', 'RefinerPriorError', 'ListenError'];

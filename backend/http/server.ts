@@ -49,11 +49,16 @@ export async function startServer(app: RequestListener, options: StartOptions): 
   return { server, port, close };
 }
 
+/** Rejects with a ListenError (the CLI's "could not start", exit 3) when the port is taken or the host is not ours. */
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the port is in use (set PORT to another one)' : err.code === 'EADDRNOTAVAIL' ? 'no such address here (check HOST)' : err.message;
+      reject(Object.assign(new Error(`cannot listen on ${host}:${port}: ${why}`, { cause: err }), { name: 'ListenError' }));
+    };
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import http from 'node:http';
 import express from 'express';
 import { startServer } from '../../backend/http/server.js';
+import { SETUP_ERRORS } from '../../backend/cli/usage.js';
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -16,6 +17,17 @@ function get(port: number, path: string): Promise<{ status: number; body: string
 }
 
 describe('startServer', () => {
+  it('a port in use is a ListenError, which `faceseg serve` reports as could not start (exit 3)', async () => {
+    const first = await startServer(express(), { host: '127.0.0.1', port: 0, handleSignals: false });
+    try {
+      const err = await startServer(express(), { host: '127.0.0.1', port: first.port, handleSignals: false }).catch((e: Error) => e);
+      expect(err).toMatchObject({ name: 'ListenError', message: expect.stringMatching(/port is in use/) });
+      expect(SETUP_ERRORS).toContain((err as Error).name);
+    } finally {
+      await first.close(100);
+    }
+  });
+
   it('finishes in-flight requests on close, then refuses new connections', async () => {
     const app = express();
     app.get('/slow', async (_req, res) => {
