@@ -72,7 +72,7 @@ export async function runSegment(
   const images = found ?? (await findSegmentInputs(inputs, opts.out));
   if (images.length === 0) throw new Error(`No images found in ${inputs.join(', ')}`);
   await mkdir(opts.out, { recursive: true });
-  const bar = progressBar('segment', { total: images.length, quiet: opts.quiet });
+  const bar = progressBar('segment', { total: images.length, quiet: opts.quiet, lines: true });
   const failed: { file: string; error: string }[] = [];
   let done = 0;
   const batchSize = Math.max(1, opts.batch ?? 4);

@@ -85,7 +85,7 @@ export type PhotoPrep = (img: RgbImage, label: Uint8Array, entry: FassegEntry) =
 
 export async function loadSet(engine: FaceEngine, dir: string, set: string, convention: Convention, quiet: boolean, prep?: PhotoPrep): Promise<Item[]> {
   const entries = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as FassegEntry[];
-  const bar = progressBar(`${set} (engine)`, { total: entries.length, quiet });
+  const bar = progressBar(`${set} (engine)`, { total: entries.length, quiet, lines: true });
   const items: Item[] = [];
   for (const e of entries) {
     const photo = await readImageFile(path.join(dir, e.image));

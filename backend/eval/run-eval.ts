@@ -119,7 +119,7 @@ export async function evalFasseg(engine: FaceEngine, dir: string, set: string, o
   const entries = all.filter((e) => inSplit(opts.split ?? 'all', set, e.image));
   const name = opts.as ?? set;
   const rows: FassegRow[] = [];
-  const bar = progressBar(name, { total: entries.length, quiet: opts.quiet });
+  const bar = progressBar(name, { total: entries.length, quiet: opts.quiet, lines: true });
   for (const e of entries) {
     const photo = await readImageFile(path.join(dir, e.image));
     const label = await readLabelMap(path.join(dir, e.label));
@@ -232,7 +232,7 @@ export async function evalPeople(engine: FaceEngine, dir: string, opts: { overla
   const truth = await peopleTruth(dir);
   const rows: PeopleRow[] = [];
   const name = opts.as ?? 'people';
-  const bar = progressBar(name, { total: truth.length, quiet: opts.quiet });
+  const bar = progressBar(name, { total: truth.length, quiet: opts.quiet, lines: true });
   for (const t of truth) {
     const photo = await readImageFile(t.file);
     const img = opts.prep ? opts.prep(photo, peopleKey(dir, t.file)) : photo;

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../backend/cli/anonymize-files.js';
 import { runSegment } from '../../backend/cli/segment.js';
 import type { RgbImage, SegmentOptions, SegmentResult } from '../../backend/pipeline/types.js';
@@ -101,5 +101,18 @@ describe('faceseg segment', () => {
 
   it('refuses --out equal to an input folder', async () => {
     await expect(runSegment(new BatchingEngine(), [path.join(dir, 'in')], { out: path.join(dir, 'in'), quiet: true })).rejects.toThrow(/--out must not be an input folder/);
+  });
+
+  it('prints plain progress lines when stderr is not a terminal (nohup, CI, a log file)', async () => {
+    const tty = process.stderr.isTTY;
+    process.stderr.isTTY = false;
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await runSegment(new BatchingEngine(), [path.join(dir, 'in')], { out: path.join(dir, 'out') });
+      expect(write.mock.calls.map((c) => String(c[0]))).toContainEqual(expect.stringMatching(/^segment: 4\/4 \(100%\)/));
+    } finally {
+      write.mockRestore();
+      process.stderr.isTTY = tty;
+    }
   });
 });
