@@ -12,7 +12,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_LIMITS } from '../config.js';
-import { findImages, type FoundImage } from '../io/image-files.js';
+import { findImages, IMAGE_EXTENSIONS, type FoundImage } from '../io/image-files.js';
 import { progressBar } from '../io/progress.js';
 import type { Face, FaceEngine } from '../pipeline/types.js';
 import { roundTo } from '../util/num.js';
@@ -245,7 +245,7 @@ export function formatAnonymizeSummary(r: AnonymizeReport, maxListed = 20): stri
   const lines = [
     `${r.images} image(s) under ${r.input}: ${r.written} written, ${r.skipped_existing} kept (already in OUT), ${r.failed.length} failed`,
   ];
-  if (r.images === 0) lines.push('no image files found (looked for .jpg .jpeg .png .webp .tif .tiff .gif .avif .bmp)');
+  if (r.images === 0) lines.push(`no image files found (looked for ${[...IMAGE_EXTENSIONS].join(' ')})`);
   if (r.kept_with_other_settings.length) {
     lines.push(`${r.kept_with_other_settings.length} kept output(s) were made with other settings or another model version: add --overwrite to redo them`);
   }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../pipeline/types.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp', '.gif', '.avif']);
+/** What sharp decodes (not BMP: its libvips has no BMP loader). */
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif']);
 
 export interface FoundImage {
   /** Absolute path. */

@@ -203,6 +203,16 @@ describe('faceseg anonymize', () => {
     expect(engine.calls).toHaveLength(0);
   });
 
+  it('an IN without images says which extensions it looked for, none it cannot read', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'faceseg-anon-empty-'));
+    writeFileSync(path.join(empty, 'old.bmp'), 'BM');
+    const r = await runAnonymize(new SquareFaceEngine(), empty, `${empty}-out`, { quiet: true });
+    expect(r.images).toBe(0);
+    const summary = formatAnonymizeSummary(r);
+    expect(summary).toContain('looked for .jpg .jpeg .png');
+    expect(summary).not.toContain('.bmp');
+  });
+
   // root may write anywhere: the check cannot be seen there
   it.skipIf(process.getuid?.() === 0)('refuses OUT that cannot be written or created before processing anything', async () => {
     const engine = new SquareFaceEngine();

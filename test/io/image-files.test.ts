@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findImages } from '../../backend/io/image-files.js';
+import { findImages, IMAGE_EXTENSIONS } from '../../backend/io/image-files.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'faceseg-find-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -23,5 +23,14 @@ describe('findImages', () => {
     const found = await findImages([data]);
     expect(found.map((f) => path.relative(data, f.file))).toEqual(['a.jpg', path.join('sub', 'b.png')]);
     expect(found[1].relDir).toBe('sub');
+  });
+
+  it('looks only for formats sharp can decode (no .bmp)', async () => {
+    const dir = path.join(root, 'bmp');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'old.bmp'), 'BM');
+    writeFileSync(path.join(dir, 'new.png'), 'x');
+    expect((await findImages([dir])).map((f) => path.basename(f.file))).toEqual(['new.png']);
+    expect(IMAGE_EXTENSIONS.has('.bmp')).toBe(false);
   });
 });
