@@ -17,6 +17,8 @@ export interface SegmentCommandOptions {
   quiet?: boolean;
   /** Images whose face crops share one pass of the face models. */
   batch?: number;
+  /** Larger images fail (MAX_IMAGE_PIXELS); default readImageFile's. */
+  maxPixels?: number;
 }
 
 /** The stable per-image JSON written next to each mask. */
@@ -81,7 +83,7 @@ export async function runSegment(
     const loaded: { im: (typeof images)[number]; img: RgbImage }[] = [];
     for (const im of group) {
       try {
-        loaded.push({ im, img: await readImageFile(im.file) });
+        loaded.push({ im, img: await readImageFile(im.file, opts.maxPixels) });
       } catch (e) {
         failed.push({ file: im.file, error: (e as Error).message });
         bar.increment();

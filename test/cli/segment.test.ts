@@ -115,4 +115,11 @@ describe('faceseg segment', () => {
       process.stderr.isTTY = tty;
     }
   });
+
+  it('refuses images over maxPixels (MAX_IMAGE_PIXELS), the others are segmented', async () => {
+    const r = await runSegment(new BatchingEngine(), [path.join(dir, 'in')], { out: path.join(dir, 'out'), quiet: true, maxPixels: 1000 });
+    expect(r.done).toBe(1); // c.webp, 16x16; a.png and sub/b.jpg have 1200 pixels
+    expect(r.failed.map((f) => path.basename(f.file)).sort()).toEqual(['a.png', 'b.jpg', 'broken.jpg']);
+    expect(r.failed.find((f) => f.file.endsWith('a.png'))?.error).toMatch(/pixel limit/i);
+  });
 });

@@ -1,5 +1,6 @@
 // `faceseg segment`: flags and exit code; the work is in ../segment.ts.
 import type { Command } from 'commander';
+import { loadConfig } from '../../compose.js';
 import { engineFrom, engineOptions, type EngineFlags } from '../engine-flags.js';
 import { findSegmentInputs, runSegment } from '../segment.js';
 import { EXIT, orUsageError, positiveInt, usageExits } from '../usage.js';
@@ -25,9 +26,10 @@ export function addSegmentCommand(program: Command): void {
     ),
   ).action(async (inputs: string[], opts: SegmentFlags) => {
     const images = await orUsageError(() => findSegmentInputs(inputs, opts.out));
-    const engine = await engineFrom(opts);
+    const config = loadConfig();
+    const engine = await engineFrom(opts, config);
     try {
-      const r = await runSegment(engine, inputs, opts, images);
+      const r = await runSegment(engine, inputs, { ...opts, maxPixels: config.limits.maxImagePixels }, images);
       process.stderr.write(`segmented ${r.done} image(s), ${r.failed.length} failed\n`);
       for (const f of r.failed) process.stderr.write(`  ${f.file}: ${f.error}\n`);
       process.exitCode = r.failed.length ? EXIT.failures : EXIT.ok;
