@@ -50,6 +50,14 @@ describe('faceseg exit codes', () => {
     expect(inside.status).toBe(2);
   }, 60_000);
 
+  it('prior with no corrections prints n/a for the IoU, not NaN, and exits 1 (no prior written)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'faceseg-prior-'));
+    const r = faceseg(['prior', '-o', path.join(dir, 'prior.json')], { LEARNING_DB: path.join(dir, 'learning.sqlite') });
+    expect(r.stderr).toMatch(/IoU engine n\/a -> prior n\/a/);
+    expect(r.stderr).not.toContain('NaN');
+    expect(r.status).toBe(1);
+  }, 60_000);
+
   it('help exits 0', () => {
     expect(faceseg(['segment', '--help']).status).toBe(0);
   }, 60_000);

@@ -25,7 +25,9 @@ export function addPriorCommand(program: Command): void {
         const per = Object.entries(fit.projects).map(([p, n]) => `${p}: ${n}`).join(', ') || 'none';
         process.stderr.write(`corrected faces from ${redactDbUrl(config.learning.db)} (project: faces): ${per}\n`);
         const r = fit.report;
-        process.stderr.write(`held-out corrections: ${r.heldOut}, IoU engine ${r.iouCurrent} -> prior ${r.iouCandidate}; ${r.reason}\n`);
+        // without held-out corrections there is no IoU to show (NaN)
+        const iou = (x: number): string => (Number.isFinite(x) ? String(x) : 'n/a');
+        process.stderr.write(`held-out corrections: ${r.heldOut}, IoU engine ${iou(r.iouCurrent)} -> prior ${iou(r.iouCandidate)}; ${r.reason}\n`);
         if (!fit.model) {
           process.stderr.write('no prior written\n');
           process.exitCode = EXIT.failures;
