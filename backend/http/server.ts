@@ -33,13 +33,17 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   /** process.exit (tests). */
   exit?: (code: number) => void;
+  /** Deadline for receiving a whole request (headers and body), default 60 s. */
+  requestTimeoutMs?: number;
 }
 
 export async function startServer(app: RequestListener, options: StartOptions): Promise<RunningServer> {
-  const server = http.createServer(app);
-  // /predict may run for up to 100 s; keep Node's own timeouts out of the way
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  const requestTimeout = options.requestTimeoutMs ?? 60_000;
+  // receiving the request is bounded (a client that trickles a body holds a socket no longer);
+  // the answer is not: requestTimeout does not cover a /predict that runs for 100 s
+  const server = http.createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(50, requestTimeout / 4)) }, app);
+  server.requestTimeout = requestTimeout;
+  server.headersTimeout = Math.min(60_000, server.requestTimeout);
   server.keepAliveTimeout = 5_000;
   await listen(server, options.port, options.host);
   const port = (server.address() as AddressInfo).port;

@@ -44,6 +44,35 @@ describe('startServer', () => {
     await expect(get(srv.port, '/slow')).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it('closes a connection whose body trickles in past the request deadline, but lets a slow answer finish', async () => {
+    const app = express();
+    app.post('/in', express.json(), (_req, res) => res.json({ got: true }));
+    app.get('/slow', async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 1200));
+      res.json({ done: true });
+    });
+    const srv = await startServer(app, { host: '127.0.0.1', port: 0, handleSignals: false, requestTimeoutMs: 400 });
+    try {
+      // headers and one byte of a 1000-byte body, then nothing (slowloris)
+      const trickle = new Promise<{ status: number; closedMs: number }>((resolve, reject) => {
+        const t0 = Date.now();
+        const req = http.request({ host: '127.0.0.1', port: srv.port, path: '/in', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': 1000 } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, closedMs: Date.now() - t0 }));
+        });
+        req.on('error', (e) => (Date.now() - t0 > 300 ? resolve({ status: 0, closedMs: Date.now() - t0 }) : reject(e)));
+        req.write('{');
+      });
+      const slow = get(srv.port, '/slow');
+      const t = await trickle;
+      expect([0, 408]).toContain(t.status);
+      expect(t.closedMs).toBeLessThan(1500);
+      expect(await slow).toEqual({ status: 200, body: '{"done":true}' });
+    } finally {
+      await srv.close(100);
+    }
+  });
+
   it('drops requests that outlive the deadline', async () => {
     const app = express();
     app.get('/hang', () => {
