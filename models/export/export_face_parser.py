@@ -182,9 +182,10 @@ def build(weights: dict[str, np.ndarray], size: int, face_classes: list[int], ha
     for nm, classes in (('face', face_classes), ('hair', hair_classes)):
         idx = g.const(nm + '_classes', np.array(classes, np.int64))
         parts.append(g.op('ReduceSum', [g.op('Gather', [probs, idx], axis=1), axis1], keepdims=1))
-    sizes = g.const('sizes', np.array([1, 2, size, size], np.int64))
+    # scales, not sizes: a batch of N crops keeps N (the logits are at 1/8 of the input side)
+    scales = g.const('scales8', np.array([1, 1, 8, 8], np.float32))
     both = g.op('Concat', parts, axis=1)
-    g.nodes.append(helper.make_node('Resize', [both, '', '', sizes], ['parse'], mode='linear', coordinate_transformation_mode='align_corners'))
+    g.nodes.append(helper.make_node('Resize', [both, '', scales], ['parse'], mode='linear', coordinate_transformation_mode='align_corners'))
     # the auxiliary heads (conv_out16, conv_out32) only served training
     g.used.update(k for k in weights if k.startswith(('conv_out16.', 'conv_out32.')))
     unused = sorted(set(weights) - g.used)
@@ -200,6 +201,19 @@ def build(weights: dict[str, np.ndarray], size: int, face_classes: list[int], ha
     return model
 
 
+def check_batch(path: str, size: int) -> None:
+    """The engine sends every face of an image in one batch: two crops must give what each gives alone."""
+    import onnxruntime as ort
+    sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    x = np.random.RandomState(0).randn(2, 3, size, size).astype(np.float32)
+    both = sess.run(None, {'input': x})[0]
+    one = sess.run(None, {'input': x[1:]})[0]
+    if both.shape != (2, 2, size, size) or not np.allclose(both[1], one[0], atol=1e-4):
+        raise SystemExit(f'batch check failed: shape {both.shape}')
+    if not (np.all(both >= -1e-6) and np.all(both <= 1 + 1e-5)):
+        raise SystemExit('batch check failed: probabilities out of 0..1')
+
+
 # CelebAMask-HQ order: 0 background, 1 skin, 2-3 brows, 4-5 eyes, 6 glasses, 7-8 ears, 9 earring,
 # 10 nose, 11 mouth, 12-13 lips, 14 neck, 15 necklace, 16 cloth, 17 hair, 18 hat
 FACE = [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13]
@@ -213,5 +227,7 @@ if __name__ == '__main__':
     if size % 32:
         sys.exit(f'size {size}: give a multiple of 32')
     weights = load_legacy_checkpoint(src)
-    onnx.save(build(weights, size, FACE, HAIR), dst)
-    print(f'[face-parser] wrote {dst} ({len(weights)} tensors, {size}x{size})')
+    model = build(weights, size, FACE, HAIR)
+    onnx.save(model, dst)
+    check_batch(dst, size)
+    print(f'[face-parser] wrote {dst} ({len(weights)} tensors, {size}x{size}; a batch of 2 gives each crop its own answer)')

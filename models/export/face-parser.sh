@@ -30,7 +30,7 @@ check_sha() { # file expected
 [[ "$SIZE" =~ ^[0-9]+$ && $((SIZE % 32)) -eq 0 && "$SIZE" -ge 128 && "$SIZE" -le 1024 ]] || { echo "PARSER_SIZE=$SIZE: give a multiple of 32 from 128 to 1024" >&2; exit 2; }
 mkdir -p "$CACHE" "$OUT_DIR"
 
-# 1. a small Python toolchain (onnx and numpy only)
+# 1. a small Python toolchain (onnx, numpy, and onnxruntime for the batch check)
 BASE="${PARSER_PYTHON:-python3}"
 command -v "$BASE" >/dev/null || { echo "models:parser needs Python 3 with its venv module ($BASE not found); set PARSER_PYTHON" >&2; exit 1; }
 PY="$CACHE/venv/bin/python"
@@ -38,7 +38,7 @@ if [[ ! -x "$PY" ]]; then
   say "creating $CACHE/venv with $BASE"
   "$BASE" -m venv "$CACHE/venv"
 fi
-REQ="onnx==1.16.2 numpy==1.26.4 protobuf==3.20.3"
+REQ="onnx==1.16.2 onnxruntime==1.19.2 numpy==1.26.4 protobuf==3.20.3"
 if [[ "$(cat "$CACHE/venv/req" 2>/dev/null)" != "$REQ" ]]; then
   say "pip install $REQ"
   # shellcheck disable=SC2086
