@@ -1,5 +1,6 @@
 // The face stages of a batch, in order. Each is a function of the previous
 // stage's output (stage-landmarks.ts, stage-region.ts) and is timed on its own.
+import { confirmClickFaces } from './click-confirm.js';
 import type { EnginePorts } from './ports.js';
 import { cropFaces, meshFaces, recentreFaces, retryRejected, type CropJob } from './stage-landmarks.js';
 import { faceRegions, refineRegions, type FaceRegion } from './stage-region.js';
@@ -28,7 +29,8 @@ export async function runFaceStages(ports: EnginePorts, jobs: readonly CropJob[]
   const cropped = await timed('crop', () => cropFaces(jobs, landmarks.inputSize));
   const meshed = await timed('landmarks', () => meshFaces(landmarks, cropped));
   const centred = await timed('recentre', () => recentreFaces(landmarks, meshed));
-  const retried = await timed('retry', () => retryRejected(landmarks, centred));
+  // a click crop the mesh accepted but no detection started from is checked by the detector too
+  const retried = await timed('retry', async () => confirmClickFaces(ports.faceDetector, await retryRejected(landmarks, centred)));
   const regions = await timed('region', () => faceRegions(ports.faceSegmenter, retried));
   const refined = await timed('refine', () => refineRegions(regions));
   return { regions: refined, timings };

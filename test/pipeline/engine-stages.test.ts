@@ -6,6 +6,7 @@ import { FACE_STAGES, runFaceStages } from '../../backend/pipeline/face-stages.j
 import type { HeadCandidate } from '../../backend/pipeline/heads.js';
 import type { LandmarkPort, MeshResult, SegmenterPort } from '../../backend/pipeline/ports.js';
 import { personHead } from '../../backend/pipeline/stage-finish.js';
+import { confirmClickFaces } from '../../backend/pipeline/click-confirm.js';
 import { cropFaces, meshFaces, recentreFaces, retryRejected, tryRois, type CropJob, type MeshedFace } from '../../backend/pipeline/stage-landmarks.js';
 import { locateHeads, seedCandidates } from '../../backend/pipeline/stage-locate.js';
 import { normaliseForModels } from '../../backend/pipeline/low-light.js';
@@ -162,6 +163,46 @@ describe('stage retry', () => {
     const faces = await meshed(mesh, [job(onDisk, { retryScales: [] })]);
     expect(await retryRejected(mesh, faces)).toEqual(faces);
     expect(mesh.calls).toBe(1);
+  });
+});
+
+describe('click check', () => {
+  /** Sees the bright blob of whatever it is shown, as the face detector sees a face; records each view's side. */
+  const blobDetector = (sides: number[]) => ({
+    detect: async (c: RgbImage) => {
+      sides.push(c.width);
+      let sx = 0, sy = 0, n = 0;
+      for (let i = 0; i < c.width * c.height; i++) if (c.data[i * 3] > 120) { sx += (i % c.width) + 0.5; sy += Math.floor(i / c.width) + 0.5; n++; }
+      if (n < 10) return [];
+      const r = Math.sqrt(n / Math.PI);
+      return [{ box: { x: sx / n - r, y: sy / n - r, width: 2 * r, height: 2 * r }, score: 0.8, landmarks: [] }];
+    },
+  });
+
+  it('keeps a click face the detector sees at the crop\'s middle, drops one it does not, and leaves detections and rejected crops alone', async () => {
+    const mesh = new DiskMesh((fill) => (fill > 0.05 ? 0.95 : 0.6)); // accepts even a crop of the background, as MediaPipe's mesh can
+    const click = { source: 'click' as const, detectorScore: 0 };
+    const faces = await meshed(mesh, [
+      job(onDisk, {}, click),
+      job({ ...onDisk, center: { x: 130, y: 90 } }, {}, click), // background: the mesh says 0.6
+      job({ ...onDisk, center: { x: 130, y: 90 } }), // a detection there: not checked again
+      job({ ...onDisk, center: { x: 130, y: 90 } }, { minFaceScore: 0.7 }, click), // rejected by the mesh already
+    ]);
+    expect(faces.map((f) => f.mesh.faceScore)).toEqual([0.95, 0.6, 0.6, 0.6]);
+    const sides: number[] = [];
+    const out = await confirmClickFaces(blobDetector(sides), faces);
+    expect(out.map((f) => f.mesh.faceScore)).toEqual([0.95, 0, 0.6, 0.6]);
+    expect(out[0]).toBe(faces[0]);
+    expect(sides).toEqual([192, 192]); // only the two unconfirmed click faces were looked at
+    // no detector (a keypoints-only model set): nothing to check with
+    expect((await confirmClickFaces(undefined, faces)).map((f) => f.mesh.faceScore)).toEqual([0.95, 0.6, 0.6, 0.6]);
+  });
+
+  it('a face the detector sees away from the crop\'s middle does not confirm it', async () => {
+    // the click crop sits beside the disk: the detector sees the disk near the view's edge
+    const faces = await meshed(new DiskMesh(() => 0.9), [job({ center: { x: DISK.x + 30, y: DISK.y }, size: 42, angle: 0 }, {}, { source: 'click', detectorScore: 0 })]);
+    const [out] = await confirmClickFaces(blobDetector([]), faces);
+    expect(out.mesh.faceScore).toBe(0);
   });
 });
 
