@@ -134,3 +134,14 @@ export function buildPrediction(
 export function emptyPrediction(modelVersion: string, score = 0): Prediction {
   return { result: [], score, model_version: modelVersion };
 }
+
+/**
+ * The model_version of a failed task's entry. Label Studio skips a task that
+ * holds a prediction of the backend's current version on every later
+ * Retrieve Predictions, so a failure under that version (a timeout, a
+ * storage hiccup) would stay "no face, score 0" for good; under its own
+ * version the task is tried again, and the Data Manager lists the failures.
+ */
+export function failedVersion(modelVersion: string): string {
+  return `${modelVersion}-failed`;
+}

@@ -2,7 +2,7 @@
 // the model predicts the tasks in order, and a task that fails gets an empty
 // prediction with a reason instead of failing the batch.
 import type { FaceLabelConfig } from '../labelstudio/label-config.js';
-import { emptyPrediction, type Prediction } from '../labelstudio/results.js';
+import { emptyPrediction, failedVersion, type Prediction } from '../labelstudio/results.js';
 import type { ContextRegion, Task } from '../labelstudio/schemas.js';
 import type { InteractiveHint } from '../pipeline/types.js';
 import type { PredictInput, PredictOutput } from './faceseg-model.js';
@@ -98,7 +98,7 @@ async function predictAt(model: Predictor, input: BatchInput, i: number, loaded:
   } catch (err) {
     // the caller went away: what fails now is the cancelled batch, not the task (no failure in metrics or on the team page)
     if (!opts.gone()) opts.report.failed(task, taskErrorOf(err, 'internal'));
-    return { prediction: emptyPrediction(input.modelVersion), ok: false };
+    return { prediction: emptyPrediction(failedVersion(input.modelVersion)), ok: false };
   } finally {
     loaded.release?.();
   }

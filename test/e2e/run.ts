@@ -375,8 +375,18 @@ async function main() {
     const ps = byTask(preds1, t.id);
     log(`404 task ${t.id}: ${ps.length} prediction(s) ${JSON.stringify(ps.map((p) => ({ result: p.result, score: p.score, model_version: p.model_version })))}`);
     expect(ps.every((p) => Array.isArray(p.result) && p.result.length === 0), 'the 404 task got regions');
+    expect(ps.every((p) => String(p.model_version).endsWith('-failed')), 'the 404 task\'s entry is not under a "-failed" version');
     const others = ['upload', 'localFiles', 'http'].map((k) => byTask(preds1, p1!.kinds[k as 'upload'].id).length);
     expect(others.every((n) => n === 1), `other tasks' predictions: ${others}`);
+  });
+
+  await check('project 1, Retrieve Predictions again: Label Studio sends the failed task again, and only it', async () => {
+    await ls.ok('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${p1!.id}`, { selectedItems: { all: true, excluded: [] } }, 300_000);
+    const again = await ls.predictions(p1!.id);
+    const count = (id: number) => byTask(again, id).length;
+    expect(count(p1!.kinds.missing.id) === byTask(preds1, p1!.kinds.missing.id).length + 1, `404 task: ${count(p1!.kinds.missing.id)} prediction(s) after a second retrieve`);
+    const others = ['upload', 'localFiles', 'http'].map((k) => count(p1!.kinds[k as 'upload'].id));
+    expect(others.every((n) => n === 1), `other tasks' predictions after a second retrieve: ${others}`);
   });
 
   await check('webhook: an annotation created in Label Studio reaches the backend\'s /webhook (sent without basic auth)', async () => {

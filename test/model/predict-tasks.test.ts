@@ -38,7 +38,7 @@ function options(load: BatchOptions['load'], report: TaskReport, extra: Partial<
 }
 
 describe('predictTasks', () => {
-  it('one prediction per task in order; a task whose image or engine fails gets an empty one with its reason', async () => {
+  it('one prediction per task in order; a task whose image or engine fails gets an empty one with its reason, under a version of its own so Label Studio tries it again', async () => {
     const model = new FakeModel();
     const { log, report } = recorder();
     const load = async (task: Task): Promise<TaskImage> =>
@@ -48,8 +48,8 @@ describe('predictTasks', () => {
     if (out.stoppedAt !== undefined) return;
     expect(out.results.map((r) => [r.score, r.model_version, r.result.length])).toEqual([
       [20, 'v', 1],
-      [0, 'v-empty', 0],
-      [0, 'v-empty', 0],
+      [0, 'v-empty-failed', 0],
+      [0, 'v-empty-failed', 0],
       [23, 'v', 1],
     ]);
     expect(out.predicted).toBe(2);
