@@ -6,10 +6,11 @@ import type { EngineSettings } from './engine-settings.js';
 import { boxCenter, seedHeadBox } from './geometry.js';
 import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
 import { normaliseForModels } from './low-light.js';
+import { resizeRgb } from './image-ops.js';
 import type { EnginePorts, FaceDetection, FaceDetectorPort, PersonPose } from './ports.js';
 import { detectBeforePoses, detectWhole, splitAt, type EarlyPasses } from './detector-size.js';
 import { detectorFirst, isPortrait, PORTRAIT_RULE } from './portrait.js';
-import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, probeBoxes, shiftDetection, tileGrid, tileSized, type TileOptions } from './tiles.js';
+import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, probeBoxes, scaleDetection, shiftDetection, tilePlan, tileSized, type TileOptions } from './tiles.js';
 import type { Box, InteractiveHint, RgbImage, SegmentOptions } from './types.js';
 
 /** An image after head finding, before its faces are segmented. */
@@ -101,7 +102,8 @@ async function detectFaces(
   }
   timings.detector = (timings.detector ?? 0) + performance.now() - t0;
   if (side === undefined || !tileable) return detections;
-  const grid = tileGrid(view.width, view.height, side, DEFAULT_TILES.overlap);
+  const plan = tilePlan(view.width, view.height, side);
+  const grid = plan.grid;
   let tiles = settings.alwaysTile || needsTiles(view.width, view.height, side, detections, DEFAULT_TILES, weak) ? grid : [];
   let probed: FaceDetection[] = [];
   // without detectAt a probe would be enlarged to the detector's input: a crop of that size sees as much at the same cost
@@ -120,8 +122,11 @@ async function detectFaces(
   }
   if (tiles.length > 0) {
     t0 = performance.now();
+    // past maxTiles the grid covers a shrunk copy: its detections scale back to the image
+    const tiled = plan.scale === 1 ? tileView : resizeRgb(tileView, plan.width, plan.height);
+    const found = (await detectOn(detector, tiled, tiles, settings.detectorThreshold)).map((d) => scaleDetection(d, plan.scale));
     // the tiles see each face at the same resolution as a probe, and whole where a probe's edge may cut it: theirs first
-    detections = mergeDetections(mergeDetections(detections, await detectOn(detector, tileView, tiles, settings.detectorThreshold)), probed);
+    detections = mergeDetections(mergeDetections(detections, found), probed);
     timings.tiles = performance.now() - t0;
   }
   return detections;

@@ -53,9 +53,16 @@ export interface TileOptions {
    * this, half the bench's rendered scenes were probed in vain).
    */
   probeClear: number;
+  /**
+   * Most tiles per image. A 4032x3024 photo (12 MP) needs 48 full-resolution
+   * tiles; past that the tiles cover a copy shrunk until 48 do, so the work
+   * stays bounded (a faceless 100 MP photo took 43 s of tiles) at the price
+   * of the smallest faces: on a 48 MP photo a face must be about 40 px.
+   */
+  maxTiles: number;
 }
 
-export const DEFAULT_TILES: TileOptions = { minScale: 1.9, smallAtInput: 16, overlap: 96, weakScore: 0.1, weakCount: 2, probes: 2, probeScore: 0.03, probeSide: 160, probeClear: 1 };
+export const DEFAULT_TILES: TileOptions = { minScale: 1.9, smallAtInput: 16, overlap: 96, weakScore: 0.1, weakCount: 2, probes: 2, probeScore: 0.03, probeSide: 160, probeClear: 1, maxTiles: 48 };
 
 /** Whether an image is large enough for tiles at all (whatever its whole-image pass finds). */
 export function tileSized(w: number, h: number, inputSide: number, o: TileOptions = DEFAULT_TILES): boolean {
@@ -115,6 +122,33 @@ export function tileGrid(w: number, h: number, tile: number, overlap: number): B
   const out: Box[] = [];
   for (const y of starts(h)) for (const x of starts(w)) out.push({ x, y, width: Math.min(tile, w), height: Math.min(tile, h) });
   return out;
+}
+
+/** The tiles of a w x h image: its full-resolution grid, or, past maxTiles, the grid over a copy shrunk by `scale` to width x height. */
+export interface TilePlan {
+  scale: number;
+  width: number;
+  height: number;
+  grid: Box[];
+}
+
+export function tilePlan(w: number, h: number, tile: number, o: Pick<TileOptions, 'overlap' | 'maxTiles'> = DEFAULT_TILES): TilePlan {
+  for (let scale = 1; ; scale *= 1.05) {
+    const width = Math.max(1, Math.round(w / scale));
+    const height = Math.max(1, Math.round(h / scale));
+    const grid = tileGrid(width, height, tile, o.overlap);
+    if (grid.length <= Math.max(1, o.maxTiles)) return { scale, width, height, grid };
+  }
+}
+
+/** A detection on a copy shrunk by `scale`, in the original image's pixels. */
+export function scaleDetection(d: FaceDetection, scale: number): FaceDetection {
+  if (scale === 1) return d;
+  return {
+    box: { x: d.box.x * scale, y: d.box.y * scale, width: d.box.width * scale, height: d.box.height * scale },
+    score: d.score,
+    landmarks: d.landmarks.map((p) => ({ x: p.x * scale, y: p.y * scale })),
+  };
 }
 
 export function cropImage(img: RgbImage, b: Box): RgbImage {
