@@ -70,7 +70,8 @@ export function encoder(pipe: Sharp, format: string, ext: string, quality: numbe
     case 'webp':
       return pipe.webp({ quality });
     case 'tiff':
-      return pipe.tiff();
+      // sharp's default TIFF compression is JPEG: a lossless TIFF would come back lossy everywhere, not only on the faces
+      return pipe.tiff({ compression: 'lzw', predictor: 'horizontal' });
     case 'gif':
       return pipe.gif();
     case 'avif':

@@ -2,7 +2,7 @@
 // an EXIF-rotated JPEG, a corrupt file; resume, refusals, the four modes.
 // The engine is a double that returns one square face in the middle of the
 // oriented image (SquareFaceEngine); one test runs the real models.
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -155,6 +155,24 @@ describe('faceseg anonymize', () => {
     expect(rep.failed.map((f) => f.file)).toEqual(['broken.jpg']);
     expect(rep.no_faces).toEqual([]);
     expect(formatAnonymizeSummary(r)).toContain('broken.jpg');
+  });
+
+  it('a lossless TIFF stays lossless: only the face changes', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'faceseg-tiff-'));
+    try {
+      mkdirSync(path.join(dir, 'in'));
+      await raw(noise(64, 48, 3, 9), 64, 48).tiff({ compression: 'lzw' }).toFile(path.join(dir, 'in', 'scan.tif'));
+      const r = await runAnonymize(new SquareFaceEngine(), path.join(dir, 'in'), path.join(dir, 'out'), { quiet: true });
+      expect(r).toMatchObject({ images: 1, written: 1 });
+      const src = await pixels(path.join(dir, 'in', 'scan.tif'));
+      const out = await pixels(path.join(dir, 'out', 'scan.tif'));
+      expect(await sharp(path.join(dir, 'out', 'scan.tif')).metadata()).toMatchObject({ format: 'tiff', width: 64, height: 48 });
+      // the double's face is 24x24 at (20,12): blurred inside, byte-identical far outside
+      expect(meanDiff(src, out, 64, 48, (x, y) => x >= 22 && x < 42 && y >= 14 && y < 34).mean).toBeGreaterThan(30);
+      expect(meanDiff(src, out, 64, 48, (x, y) => x < 9 || x >= 55 || y < 1 || y >= 47).mean).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is resumable: existing outputs are kept unless --overwrite; images without faces are reported on every run', async () => {
