@@ -24,9 +24,8 @@ const outside = (root: string, full: string) => {
  * Label Studio decodes it once: a second decode would read "a%20b.jpg" as "a b.jpg".
  */
 export function resolveInsideRoot(root: string, file: string): string {
-  const rel = file;
-  if (rel.includes('\0')) throw new ImageFetchError('path_traversal', `Invalid local file path "${file}"`);
-  const full = path.resolve(root, rel.replace(/^[/\\]+/, ''));
+  if (file.includes('\0')) throw new ImageFetchError('path_traversal', `Invalid local file path "${file}"`);
+  const full = path.resolve(root, file.replace(/^[/\\]+/, ''));
   if (outside(root, full)) {
     throw new ImageFetchError('path_traversal', `Local file path "${file}" points outside LOCAL_FILES_DOCUMENT_ROOT`);
   }
