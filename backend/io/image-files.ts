@@ -12,8 +12,6 @@ export interface FoundImage {
   file: string;
   /** Path relative to the folder it was found in ('' for files named directly). */
   relDir: string;
-  /** File name without extension. */
-  name: string;
 }
 
 /** Expand files and folders (recursively) into image files, in a stable order; folders whose real path is in `skip` are not entered. */
@@ -24,7 +22,7 @@ export async function findImages(inputs: readonly string[], skip: readonly strin
     const st = await stat(abs).catch(() => null);
     if (!st) throw new Error(`No such file or folder: ${input}`);
     if (st.isFile()) {
-      out.push({ file: abs, relDir: '', name: path.parse(abs).name });
+      out.push({ file: abs, relDir: '' });
       continue;
     }
     // datasets are often folders of symbolic links: links are followed, each real folder walked once (no loops)
@@ -40,7 +38,7 @@ export async function findImages(inputs: readonly string[], skip: readonly strin
         if (!target) continue; // a dangling link
         if (target.isDirectory()) await walk(p);
         else if (target.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) {
-          out.push({ file: p, relDir: path.relative(abs, dir), name: path.parse(e.name).name });
+          out.push({ file: p, relDir: path.relative(abs, dir) });
         }
       }
     };
