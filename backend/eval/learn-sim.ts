@@ -19,6 +19,7 @@ import { pasteDistanceField } from '../pipeline/warp.js';
 import { seededRandom, shuffleInPlace } from '../util/random.js';
 import { chinRow, classMask, maskScores, meanOf } from './metrics.js';
 import { multiposePerson } from './split.js';
+import { dataMissing } from './data-missing.js';
 
 /** What a project calls "face", as FASSEG classes (1 skin with ears and neck, 2 hair with brows, 3 eyes, 4 nose, 5 mouth). */
 export const CONVENTIONS = {
@@ -190,7 +191,7 @@ function yawGroups(items: Item[], after: number[]): LearnSimRow['byYaw'] {
 
 export async function runLearnSim(engine: FaceEngine, dataDir: string, opts: LearnSimOptions): Promise<LearnSimReport> {
   const root = path.join(dataDir, 'fasseg');
-  if (!(await stat(root).catch(() => null))) throw Object.assign(new Error(`FASSEG not found at ${root} (expected the shared data folder)`), { name: 'DataMissingError' });
+  if (!(await stat(root).catch(() => null))) throw dataMissing(`FASSEG not found at ${root} (expected the shared data folder)`);
   const rows: LearnSimRow[] = [];
   for (const set of ['frontal02-train', 'multipose01-train']) {
     if (opts.sets && opts.sets.length > 0 && !opts.sets.includes(set)) continue;

@@ -26,6 +26,7 @@ import { chinRow, classMask, skinAboveChin } from './metrics.js';
 import { toneTo } from './skin-tone.js';
 import type { FassegEntry } from './scenes.js';
 import { splitOf } from './split.js';
+import { dataMissing } from './data-missing.js';
 
 export const PRIOR_SETS = ['frontal02-train', 'multipose01-train'] as const;
 
@@ -125,7 +126,7 @@ export async function fitPrior(engine: FaceEngine, dataDir: string, quiet = fals
   const rnd = seededRandom(18);
   for (const set of PRIOR_SETS) {
     const dir = path.join(dataDir, 'fasseg', set);
-    if (!(await stat(dir).catch(() => null))) throw Object.assign(new Error(`${dir} not found (expected the shared data folder with fasseg/${set})`), { name: 'DataMissingError' });
+    if (!(await stat(dir).catch(() => null))) throw dataMissing(`${dir} not found (expected the shared data folder with fasseg/${set})`);
     const xs = await setExamples(engine, dir, set, rnd, quiet);
     examples[set] = xs.filter((x) => !x.group.includes('#')).length;
     all.push(...xs);

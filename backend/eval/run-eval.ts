@@ -21,6 +21,7 @@ import { evalCihp } from './cihp-eval.js';
 import { inSplit, type SplitChoice } from './split.js';
 import { summarise } from './summary.js';
 import type { FassegEntry } from './scenes.js';
+import { dataMissing } from './data-missing.js';
 
 export { formatTable, summarise } from './summary.js';
 
@@ -276,7 +277,7 @@ export interface EvalOptions {
 
 export async function runEval(engine: FaceEngine, dataDir: string, opts: EvalOptions): Promise<EvalReport> {
   if (!(await stat(dataDir).catch(() => null))) {
-    throw Object.assign(new Error(`Evaluation data not found at ${dataDir} (expected the shared data folder with fasseg/ and people/)`), { name: 'DataMissingError' });
+    throw dataMissing(`Evaluation data not found at ${dataDir} (expected the shared data folder with fasseg/ and people/)`);
   }
   const split = opts.split ?? 'heldout';
   const want = (s: string): boolean => !opts.sets || opts.sets.length === 0 || opts.sets.includes(s);
