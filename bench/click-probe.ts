@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { buildEngine, loadConfig } from '../backend/compose.js';
+import type { FassegEntry } from '../backend/eval/scenes.js';
 import { decodeImage } from '../backend/media/decode.js';
 import type { SegmentOptions } from '../backend/pipeline/types.js';
 import { defaultDataDir, repoRoot } from './options.js';
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
 
   const heads: [string, number, number][] = [[path.join(repoRoot(), 'test/fixtures/astronaut.png'), 225 / 512, 140 / 512]];
   const mp = path.join(data, 'fasseg/multipose01-train');
-  const index = JSON.parse(readFileSync(path.join(mp, 'index.json'), 'utf8')) as { image: string; label: string; yaw: string }[];
+  const index = JSON.parse(readFileSync(path.join(mp, 'index.json'), 'utf8')) as FassegEntry[];
   for (const yaw of ['+90', '-90', '+60', '-45', '+0']) {
     for (const it of index.filter((i) => i.yaw === yaw).slice(0, 3)) heads.push([path.join(mp, it.image), ...(await featureCentre(path.join(mp, it.label)))]);
   }
