@@ -1,6 +1,7 @@
 // Build the model set once per process: read the manifest, verify files,
 // create sessions on the chosen execution provider, warm every adapter up.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -88,6 +89,8 @@ interface Resolved {
 async function resolveOverride(role: Role, ov: string | ModelOverride, fallback: ModelEntry | undefined): Promise<Resolved> {
   const o: ModelOverride = typeof ov === 'string' ? { path: ov } : ov;
   const abs = path.resolve(o.path);
+  // a user's file: "regenerate the shipped models" would be the wrong advice
+  if (!existsSync(abs)) throw new ModelFileError(abs, undefined, undefined, `given for the ${role} role does not exist`, 'check the path (FACE_PARSER: `npm run models:parser` makes the optional face parser)');
   let spec: Omit<ModelEntryInput, 'file'> | undefined = o.entry;
   let file = abs;
   if (abs.endsWith('.json')) {

@@ -110,11 +110,13 @@ export class ModelFileError extends Error {
     readonly expectedSha256: string | undefined,
     readonly actualSha256: string | undefined,
     reason: string,
+    /** What to do about it; default: regenerate the shipped models. */
+    hint = REGENERATE,
   ) {
     super(
       `model file ${file} ${reason}` +
         (expectedSha256 ? ` (expected sha256 ${expectedSha256}${actualSha256 ? `, got ${actualSha256}` : ''})` : '') +
-        `; ${REGENERATE}`,
+        `; ${hint}`,
     );
     this.name = 'ModelFileError';
   }

@@ -123,6 +123,12 @@ describe('generic segmenter', () => {
     }
   });
 
+  it('a segmenter override that does not exist says so, not "regenerate the shipped models"', async () => {
+    const err = await loadModelSet({ provider: 'cpu', overrides: { 'face-segmenter': path.join(dir, 'not-there.onnx') } }).catch((e: Error) => e);
+    expect(err).toMatchObject({ name: 'ModelFileError', message: expect.stringMatching(/not-there\.onnx given for the face-segmenter role does not exist; check the path/) });
+    expect((err as Error).message).not.toMatch(/models:export/);
+  });
+
   it('refuses a segmenter override without a spec', async () => {
     const bare = path.join(dir, 'bare.onnx');
     await writeFile(bare, nirkinLikeSegmenter(SIZE, WEIGHTS));
