@@ -17,12 +17,24 @@ export function sampleValue(text: string, name: string, labels: Record<string, s
   return undefined;
 }
 
-/** Seconds the backend has spent answering POST /predict so far (its request-duration histogram's sum). */
-export async function predictSecondsSoFar(backendUrl: string, headers: Record<string, string> = {}): Promise<number | undefined> {
+/** What the backend has spent so far: seconds answering POST /predict (its request-duration histogram's sum) and CPU seconds, all threads. */
+export interface BackendSpent {
+  predictS: number;
+  /** Undefined when its /metrics has no process CPU counter. */
+  cpuS?: number;
+}
+
+/** The backend's BackendSpent from its GET /metrics; undefined when that does not answer. */
+export async function backendSpentSoFar(backendUrl: string, headers: Record<string, string> = {}): Promise<BackendSpent | undefined> {
   try {
     const r = await fetch(`${backendUrl.replace(/\/+$/, '')}/metrics`, { headers, signal: AbortSignal.timeout(10_000) });
     if (!r.ok) return undefined;
-    return sampleValue(await r.text(), 'faceseg_http_request_duration_seconds_sum', { method: 'POST', route: '/predict' }) ?? 0;
+    const text = await r.text();
+    return {
+      predictS: sampleValue(text, 'faceseg_http_request_duration_seconds_sum', { method: 'POST', route: '/predict' }) ?? 0,
+      // prom-client's process.cpuUsage(): every thread of the process, engine workers included
+      cpuS: sampleValue(text, 'faceseg_process_cpu_seconds_total'),
+    };
   } catch {
     return undefined;
   }
