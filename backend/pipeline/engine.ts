@@ -19,7 +19,7 @@ export { MAX_SEARCHED_CLICKS } from './click-search.js';
  * is part of model_version, so Label Studio re-predicts, bulk runs do not
  * resume on stale predictions, and projects refit what they learned.
  */
-export const ENGINE_CODE_VERSION = 14;
+export const ENGINE_CODE_VERSION = 15;
 
 /** Every head candidate of the batch as a face job, in image order; a job knows when its image is a tone-mapped copy. */
 export function cropJobsOf(located: readonly LocatedImage[]): CropJob[] {

@@ -66,6 +66,36 @@ export function needsNormalising(s: LightStats, o: NormaliseOptions = DEFAULT_NO
   return s.p99 < o.darkP99 || (s.p99 - s.p1 < o.minRange && s.p999 - s.p01 < 2 * o.minRange);
 }
 
+/** Side, in pixels, of the blocks hasContrastedPart looks at; even, as it averages 2x2 cells. */
+const CONTRAST_BLOCK = 8;
+
+/**
+ * Whether some 8x8 block spans at least `range` of luma, in the means of
+ * its 2x2 cells (so a single hot or dead pixel does not count): a small part
+ * with real contrast, however few pixels it has. Stops at the first one.
+ */
+export function hasContrastedPart(img: RgbImage, range: number): boolean {
+  const { width: w, height: h, data } = img;
+  const b = CONTRAST_BLOCK;
+  for (let by = 0; by + b <= h; by += b) {
+    for (let bx = 0; bx + b <= w; bx += b) {
+      let lo = 1020;
+      let hi = 0;
+      for (let y = by; y < by + b; y += 2) {
+        for (let x = bx; x < bx + b; x += 2) {
+          const o = (y * w + x) * 3;
+          // four lumas summed: 0..1020
+          const cell = luma8(data, o) + luma8(data, o + 3) + luma8(data, o + w * 3) + luma8(data, o + w * 3 + 3);
+          if (cell < lo) lo = cell;
+          if (cell > hi) hi = cell;
+        }
+      }
+      if (hi - lo >= 4 * range) return true;
+    }
+  }
+  return false;
+}
+
 /**
  * The tone curve as a lookup table: black point p1, white point p99 (so 1 %
  * of pixels clip), then the gamma that puts the median at `targetMid`.
@@ -125,7 +155,11 @@ export interface ModelView {
  */
 export function normaliseForModels(img: RgbImage, o: NormaliseOptions = DEFAULT_NORMALISE): ModelView {
   const stats = lightStats(img);
-  if (!needsNormalising(stats, o)) return { image: img, unblurred: img, normalised: false, stats };
+  const keep = { image: img, unblurred: img, normalised: false, stats };
+  if (!needsNormalising(stats, o)) return keep;
+  // flat but not dark: a part of real contrast too small for the 0.1 % tails (a 40-px head on a plain
+  // wall) would be clipped away by the curve, as the models then see no face where the photo shows one
+  if (stats.p99 >= o.darkP99 && hasContrastedPart(img, 2 * o.minRange)) return keep;
   const lut = toneCurve(stats, o);
   const data = new Uint8Array(img.data.length);
   for (let i = 0; i < data.length; i++) data[i] = lut[img.data[i]];

@@ -1,6 +1,6 @@
 // Low-light normalisation and detector tiling: the maths, on images made here.
 import { describe, expect, it } from 'vitest';
-import { boxBlur3, centreLuma, DEFAULT_CROP_LIFT, liftDarkCrop, lightStats, needsNormalising, normaliseForModels, toneCurve } from '../../backend/pipeline/low-light.js';
+import { boxBlur3, centreLuma, DEFAULT_CROP_LIFT, hasContrastedPart, liftDarkCrop, lightStats, needsNormalising, normaliseForModels, toneCurve } from '../../backend/pipeline/low-light.js';
 import { cropImage, DEFAULT_TILES, mergeDetections, needsTiles, probeBoxes, shiftDetection, tileGrid } from '../../backend/pipeline/tiles.js';
 import type { FaceDetection } from '../../backend/pipeline/ports.js';
 import type { RgbImage } from '../../backend/pipeline/types.js';
@@ -64,6 +64,42 @@ describe('low light', () => {
     // a 14x14 black-and-white patch: under 1 % of the pixels
     for (let y = 10; y < 24; y++) for (let x = 10; x < 24; x++) img.data.fill((x + y) % 2 ? 250 : 5, (y * 200 + x) * 3, (y * 200 + x) * 3 + 3);
     expect(needsNormalising(lightStats(img, 1e9))).toBe(false);
+  });
+
+  /** A plain 1200x750 grey wall (150-170) with light pixel noise, and `patch` px of a dark/light checker (a small head's hair and skin) at (900, 90). */
+  function wall(patch: number, base = 150): RgbImage {
+    const img = ramp(1200, 750, base, base + 20);
+    let seed = 3;
+    for (let i = 0; i < img.data.length; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      img.data[i] = Math.max(0, Math.min(255, img.data[i] + ((seed >> 16) % 13) - 6));
+    }
+    for (let y = 90; y < 90 + patch; y++) for (let x = 900; x < 900 + patch; x++) img.data.fill(((x >> 2) + (y >> 2)) % 2 ? 215 : 40, (y * 1200 + x) * 3, (y * 1200 + x) * 3 + 3);
+    return img;
+  }
+
+  it('a plain wall with a head too small for the 0.1 % tails is left alone; the plain wall itself, noise and all, is normalised', () => {
+    // 24x24 px: 0.06 % of the pixels, which the percentiles cannot see
+    const small = wall(24);
+    expect(needsNormalising(lightStats(small))).toBe(true);
+    expect(hasContrastedPart(small, 120)).toBe(true);
+    expect(normaliseForModels(small).normalised).toBe(false);
+    expect(normaliseForModels(small).image).toBe(small);
+    const plain = wall(0);
+    expect(hasContrastedPart(plain, 120)).toBe(false);
+    expect(normaliseForModels(plain).normalised).toBe(true);
+  });
+
+  it('a single hot pixel is not a contrasted part, and a dark photo is normalised whatever small bright part it has', () => {
+    const hot = wall(0);
+    hot.data.fill(255, (300 * 1200 + 300) * 3, (300 * 1200 + 300) * 3 + 3);
+    hot.data.fill(0, (301 * 1200 + 300) * 3, (301 * 1200 + 300) * 3 + 3);
+    expect(hasContrastedPart(hot, 120)).toBe(false);
+    expect(normaliseForModels(hot).normalised).toBe(true);
+    // dark: p99 below 110, with the same small checker
+    const dark = wall(24, 20);
+    expect(hasContrastedPart(dark, 120)).toBe(true);
+    expect(normaliseForModels(dark).normalised).toBe(true);
   });
 
   it('a face crop is lifted only when its centre is dark, and then its centre lands near the target', () => {
