@@ -50,6 +50,15 @@ describe('faceseg exit codes', () => {
     expect(inside.status).toBe(2);
   }, 60_000);
 
+  it('anonymize: an IN without images says so and exits 1, as segment does (a script must not take it for a finished job)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'faceseg-empty-'));
+    mkdirSync(path.join(dir, 'in'));
+    writeFileSync(path.join(dir, 'in', 'notes.txt'), 'not an image');
+    const r = faceseg(['anonymize', '-q', path.join(dir, 'in'), path.join(dir, 'out')]);
+    expect(r.stderr).toMatch(/no image files found/);
+    expect(r.status).toBe(1);
+  }, 60_000);
+
   it('prior with no corrections prints n/a for the IoU, not NaN, and exits 1 (no prior written)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'faceseg-prior-'));
     const r = faceseg(['prior', '-o', path.join(dir, 'prior.json')], { LEARNING_DB: path.join(dir, 'learning.sqlite') });

@@ -26,7 +26,7 @@ Examples:
   faceseg anonymize photos/ photos-anon/
   faceseg anonymize photos/ masks/ --mode mask --dilate 0 --feather 0
 
-Exit codes: 0 every image written (or kept), 1 some files failed (see the report),
+Exit codes: 0 every image written (or kept), 1 some files failed (see the report) or IN holds no image,
 2 bad arguments (including OUT inside IN, or OUT not writable), 3 cannot start (config, models), 130 interrupted.`;
 
 export function addAnonymizeCommand(program: Command): void {
@@ -70,7 +70,8 @@ async function anonymizeAction(inDir: string, outDir: string, opts: AnonymizeFla
       maxPixels: config.limits.maxImagePixels,
     });
     process.stderr.write(`${formatAnonymizeSummary(report)}\n`);
-    process.exitCode = report.interrupted ? EXIT.interrupted : report.failed.length ? EXIT.failures : EXIT.ok;
+    // an empty IN (a typo, an unmounted volume) must not pass for a finished job in a script
+    process.exitCode = report.interrupted ? EXIT.interrupted : report.failed.length || report.images === 0 ? EXIT.failures : EXIT.ok;
   };
   await untilInterrupted('images', run, () => engine.close());
 }
