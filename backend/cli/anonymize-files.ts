@@ -101,10 +101,18 @@ export interface Decoded extends Pixels {
   orientation: number;
 }
 
+/** Formats whose extra pages are frames of an animation (a multi-page TIFF's are often a thumbnail). */
+const ANIMATED = new Set(['gif', 'webp']);
+
 /** Decode with EXIF orientation applied, as sRGB, keeping an alpha channel when there is one. */
 export async function decodeOriented(bytes: Buffer, maxPixels: number): Promise<Decoded> {
   const pipe = sharp(bytes, { failOn: 'error', limitInputPixels: maxPixels, pages: 1 });
   const meta = await pipe.metadata();
+  // written back as one frame, the rest of an animation would be lost, its faces with it
+  const frames = meta.pages ?? 1;
+  if (frames > 1 && ANIMATED.has(meta.format ?? '')) {
+    throw new Error(`animated ${meta.format} with ${frames} frames: anonymize writes single images and would drop ${frames - 1} of them; extract the frames first`);
+  }
   const { data, info } = await pipe.rotate().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 && info.channels !== 4) throw new Error(`decoded image has ${info.channels} channels`);
   return {

@@ -91,6 +91,15 @@ beforeEach(async () => {
 });
 
 describe('faceseg anonymize', () => {
+  it('an animated GIF is refused by name, not written back as its first frame, and the run goes on', async () => {
+    const [w, h, frames] = [32, 24, 3];
+    await sharp(noise(w, h * frames), { raw: { width: w, height: h * frames, channels: 3, pageHeight: h } }).gif({ delay: [100, 100, 100] }).toFile(path.join(IN, 'moving.gif'));
+    const r = await runAnonymize(new SquareFaceEngine(), IN, OUT, { quiet: true });
+    expect(r.failed).toContainEqual({ file: 'moving.gif', error: expect.stringContaining('animated gif with 3 frames') });
+    expect(listFiles(OUT)).not.toContain('moving.gif');
+    expect(r.written).toBe(5);
+  });
+
   it('writes every image with the same relative path and format, upright, faces blurred inside the mask, background untouched', async () => {
     const before = listFiles(IN);
     const engine = new SquareFaceEngine();
