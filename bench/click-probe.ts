@@ -10,21 +10,22 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { buildEngine, loadConfig } from '../backend/compose.js';
 import type { FassegEntry } from '../backend/eval/scenes.js';
+import { readLabelMap } from '../backend/io/image-files.js';
 import { decodeImage } from '../backend/media/decode.js';
 import type { SegmentOptions } from '../backend/pipeline/types.js';
+import { seededRandom } from '../backend/util/random.js';
 import { defaultDataDir, repoRoot } from './options.js';
 
 const click = (x: number, y: number): SegmentOptions => ({ hints: [{ kind: 'point', point: { x, y }, positive: true }] });
 
 /** Centre of the eyes, nose and mouth classes (3-5) of a FASSEG label map, as a share of its size. */
 async function featureCentre(label: string): Promise<[number, number]> {
-  const { data, info } = await sharp(label).raw().toBuffer({ resolveWithObject: true });
+  const { width, height, data } = await readLabelMap(label);
   let sx = 0, sy = 0, n = 0;
-  for (let i = 0; i < info.width * info.height; i++) {
-    const c = data[i * info.channels];
-    if (c >= 3 && c <= 5) [sx, sy, n] = [sx + (i % info.width), sy + Math.floor(i / info.width), n + 1];
+  for (let i = 0; i < width * height; i++) {
+    if (data[i] >= 3 && data[i] <= 5) [sx, sy, n] = [sx + (i % width), sy + Math.floor(i / width), n + 1];
   }
-  return [sx / n / info.width, sy / n / info.height];
+  return [sx / n / width, sy / n / height];
 }
 
 async function main(): Promise<void> {
@@ -39,8 +40,7 @@ async function main(): Promise<void> {
     for (const f of readdirSync(dir).filter((x) => /\.(jpg|png)$/i.test(x)).sort()) {
       const img = await decodeImage(readFileSync(path.join(dir, f)), { maxPixels: 1e8 });
       const auto = await engine.segment(img);
-      let seed = 7;
-      const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const rnd = seededRandom(7);
       for (let k = 0; k < 6; k++) {
         const x = rnd() * img.width, y = rnd() * img.height;
         // away from faces: outside every found face's box grown to three times its size
