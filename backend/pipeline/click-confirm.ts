@@ -1,9 +1,10 @@
 // Interactive mode: the face mesh alone accepts too much at a click (a crop
 // of an orange sleeve scored 0.94 as a face). A click crop that no detection
-// started from is kept only when the face detector, shown the crop with some
-// context, sees a face at its middle.
+// started from, or a clicked candidate kept only thanks to the click's lower
+// mesh bar with no detection behind it, is kept only when the face detector,
+// shown the crop with some context, sees a face at its middle.
 import type { FaceDetectorPort } from './ports.js';
-import type { MeshedFace } from './stage-landmarks.js';
+import { faceAccepted, type MeshedFace } from './stage-landmarks.js';
 import { warpCrop } from './warp.js';
 
 /** Side of the view the detector checks, and the context around the crop's ROI. */
@@ -16,7 +17,8 @@ export async function confirmClickFaces(detector: FaceDetectorPort | undefined, 
   const out: MeshedFace[] = [];
   for (const face of faces) {
     const { candidate, settings, view } = face.job;
-    const unconfirmed = candidate.source === 'click' && !(candidate.detectorScore > 0) && face.mesh.faceScore >= settings.minFaceScore;
+    const byClickOnly = candidate.source === 'click' || face.mesh.faceScore < settings.minFaceScore;
+    const unconfirmed = byClickOnly && !(candidate.detectorScore > 0) && faceAccepted(face);
     if (!unconfirmed) {
       out.push(face);
       continue;

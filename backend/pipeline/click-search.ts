@@ -43,6 +43,18 @@ export async function findClickCandidates(
   return out;
 }
 
+/**
+ * Automatic candidates with a positive point click in their head box, marked
+ * `clicked`: the labeler says a face is there, so the landmark model's bar
+ * is lower for them (HeadCandidate.clicked). Without this, a face the
+ * automatic pass saw but dropped could not be had by clicking on it: the
+ * click lies in its box, so no search runs there either.
+ */
+export function markClicked(candidates: readonly HeadCandidate[], hints: readonly InteractiveHint[]): HeadCandidate[] {
+  const points = hints.slice(0, MAX_SEARCHED_CLICKS).flatMap((hint) => (hint.kind === 'point' && hint.positive ? [hint.point] : []));
+  return candidates.map((cand) => (points.some((point) => boxContains(cand.headBox, point)) ? { ...cand, clicked: true } : cand));
+}
+
 /** The best detection covering `click` in square windows of the given sides around it, in image pixels. */
 async function detectAround(detector: FaceDetectorPort, click: Point, image: RgbImage, sides: number[], threshold: number): Promise<FaceDetection | undefined> {
   let best: FaceDetection | undefined;

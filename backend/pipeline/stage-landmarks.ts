@@ -43,6 +43,16 @@ interface RoiProposal {
 /** Below this mesh score the landmarks are too unsure to re-centre on. */
 const MIN_RECENTRE_SCORE = 0.2;
 
+/**
+ * The mesh score a face needs to be kept. A candidate the labeler clicked on
+ * needs only what a re-centring needs: the click says there is a face, so the
+ * mesh only has to place it (a 70-px face can score 0.45 and still fit).
+ */
+export function faceAccepted(face: MeshedFace): boolean {
+  const bar = face.job.candidate.clicked === true ? Math.min(MIN_RECENTRE_SCORE, face.job.settings.minFaceScore) : face.job.settings.minFaceScore;
+  return face.mesh.faceScore >= bar;
+}
+
 /** Stage "crop": each candidate's ROI at the landmark model's input size. */
 export function cropFaces(jobs: readonly CropJob[], cropSize: number): CroppedFace[] {
   return jobs.map((job) => ({ job, roi: job.candidate.roi, crop: warpCrop(job.view, job.candidate.roi, cropSize) }));

@@ -1,7 +1,7 @@
 // Stage 1, per image: find the heads. Body keypoints and the face detector
 // (on tiles too for big images with small faces) give head candidates; the
 // labeler's clicks add their own (click-search.ts).
-import { findClickCandidates } from './click-search.js';
+import { findClickCandidates, markClicked } from './click-search.js';
 import type { EngineSettings } from './engine-settings.js';
 import { boxCenter, seedHeadBox } from './geometry.js';
 import { fuseCandidates, HEAD_NAMES, type HeadCandidate, type HeadParams } from './heads.js';
@@ -72,7 +72,7 @@ export async function locateHeads(ports: EnginePorts, image: RgbImage, options: 
   const params = headParams(settings);
   let candidates = settings.locator === 'seed' ? seedCandidates(poses, settings) : fuseCandidates(poses, detections, params);
   const hints = options.hints ?? [];
-  if (hints.length > 0) candidates = candidates.concat(await findClickCandidates(ports.faceDetector, hints, candidates, view, params));
+  if (hints.length > 0) candidates = markClicked(candidates, hints).concat(await findClickCandidates(ports.faceDetector, hints, candidates, view, params));
   return { image, view, settings, hints, poses, candidates, timings, options };
 }
 

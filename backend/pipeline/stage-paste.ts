@@ -33,8 +33,10 @@ export async function pasteFaces(located: LocatedImage, regions: readonly FaceRe
   for (let i = 0; i < located.candidates.length; i++) {
     const candidate = located.candidates[i];
     const region = regions[i];
-    // a click where the mesh sees no face gets nothing (not a blob on a coat)
-    if (region.fallback && (candidate.source === 'click' || !(candidate.detectorScore >= Math.max(0.7, settings.detectorThreshold)))) {
+    // a click where the mesh sees no face gets nothing (not a blob on a coat); without landmarks, a
+    // detection is pasted when it is strong, or when the labeler clicked on it (two witnesses)
+    const vouched = candidate.detectorScore >= (candidate.clicked === true ? settings.detectorThreshold : Math.max(0.7, settings.detectorThreshold));
+    if (region.fallback && (candidate.source === 'click' || !vouched)) {
       if (candidate.source !== 'click') rejected.push(candidate);
       continue;
     }

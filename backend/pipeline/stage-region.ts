@@ -9,7 +9,7 @@ import { meshYawRatio, protectedZone } from './head-pose.js';
 import { MESH } from './mesh-indices.js';
 import { fuseParser } from './parser-fusion.js';
 import type { ParserMap, SegmenterPort } from './ports.js';
-import type { MeshedFace } from './stage-landmarks.js';
+import { faceAccepted, type MeshedFace } from './stage-landmarks.js';
 import { applyLimit, DEFAULT_TURNED_HEAD_LIMIT, turnedHeadLimit } from './turned-head-limit.js';
 import { warpCrop } from './warp.js';
 
@@ -44,7 +44,7 @@ export async function faceRegions(parser: SegmenterPort | undefined, faces: read
     const face = faces[i];
     const { settings } = face.job;
     const meshSize = face.crop.width;
-    const accepted = face.mesh.faceScore >= settings.minFaceScore;
+    const accepted = faceAccepted(face);
     // per-face JavaScript work: let /health and other requests in between faces
     await yieldToEventLoop();
     const map = maps?.[i];

@@ -239,6 +239,49 @@ describe('FaceSegEngine flow', () => {
     expect(calls.length).toBeGreaterThan(2); // the whole image, then windows around the click
   });
 
+  it('interactive: a click on a face the automatic pass saw but dropped (unsure landmarks) keeps it; a detection vouches for it, else the detector must confirm it', async () => {
+    /** The blob mesh with a fixed, low face score: a small or blurred real face. */
+    class UnsureMesh extends BlobMesh {
+      constructor(private readonly score: number) { super(); }
+      override async run(crops: RgbImage[]): Promise<MeshResult[]> {
+        return (await super.run(crops)).map((m) => ({ ...m, faceScore: m.faceScore > 0.5 ? this.score : m.faceScore }));
+      }
+    }
+    const d = disks[0];
+    // a weak detection (a strong one is kept as an ellipse even when the mesh rejects it)
+    const weak = { detect: async () => [{ box: { x: d.x - d.r, y: d.y - d.r, width: 2 * d.r, height: 2 * d.r }, score: 0.45, landmarks: [] }] };
+    const onFace = { hints: [{ kind: 'point' as const, point: { x: d.x, y: d.y }, positive: true }] };
+    const unsure = new FaceSegEngine({ faceDetector: weak, faceLandmarks: new UnsureMesh(0.4) }, { fingerprint: 'x', provider: 'cpu' });
+    expect((await unsure.segment(img)).faces).toEqual([]);
+    const clicked = await unsure.segment(img, onFace);
+    expect(clicked.faces).toHaveLength(1);
+    expect(iouWithDisks(unionMask([clicked.faces[0].mask], 320, 200), 320, 200, [d])).toBeGreaterThan(0.85);
+    // a click elsewhere does not lower the bar for this face
+    expect((await unsure.segment(img, { hints: [{ kind: 'point', point: { x: 170, y: 20 }, positive: true }] })).faces).toEqual([]);
+    // landmarks too unsure to place the face: nothing without the click; with it, the detection's ellipse
+    const lost = new FaceSegEngine({ faceDetector: weak, faceLandmarks: new UnsureMesh(0.1) }, { fingerprint: 'x', provider: 'cpu' });
+    expect((await lost.segment(img)).faces).toEqual([]);
+    const ellipse = await lost.segment(img, onFace);
+    expect(ellipse.faces).toHaveLength(1);
+    expect(ellipse.faces[0].score).toBeLessThan(clicked.faces[0].score);
+    expect(iouWithDisks(unionMask([ellipse.faces[0].mask], 320, 200), 320, 200, [d])).toBeGreaterThan(0.4);
+    // keypoints alone (no detection behind the candidate): the detector must confirm it, and a silent one does not
+    const pose: PersonPose = { box: { x: 0, y: 0, width: 200, height: 200 }, score: 0.8, keypoints: Array.from({ length: 17 }, () => ({ x: 0, y: 0, score: 0 })) };
+    pose.keypoints[0] = { x: d.x, y: d.y + 3, score: 0.9 };
+    pose.keypoints[1] = { x: d.x + 8, y: d.y - 5, score: 0.9 };
+    pose.keypoints[2] = { x: d.x - 8, y: d.y - 5, score: 0.9 };
+    const silent = new FaceSegEngine({ keypoints: { detect: async () => [pose] }, faceDetector: { detect: async () => [] }, faceLandmarks: new UnsureMesh(0.4) }, { fingerprint: 'x', provider: 'cpu' });
+    expect((await silent.segment(img, onFace)).faces).toEqual([]);
+    // nor does a clicked pose whose landmarks are lost get an ellipse: no detection vouches for it
+    const silentLost = new FaceSegEngine({ keypoints: { detect: async () => [pose] }, faceDetector: { detect: async () => [] }, faceLandmarks: new UnsureMesh(0.1) }, { fingerprint: 'x', provider: 'cpu' });
+    expect((await silentLost.segment(img, onFace)).faces).toEqual([]);
+    // one that sees a face only in the check's 192-px view of the clicked crop confirms it
+    const inCheck = { detect: async (c: RgbImage) => (c.width === 192 ? [{ box: { x: 70, y: 70, width: 52, height: 52 }, score: 0.6, landmarks: [] }] : []) };
+    const seeing = new FaceSegEngine({ keypoints: { detect: async () => [pose] }, faceDetector: inCheck, faceLandmarks: new UnsureMesh(0.4) }, { fingerprint: 'x', provider: 'cpu' });
+    expect((await seeing.segment(img)).faces).toEqual([]);
+    expect((await seeing.segment(img, onFace)).faces).toHaveLength(1);
+  });
+
   it('interactive: thousands of clicks in one context cost a bounded number of searches', async () => {
     let detects = 0;
     const det = { detect: async () => (detects++, []) };
