@@ -44,15 +44,29 @@ export async function findClickCandidates(
 }
 
 /**
- * Automatic candidates with a positive point click in their head box, marked
- * `clicked`: the labeler says a face is there, so the landmark model's bar
- * is lower for them (HeadCandidate.clicked). Without this, a face the
- * automatic pass saw but dropped could not be had by clicking on it: the
- * click lies in its box, so no search runs there either.
+ * Per positive point click (the first MAX_SEARCHED_CLICKS hints, as for the
+ * search), the automatic candidate whose head box holds it, the nearest by
+ * box centre when boxes overlap (a crowd), marked `clicked`: the labeler says
+ * a face is there, so the landmark model's bar is lower for it
+ * (HeadCandidate.clicked). Without this, a face the automatic pass saw but
+ * dropped could not be had by clicking on it: the click lies in its box, so
+ * no search runs there either. Negative clicks and boxes mark nothing.
  */
 export function markClicked(candidates: readonly HeadCandidate[], hints: readonly InteractiveHint[]): HeadCandidate[] {
-  const points = hints.slice(0, MAX_SEARCHED_CLICKS).flatMap((hint) => (hint.kind === 'point' && hint.positive ? [hint.point] : []));
-  return candidates.map((cand) => (points.some((point) => boxContains(cand.headBox, point)) ? { ...cand, clicked: true } : cand));
+  const marked = new Set<number>();
+  for (const hint of hints.slice(0, MAX_SEARCHED_CLICKS)) {
+    if (hint.kind !== 'point' || !hint.positive) continue;
+    let best = -1;
+    let bestDist = Infinity;
+    candidates.forEach((cand, i) => {
+      if (!boxContains(cand.headBox, hint.point)) return;
+      const c = boxCenter(cand.headBox);
+      const dist = Math.hypot(c.x - hint.point.x, c.y - hint.point.y);
+      if (dist < bestDist) [best, bestDist] = [i, dist];
+    });
+    if (best >= 0) marked.add(best);
+  }
+  return candidates.map((cand, i) => (marked.has(i) ? { ...cand, clicked: true } : cand));
 }
 
 /** The best detection covering `click` in square windows of the given sides around it, in image pixels. */

@@ -19,7 +19,7 @@ export interface HeadCandidate {
   earsOnly: boolean;
   /** Centre of the detector's face landmarks: where a profile's face is, unlike its head box centre. */
   anchor?: Point;
-  /** A positive click of the labeler lies in its head box: the landmark model's bar is lower (stage-landmarks.ts faceAccepted), and a detection without landmarks is pasted as its ellipse (stage-paste.ts). */
+  /** A positive click of the labeler lies in its head box: the landmark model's bar is lower (stage-landmarks.ts faceAccepted), and a detection without landmarks is pasted with its fallback region (stage-paste.ts). */
   clicked?: boolean;
 }
 

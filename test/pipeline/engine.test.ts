@@ -256,8 +256,9 @@ describe('FaceSegEngine flow', () => {
     const clicked = await unsure.segment(img, onFace);
     expect(clicked.faces).toHaveLength(1);
     expect(iouWithDisks(unionMask([clicked.faces[0].mask], 320, 200), 320, 200, [d])).toBeGreaterThan(0.85);
-    // a click elsewhere does not lower the bar for this face
-    expect((await unsure.segment(img, { hints: [{ kind: 'point', point: { x: 170, y: 20 }, positive: true }] })).faces).toEqual([]);
+    // a click elsewhere does not lower the bar for this face (a negative click makes the answer every automatic face kept)
+    const elsewhere = await unsure.segment(img, { hints: [{ kind: 'point', point: { x: 170, y: 20 }, positive: true }, { kind: 'point', point: { x: 300, y: 190 }, positive: false }] });
+    expect(elsewhere.faces).toEqual([]);
     // landmarks too unsure to place the face: nothing without the click; with it, the detection's ellipse
     const lost = new FaceSegEngine({ faceDetector: weak, faceLandmarks: new UnsureMesh(0.1) }, { fingerprint: 'x', provider: 'cpu' });
     expect((await lost.segment(img)).faces).toEqual([]);
