@@ -11,6 +11,7 @@ import { FaceSegEngine, type EngineSettings } from './pipeline/engine.js';
 import { resolveProvider } from './models/sessions.js';
 import type { EngineParams, FaceEngine, RgbImage, SegmentOptions, SegmentResult } from './pipeline/types.js';
 import { moduleWorker } from './util/worker.js';
+import { sizeWorkerHeaps } from './util/worker-heap.js';
 import type { RefinerModel } from './learning/refiner.js';
 
 export interface EngineWorkerData {
@@ -67,6 +68,8 @@ export class EnginePool implements FaceEngine {
     const cuda = resolveProvider(opts.config.executionProvider) === 'cuda';
     const threads = opts.config.ortThreads || (cuda ? 1 : Math.max(1, Math.floor(os.availableParallelism() / n)));
     const data: EngineWorkerData = { config: { ...opts.config, ortThreads: threads }, settings: opts.settings, prior: opts.prior };
+    // before the first worker's isolate exists: it reads the flag when its heap is set up
+    sizeWorkerHeaps();
     const started = await Promise.allSettled(Array.from({ length: n }, () => startWorker(data)));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
