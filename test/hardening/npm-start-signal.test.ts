@@ -1,0 +1,64 @@
+// `npm start` under a process manager: its SIGTERM must reach the server, which
+// then drains and exits, rather than stopping npm and leaving the server
+// running with the port (npm signals its shell, and a shell that waits on its
+// command does not pass the signal on).
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.once('error', reject);
+  });
+
+const accepts = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const c = net.connect({ host: '127.0.0.1', port }, () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+
+describe('npm start', () => {
+  it('passes SIGTERM to the server: it drains, stops listening and exits', async () => {
+    const port = await freePort();
+    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', ENGINE_WORKERS: '0', LOG_LEVEL: 'info', LEARNING_DB: path.join(os.tmpdir(), `npm-start-${process.pid}.sqlite`) };
+    // its own process group, so that whatever it starts can be killed at the end, orphans included
+    const npm = spawn('npm', ['start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npm.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!out.includes('listening on') && Date.now() < deadline && npm.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('listening on');
+      expect(await accepts(port)).toBe(true);
+      const exited = new Promise<void>((r) => npm.once('exit', () => r()));
+      npm.kill('SIGTERM');
+      await exited;
+      let open = true;
+      for (let i = 0; i < 100 && open; i++) {
+        open = await accepts(port);
+        if (open) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(open).toBe(false);
+      expect(out).toContain('SIGTERM: finishing in-flight requests');
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone: nothing was left behind
+      }
+    }
+  }, 90_000);
+});
