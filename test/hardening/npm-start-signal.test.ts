@@ -3,6 +3,7 @@
 // running with the port (npm signals its shell, and a shell that waits on its
 // command does not pass the signal on).
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,8 @@ const accepts = (port: number): Promise<boolean> =>
 describe('npm start', () => {
   it('passes SIGTERM to the server: it drains, stops listening and exits', async () => {
     const port = await freePort();
-    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', ENGINE_WORKERS: '0', LOG_LEVEL: 'info', LEARNING_DB: path.join(os.tmpdir(), `npm-start-${process.pid}.sqlite`) };
+    const db = path.join(os.tmpdir(), `npm-start-${process.pid}.sqlite`);
+    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', ENGINE_WORKERS: '0', LOG_LEVEL: 'info', LEARNING_DB: db };
     // its own process group, so that whatever it starts can be killed at the end, orphans included
     const npm = spawn('npm', ['start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -59,6 +61,7 @@ describe('npm start', () => {
       } catch {
         // the group is gone: nothing was left behind
       }
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     }
   }, 90_000);
 });
