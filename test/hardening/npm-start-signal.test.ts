@@ -30,8 +30,18 @@ const accepts = (port: number): Promise<boolean> =>
     c.once('error', () => resolve(false));
   });
 
+/** Whether any process of the group led by `pid` is still running. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('npm start', () => {
-  it('passes SIGTERM to the server: it drains, stops listening and exits', async () => {
+  it('passes SIGTERM to the server: it drains, stops listening and exits, and nothing npm started is left', async () => {
     const port = await freePort();
     const db = path.join(os.tmpdir(), `npm-start-${process.pid}.sqlite`);
     const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', ENGINE_WORKERS: '0', LOG_LEVEL: 'info', LEARNING_DB: db };
@@ -48,19 +58,17 @@ describe('npm start', () => {
       const exited = new Promise<void>((r) => npm.once('exit', () => r()));
       npm.kill('SIGTERM');
       await exited;
-      let open = true;
-      for (let i = 0; i < 100 && open; i++) {
-        open = await accepts(port);
-        if (open) await new Promise((r) => setTimeout(r, 100));
+      // every process npm started (tsx, the server) exits: none is left in its group
+      let alive = true;
+      for (let i = 0; i < 150 && alive; i++) {
+        alive = groupAlive(npm.pid!);
+        if (alive) await new Promise((r) => setTimeout(r, 100));
       }
-      expect(open).toBe(false);
+      expect(alive).toBe(false);
+      expect(await accepts(port)).toBe(false);
       expect(out).toContain('SIGTERM: finishing in-flight requests');
     } finally {
-      try {
-        process.kill(-npm.pid!, 'SIGKILL');
-      } catch {
-        // the group is gone: nothing was left behind
-      }
+      if (groupAlive(npm.pid!)) process.kill(-npm.pid!, 'SIGKILL');
       for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     }
   }, 90_000);
