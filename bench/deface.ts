@@ -128,7 +128,7 @@ export async function runDefaceSpeed(
   py: string,
   root: string,
   images: readonly BenchImage[],
-  opts: { iterations: number; warmup: number; provider: string },
+  opts: { iterations: number; warmup: number; provider: string; warmPass?: boolean },
 ): Promise<DefaceSpeed> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'faceseg-bench-img-'));
   try {
@@ -149,7 +149,7 @@ export async function runDefaceSpeed(
       peak_rss_mib: number;
       rows: SpeedRow[];
       settings: Record<string, unknown>;
-    }>(py, root, 'speed', { images: files, groups, iterations: opts.iterations, warmup: opts.warmup, provider: opts.provider }, 60 * 60_000);
+    }>(py, root, 'speed', { images: files, groups, iterations: opts.iterations, warmup: opts.warmup, warm_pass: opts.warmPass === true, provider: opts.provider }, 60 * 60_000);
     const byFile = new Map(files.map((f, i) => [f, images[i]]));
     const rows = out.rows.map((r) => ({ ...r, img: byFile.get(r.image)! }));
     const names = [...new Set(images.map((i) => i.group))];

@@ -203,6 +203,8 @@ export interface InProcessOptions {
   iterations: number;
   /** Warm-up passes over a few images (not counted). */
   warmup: number;
+  /** Then one untimed pass over every image: each new input shape and code path meets its first-use cost there. */
+  warmPass?: boolean;
   profile: boolean;
   /** Images in flight at once (an engine worker pool's size); 1 = one at a time. */
   parallel?: number;
@@ -216,6 +218,7 @@ export async function runInProcess(engine: FaceEngine, images: readonly BenchIma
     // warm-up: one image of each group, `warmup` times (first runs allocate arenas, JIT)
     const firstOfGroup = [...new Map(images.map((i) => [i.group, i])).values()];
     for (let w = 0; w < opts.warmup; w++) for (const img of firstOfGroup) await processOne(engine, img, hook);
+    if (opts.warmPass) for (const img of images) await processOne(engine, img, hook);
     const samples: Sample[] = [];
     const total = images.length * opts.iterations;
     const phase = new Phase();
@@ -251,6 +254,7 @@ async function runParallel(engine: FaceEngine, images: readonly BenchImage[], op
   const firstOfGroup = [...new Map(images.map((i) => [i.group, i])).values()];
   const lanes = parallel + AHEAD;
   for (let w = 0; w < opts.warmup; w++) await runAhead(engine, firstOfGroup.flatMap((img) => Array<BenchImage>(lanes).fill(img)), lanes);
+  if (opts.warmPass) await runAhead(engine, images, lanes);
   const samples: Sample[] = [];
   const wall = new Map<string, number>();
   const total = images.length * opts.iterations;

