@@ -49,4 +49,16 @@ describe('bench in-process run', () => {
     expect(engine.calls).toBe(2 + 2 * set.length);
     expect(r.samples.map((s) => s.id)).toEqual([...set, ...set].map((i) => i.id));
   });
+
+  it('the warm pass runs every image once more, untimed, with and without workers', async () => {
+    const set = await images(['a', 'b'], 3);
+    const pooled = new CountingEngine();
+    const r = await runInProcess(pooled, set, { iterations: 1, warmup: 1, warmPass: true, profile: false, parallel: 2 });
+    expect(pooled.calls).toBe(2 * 3 + set.length + set.length);
+    expect(r.samples).toHaveLength(set.length);
+    const serial = new CountingEngine();
+    const s = await runInProcess(serial, set, { iterations: 1, warmup: 1, warmPass: true, profile: false });
+    expect(serial.calls).toBe(2 + set.length + set.length);
+    expect(s.samples).toHaveLength(set.length);
+  });
 });
