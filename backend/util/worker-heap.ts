@@ -23,10 +23,10 @@ let sized = false;
  * this runs before the first worker starts. An operator's own
  * --initial-old-space-size (node's command line) stands. Returns whether it set it.
  */
-export function sizeWorkerHeaps(mb = WORKER_INITIAL_OLD_SPACE_MB, execArgv: readonly string[] = process.execArgv): boolean {
+export function sizeWorkerHeaps(): boolean {
   if (sized) return false;
   sized = true;
-  if (execArgv.some((a) => FLAG.test(a))) return false;
-  v8.setFlagsFromString(`--initial-old-space-size=${Math.max(1, Math.floor(mb))}`);
+  if (process.execArgv.some((a) => FLAG.test(a))) return false;
+  v8.setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
   return true;
 }
