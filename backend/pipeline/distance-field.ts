@@ -152,6 +152,17 @@ function setColumns(mask: Uint8Array, w: number, h: number): [number, number] {
  * only the columns that can hold the nearest pixel of the other side take part.
  */
 export function signedDistance(mask: Uint8Array, w: number, h: number): Float32Array {
+  return signedDistanceSides(mask, w, h, 'both');
+}
+
+/**
+ * signedDistance's values on one side of the edge only, to the bit
+ * ('outside': at the clear pixels, 'inside': at the set ones), 0 on the other
+ * side unless the mask is all set or all clear (then every value is
+ * signedDistance's). A grow or shrink reads only one side, and this skips
+ * half the work.
+ */
+export function signedDistanceSides(mask: Uint8Array, w: number, h: number, sides: 'both' | 'outside' | 'inside'): Float32Array {
   const kinds = rowKinds(mask, w, h);
   let any = 0;
   for (let y = 0; y < h; y++) any |= kinds[y];
@@ -160,13 +171,16 @@ export function signedDistance(mask: Uint8Array, w: number, h: number): Float32A
   if (!(any & 2)) return out.fill(Math.max(w, h));
   const [x0, x1] = setColumns(mask, w, h);
   const { col, up, s } = signedWork(w, h);
-  // towards the inside, for outside pixels: only columns x0..x1 hold a set pixel (the others are INF throughout and not read)
-  columnPass(mask, w, h, true, col, x0, x1, up);
-  for (let y = 0; y < h; y++) {
-    if (!(kinds[y] & 2)) continue;
-    const d = rowPass(col, w, y, s, x0, x1);
-    for (let x = 0, i = y * w; x < w; x++, i++) if (!mask[i]) out[i] = 0.5 - Math.sqrt(d[x]);
+  if (sides !== 'inside') {
+    // towards the inside, for outside pixels: only columns x0..x1 hold a set pixel (the others are INF throughout and not read)
+    columnPass(mask, w, h, true, col, x0, x1, up);
+    for (let y = 0; y < h; y++) {
+      if (!(kinds[y] & 2)) continue;
+      const d = rowPass(col, w, y, s, x0, x1);
+      for (let x = 0, i = y * w; x < w; x++, i++) if (!mask[i]) out[i] = 0.5 - Math.sqrt(d[x]);
+    }
   }
+  if (sides === 'outside') return out;
   // towards the outside, for inside pixels (all in columns x0..x1): the columns beyond are wholly
   // outside, so the one next to x0 (x1) is nearer than any further out
   const a = Math.max(0, x0 - 1);

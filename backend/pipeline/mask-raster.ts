@@ -1,7 +1,7 @@
 // Binary mask maths on small grids (crop space): polygons, hulls, holes,
 // morphology. Pure functions over Uint8Array (0/1) and Float32Array.
 import type { Point } from './types.js';
-import { signedDistance } from './distance-field.js';
+import { signedDistanceSides } from './distance-field.js';
 
 // the distance fields live in distance-field.ts; re-exported so callers keep one import
 export { distanceTransform, outsideDistance, signedDistance, squaredDistanceTransform } from './distance-field.js';
@@ -187,7 +187,8 @@ export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
 /** Morphological grow (r > 0) or shrink (r < 0) by a Euclidean radius. */
 export function morph(mask: Uint8Array, w: number, h: number, r: number): Uint8Array {
   if (r === 0) return mask.slice();
-  const sd = signedDistance(mask, w, h);
+  // a grow decides only clear pixels (set ones stay: sd > 0), a shrink only set ones (clear ones stay out: sd < 0)
+  const sd = signedDistanceSides(mask, w, h, r > 0 ? 'outside' : 'inside');
   const out = new Uint8Array(w * h);
   for (let i = 0; i < out.length; i++) out[i] = sd[i] + r > 0 ? 1 : 0;
   return out;

@@ -12,6 +12,7 @@ import {
   signedDistance,
   squaredDistanceTransform,
 } from '../../backend/pipeline/mask-raster.js';
+import { signedDistanceSides } from '../../backend/pipeline/distance-field.js';
 import { tightenMask, unionMask } from '../../backend/pipeline/mask-ops.js';
 import { cropToImage, imageToCrop, pasteDistanceField, roiBounds, sampleField, warpCrop, type Roi } from '../../backend/pipeline/warp.js';
 import type { RegionMask, RgbImage } from '../../backend/pipeline/types.js';
@@ -118,6 +119,27 @@ describe('distance fields', () => {
         expect(outsideDistance(m, w, h, rows)).toEqual(expected);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('signedDistanceSides is signedDistance, to the bit, on its side and 0 on the other; morph thresholds the full field', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0, max: 1 }), fc.double({ min: -30, max: 30 }), (w, h, seed, p, r) => {
+        let x = seed || 1;
+        const m = new Uint8Array(w * h);
+        for (let i = 0; i < m.length; i++) {
+          x = (x * 48271) % 2147483647;
+          m[i] = x / 2147483647 < p ? 1 : 0;
+        }
+        const sd = signedDistance(m, w, h);
+        const uniform = countOn(m) === 0 || countOn(m) === m.length;
+        expect(signedDistanceSides(m, w, h, 'both')).toEqual(sd);
+        expect(signedDistanceSides(m, w, h, 'outside')).toEqual(uniform ? sd : sd.map((v, i) => (m[i] ? 0 : v)));
+        expect(signedDistanceSides(m, w, h, 'inside')).toEqual(uniform ? sd : sd.map((v, i) => (m[i] ? v : 0)));
+        const expected = r === 0 ? m : Uint8Array.from(sd, (v) => (v + r > 0 ? 1 : 0));
+        expect(morph(m, w, h, r)).toEqual(expected);
+      }),
+      { numRuns: 400 },
     );
   });
 
