@@ -59,6 +59,15 @@ describe('faceseg exit codes', () => {
     expect(r.status).toBe(1);
   }, 60_000);
 
+  it('segment: inputs without images exit 1 before the models load (a missing model folder is never read)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'faceseg-empty-'));
+    mkdirSync(path.join(dir, 'in'));
+    writeFileSync(path.join(dir, 'in', 'notes.txt'), 'not an image');
+    const r = faceseg(['segment', '-q', path.join(dir, 'in'), '-o', path.join(dir, 'out')], { MODEL_DIR: path.join(dir, 'no-models') });
+    expect(r.stderr).toMatch(/No images found in/);
+    expect(r.status).toBe(1);
+  }, 60_000);
+
   it('prior with no corrections prints n/a for the IoU, not NaN, and exits 1 (no prior written)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'faceseg-prior-'));
     const r = faceseg(['prior', '-o', path.join(dir, 'prior.json')], { LEARNING_DB: path.join(dir, 'learning.sqlite') });

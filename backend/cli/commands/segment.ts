@@ -26,6 +26,12 @@ export function addSegmentCommand(program: Command): void {
     ),
   ).action(async (inputs: string[], opts: SegmentFlags) => {
     const images = await orUsageError(() => findSegmentInputs(inputs, opts.out));
+    // said before the models load (seconds), as anonymize does: a script must not take an empty input for a finished job
+    if (images.length === 0) {
+      process.stderr.write(`faceseg: No images found in ${inputs.join(', ')}\n`);
+      process.exitCode = EXIT.failures;
+      return;
+    }
     const config = loadConfig();
     const engine = await engineFrom(opts, config);
     try {
