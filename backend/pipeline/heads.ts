@@ -19,6 +19,8 @@ export interface HeadCandidate {
   earsOnly: boolean;
   /** Centre of the detector's face landmarks: where a profile's face is, unlike its head box centre. */
   anchor?: Point;
+  /** The detector's eyes and nose, scored by the detection: the face's keypoints when the landmark model rejects its crop. */
+  detectorKeypoints?: NamedKeypoint[];
   /** A positive click of the labeler lies in its head box: the landmark model's bar is lower (stage-landmarks.ts faceAccepted), and a detection without landmarks is pasted with its fallback region (stage-paste.ts). */
   clicked?: boolean;
 }
@@ -55,7 +57,14 @@ export function candidateFromDetection(d: FaceDetection, p: HeadParams): HeadCan
     keypoints: [],
     earsOnly: false,
     anchor: d.landmarks.length > 0 ? mean(d.landmarks) : undefined,
+    detectorKeypoints: detectorKeypoints(d),
   };
+}
+
+/** FaceDetection.landmarks (subject's right eye, left eye, nose, ...) as named keypoints with the detection's score. */
+function detectorKeypoints(d: FaceDetection): NamedKeypoint[] {
+  const names: HeadKeypointName[] = ['right_eye', 'left_eye', 'nose'];
+  return names.flatMap((name, i) => (i < d.landmarks.length ? [{ name, x: d.landmarks[i].x, y: d.landmarks[i].y, score: d.score }] : []));
 }
 
 export function candidateFromPose(pose: PersonPose, p: HeadParams): HeadCandidate | null {

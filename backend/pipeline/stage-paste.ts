@@ -82,11 +82,22 @@ export function pasteFace(located: LocatedImage, candidate: HeadCandidate, regio
     box,
     mask,
     source: candidate.source,
-    // the mesh is in landmark-crop pixels, whatever size a face parser's field has
-    keypoints: candidate.keypoints.length > 0 ? candidate.keypoints : meshKeypoints(mesh, roi, crop.width),
+    keypoints: faceKeypoints(candidate, region),
     score: faceScore(evidence),
     faceSize,
     ...(options.captureSamples && sample ? { sample } : {}),
   };
   return { face, evidence };
+}
+
+/**
+ * A face's keypoints: the keypoint model's when it saw the head; else the
+ * mesh's, unless the landmark model rejected the crop (its points are then
+ * not a face's), where the detector's own eyes and nose stand in.
+ */
+function faceKeypoints(candidate: HeadCandidate, region: FaceRegion): Face['keypoints'] {
+  if (candidate.keypoints.length > 0) return candidate.keypoints;
+  if (region.fallback) return candidate.detectorKeypoints ?? [];
+  // the mesh is in landmark-crop pixels, whatever size a face parser's field has
+  return meshKeypoints(region.face.mesh, region.face.roi, region.face.crop.width);
 }

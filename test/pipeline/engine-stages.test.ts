@@ -339,6 +339,41 @@ describe('stage paste', () => {
     expect(strong.faces).toHaveLength(1);
     expect(strong.faces[0].evidence.meshScore).toBe(0.3);
   });
+
+  it('a strong detection whose crop the landmark model rejected reports the detector\'s eyes and nose, not the rejected mesh\'s', async () => {
+    // a full mesh, rejected (score 0.1), every point in the crop's corner: nothing like a face
+    const corner: LandmarkPort = {
+      inputSize: 48,
+      run: async (crops) => crops.map(() => ({ points: new Float32Array(468 * 3), count: 468, faceScore: 0.1 })),
+    };
+    const regions = await faceRegions(undefined, await meshed(corner, [job(onDisk)]));
+    expect(regions[0].fallback).toBe(true);
+    const detectorKeypoints = [
+      { name: 'right_eye' as const, x: DISK.x - 4, y: DISK.y - 3, score: 0.9 },
+      { name: 'left_eye' as const, x: DISK.x + 4, y: DISK.y - 3, score: 0.9 },
+      { name: 'nose' as const, x: DISK.x, y: DISK.y + 1, score: 0.9 },
+    ];
+    const strong = await pasteFaces(located({ detectorScore: 0.9, detectorKeypoints }), regions);
+    expect(strong.faces).toHaveLength(1);
+    expect(strong.faces[0].face.keypoints).toEqual(detectorKeypoints);
+    // without the detector's points there are none, rather than the rejected mesh's
+    const bare = await pasteFaces(located({ detectorScore: 0.9 }), regions);
+    expect(bare.faces[0].face.keypoints).toEqual([]);
+    // an accepted mesh (the disk's rim, repeated to 468 points) still gives the keypoints, from the mesh
+    const rim = new DiskMesh();
+    const full: LandmarkPort = {
+      inputSize: rim.inputSize,
+      run: async (crops) =>
+        (await rim.run(crops)).map((m) => {
+          const points = new Float32Array(468 * 3);
+          for (let k = 0; k < 468; k++) points.set(m.points.subarray((k % m.count) * 3, (k % m.count) * 3 + 3), k * 3);
+          return { points, count: 468, faceScore: m.faceScore };
+        }),
+    };
+    const ok = await pasteFaces(located({ detectorScore: 0.9, detectorKeypoints }), await faceRegions(undefined, await meshed(full, [job(onDisk)])));
+    expect(ok.faces[0].face.keypoints.map((k) => k.name)).toEqual(['nose', 'left_eye', 'right_eye']);
+    expect(ok.faces[0].face.keypoints[0].score).toBe(0.95);
+  });
 });
 
 describe('the chain', () => {
