@@ -40,6 +40,17 @@ function wholeRoiPaste(field: Float32Array, n: number, roi: Roi, W: number, H: n
   return tightenMask({ x: x0, y: y0, width: w, height: h, data });
 }
 
+/** A w x h mask, each pixel set with probability p, from a Lehmer generator seeded with `seed`: fast-check shrinks the seed, not 500 bits. */
+function seededMask(w: number, h: number, seed: number, p: number): Uint8Array {
+  let x = seed || 1;
+  const m = new Uint8Array(w * h);
+  for (let i = 0; i < m.length; i++) {
+    x = (x * 48271) % 2147483647;
+    m[i] = x / 2147483647 < p ? 1 : 0;
+  }
+  return m;
+}
+
 describe('distance fields', () => {
   it('distance transform matches brute force', () => {
     fc.assert(
@@ -91,12 +102,7 @@ describe('distance fields', () => {
     };
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0.05, max: 0.95 }), (w, h, seed, p) => {
-        let x = seed || 1;
-        const m = new Uint8Array(w * h);
-        for (let i = 0; i < m.length; i++) {
-          x = (x * 48271) % 2147483647;
-          m[i] = x / 2147483647 < p ? 1 : 0;
-        }
+        const m = seededMask(w, h, seed, p);
         const on = countOn(m);
         if (on === 0 || on === w * h) return;
         expect(signedDistance(m, w, h)).toEqual(reference(m, w, h));
@@ -108,12 +114,7 @@ describe('distance fields', () => {
   it('outsideDistance is signedDistance, to the bit, at the clear pixels of the rows asked for, and 0 elsewhere', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0, max: 1 }), fc.integer({ min: -2, max: 22 }), (w, h, seed, p, rows) => {
-        let x = seed || 1;
-        const m = new Uint8Array(w * h);
-        for (let i = 0; i < m.length; i++) {
-          x = (x * 48271) % 2147483647;
-          m[i] = x / 2147483647 < p ? 1 : 0;
-        }
+        const m = seededMask(w, h, seed, p);
         const sd = signedDistance(m, w, h);
         const expected = sd.map((v, i) => (!m[i] && Math.floor(i / w) < rows ? v : 0));
         expect(outsideDistance(m, w, h, rows)).toEqual(expected);
@@ -125,12 +126,7 @@ describe('distance fields', () => {
   it('signedDistanceSides is signedDistance, to the bit, on its side and 0 on the other; morph thresholds the full field', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0, max: 1 }), fc.double({ min: -30, max: 30 }), (w, h, seed, p, r) => {
-        let x = seed || 1;
-        const m = new Uint8Array(w * h);
-        for (let i = 0; i < m.length; i++) {
-          x = (x * 48271) % 2147483647;
-          m[i] = x / 2147483647 < p ? 1 : 0;
-        }
+        const m = seededMask(w, h, seed, p);
         const sd = signedDistance(m, w, h);
         const uniform = countOn(m) === 0 || countOn(m) === m.length;
         expect(signedDistanceSides(m, w, h, 'both')).toEqual(sd);
