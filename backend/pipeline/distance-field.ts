@@ -157,24 +157,26 @@ export function signedDistance(mask: Uint8Array, w: number, h: number): Float32A
 
 /**
  * signedDistance's values on one side of the edge only, to the bit
- * ('outside': at the clear pixels, 'inside': at the set ones), 0 on the other
- * side unless the mask is all set or all clear (then every value is
- * signedDistance's). A grow or shrink reads only one side, and this skips
- * half the work.
+ * ('outside': at the clear pixels, 'inside': at the set ones), in rows
+ * 0..rows-1 (default all), 0 at every other pixel, unless the mask is all set
+ * or all clear (then every value is signedDistance's). A grow or shrink reads
+ * only one side, the turned-head limit only the outside above the ears: this
+ * skips the rest of the work.
  */
-export function signedDistanceSides(mask: Uint8Array, w: number, h: number, sides: 'both' | 'outside' | 'inside'): Float32Array {
+export function signedDistanceSides(mask: Uint8Array, w: number, h: number, sides: 'both' | 'outside' | 'inside', rows = h): Float32Array {
   const kinds = rowKinds(mask, w, h);
   let any = 0;
   for (let y = 0; y < h; y++) any |= kinds[y];
   const out = new Float32Array(w * h);
   if (!(any & 1)) return out.fill(-Math.max(w, h));
   if (!(any & 2)) return out.fill(Math.max(w, h));
+  const end = Math.max(0, Math.min(h, Math.floor(rows)));
   const [x0, x1] = setColumns(mask, w, h);
   const { col, up, s } = signedWork(w, h);
   if (sides !== 'inside') {
     // towards the inside, for outside pixels: only columns x0..x1 hold a set pixel (the others are INF throughout and not read)
     columnPass(mask, w, h, true, col, x0, x1, up);
-    for (let y = 0; y < h; y++) {
+    for (let y = 0; y < end; y++) {
       if (!(kinds[y] & 2)) continue;
       const d = rowPass(col, w, y, s, x0, x1);
       for (let x = 0, i = y * w; x < w; x++, i++) if (!mask[i]) out[i] = 0.5 - Math.sqrt(d[x]);
@@ -187,37 +189,10 @@ export function signedDistanceSides(mask: Uint8Array, w: number, h: number, side
   const b = Math.min(w - 1, x1 + 1);
   // only columns a..b are read below
   columnPass(mask, w, h, false, col, a, b, up);
-  for (let y = 0; y < h; y++) {
+  for (let y = 0; y < end; y++) {
     if (!(kinds[y] & 1)) continue;
     const d = rowPass(col, w, y, s, a, b, x0, x1);
     for (let x = x0, i = y * w + x0; x <= x1; x++, i++) if (mask[i]) out[i] = Math.sqrt(d[x]) - 0.5;
-  }
-  return out;
-}
-
-/**
- * signedDistance's values at the clear pixels of rows 0..rows-1 (0.5 minus
- * the distance to the nearest set pixel, anywhere in the mask), to the bit;
- * 0 at every other pixel. For callers that read only those: it skips the
- * transform towards the outside and the rows below.
- */
-export function outsideDistance(mask: Uint8Array, w: number, h: number, rows: number): Float32Array {
-  const out = new Float32Array(w * h);
-  const end = Math.max(0, Math.min(h, Math.floor(rows)));
-  const [x0, x1] = setColumns(mask, w, h);
-  if (x1 < 0) {
-    // no set pixel: signedDistance's -max(w, h) everywhere
-    out.fill(-Math.max(w, h), 0, end * w);
-    return out;
-  }
-  const { col, up, s } = signedWork(w, h);
-  columnPass(mask, w, h, true, col, x0, x1, up);
-  for (let y = 0; y < end; y++) {
-    let clear = false;
-    for (let i = y * w; i < (y + 1) * w && !clear; i++) clear = !mask[i];
-    if (!clear) continue;
-    const d = rowPass(col, w, y, s, x0, x1);
-    for (let x = 0, i = y * w; x < w; x++, i++) if (!mask[i]) out[i] = 0.5 - Math.sqrt(d[x]);
   }
   return out;
 }

@@ -4,7 +4,7 @@ import type { Point } from './types.js';
 import { signedDistanceSides } from './distance-field.js';
 
 // the distance fields live in distance-field.ts; re-exported so callers keep one import
-export { distanceTransform, outsideDistance, signedDistance, squaredDistanceTransform } from './distance-field.js';
+export { distanceTransform, signedDistance, signedDistanceSides, squaredDistanceTransform } from './distance-field.js';
 
 /** Monotone-chain convex hull, counter-clockwise in a y-down frame's maths sense. */
 export function convexHull(points: readonly Point[]): Point[] {

@@ -4,7 +4,7 @@
 // through hair), so colour alone lets the mask spread up and back into it.
 // Below the brows the mask may still reach out to the ear and down the jaw
 // (FASSEG counts ears as face). Pure, crop space (the face upright).
-import { fillPolygon, outsideDistance } from './mask-raster.js';
+import { fillPolygon, signedDistanceSides } from './mask-raster.js';
 import { FACE_OVAL, MESH } from './mesh-indices.js';
 
 export interface TurnedHeadLimitParams {
@@ -38,7 +38,7 @@ export function turnedHeadLimit(points: Float32Array, count: number, size: numbe
   const inOval = fillPolygon(FACE_OVAL.map(at), size, size);
   const rows = Math.min(size, lastRow + 1);
   // the oval's signed distance where it is read: outside the oval (< 0 there), down to lastRow
-  const beyond = outsideDistance(inOval, size, size, rows);
+  const beyond = signedDistanceSides(inOval, size, size, 'outside', rows);
   const margin = p.margin * faceHeight;
   const out = new Float32Array(size * size).fill(size);
   // its depth outside the oval is how far the pixel lies beyond it

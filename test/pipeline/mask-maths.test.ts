@@ -8,7 +8,6 @@ import {
   fillPolygon,
   morph,
   rasterizeDisks,
-  outsideDistance,
   signedDistance,
   squaredDistanceTransform,
 } from '../../backend/pipeline/mask-raster.js';
@@ -111,13 +110,17 @@ describe('distance fields', () => {
     );
   });
 
-  it('outsideDistance is signedDistance, to the bit, at the clear pixels of the rows asked for, and 0 elsewhere', () => {
+  it('signedDistanceSides with a row limit is signedDistance, to the bit, on its side in the rows asked for, and 0 elsewhere', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0, max: 1 }), fc.integer({ min: -2, max: 22 }), (w, h, seed, p, rows) => {
         const m = seededMask(w, h, seed, p);
         const sd = signedDistance(m, w, h);
-        const expected = sd.map((v, i) => (!m[i] && Math.floor(i / w) < rows ? v : 0));
-        expect(outsideDistance(m, w, h, rows)).toEqual(expected);
+        const uniform = countOn(m) === 0 || countOn(m) === m.length;
+        const above = (i: number): boolean => Math.floor(i / w) < rows;
+        for (const side of ['outside', 'inside', 'both'] as const) {
+          const read = (i: number): boolean => above(i) && (side === 'both' || (side === 'inside') === (m[i] !== 0));
+          expect(signedDistanceSides(m, w, h, side, rows), side).toEqual(uniform ? sd : sd.map((v, i) => (read(i) ? v : 0)));
+        }
       }),
       { numRuns: 300 },
     );
