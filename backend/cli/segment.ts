@@ -64,6 +64,9 @@ export async function findSegmentInputs(inputs: readonly string[], out: string):
   return images;
 }
 
+/** What `segment` says when its inputs hold no image (before or instead of any work). */
+export const noImagesMessage = (inputs: readonly string[]): string => `No images found in ${inputs.join(', ')}`;
+
 /** `found`: the images from findSegmentInputs(inputs, opts.out), when the caller already has them. */
 export async function runSegment(
   engine: FaceEngine & { segmentBatch?: FaceSegEngineBatch },
@@ -72,7 +75,7 @@ export async function runSegment(
   found?: FoundImage[],
 ): Promise<{ done: number; failed: { file: string; error: string }[] }> {
   const images = found ?? (await findSegmentInputs(inputs, opts.out));
-  if (images.length === 0) throw new Error(`No images found in ${inputs.join(', ')}`);
+  if (images.length === 0) throw new Error(noImagesMessage(inputs));
   await mkdir(opts.out, { recursive: true });
   const bar = progressBar('segment', { total: images.length, quiet: opts.quiet, lines: true });
   const failed: { file: string; error: string }[] = [];

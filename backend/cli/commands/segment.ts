@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../compose.js';
 import { engineFrom, engineOptions, type EngineFlags } from '../engine-flags.js';
-import { findSegmentInputs, runSegment } from '../segment.js';
+import { findSegmentInputs, noImagesMessage, runSegment } from '../segment.js';
 import { EXIT, orUsageError, positiveInt, usageExits } from '../usage.js';
 
 interface SegmentFlags extends EngineFlags {
@@ -28,7 +28,7 @@ export function addSegmentCommand(program: Command): void {
     const images = await orUsageError(() => findSegmentInputs(inputs, opts.out));
     // said before the models load (seconds), as anonymize does: a script must not take an empty input for a finished job
     if (images.length === 0) {
-      process.stderr.write(`faceseg: No images found in ${inputs.join(', ')}\n`);
+      process.stderr.write(`faceseg: ${noImagesMessage(inputs)}\n`);
       process.exitCode = EXIT.failures;
       return;
     }
