@@ -21,7 +21,7 @@ import { withRetry } from '../util/retry.js';
 import { LabelStudioApiError, type LsMlBackend } from './project-client.js';
 
 export interface VersionSyncClient {
-  getProject(id: number): Promise<{ model_version?: string | null }>;
+  getProject(id: number): Promise<{ model_version?: string | null; total_predictions_number?: number }>;
   listMlBackends(projectId: number): Promise<LsMlBackend[]>;
   setProjectModelVersion(projectId: number, modelVersion: string): Promise<void>;
 }
@@ -37,12 +37,22 @@ export interface ModelVersionSyncOptions {
    * Added to the first wait per task of the /predict that announced the
    * version (default 40, at most storeWaitMaxMs in all). Label Studio 1.23.2
    * stores a batch's predictions after our answer, on SQLite one commit
-   * each: 100 tasks took it 2.8-4.2 s on 2 cores (e2e, 2026-12-01). A PATCH
-   * sent inside that window fails with "database is locked": a 500 and a
-   * traceback in Label Studio's log, and a retry.
+   * each: 100 tasks took it 2.8-4.2 s on 2 cores (e2e, 2026-12-01), 7.2 s
+   * on a busier day (2026-12-02). A PATCH sent inside that window fails with
+   * "database is locked": a 500 and a traceback in Label Studio's log, and a
+   * retry; settleMs below waits for the end of the window instead.
    */
   storeWaitPerTaskMs?: number;
   storeWaitMaxMs?: number;
+  /**
+   * Before its PATCH a try reads the project's prediction count again after
+   * this wait (default 1000) and goes on only once the count held still:
+   * Label Studio still storing the batch (slower than storeWaitPerTaskMs
+   * allowed for) would answer the PATCH with "database is locked". At most
+   * storeWaitMaxMs of such waits per try; a server that reports no count
+   * gets the PATCH at once.
+   */
+  settleMs?: number;
   sleep?: (ms: number) => Promise<void>;
   /**
    * Projects whose synced version is remembered (oldest forgotten first;
@@ -83,12 +93,14 @@ export class ModelVersionSync {
   private readonly maxRunning: number;
   private readonly perTask: number;
   private readonly maxStoreWait: number;
+  private readonly settleMs: number;
 
   constructor(private readonly o: ModelVersionSyncOptions) {
     this.prefix = o.versionPrefix ?? 'faceseg-';
     this.delays = o.delaysMs ?? [1_000, 3_000, 10_000, 30_000];
     this.perTask = o.storeWaitPerTaskMs ?? 40;
     this.maxStoreWait = o.storeWaitMaxMs ?? 20_000;
+    this.settleMs = o.settleMs ?? 1_000;
     if (this.delays.length === 0) throw new RangeError('model version sync needs at least one try (delaysMs)');
     // not unref'd: `faceseg predict` must not exit while it waits
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -173,6 +185,24 @@ export class ModelVersionSync {
     }
   }
 
+  /**
+   * Returns once the project's prediction count (first read: `count`) is the
+   * same on two reads settleMs apart, or after storeWaitMaxMs of waits.
+   * Label Studio 1.23.2 on SQLite took 5.8 s to store 100 predictions on 2
+   * cores (e2e, 2026-12-02: 58 ms each, after 1.4 s of validation), longer
+   * than the first wait allows for; the PATCH then failed with "database is
+   * locked" (a 500 with a traceback in its log) and was tried again.
+   */
+  private async storeSettled(projectId: number, count: number | undefined): Promise<void> {
+    let last = count;
+    for (let waited = 0; typeof last === 'number' && waited < this.maxStoreWait; waited += this.settleMs) {
+      await this.sleep(this.settleMs);
+      const now = (await this.o.client.getProject(projectId)).total_predictions_number;
+      if (now === last) return;
+      last = now;
+    }
+  }
+
   /** One look at the project; throws to try again (400 = the predictions are not stored yet). */
   private async tryOnce(projectId: number, version: string): Promise<SyncOutcome> {
     const project = await this.o.client.getProject(projectId);
@@ -187,6 +217,7 @@ export class ModelVersionSync {
       this.remember(projectId, version);
       return 'foreign';
     }
+    await this.storeSettled(projectId, project.total_predictions_number);
     await this.o.client.setProjectModelVersion(projectId, version);
     this.remember(projectId, version);
     this.o.logger.info(

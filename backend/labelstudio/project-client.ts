@@ -34,6 +34,8 @@ export interface LsProject {
   label_config: string;
   /** The version whose predictions the Data Manager's score column and uncertainty sampling use. */
   model_version?: string | null;
+  /** Predictions stored in the project (Label Studio's project serializer counts them). */
+  total_predictions_number?: number;
 }
 
 export interface LsMlBackend {

@@ -14,16 +14,27 @@ class FakeLs implements VersionSyncClient {
   reads = 0;
   failWith?: LabelStudioApiError;
 
-  async getProject(): Promise<{ model_version?: string | null }> {
+  /** Prediction counts the reads report, in order (the last one repeats); none: no count, as other servers. */
+  counts: number[] = [];
+  /** While the count still moves, Label Studio is storing: a PATCH then hits SQLite's lock. */
+  storing = false;
+  /** False: store as `counts` says, but leave the count out of the answer. */
+  reportCount = true;
+
+  async getProject(): Promise<{ model_version?: string | null; total_predictions_number?: number }> {
     this.reads++;
     if (this.pending && this.reads > this.storeAfterReads) this.storedVersions.add(this.pending);
-    return { model_version: this.modelVersion };
+    if (this.counts.length === 0) return { model_version: this.modelVersion };
+    const count = this.counts[Math.min(this.reads, this.counts.length) - 1];
+    this.storing = this.reads < this.counts.length;
+    return this.reportCount ? { model_version: this.modelVersion, total_predictions_number: count } : { model_version: this.modelVersion };
   }
   async listMlBackends(): Promise<LsMlBackend[]> {
     return this.backends;
   }
   async setProjectModelVersion(_id: number, v: string): Promise<void> {
     if (this.failWith) throw this.failWith;
+    if (this.storing) throw new LabelStudioApiError('database is locked', 500);
     this.patches.push(v);
     if (!this.storedVersions.has(v) && !this.backends.some((b) => b.title === v)) {
       throw new LabelStudioApiError("Model version doesn't exist either as live model or as static predictions.", 400);
@@ -126,6 +137,47 @@ describe('ModelVersionSync', () => {
     held.shift()?.();
     expect(await Promise.all([next1, next2])).toEqual(['set', 'set']);
     expect(waits2).toEqual([1_040, 9_000]);
+  });
+
+  it('waits until the project\'s prediction count holds still before its PATCH (Label Studio still storing answers 500)', async () => {
+    const ls = new FakeLs();
+    ls.storedVersions.add('faceseg-a');
+    // reads 1-4 see the batch being stored, from the 5th on the count holds
+    ls.counts = [10, 40, 70, 100, 100];
+    const waits: number[] = [];
+    const sync = new ModelVersionSync({ client: ls, logger: quiet, delaysMs: [0, 0, 0], sleep: async (ms) => void waits.push(ms) });
+    expect(await sync.sync(3, 'faceseg-a', 100)).toBe('set');
+    // one PATCH, after the count was the same on two reads a second apart
+    expect(ls.patches).toEqual(['faceseg-a']);
+    expect(ls.reads).toBe(5);
+    expect(waits).toEqual([4_000, 1_000, 1_000, 1_000, 1_000]);
+
+    // without a count to go by, every try's PATCH lands inside the store and hits the lock
+    const blind = new FakeLs();
+    blind.storedVersions.add('faceseg-a');
+    blind.counts = [10, 40, 70, 100, 100];
+    blind.reportCount = false;
+    expect(await make(blind).sync(3, 'faceseg-a')).toBe('failed');
+    expect(blind.reads).toBe(3);
+    expect(blind.patches).toEqual([]);
+  });
+
+  it('bounds the settle waits of a try: a count that never holds still gets the PATCH after storeWaitMaxMs', async () => {
+    const ls = new FakeLs();
+    ls.storedVersions.add('faceseg-a');
+    ls.counts = Array.from({ length: 1000 }, (_, i) => i);
+    let patchedWhile = -1;
+    ls.setProjectModelVersion = async (_id, v) => {
+      patchedWhile = ls.reads;
+      ls.patches.push(v);
+      ls.modelVersion = v;
+    };
+    const waits: number[] = [];
+    const sync = new ModelVersionSync({ client: ls, logger: quiet, delaysMs: [0], storeWaitMaxMs: 5_000, settleMs: 1_000, sleep: async (ms) => void waits.push(ms) });
+    expect(await sync.sync(3, 'faceseg-a')).toBe('set');
+    // the first wait (40 ms for one task), five settle waits of 1 s (the 5 s cap), then the PATCH
+    expect(waits).toEqual([40, 1_000, 1_000, 1_000, 1_000, 1_000]);
+    expect(patchedWhile).toBe(6);
   });
 
   it('runs one sync per project at a time', async () => {
