@@ -187,11 +187,8 @@ export class ModelVersionSync {
 
   /**
    * Returns once the project's prediction count (first read: `count`) is the
-   * same on two reads settleMs apart, or after storeWaitMaxMs of waits.
-   * Label Studio 1.23.2 on SQLite took 5.8 s to store 100 predictions on 2
-   * cores (e2e, 2026-12-02: 58 ms each, after 1.4 s of validation), longer
-   * than the first wait allows for; the PATCH then failed with "database is
-   * locked" (a 500 with a traceback in its log) and was tried again.
+   * same on two reads settleMs apart, or after storeWaitMaxMs of waits (why:
+   * the settleMs option). Returns at once when a read has no count.
    */
   private async storeSettled(projectId: number, count: number | undefined): Promise<void> {
     let last = count;
