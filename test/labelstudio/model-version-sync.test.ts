@@ -180,6 +180,22 @@ describe('ModelVersionSync', () => {
     expect(patchedWhile).toBe(6);
   });
 
+  it('a count that is not a plain number cannot hold the PATCH back: a string goes on at once, NaN stops at the cap', async () => {
+    for (const [count, settleWaits] of [['100', 0], [Number.NaN, 5]] as const) {
+      const ls = new FakeLs();
+      ls.storedVersions.add('faceseg-a');
+      ls.getProject = async () => {
+        ls.reads++;
+        return { model_version: ls.modelVersion, total_predictions_number: count as number };
+      };
+      const waits: number[] = [];
+      const sync = new ModelVersionSync({ client: ls, logger: quiet, delaysMs: [0], storeWaitMaxMs: 5_000, settleMs: 1_000, sleep: async (ms) => void waits.push(ms) });
+      expect(await sync.sync(3, 'faceseg-a'), String(count)).toBe('set');
+      expect(waits, String(count)).toEqual([40, ...Array(settleWaits).fill(1_000)]);
+      expect(ls.patches).toEqual(['faceseg-a']);
+    }
+  });
+
   it('runs one sync per project at a time', async () => {
     const ls = new FakeLs();
     ls.storedVersions.add('faceseg-a');
